@@ -1,0 +1,55 @@
+/*
+ * clientsock.h - a client socket: the outbound connection to a route's target, from DNS
+ * (evdns) and a non-blocking connect under a deadline to "connected" or "failed: why".
+ * Once connected, the WebSocket client takes the bufferevent and frees this object.
+ */
+#ifndef WSB_CLIENTSOCK_H
+#define WSB_CLIENTSOCK_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct evdns_base;
+
+enum clientsock_result {
+    CLIENTSOCK_CONNECTED = 0, /* the bufferevent is ready: take it */
+    CLIENTSOCK_FAILED,        /* refused, unreachable, name not found: reason says which */
+    CLIENTSOCK_TIMEOUT,       /* no connection within the deadline */
+};
+
+struct clientsock;
+
+/* Reports how the connect ended; called once, never from within clientsock_new. */
+typedef void clientsock_cb(struct clientsock *cs, enum clientsock_result result,
+                           const char *reason, void *arg);
+
+struct clientsock {
+    struct bufferevent *bev; /* owned until taken */
+    struct event *timer;     /* connect deadline, or the deferred "connected" of echo */
+    clientsock_cb *cb;
+    void *arg;
+    char target[ADDR_HOST_MAX + 16]; /* "host:port" for messages */
+    char reason[384];        /* why it failed */
+    unsigned timeout_ms;
+    int done;                /* the callback ran */
+};
+
+/* Starts connecting to <target> (a host and port, or the built-in echo with watermarks
+ * <high_bytes>/<low_bytes>) within <timeout_ms>. Returns the new client socket, or NULL
+ * if it could not even start (memory, sockets); <cb> is not called then. */
+struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
+                                  const struct addr *target, unsigned timeout_ms,
+                                  uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
+                                  void *arg);
+
+/* Hands the connected bufferevent to the caller, who now owns it (callbacks cleared). */
+struct bufferevent *clientsock_take_bev(struct clientsock *cs);
+
+/* Frees <cs> and, unless taken, its bufferevent; the callback will not run after. NULL ok. */
+void clientsock_free(struct clientsock *cs);
+
+#endif

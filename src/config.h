@@ -1,0 +1,72 @@
+/*
+ * config.h - the YAML route file (libyaml) as a struct config, no I/O beyond reading
+ * the file. Every default lives in config.c's defaults table; every error is
+ * "FILE:LINE:COL: message" with 1-based line and column.
+ */
+#ifndef WSB_CONFIG_H
+#define WSB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+enum route_frames {
+    ROUTE_FRAMES_BINARY = 0, /* target bytes go to the client as binary frames */
+    ROUTE_FRAMES_TEXT,       /* ... as text frames, whole UTF-8 sequences only */
+};
+
+struct route {
+    char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
+    bool prefix;                /* the path ended in slash-star: a prefix route */
+    size_t match_len;           /* bytes of path to compare (without the "*") */
+    struct addr target;
+    enum route_frames frames;
+    char **subprotocols;        /* required list (NULL: "binary" when offered, else none) */
+    size_t n_subprotocols;
+    uint64_t max_frame_bytes;   /* 0 = none; client frames above it: close 1009 */
+    uint64_t max_message_bytes; /* 0 = none; client messages above it: close 1009 */
+    unsigned connect_timeout_ms;
+    unsigned idle_timeout_ms;   /* 0 = none */
+    unsigned line, column;      /* where the route starts in the file, for messages */
+};
+
+struct config {
+    char *file;                      /* the file it came from, as given */
+    struct addr *listen;             /* listen addresses (never ADDR_ECHO) */
+    size_t n_listen;
+    char *web_root;                  /* absolute or relative to the file's folder; NULL: off */
+    unsigned heartbeat_interval_ms;  /* 0 = no pings */
+    unsigned heartbeat_timeout_ms;   /* no pong or data this long after a ping: close */
+    unsigned handshake_timeout_ms;   /* whole request head must arrive within this */
+    unsigned connect_timeout_ms;     /* default for routes */
+    unsigned idle_timeout_ms;        /* default for routes; 0 = none */
+    unsigned close_timeout_ms;       /* wait for the peer's close frame / drain at close */
+    uint64_t high_watermark_bytes;   /* pause a source when its sink's output is above */
+    uint64_t low_watermark_bytes;    /* resume below this */
+    uint64_t max_request_head_bytes; /* HTTP head limit (431) */
+    struct route *routes;
+    size_t n_routes;
+};
+
+/* Reads and checks <file>. Returns a new config, or NULL with "FILE:LINE:COL: message"
+ * (or "FILE: reason" when the file cannot be read) in <err>. */
+struct config *config_load(const char *file, char *err, size_t err_len);
+
+/* As config_load, on <len> bytes of YAML at <text>; <name> is used in messages and to
+ * resolve a relative web_root (its folder). For tests and fuzzers. */
+struct config *config_parse(const char *name, const char *text, size_t len, char *err,
+                            size_t err_len);
+
+/* Frees <c> and everything it owns; NULL is fine. */
+void config_free(struct config *c);
+
+/* Parses a duration ("500ms", "30s", "5m", "1h", "0"); returns 0 or -1. Pure helper,
+ * exported for tests. */
+int config_parse_duration_ms(const char *s, unsigned *ms);
+
+/* Parses a size ("512", "512B", "64KiB", "16MiB", "1GiB", "64KB", "1MB"); returns 0 or -1. */
+int config_parse_size(const char *s, uint64_t *bytes);
+
+#endif

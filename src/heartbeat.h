@@ -1,0 +1,49 @@
+/*
+ * heartbeat.h - keep-alive for one WebSocket client: a ping every interval, and a
+ * deadline for an answer (a pong or any frame) after each ping. One timer per client.
+ */
+#ifndef WSB_HEARTBEAT_H
+#define WSB_HEARTBEAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event;
+struct event_base;
+
+/* Sends a ping with <len> bytes of <payload> (at most 125). */
+typedef void heartbeat_ping_cb(void *arg, const uint8_t *payload, size_t len);
+/* No answer came within the timeout after a ping. */
+typedef void heartbeat_expired_cb(void *arg);
+
+enum heartbeat_state {
+    HEARTBEAT_IDLE = 0, /* waiting for the next ping time */
+    HEARTBEAT_AWAITING, /* a ping is out, no frame has arrived since */
+    HEARTBEAT_ANSWERED, /* a ping is out and a frame arrived: wait for the next ping time */
+};
+
+struct heartbeat {
+    struct event *timer;
+    unsigned interval_ms;     /* 0: no pings */
+    unsigned timeout_ms;      /* deadline after a ping */
+    enum heartbeat_state state;
+    uint64_t pings_sent;      /* also the ping payload, so pongs can be told apart in logs */
+    heartbeat_ping_cb *ping;
+    heartbeat_expired_cb *expired;
+    void *arg;
+};
+
+/* Starts pinging every <interval_ms> (0: never) with a <timeout_ms> deadline. Returns 0,
+ * or -1 if the timer could not be made. */
+int heartbeat_start(struct heartbeat *hb, struct event_base *base, unsigned interval_ms,
+                    unsigned timeout_ms, heartbeat_ping_cb *ping, heartbeat_expired_cb *expired,
+                    void *arg);
+
+/* A frame (pong, data, anything) arrived from the client: the deadline is met. */
+void heartbeat_on_activity(struct heartbeat *hb);
+
+/* Stops and frees the timer; safe on a zeroed or stopped heartbeat. */
+void heartbeat_stop(struct heartbeat *hb);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * route.h - which route a request target selects, no I/O. Exact paths win over
+ * prefix routes (paths ending in slash-star), longer prefixes over shorter ones, and a
+ * lone slash-star catches all; the query
+ * string is not part of the match.
+ */
+#ifndef WSB_ROUTE_H
+#define WSB_ROUTE_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Route for request target <url> (as sent: path and optional "?query") in <c>, or NULL.
+ * A prefix route written "/p/" plus a star matches "/p" and every path starting "/p/". */
+const struct route *route_match(const struct config *c, const char *url);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * wsclient.h - a WebSocket client: one upgraded browser connection and the client socket
+ * to its route's target. Frames in, bytes out to the target; target bytes back as frames;
+ * pings, the close handshake, backpressure both ways. Owns both connections.
+ */
+#ifndef WSB_WSCLIENT_H
+#define WSB_WSCLIENT_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "addr.h"
+#include "flow.h"
+#include "handshake.h"
+#include "heartbeat.h"
+#include "utf8.h"
+#include "ws_msg.h"
+
+struct bufferevent;
+struct clientsock;
+struct event;
+struct route;
+struct server;
+
+enum wsclient_state {
+    WSCLIENT_CONNECTING = 0, /* connecting to the target: no 101 yet, client not read */
+    WSCLIENT_OPEN,           /* pumping both ways */
+    WSCLIENT_CLOSING,        /* our close frame is out: waiting for the client's */
+    WSCLIENT_DONE,           /* both connections handed to drain; the reaper frees it */
+};
+
+struct wsclient {
+    TAILQ_ENTRY(wsclient) link;
+    struct server *server;         /* not owned */
+    const struct route *route;     /* in server->config, not owned */
+    enum wsclient_state state;
+    struct bufferevent *bev;       /* the browser's connection */
+    struct clientsock *connecting; /* while CONNECTING */
+    struct bufferevent *target;    /* the target connection once connected; NULL once closed */
+    struct event *close_timer;     /* CLOSING: how long to wait for the client's close frame */
+    struct ws_msg msg;             /* parser of the client's frames */
+    struct heartbeat hb;
+    struct flow to_target;         /* client -> target: pauses reading the client */
+    struct flow to_client;         /* target -> client: pauses reading the target */
+    struct utf8 text_out;          /* text routes: validator of the target's bytes */
+    size_t text_held;              /* text routes: validated bytes held back (part of a char) */
+    uint64_t to_target_bytes;      /* payload bytes written towards the target */
+    uint64_t to_client_bytes;      /* payload bytes framed towards the client */
+    struct timespec started;       /* upgrade time, CLOCK_MONOTONIC */
+    const char *subprotocol;       /* chosen at the handshake (static or in the config) */
+    const char *closed_by;         /* "client", "target" or "bridge" */
+    uint16_t close_code;           /* code received or sent first; 1006 if none */
+    char close_reason[124];        /* its reason, printable */
+    char peer[ADDR_SOCKADDR_STR_MAX];
+    char accept[HANDSHAKE_ACCEPT_LEN + 1];
+};
+
+/* Takes over <bev>, an accepted connection whose request <res> passed the handshake for
+ * <route> (any bytes after the head are still in its input), and starts connecting to
+ * the target; the 101 is sent once the target answers, a 502/504 if it does not.
+ * <peer> is the client's address for logs. On failure to allocate, <bev> is closed. */
+void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
+                  const struct handshake_result *res, const char *peer);
+
+/* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
+ * the target after it has received everything queued for it, and either waits for the
+ * client's close frame (<wait>) or closes the client connection once the frame is out.
+ * <by> is "client", "target" or "bridge" for the access line. Idempotent. */
+void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, const char *by,
+                    bool wait);
+
+/* Frees <wc> at once (reaper or server shutdown); its connections must be gone. */
+void wsclient_free(struct wsclient *wc);
+
+/* Server shutdown: frees <wc> and its connections at once, whatever its state. */
+void wsclient_abort(struct wsclient *wc);
+
+#endif
