@@ -1,0 +1,137 @@
+/*
+ * main.c - options, exit codes and wiring: load the config, build the server socket,
+ * run it. Exit status: 0 after a clean stop or a good --check, 1 when the daemon cannot
+ * start (a port in use), 2 for a bad command line or configuration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef WSB_SYSCONFDIR
+#define WSB_SYSCONFDIR "/etc"
+#endif
+
+#define MAIN_EXIT_RUNTIME 1
+#define MAIN_EXIT_USAGE 2
+
+static void main_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: wsbridge [-c FILE] [--check] [-v] [-q]\n"
+            "Bridges WebSocket clients (RFC 6455) to the TCP services named in FILE.\n"
+            "\n"
+            "  -c, --config FILE  route file (default: %s/wsbridge.yaml)\n"
+            "      --check        validate FILE, print \"FILE: ok\" and exit\n"
+            "  -v, --verbose      log debug lines too\n"
+            "  -q, --quiet        log warnings and errors only\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "\n"
+            "Exit status: 0 clean stop, 1 could not start, 2 bad options or configuration.\n"
+            "Signals: SIGTERM/SIGINT close every client with 1001 and exit; a second one exits "
+            "at once.\n",
+            WSB_SYSCONFDIR);
+}
+
+/* Checks what the config names on disk, which config.c (pure) leaves to the daemon. */
+static int main_check_files(const struct config *c, char *err, size_t err_len)
+{
+    struct stat st;
+
+    if (c->web_root == NULL)
+        return 0;
+    if (stat(c->web_root, &st) != 0) {
+        snprintf(err, err_len, "%s: web_root \"%s\": %s", c->file, c->web_root, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "%s: web_root \"%s\": not a directory", c->file, c->web_root);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'C'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = WSB_SYSCONFDIR "/wsbridge.yaml";
+    bool check = false;
+    struct config *config;
+    struct server server;
+    char err[1024];
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:vqVh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            file = optarg;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'v':
+            log_set_level(LOG_LEVEL_DEBUG);
+            break;
+        case 'q':
+            log_set_level(LOG_LEVEL_WARN);
+            break;
+        case 'V':
+            printf("wsbridge %s (libevent %s, %s)\n", PACKAGE_VERSION, event_get_version(),
+                   "OpenSSL 3, libyaml");
+            return 0;
+        case 'h':
+            main_usage(stdout);
+            return 0;
+        default:
+            main_usage(stderr);
+            return MAIN_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "wsbridge: unexpected argument \"%s\"\n", argv[optind]);
+        main_usage(stderr);
+        return MAIN_EXIT_USAGE;
+    }
+    config = config_load(file, err, sizeof(err));
+    if (config == NULL || main_check_files(config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        config_free(config);
+        return MAIN_EXIT_USAGE;
+    }
+    if (check) {
+        printf("%s: ok\n", file);
+        config_free(config);
+        return 0;
+    }
+    /* A peer that vanishes mid-write must give EPIPE, not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+    if (server_init(&server, config, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "%s", err);
+        server_free(&server);
+        return MAIN_EXIT_RUNTIME;
+    }
+    log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s", PACKAGE_VERSION,
+            config->n_routes, config->n_routes == 1 ? "" : "s", file);
+    server_run(&server);
+    server_free(&server);
+    log_msg(LOG_LEVEL_INFO, "stopped");
+    return 0;
+}

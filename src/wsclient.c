@@ -1,0 +1,554 @@
+/*
+ * wsclient.c - a WebSocket client: the pump between one browser connection and its
+ * target (the shape of nginx's upgraded-connection pump), the close handshake
+ * (RFC 6455 §5.5.1, §7), pings, and backpressure. Protocol decisions come from ws_msg.c;
+ * this file only moves bytes and acts on the events it is given.
+ */
+#include "wsclient.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "clientsock.h"
+#include "config.h"
+#include "http_reply.h"
+#include "drain.h"
+#include "log.h"
+#include "server.h"
+
+static void wsclient_pump_client(struct wsclient *wc, bool force);
+static void wsclient_pump_target(struct wsclient *wc);
+
+static const char *wsclient_state_names[] = {
+    [WSCLIENT_CONNECTING] = "connecting",
+    [WSCLIENT_OPEN] = "open",
+    [WSCLIENT_CLOSING] = "closing",
+    [WSCLIENT_DONE] = "done",
+};
+
+static void wsclient_set_state(struct wsclient *wc, enum wsclient_state state)
+{
+    log_msg(LOG_LEVEL_DEBUG, "client=%s %s -> %s", wc->peer, wsclient_state_names[wc->state],
+            wsclient_state_names[state]);
+    wc->state = state;
+}
+
+static const struct config *wsclient_config(const struct wsclient *wc)
+{
+    return wc->server->config;
+}
+
+static uint64_t wsclient_elapsed_ms(const struct wsclient *wc)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - wc->started.tv_sec) * 1000 +
+           (uint64_t)(now.tv_nsec - wc->started.tv_nsec) / 1000000;
+}
+
+/* Keeps the first close cause; later ones (the echo of our own close) change nothing. */
+static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_t *reason,
+                                size_t len, const char *by)
+{
+    if (wc->closed_by != NULL)
+        return;
+    wc->closed_by = by;
+    wc->close_code = code;
+    if (len > sizeof(wc->close_reason) - 1)
+        len = sizeof(wc->close_reason) - 1;
+    for (size_t i = 0; i < len; i++) {
+        /* The reason may come from the client: keep the access line one parseable line. */
+        uint8_t c = reason[i];
+        wc->close_reason[i] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+    }
+    wc->close_reason[len] = '\0';
+}
+
+static void wsclient_log_access(const struct wsclient *wc)
+{
+    char target[ADDR_HOST_MAX + 16];
+
+    addr_format(&wc->route->target, target, sizeof(target));
+    log_msg(LOG_LEVEL_INFO,
+            "access client=%s route=%s target=%s to_target=%" PRIu64 " to_client=%" PRIu64
+            " duration_ms=%" PRIu64 " close=%u reason=\"%s\" by=%s",
+            wc->peer, wc->route->path, target, wc->to_target_bytes, wc->to_client_bytes,
+            wsclient_elapsed_ms(wc), wc->close_code, wc->close_reason,
+            wc->closed_by != NULL ? wc->closed_by : "bridge");
+}
+
+static void wsclient_release_target(struct wsclient *wc)
+{
+    if (wc->connecting != NULL) {
+        clientsock_free(wc->connecting);
+        wc->connecting = NULL;
+    }
+    if (wc->target != NULL) {
+        /* Everything already queued for the target is still delivered, then it sees EOF. */
+        drain_start(wc->server, wc->target, wsclient_config(wc)->close_timeout_ms);
+        wc->target = NULL;
+    }
+}
+
+/* Hands both connections to drain and leaves the object to the reaper. */
+static void wsclient_finish(struct wsclient *wc)
+{
+    struct server *s = wc->server;
+
+    if (wc->state == WSCLIENT_DONE)
+        return;
+    wsclient_release_target(wc);
+    heartbeat_stop(&wc->hb);
+    if (wc->close_timer != NULL)
+        evtimer_del(wc->close_timer);
+    if (wc->bev != NULL) {
+        drain_start(s, wc->bev, wsclient_config(wc)->close_timeout_ms);
+        wc->bev = NULL;
+    }
+    if (wc->closed_by == NULL)
+        wsclient_note_close(wc, WS_CLOSE_ABNORMAL, NULL, 0, "bridge");
+    wsclient_log_access(wc);
+    wsclient_set_state(wc, WSCLIENT_DONE);
+    TAILQ_REMOVE(&s->wsclients, wc, link);
+    TAILQ_INSERT_TAIL(&s->dead, wc, link);
+    server_reap_soon(s);
+}
+
+static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const uint8_t *payload,
+                                  size_t len)
+{
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t n = ws_frame_write_header(hdr, true, op, len, NULL);
+    struct evbuffer *out = bufferevent_get_output(wc->bev);
+
+    evbuffer_add(out, hdr, n);
+    evbuffer_add(out, payload, len);
+}
+
+static void wsclient_on_close_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wsclient_finish(arg);
+}
+
+void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, const char *by,
+                    bool wait)
+{
+    uint8_t frame[2 + WS_CONTROL_MAX];
+    unsigned ms = wsclient_config(wc)->close_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+    if (wc->state != WSCLIENT_OPEN) {
+        if (wc->state == WSCLIENT_CLOSING && !wait)
+            wsclient_finish(wc);
+        return;
+    }
+    wsclient_note_close(wc, code == 0 ? WS_CLOSE_NO_STATUS : code, (const uint8_t *)reason,
+                        reason != NULL ? strlen(reason) : 0, by);
+    heartbeat_stop(&wc->hb);
+    wsclient_release_target(wc);
+    if (wc->bev != NULL) {
+        size_t n = ws_frame_write_close(frame, code, reason != NULL ? reason : "");
+        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+    }
+    if (!wait || wc->bev == NULL) {
+        wsclient_finish(wc);
+        return;
+    }
+    wsclient_set_state(wc, WSCLIENT_CLOSING);
+    if (wc->close_timer == NULL)
+        wc->close_timer = evtimer_new(wc->server->base, wsclient_on_close_timeout, wc);
+    if (wc->close_timer == NULL) {
+        wsclient_finish(wc);
+        return;
+    }
+    evtimer_add(wc->close_timer, &tv);
+    /* Frames may already wait in the input: the client's close could be among them. */
+    wsclient_pump_client(wc, false);
+}
+
+/* The client sent a valid close frame: answer it (OPEN) or accept it (CLOSING). */
+static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_event *ev)
+{
+    uint8_t frame[2 + WS_CONTROL_MAX];
+    size_t n;
+
+    wsclient_note_close(wc, ev->close_code, ev->data, ev->len, "client");
+    if (wc->state == WSCLIENT_OPEN) {
+        /* RFC 6455 §5.5.1: echo the status code; a close without one gets an empty one. */
+        n = ws_frame_write_close(frame, ev->close_code == WS_CLOSE_NO_STATUS ? 0 : ev->close_code,
+                                 "");
+        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+    }
+    wsclient_finish(wc);
+}
+
+/* Client -> target. Parses what the client sent and moves data payloads to the target's
+ * output without copying where the evbuffer chains allow. Stops while the target (or, for
+ * pongs, the client) has more queued than the high watermark; <force> ignores that, for
+ * the last bytes before the client's connection ends. */
+static void wsclient_pump_client(struct wsclient *wc, bool force)
+{
+    struct evbuffer *in = bufferevent_get_input(wc->bev);
+    struct evbuffer *out_client = bufferevent_get_output(wc->bev);
+    const struct config *cfg = wsclient_config(wc);
+
+    while (wc->state == WSCLIENT_OPEN || wc->state == WSCLIENT_CLOSING) {
+        struct evbuffer_iovec v;
+        struct ws_msg_event ev;
+        size_t used;
+
+        if (wc->state == WSCLIENT_OPEN && !force) {
+            size_t queued =
+                wc->target != NULL ? evbuffer_get_length(bufferevent_get_output(wc->target)) : 0;
+            bool ok = flow_update(&wc->to_target, queued) &&
+                      evbuffer_get_length(out_client) <= cfg->high_watermark_bytes;
+            if (!ok)
+                break;
+        }
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        used = ws_msg_feed(&wc->msg, v.iov_base, v.iov_len, &ev);
+        if (ev.type != WS_MSG_NONE && ev.type != WS_MSG_FAIL)
+            heartbeat_on_activity(&wc->hb);
+        switch (ev.type) {
+        case WS_MSG_NONE:
+            if (used == 0) {
+                /* The parser is finished: whatever follows a close frame is discarded. */
+                evbuffer_drain(in, evbuffer_get_length(in));
+                return;
+            }
+            evbuffer_drain(in, used);
+            break;
+        case WS_MSG_DATA:
+            evbuffer_drain(in, used - ev.len);
+            if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
+                evbuffer_remove_buffer(in, bufferevent_get_output(wc->target), ev.len);
+                wc->to_target_bytes += ev.len;
+            } else {
+                evbuffer_drain(in, ev.len);
+            }
+            break;
+        case WS_MSG_PING:
+            if (wc->state == WSCLIENT_OPEN)
+                wsclient_send_control(wc, WS_OP_PONG, ev.data, ev.len);
+            evbuffer_drain(in, used);
+            break;
+        case WS_MSG_PONG:
+            evbuffer_drain(in, used);
+            break;
+        case WS_MSG_CLOSE:
+            evbuffer_drain(in, used);
+            wsclient_on_client_close(wc, &ev);
+            return;
+        case WS_MSG_FAIL:
+            evbuffer_drain(in, evbuffer_get_length(in));
+            log_msg(LOG_LEVEL_DEBUG, "client=%s protocol error %u: %s", wc->peer, ev.close_code,
+                    ev.reason);
+            if (wc->state == WSCLIENT_OPEN)
+                wsclient_close(wc, ev.close_code, ev.reason, "bridge", false);
+            else
+                wsclient_finish(wc);
+            return;
+        }
+    }
+    if (wc->state == WSCLIENT_OPEN && !force) {
+        size_t queued =
+            wc->target != NULL ? evbuffer_get_length(bufferevent_get_output(wc->target)) : 0;
+        bool ok = flow_update(&wc->to_target, queued) &&
+                  evbuffer_get_length(out_client) <= cfg->high_watermark_bytes;
+        if (ok)
+            bufferevent_enable(wc->bev, EV_READ);
+        else
+            bufferevent_disable(wc->bev, EV_READ);
+    }
+}
+
+/* Validates the target's new bytes on a text route and returns how many whole UTF-8
+ * characters can be framed now, or -1 if the target sent something that is not UTF-8. */
+static ssize_t wsclient_text_ready(struct wsclient *wc, struct evbuffer *in)
+{
+    size_t len = evbuffer_get_length(in);
+    struct evbuffer_ptr pos;
+    struct evbuffer_iovec v[8];
+    int n;
+
+    if (evbuffer_ptr_set(in, &pos, wc->text_held, EVBUFFER_PTR_SET) != 0)
+        return -1;
+    while (pos.pos < (ssize_t)len) {
+        n = evbuffer_peek(in, -1, &pos, v, 8);
+        for (int i = 0; i < n && i < 8; i++) {
+            if (!utf8_feed(&wc->text_out, v[i].iov_base, v[i].iov_len))
+                return -1;
+            evbuffer_ptr_set(in, &pos, v[i].iov_len, EVBUFFER_PTR_ADD);
+        }
+    }
+    wc->text_held = utf8_pending_bytes(&wc->text_out);
+    return (ssize_t)(len - wc->text_held);
+}
+
+/* Target -> client: everything the target sent so far becomes one frame; the payload
+ * chains move to the client's output without a copy. */
+static void wsclient_pump_target(struct wsclient *wc)
+{
+    struct evbuffer *in;
+    struct evbuffer *out;
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t len;
+    ssize_t ready;
+    enum ws_opcode op = WS_OP_BINARY;
+
+    if (wc->target == NULL)
+        return;
+    in = bufferevent_get_input(wc->target);
+    len = evbuffer_get_length(in);
+    if (wc->state != WSCLIENT_OPEN) {
+        evbuffer_drain(in, len);
+        return;
+    }
+    out = bufferevent_get_output(wc->bev);
+    if (len > 0 && wc->route->frames == ROUTE_FRAMES_TEXT) {
+        op = WS_OP_TEXT;
+        ready = wsclient_text_ready(wc, in);
+        if (ready < 0) {
+            wsclient_close(wc, WS_CLOSE_INTERNAL, "target sent invalid UTF-8 on a text route",
+                           "bridge", true);
+            return;
+        }
+        len = (size_t)ready;
+    }
+    if (len > 0) {
+        evbuffer_add(out, hdr, ws_frame_write_header(hdr, true, op, len, NULL));
+        if (len == evbuffer_get_length(in))
+            evbuffer_add_buffer(out, in);
+        else
+            evbuffer_remove_buffer(in, out, len);
+        wc->to_client_bytes += len;
+    }
+    flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
+}
+
+static void wsclient_on_client_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    wsclient_pump_client(arg, false);
+}
+
+static void wsclient_on_client_write(struct bufferevent *bev, void *arg)
+{
+    struct wsclient *wc = arg;
+
+    (void)bev;
+    /* The client's output fell to the low watermark: the target may be read again, and
+     * input held back for pongs may be parsed. */
+    if (wc->state != WSCLIENT_OPEN)
+        return;
+    wsclient_pump_target(wc);
+    if (wc->state == WSCLIENT_OPEN)
+        wsclient_pump_client(wc, false);
+}
+
+static void wsclient_on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct wsclient *wc = arg;
+    char reason[96];
+
+    (void)bev;
+    if (wc->state == WSCLIENT_OPEN) {
+        /* Bytes that arrived before the end are delivered first. */
+        wsclient_pump_client(wc, true);
+        if (wc->state != WSCLIENT_OPEN)
+            return;
+    }
+    if (what & BEV_EVENT_ERROR)
+        snprintf(reason, sizeof(reason), "client connection: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    else
+        snprintf(reason, sizeof(reason), "client closed the connection without a close frame");
+    wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason), "client");
+    wsclient_finish(wc);
+}
+
+static void wsclient_on_target_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    wsclient_pump_target(arg);
+}
+
+static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
+{
+    struct wsclient *wc = arg;
+
+    (void)bev;
+    /* The target's output fell to the low watermark: parse and read the client again. */
+    if (wc->state == WSCLIENT_OPEN)
+        wsclient_pump_client(wc, false);
+}
+
+static void wsclient_on_target_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct wsclient *wc = arg;
+    char reason[120];
+
+    (void)bev;
+    wsclient_pump_target(wc);
+    if (wc->state != WSCLIENT_OPEN)
+        return;
+    if (what & BEV_EVENT_ERROR) {
+        snprintf(reason, sizeof(reason), "target connection: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        wsclient_close(wc, WS_CLOSE_INTERNAL, reason, "target", true);
+        return;
+    }
+    wsclient_close(wc, WS_CLOSE_NORMAL, "target closed the connection", "target", true);
+}
+
+static void wsclient_on_ping_due(void *arg, const uint8_t *payload, size_t len)
+{
+    struct wsclient *wc = arg;
+
+    wsclient_send_control(wc, WS_OP_PING, payload, len);
+}
+
+static void wsclient_on_pong_missing(void *arg)
+{
+    struct wsclient *wc = arg;
+
+    log_msg(LOG_LEVEL_DEBUG, "client=%s no answer to ping", wc->peer);
+    wsclient_close(wc, WS_CLOSE_INTERNAL, "no pong within the heartbeat timeout", "bridge", false);
+}
+
+static void wsclient_reply_error(struct wsclient *wc, int status, const char *reason)
+{
+    char buf[1024];
+    size_t n = http_reply_error(buf, sizeof(buf), status, reason);
+
+    bufferevent_write(wc->bev, buf, n);
+}
+
+static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result result,
+                                  const char *reason, void *arg)
+{
+    struct wsclient *wc = arg;
+    const struct config *cfg = wsclient_config(wc);
+    char buf[512];
+    size_t n;
+
+    if (result != CLIENTSOCK_CONNECTED) {
+        int status = result == CLIENTSOCK_TIMEOUT ? 504 : 502;
+
+        log_msg(LOG_LEVEL_WARN, "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
+                reason, status);
+        wsclient_reply_error(wc, status, reason);
+        wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason),
+                            "target");
+        wsclient_finish(wc);
+        return;
+    }
+    wc->target = clientsock_take_bev(cs);
+    clientsock_free(cs);
+    wc->connecting = NULL;
+    bufferevent_setcb(wc->target, wsclient_on_target_read, wsclient_on_target_write,
+                      wsclient_on_target_event, wc);
+    bufferevent_setwatermark(wc->target, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    bufferevent_setcb(wc->bev, wsclient_on_client_read, wsclient_on_client_write,
+                      wsclient_on_client_event, wc);
+    bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    n = http_reply_101(buf, sizeof(buf), wc->accept, wc->subprotocol);
+    bufferevent_write(wc->bev, buf, n);
+    clock_gettime(CLOCK_MONOTONIC, &wc->started);
+    wsclient_set_state(wc, WSCLIENT_OPEN);
+    if (heartbeat_start(&wc->hb, wc->server->base, cfg->heartbeat_interval_ms,
+                        cfg->heartbeat_timeout_ms, wsclient_on_ping_due, wsclient_on_pong_missing,
+                        wc) != 0) {
+        wsclient_close(wc, WS_CLOSE_INTERNAL, "out of memory", "bridge", false);
+        return;
+    }
+    bufferevent_enable(wc->target, EV_READ | EV_WRITE);
+    bufferevent_enable(wc->bev, EV_READ | EV_WRITE);
+    /* Frames the client pipelined right after its request are already here. */
+    wsclient_pump_client(wc, false);
+}
+
+static void wsclient_on_early_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct wsclient *wc = arg;
+
+    (void)bev;
+    (void)what;
+    /* The client left while we were still connecting to its target. */
+    wsclient_note_close(wc, WS_CLOSE_ABNORMAL,
+                        (const uint8_t *)"client left before the target answered", 38, "client");
+    wsclient_finish(wc);
+}
+
+void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
+                  const struct handshake_result *res, const char *peer)
+{
+    const struct config *cfg = s->config;
+    struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
+                                   .max_message_bytes = route->max_message_bytes};
+    struct wsclient *wc = calloc(1, sizeof(*wc));
+
+    if (wc == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
+        bufferevent_free(bev);
+        return;
+    }
+    wc->server = s;
+    wc->route = route;
+    wc->bev = bev;
+    wc->subprotocol = res->subprotocol;
+    memcpy(wc->accept, res->accept, sizeof(wc->accept));
+    snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
+    clock_gettime(CLOCK_MONOTONIC, &wc->started);
+    ws_msg_init(&wc->msg, &limits);
+    utf8_init(&wc->text_out);
+    flow_init(&wc->to_target, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
+    flow_init(&wc->to_client, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
+    TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
+    wc->state = WSCLIENT_CONNECTING;
+    bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
+    /* Read nothing until the target answers: pipelined frames wait in the input. */
+    bufferevent_disable(bev, EV_READ);
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    wc->connecting = clientsock_new(s->base, s->dns, &route->target, route->connect_timeout_ms,
+                                    cfg->high_watermark_bytes, cfg->low_watermark_bytes,
+                                    wsclient_on_connected, wc);
+    if (wc->connecting == NULL) {
+        wsclient_reply_error(wc, 502, "cannot start a connection to the target");
+        wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
+        wsclient_finish(wc);
+    }
+}
+
+void wsclient_free(struct wsclient *wc)
+{
+    if (wc == NULL)
+        return;
+    heartbeat_stop(&wc->hb);
+    if (wc->close_timer != NULL)
+        event_free(wc->close_timer);
+    clientsock_free(wc->connecting);
+    free(wc);
+}
+
+void wsclient_abort(struct wsclient *wc)
+{
+    if (wc->target != NULL) {
+        if (bufferevent_getfd(wc->target) < 0)
+            bufferevent_flush(wc->target, EV_WRITE, BEV_FINISHED);
+        bufferevent_free(wc->target);
+    }
+    if (wc->bev != NULL)
+        bufferevent_free(wc->bev);
+    wsclient_free(wc);
+}
