@@ -1,0 +1,1061 @@
+/*
+ * config.c - the YAML file (libyaml event API) as a struct config. Every key, its type,
+ * default and bounds is one row of config_keys[]; every limit on a growing buffer is a
+ * CONFIG_*_MAX below. Errors are "FILE:LINE:COL: message", 1-based, at the offending key
+ * or value. No I/O but reading the file: addresses are checked here, resolved elsewhere.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "addr.h"
+
+#define CONFIG_FILE_MAX_BYTES (1u << 20) /* a route file larger than this is a mistake */
+#define CONFIG_DEPTH_MAX 32              /* YAML nesting; the format itself needs 4 */
+#define CONFIG_LISTEN_MAX 64             /* listen addresses */
+#define CONFIG_ROUTES_MAX 4096           /* routes; duplicate checks are quadratic */
+#define CONFIG_SUBPROTOCOLS_MAX 64       /* subprotocols of one route */
+#define CONFIG_QUOTE_MAX 64              /* bytes of user text quoted in one message */
+#define CONFIG_KEY_NAME_MAX 32           /* longest key worth a "did you mean" */
+#define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
+
+enum config_section {
+    CONFIG_TOP = 0,   /* top-level keys, fields of struct config */
+    CONFIG_HEARTBEAT, /* keys under "heartbeat:", fields of struct config */
+    CONFIG_ROUTE,     /* keys of one entry under "routes:", fields of struct route */
+};
+
+enum config_type {
+    CONFIG_T_DURATION = 0, /* unsigned milliseconds */
+    CONFIG_T_SIZE,         /* uint64_t bytes */
+    CONFIG_T_LISTEN,       /* one address or a list of them */
+    CONFIG_T_DIR,          /* a folder, relative to the file's folder */
+    CONFIG_T_HEARTBEAT,    /* a mapping of CONFIG_HEARTBEAT keys */
+    CONFIG_T_ROUTES,       /* a list of mappings of CONFIG_ROUTE keys */
+    CONFIG_T_PATH,         /* a route path: exact, or a prefix ending in slash-star */
+    CONFIG_T_TARGET,       /* an address or "echo" */
+    CONFIG_T_FRAMES,       /* "binary" or "text" */
+    CONFIG_T_TOKENS,       /* one RFC 7230 token or a list of them */
+};
+
+#define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
+#define CONFIG_INHERIT 0x2  /* unset: the top-level key of the same name gives the value */
+
+struct config_key {
+    enum config_section section; /* where the key may appear */
+    const char *name;            /* as written in the file */
+    enum config_type type;       /* what its value must be */
+    const char *def;             /* default, written as a user would; NULL: none */
+    uint64_t min, max;           /* inclusive bounds of durations (ms) and sizes (bytes) */
+    size_t offset;               /* of the field in struct config or struct route */
+    unsigned flags;              /* CONFIG_REQUIRED, CONFIG_INHERIT */
+};
+
+/* _Generic makes a row whose field has the wrong C type fail to compile, since rows are
+ * written through untyped offsets. */
+#define CONFIG_MS(st, m) _Generic(((struct st *)0)->m, unsigned : offsetof(struct st, m))
+#define CONFIG_BYTES(st, m) _Generic(((struct st *)0)->m, uint64_t : offsetof(struct st, m))
+#define CONFIG_KIB 1024u
+#define CONFIG_MIB (1024u * 1024u)
+
+/* Every key of the file and every default. etc/wsbridge.yaml repeats these values and
+ * tests/unit/test_config.c checks that it does. */
+static const struct config_key config_keys[] = {
+    {CONFIG_TOP, "listen", CONFIG_T_LISTEN, "127.0.0.1:8080", 0, 0, 0, 0},
+    {CONFIG_TOP, "web_root", CONFIG_T_DIR, NULL, 0, 0, 0, 0},
+    {CONFIG_TOP, "heartbeat", CONFIG_T_HEARTBEAT, NULL, 0, 0, 0, 0},
+    {CONFIG_HEARTBEAT, "interval", CONFIG_T_DURATION, "30s", 0, UINT_MAX,
+     CONFIG_MS(config, heartbeat_interval_ms), 0},
+    {CONFIG_HEARTBEAT, "timeout", CONFIG_T_DURATION, "10s", 1, UINT_MAX,
+     CONFIG_MS(config, heartbeat_timeout_ms), 0},
+    {CONFIG_TOP, "handshake_timeout", CONFIG_T_DURATION, "10s", 1, UINT_MAX,
+     CONFIG_MS(config, handshake_timeout_ms), 0},
+    {CONFIG_TOP, "connect_timeout", CONFIG_T_DURATION, "10s", 1, UINT_MAX,
+     CONFIG_MS(config, connect_timeout_ms), 0},
+    {CONFIG_TOP, "idle_timeout", CONFIG_T_DURATION, "0", 0, UINT_MAX,
+     CONFIG_MS(config, idle_timeout_ms), 0},
+    {CONFIG_TOP, "close_timeout", CONFIG_T_DURATION, "5s", 1, UINT_MAX,
+     CONFIG_MS(config, close_timeout_ms), 0},
+    {CONFIG_TOP, "high_watermark", CONFIG_T_SIZE, "256KiB", 4 * CONFIG_KIB, UINT64_MAX,
+     CONFIG_BYTES(config, high_watermark_bytes), 0},
+    {CONFIG_TOP, "low_watermark", CONFIG_T_SIZE, "64KiB", 0, UINT64_MAX,
+     CONFIG_BYTES(config, low_watermark_bytes), 0},
+    {CONFIG_TOP, "max_request_head", CONFIG_T_SIZE, "16KiB", CONFIG_KIB, CONFIG_MIB,
+     CONFIG_BYTES(config, max_request_head_bytes), 0},
+    {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    {CONFIG_ROUTE, "frames", CONFIG_T_FRAMES, "binary", 0, 0, 0, 0},
+    {CONFIG_ROUTE, "subprotocols", CONFIG_T_TOKENS, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "connect_timeout", CONFIG_T_DURATION, NULL, 1, UINT_MAX,
+     CONFIG_MS(route, connect_timeout_ms), CONFIG_INHERIT},
+    {CONFIG_ROUTE, "idle_timeout", CONFIG_T_DURATION, NULL, 0, UINT_MAX,
+     CONFIG_MS(route, idle_timeout_ms), CONFIG_INHERIT},
+    {CONFIG_ROUTE, "max_frame", CONFIG_T_SIZE, "0", 0, UINT64_MAX,
+     CONFIG_BYTES(route, max_frame_bytes), 0},
+    {CONFIG_ROUTE, "max_message", CONFIG_T_SIZE, "0", 0, UINT64_MAX,
+     CONFIG_BYTES(route, max_message_bytes), 0},
+};
+
+#define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+struct config_unit {
+    const char *name;
+    uint64_t factor;  /* milliseconds or bytes per unit */
+    bool in_messages; /* used to write values in messages */
+};
+
+static const struct config_unit config_duration_units[] = {
+    {"ms", 1, true},  {"s", 1000, true}, {"m", 60 * 1000, true}, {"h", 60 * 60 * 1000, true},
+    {NULL, 0, false},
+};
+
+/* KB, MB and GB are decimal (SI); KiB, MiB and GiB binary (IEC 80000-13). Messages use
+ * the binary units only, as the defaults do. */
+static const struct config_unit config_size_units[] = {
+    {"B", 1, true},
+    {"KiB", 1u << 10, true},
+    {"MiB", 1u << 20, true},
+    {"GiB", 1u << 30, true},
+    {"KB", 1000, false},
+    {"MB", 1000 * 1000, false},
+    {"GB", 1000000000ull, false},
+    {NULL, 0, false},
+};
+
+enum config_num {
+    CONFIG_NUM_OK = 0,  /* parsed */
+    CONFIG_NUM_SYNTAX,  /* no digits first */
+    CONFIG_NUM_UNIT,    /* digits, then a unit not in the table */
+    CONFIG_NUM_NO_UNIT, /* a bare non-zero number where a unit is required */
+    CONFIG_NUM_RANGE,   /* past the largest value the field holds */
+};
+
+enum config_node_kind {
+    CONFIG_NODE_SCALAR = 0, /* text */
+    CONFIG_NODE_SEQUENCE,   /* items */
+    CONFIG_NODE_MAPPING,    /* pairs */
+};
+
+struct config_pair {
+    struct config_node *key, *value;
+};
+
+/* The document as a small tree, so that every key and value keeps its position. */
+struct config_node {
+    enum config_node_kind kind;
+    unsigned line, column;      /* 1-based start of the node */
+    char *text;                 /* scalar: NUL-terminated, holds no other NUL */
+    bool is_null;               /* scalar: plain "", "~" or "null", i.e. no value */
+    struct config_node **items; /* sequence */
+    struct config_pair *pairs;  /* mapping */
+    size_t n;                   /* items or pairs */
+};
+
+struct config_ctx {
+    const char *name;                             /* file name for messages */
+    const char *text;                             /* the YAML, to place reader errors */
+    size_t len;                                   /* bytes at text */
+    char *err;                                    /* caller's message buffer, or NULL */
+    size_t err_len;                               /* its size */
+    struct config *c;                             /* being built; not owned */
+    struct config_node *routes;                   /* "routes:" value, read after the others */
+    const struct config_pair *top[CONFIG_N_KEYS]; /* top-level keys as found, for checks */
+};
+
+static int config_fail_at(struct config_ctx *x, unsigned line, unsigned column, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+static int config_fail(struct config_ctx *x, const struct config_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int config_map_read(struct config_ctx *x, enum config_section sec, struct config_node *map,
+                           void *obj, const struct config_pair **seen);
+
+/* Writes "FILE:LINE:COL: message" (or "FILE: message" when <line> is 0); returns -1. */
+static int config_fail_at(struct config_ctx *x, unsigned line, unsigned column, const char *fmt,
+                          ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (x->err == NULL || x->err_len == 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line == 0)
+        snprintf(x->err, x->err_len, "%s: %s", x->name, msg);
+    else
+        snprintf(x->err, x->err_len, "%s:%u:%u: %s", x->name, line, column, msg);
+    return -1;
+}
+
+static int config_fail(struct config_ctx *x, const struct config_node *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return config_fail_at(x, n->line, n->column, "%s", msg);
+}
+
+static int config_oom(struct config_ctx *x)
+{
+    return config_fail_at(x, 0, 0, "out of memory");
+}
+
+/* Copies user text <s> for quoting in a message into <out>: control characters become '?'
+ * so a message stays one line, and long text is cut at a character boundary with "...". */
+static const char *config_quote(const char *s, char out[CONFIG_QUOTE_MAX + 4])
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && i < CONFIG_QUOTE_MAX; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (s[i] != '\0') {
+        while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i--;
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+static void config_node_free(struct config_node *n)
+{
+    if (n == NULL)
+        return;
+    for (size_t i = 0; n->items != NULL && i < n->n; i++)
+        config_node_free(n->items[i]);
+    for (size_t i = 0; n->pairs != NULL && i < n->n; i++) {
+        config_node_free(n->pairs[i].key);
+        config_node_free(n->pairs[i].value);
+    }
+    free(n->items);
+    free(n->pairs);
+    free(n->text);
+    free(n);
+}
+
+/* Reports the error libyaml left in <p>. Reader errors (bad UTF-8, control characters)
+ * carry a byte offset instead of a mark, so the position is counted from the text. */
+static int config_fail_yaml(struct config_ctx *x, const yaml_parser_t *p)
+{
+    const char *problem = p->problem != NULL ? p->problem : "YAML error";
+    unsigned line = (unsigned)p->problem_mark.line + 1;
+    unsigned column = (unsigned)p->problem_mark.column + 1;
+
+    if (p->error == YAML_MEMORY_ERROR)
+        return config_oom(x);
+    /* libyaml's context names the construct left open, worth saying when it began on an
+     * earlier line ("did not find expected ',' or ']'" points past the end of it). */
+    if (p->error != YAML_READER_ERROR && p->context != NULL &&
+        p->context_mark.line < p->problem_mark.line)
+        return config_fail_at(x, line, column, "%s (%s started at line %u)", problem, p->context,
+                              (unsigned)p->context_mark.line + 1);
+    if (p->error != YAML_READER_ERROR)
+        return config_fail_at(x, line, column, "%s", problem);
+    line = column = 1;
+    for (size_t i = 0; i < p->problem_offset && i < x->len; i++) {
+        if (x->text[i] == '\n') {
+            line++;
+            column = 1;
+        } else if (((unsigned char)x->text[i] & 0xc0) != 0x80) {
+            column++;
+        }
+    }
+    if (p->problem_value >= 0)
+        return config_fail_at(x, line, column, "%s (0x%02x)", problem, p->problem_value);
+    return config_fail_at(x, line, column, "%s", problem);
+}
+
+static int config_next(struct config_ctx *x, yaml_parser_t *p, yaml_event_t *ev)
+{
+    if (!yaml_parser_parse(p, ev))
+        return config_fail_yaml(x, p);
+    return 0;
+}
+
+/* Reads the node that <ev> starts, and the events up to its end, into *<out>. Always
+ * deletes <ev>. Anchors and aliases are refused: they would let a small file name the
+ * same subtree many times ("billion laughs"), and nothing in this format needs them. */
+static int config_node_read(struct config_ctx *x, yaml_parser_t *p, yaml_event_t *ev,
+                            unsigned depth, struct config_node **out)
+{
+    struct config_node *n = calloc(1, sizeof(*n));
+    yaml_event_type_t end =
+        ev->type == YAML_SEQUENCE_START_EVENT ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT;
+    const yaml_char_t *anchor = NULL;
+    size_t cap = 0;
+    int rc = -1;
+
+    *out = n;
+    if (n == NULL) {
+        yaml_event_delete(ev);
+        return config_oom(x);
+    }
+    n->line = (unsigned)ev->start_mark.line + 1;
+    n->column = (unsigned)ev->start_mark.column + 1;
+    if (ev->type == YAML_SCALAR_EVENT)
+        anchor = ev->data.scalar.anchor;
+    else if (ev->type == YAML_SEQUENCE_START_EVENT)
+        anchor = ev->data.sequence_start.anchor;
+    else if (ev->type == YAML_MAPPING_START_EVENT)
+        anchor = ev->data.mapping_start.anchor;
+
+    if (ev->type == YAML_ALIAS_EVENT) {
+        rc = config_fail(x, n, "YAML aliases are not supported");
+    } else if (anchor != NULL) {
+        rc = config_fail(x, n, "YAML anchors are not supported");
+    } else if (ev->type == YAML_SCALAR_EVENT) {
+        const char *v = (const char *)ev->data.scalar.value;
+        size_t len = ev->data.scalar.length;
+        if (memchr(v, '\0', len) != NULL) {
+            rc = config_fail(x, n, "NUL characters are not allowed");
+        } else if ((n->text = strdup(v)) == NULL) {
+            rc = config_oom(x);
+        } else {
+            n->kind = CONFIG_NODE_SCALAR;
+            n->is_null = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                         (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+                          strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+            rc = 0;
+        }
+    } else if (depth >= CONFIG_DEPTH_MAX) {
+        rc = config_fail(x, n, "YAML nested more than %d levels deep", CONFIG_DEPTH_MAX);
+    } else {
+        n->kind = end == YAML_SEQUENCE_END_EVENT ? CONFIG_NODE_SEQUENCE : CONFIG_NODE_MAPPING;
+        rc = 0;
+    }
+    yaml_event_delete(ev);
+    if (rc < 0 || n->kind == CONFIG_NODE_SCALAR)
+        return rc;
+
+    for (;;) {
+        struct config_node *child;
+        if (config_next(x, p, ev) < 0)
+            return -1;
+        if (ev->type == end) {
+            yaml_event_delete(ev);
+            return 0;
+        }
+        if (n->n == cap) {
+            cap = cap == 0 ? 8 : cap * 2;
+            void *grown = n->kind == CONFIG_NODE_SEQUENCE
+                              ? realloc(n->items, cap * sizeof(*n->items))
+                              : realloc(n->pairs, cap * sizeof(*n->pairs));
+            if (grown == NULL) {
+                yaml_event_delete(ev);
+                return config_oom(x);
+            }
+            if (n->kind == CONFIG_NODE_SEQUENCE)
+                n->items = grown;
+            else
+                n->pairs = grown;
+        }
+        rc = config_node_read(x, p, ev, depth + 1, &child);
+        if (n->kind == CONFIG_NODE_SEQUENCE) {
+            n->items[n->n++] = child;
+        } else if (n->n > 0 && n->pairs[n->n - 1].value == NULL) {
+            n->pairs[n->n - 1].value = child;
+        } else {
+            n->pairs[n->n++] = (struct config_pair){.key = child, .value = NULL};
+        }
+        if (rc < 0)
+            return -1;
+    }
+}
+
+/* Reads the one document of the stream into *<root>: NULL for an empty stream. */
+static int config_tree_read(struct config_ctx *x, yaml_parser_t *p, struct config_node **root)
+{
+    yaml_event_t ev;
+
+    *root = NULL;
+    if (config_next(x, p, &ev) < 0) /* STREAM-START */
+        return -1;
+    yaml_event_delete(&ev);
+    if (config_next(x, p, &ev) < 0)
+        return -1;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        yaml_event_delete(&ev);
+        return 0;
+    }
+    yaml_event_delete(&ev); /* DOCUMENT-START */
+    if (config_next(x, p, &ev) < 0 || config_node_read(x, p, &ev, 0, root) < 0)
+        return -1;
+    if (config_next(x, p, &ev) < 0) /* DOCUMENT-END */
+        return -1;
+    yaml_event_delete(&ev);
+    if (config_next(x, p, &ev) < 0)
+        return -1;
+    if (ev.type != YAML_STREAM_END_EVENT) {
+        unsigned line = (unsigned)ev.start_mark.line + 1,
+                 column = (unsigned)ev.start_mark.column + 1;
+        yaml_event_delete(&ev);
+        return config_fail_at(x, line, column, "only one YAML document is allowed");
+    }
+    yaml_event_delete(&ev);
+    return 0;
+}
+
+/* Parses digits and an optional unit from <units> in <s>; <unit_required>: a non-zero
+ * number needs one. The value must not exceed <max>. */
+static enum config_num config_number(const char *s, const struct config_unit *units,
+                                     bool unit_required, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return CONFIG_NUM_SYNTAX;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        uint64_t digit = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return CONFIG_NUM_RANGE;
+        v = v * 10 + digit;
+    }
+    if (s[i] == '\0') {
+        if (unit_required && v != 0)
+            return CONFIG_NUM_NO_UNIT;
+        if (v > max)
+            return CONFIG_NUM_RANGE;
+        *out = v;
+        return CONFIG_NUM_OK;
+    }
+    for (const struct config_unit *u = units; u->name != NULL; u++) {
+        if (strcmp(s + i, u->name) != 0)
+            continue;
+        if (v > max / u->factor)
+            return CONFIG_NUM_RANGE;
+        *out = v * u->factor;
+        return CONFIG_NUM_OK;
+    }
+    return CONFIG_NUM_UNIT;
+}
+
+/* Parses a duration ("500ms", "30s", "5m", "1h", "0"); returns 0 or -1. Pure helper,
+ * exported for tests. A bare non-zero number is refused: "30" could mean s or ms. */
+int config_parse_duration_ms(const char *s, unsigned *ms)
+{
+    uint64_t v;
+
+    if (config_number(s, config_duration_units, true, UINT_MAX, &v) != CONFIG_NUM_OK)
+        return -1;
+    *ms = (unsigned)v;
+    return 0;
+}
+
+/* Parses a size ("512", "512B", "64KiB", "16MiB", "1GiB", "64KB", "1MB"); returns 0 or -1.
+ * KB, MB and GB are powers of 1000, KiB, MiB and GiB powers of 1024. */
+int config_parse_size(const char *s, uint64_t *bytes)
+{
+    return config_number(s, config_size_units, false, UINT64_MAX, bytes) == CONFIG_NUM_OK ? 0 : -1;
+}
+
+/* Writes <v> in the largest unit of <units> that divides it, for messages: "4KiB". */
+static const char *config_format_number(uint64_t v, const struct config_unit *units, char *out,
+                                        size_t cap)
+{
+    const struct config_unit *best = NULL;
+
+    for (const struct config_unit *u = units; u->name != NULL; u++)
+        if (u->in_messages && v != 0 && v % u->factor == 0 &&
+            (best == NULL || u->factor > best->factor))
+            best = u;
+    if (best == NULL)
+        snprintf(out, cap, "%llu", (unsigned long long)v);
+    else
+        snprintf(out, cap, "%llu%s", (unsigned long long)(v / best->factor), best->name);
+    return out;
+}
+
+/* Name of <k> for messages: "heartbeat.timeout" rather than a bare "timeout". */
+static const char *config_key_label(const struct config_key *k, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s", k->section == CONFIG_HEARTBEAT ? "heartbeat." : "", k->name);
+    return out;
+}
+
+static bool config_want_scalar(struct config_ctx *x, const struct config_key *k,
+                               const struct config_node *v, const char *what)
+{
+    char label[64];
+
+    if (v->kind == CONFIG_NODE_SCALAR)
+        return true;
+    config_fail(x, v, "\"%s\" must be %s", config_key_label(k, label, sizeof(label)), what);
+    return false;
+}
+
+/* Durations and sizes: parses, checks the bounds of <k>, stores into <obj>. */
+static int config_set_number(struct config_ctx *x, const struct config_key *k,
+                             const struct config_node *v, void *obj)
+{
+    bool is_ms = k->type == CONFIG_T_DURATION;
+    const struct config_unit *units = is_ms ? config_duration_units : config_size_units;
+    const char *kind = is_ms ? "duration" : "size";
+    uint64_t type_max = is_ms ? UINT_MAX : UINT64_MAX;
+    char q[CONFIG_QUOTE_MAX + 4], label[64], lo[32], hi[32];
+    uint64_t n = 0;
+
+    if (!config_want_scalar(x, k, v, is_ms ? "a duration, like 30s" : "a size, like 64KiB"))
+        return -1;
+    config_quote(v->text, q);
+    switch (config_number(v->text, units, is_ms, type_max, &n)) {
+    case CONFIG_NUM_OK:
+        break;
+    case CONFIG_NUM_SYNTAX:
+        return config_fail(x, v, "bad %s \"%s\": expected a number and %s", kind, q,
+                           is_ms ? "a unit, like 30s" : "an optional unit, like 64KiB");
+    case CONFIG_NUM_UNIT:
+        return config_fail(x, v, "bad %s \"%s\": unknown unit \"%s\" (use %s)", kind, q,
+                           q + strspn(q, "0123456789"),
+                           is_ms ? "ms, s, m or h" : "B, KiB, MiB, GiB, KB, MB or GB");
+    case CONFIG_NUM_NO_UNIT:
+        return config_fail(x, v, "duration \"%s\" needs a unit: ms, s, m or h", q);
+    case CONFIG_NUM_RANGE:
+        if (!is_ms)
+            return config_fail(x, v, "bad size \"%s\": too large", q);
+        return config_fail(x, v, "bad duration \"%s\": too large (at most %ums, about 49 days)", q,
+                           UINT_MAX);
+    }
+    config_key_label(k, label, sizeof(label));
+    config_format_number(k->min, units, lo, sizeof(lo));
+    config_format_number(k->max, units, hi, sizeof(hi));
+    if ((n < k->min || n > k->max) && k->max != type_max)
+        return config_fail(x, v, "\"%s\" must be between %s and %s", label, lo, hi);
+    if (n < k->min && k->min == 1)
+        return config_fail(x, v, "\"%s\" must be more than 0", label);
+    if (n < k->min)
+        return config_fail(x, v, "\"%s\" must be at least %s", label, lo);
+    if (is_ms)
+        *(unsigned *)((char *)obj + k->offset) = (unsigned)n;
+    else
+        *(uint64_t *)((char *)obj + k->offset) = n;
+    return 0;
+}
+
+/* A string or a list of strings, as one array of nodes in *<items>; <one> holds the
+ * single string's pointer. Lists of other things, and empty lists, are refused. */
+static int config_list(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                       struct config_node **one, struct config_node ***items, size_t *n, size_t max,
+                       const char *what)
+{
+    *one = v;
+    *items = one;
+    *n = 1;
+    if (v->kind == CONFIG_NODE_SEQUENCE) {
+        *items = v->items;
+        *n = v->n;
+    } else if (v->kind != CONFIG_NODE_SCALAR) {
+        return config_fail(x, v, "\"%s\" must be %s", k->name, what);
+    }
+    if (*n == 0)
+        return config_fail(x, v, "\"%s\" must not be an empty list", k->name);
+    if (*n > max)
+        return config_fail(x, v, "\"%s\" has more than %zu entries", k->name, max);
+    for (size_t i = 0; i < *n; i++) {
+        if ((*items)[i]->kind != CONFIG_NODE_SCALAR || (*items)[i]->is_null)
+            return config_fail(x, (*items)[i], "\"%s\" must be %s", k->name, what);
+    }
+    return 0;
+}
+
+static int config_set_listen(struct config_ctx *x, const struct config_key *k,
+                             struct config_node *v, struct config *c)
+{
+    struct config_node *one, **items;
+    char q[CONFIG_QUOTE_MAX + 4], why[128];
+    size_t n;
+
+    if (config_list(x, k, v, &one, &items, &n, CONFIG_LISTEN_MAX, "a string or a list of strings") <
+        0)
+        return -1;
+    c->listen = calloc(n, sizeof(*c->listen));
+    if (c->listen == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++) {
+        struct addr *a = &c->listen[i];
+        if (addr_parse(items[i]->text, false, a, why, sizeof(why)) < 0)
+            return config_fail(x, items[i], "bad address \"%s\": %s",
+                               config_quote(items[i]->text, q), why);
+        if (a->tls)
+            return config_fail(x, items[i], "TLS listeners (tls://) are not supported yet");
+        for (size_t j = 0; j < i; j++)
+            if (c->listen[j].port == a->port && strcmp(c->listen[j].host, a->host) == 0)
+                return config_fail(x, items[i], "listen address \"%s\" is listed twice",
+                                   config_quote(items[i]->text, q));
+        c->n_listen = i + 1;
+    }
+    return 0;
+}
+
+/* A relative web_root is taken from the file's folder, so the daemon finds its files
+ * whatever its working directory; the path is joined here, not checked (no I/O). */
+static int config_set_dir(struct config_ctx *x, const struct config_key *k,
+                          const struct config_node *v, struct config *c)
+{
+    const char *slash = strrchr(x->name, '/');
+    size_t dir_len = slash == NULL ? 0 : (size_t)(slash - x->name);
+
+    if (!config_want_scalar(x, k, v, "a string (a folder)"))
+        return -1;
+    if (v->text[0] == '\0')
+        return config_fail(x, v, "\"%s\" must not be empty", k->name);
+    if (v->text[0] == '/' || slash == NULL) {
+        c->web_root = strdup(v->text);
+    } else {
+        size_t len = dir_len + 1 + strlen(v->text) + 1;
+        c->web_root = malloc(len);
+        if (c->web_root != NULL)
+            snprintf(c->web_root, len, "%.*s/%s", (int)dir_len, x->name, v->text);
+    }
+    return c->web_root == NULL ? config_oom(x) : 0;
+}
+
+/* Route paths are compared byte for byte with request targets, which are ASCII
+ * (RFC 3986 §2: other bytes arrive percent-encoded), so a path that could never match
+ * is refused here rather than left silently unused. */
+static int config_set_path(struct config_ctx *x, const struct config_node *v, struct route *r)
+{
+    const char *p = v->text;
+    size_t len = strlen(p);
+    char q[CONFIG_QUOTE_MAX + 4];
+
+    config_quote(p, q);
+    if (p[0] != '/')
+        return config_fail(x, v, "route path \"%s\" must start with \"/\"", q);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return config_fail(x, v, "route path \"%s\" has a space or control character", q);
+        if (ch >= 0x80)
+            return config_fail(x, v, "route path \"%s\" must be ASCII (percent-encode the rest)",
+                               q);
+        if (ch == '?' || ch == '#')
+            return config_fail(x, v, "route path \"%s\" must not contain \"?\" or \"#\"", q);
+        if (ch == '*' && (i != len - 1 || p[i - 1] != '/'))
+            return config_fail(x, v,
+                               "route path \"%s\": \"*\" is only allowed at the end, after "
+                               "\"/\", as in \"/vnc/*\"",
+                               q);
+    }
+    for (size_t i = 0; i + 1 < x->c->n_routes; i++)
+        if (strcmp(x->c->routes[i].path, p) == 0)
+            return config_fail(x, v, "duplicate route path \"%s\" (first at line %u)", q,
+                               x->c->routes[i].line);
+    if ((r->path = strdup(p)) == NULL)
+        return config_oom(x);
+    r->prefix = p[len - 1] == '*';
+    r->match_len = r->prefix ? len - 1 : len;
+    return 0;
+}
+
+static int config_set_target(struct config_ctx *x, const struct config_node *v, struct route *r)
+{
+    char q[CONFIG_QUOTE_MAX + 4], why[128];
+
+    if (addr_parse(v->text, true, &r->target, why, sizeof(why)) < 0)
+        return config_fail(x, v, "bad address \"%s\": %s", config_quote(v->text, q), why);
+    if (r->target.tls)
+        return config_fail(x, v, "TLS targets (tls://) are not supported yet");
+    return 0;
+}
+
+/* RFC 7230 §3.2.6 tchar: what a Sec-WebSocket-Protocol value may hold (RFC 6455 §4.1). */
+static bool config_is_token(const char *s)
+{
+    if (s[0] == '\0')
+        return false;
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
+            return false;
+    }
+    return true;
+}
+
+static int config_set_tokens(struct config_ctx *x, const struct config_key *k,
+                             struct config_node *v, struct route *r)
+{
+    struct config_node *one, **items;
+    char q[CONFIG_QUOTE_MAX + 4];
+    size_t n;
+
+    if (config_list(x, k, v, &one, &items, &n, CONFIG_SUBPROTOCOLS_MAX,
+                    "a token or a list of tokens") < 0)
+        return -1;
+    r->subprotocols = calloc(n, sizeof(*r->subprotocols));
+    if (r->subprotocols == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = items[i]->text;
+        if (!config_is_token(t))
+            return config_fail(x, items[i],
+                               "subprotocol \"%s\" is not a token (RFC 7230: letters, digits "
+                               "and !#$%%&'*+-.^_`|~)",
+                               config_quote(t, q));
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->subprotocols[j], t) == 0)
+                return config_fail(x, items[i], "subprotocol \"%s\" is listed twice",
+                                   config_quote(t, q));
+        if ((r->subprotocols[i] = strdup(t)) == NULL)
+            return config_oom(x);
+        r->n_subprotocols = i + 1;
+    }
+    return 0;
+}
+
+/* Stores value <v> of key <k> into <obj> (struct config or struct route by section). */
+static int config_set(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                      void *obj)
+{
+    char q[CONFIG_QUOTE_MAX + 4];
+
+    switch (k->type) {
+    case CONFIG_T_DURATION:
+    case CONFIG_T_SIZE:
+        return config_set_number(x, k, v, obj);
+    case CONFIG_T_LISTEN:
+        return config_set_listen(x, k, v, obj);
+    case CONFIG_T_DIR:
+        return config_set_dir(x, k, v, obj);
+    case CONFIG_T_HEARTBEAT:
+        if (v->kind != CONFIG_NODE_MAPPING)
+            return config_fail(x, v,
+                               "\"heartbeat\" must be a mapping, like "
+                               "{ interval: 30s, timeout: 10s }");
+        return config_map_read(x, CONFIG_HEARTBEAT, v, obj, NULL);
+    case CONFIG_T_ROUTES:
+        if (v->kind != CONFIG_NODE_SEQUENCE)
+            return config_fail(x, v, "\"routes\" must be a list of routes");
+        x->routes = v; /* read last, when the defaults routes inherit are known */
+        return 0;
+    case CONFIG_T_PATH:
+        if (!config_want_scalar(x, k, v, "a string, like /echo"))
+            return -1;
+        return config_set_path(x, v, obj);
+    case CONFIG_T_TARGET:
+        if (!config_want_scalar(x, k, v, "a string, like 127.0.0.1:5901 or echo"))
+            return -1;
+        return config_set_target(x, v, obj);
+    case CONFIG_T_FRAMES:
+        if (!config_want_scalar(x, k, v, "binary or text"))
+            return -1;
+        if (strcmp(v->text, "binary") == 0 || strcmp(v->text, "text") == 0) {
+            ((struct route *)obj)->frames =
+                v->text[0] == 'b' ? ROUTE_FRAMES_BINARY : ROUTE_FRAMES_TEXT;
+            return 0;
+        }
+        return config_fail(x, v, "\"frames\" must be binary or text, not \"%s\"",
+                           config_quote(v->text, q));
+    case CONFIG_T_TOKENS:
+        return config_set_tokens(x, k, v, obj);
+    }
+    return config_fail(x, v, "internal error: key type %d", (int)k->type);
+}
+
+static const struct config_key *config_key_find(enum config_section sec, const char *name)
+{
+    for (size_t i = 0; i < CONFIG_N_KEYS; i++)
+        if (config_keys[i].section == sec && strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
+/* Levenshtein distance between <a> and <b>, both at most CONFIG_KEY_NAME_MAX bytes. */
+static size_t config_distance(const char *a, const char *b)
+{
+    size_t row[CONFIG_KEY_NAME_MAX + 1], la = strlen(a), lb = strlen(b);
+
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static int config_fail_unknown(struct config_ctx *x, enum config_section sec,
+                               const struct config_node *key)
+{
+    const char *best = NULL;
+    size_t best_d = CONFIG_SUGGEST_DISTANCE + 1;
+    char q[CONFIG_QUOTE_MAX + 4];
+
+    for (size_t i = 0; i < CONFIG_N_KEYS && strlen(key->text) <= CONFIG_KEY_NAME_MAX; i++) {
+        size_t d;
+        if (config_keys[i].section != sec)
+            continue;
+        d = config_distance(key->text, config_keys[i].name);
+        if (d < best_d) {
+            best = config_keys[i].name;
+            best_d = d;
+        }
+    }
+    config_quote(key->text, q);
+    if (best != NULL)
+        return config_fail(x, key, "unknown key \"%s\" (did you mean \"%s\"?)", q, best);
+    return config_fail(x, key, "unknown key \"%s\"", q);
+}
+
+/* Reads mapping <map> of section <sec> into <obj>, in file order, then fills each key not
+ * given from its default, or from the top level (CONFIG_INHERIT). <seen>, when not NULL,
+ * receives where each key was found (CONFIG_N_KEYS entries). */
+static int config_map_read(struct config_ctx *x, enum config_section sec, struct config_node *map,
+                           void *obj, const struct config_pair **seen)
+{
+    const struct config_pair *local[CONFIG_N_KEYS] = {NULL};
+    char label[64];
+
+    if (seen == NULL)
+        seen = local;
+    for (size_t i = 0; i < map->n; i++) {
+        const struct config_pair *pair = &map->pairs[i];
+        const struct config_key *k;
+        size_t row;
+        if (pair->key->kind != CONFIG_NODE_SCALAR || pair->key->is_null)
+            return config_fail(x, pair->key, "keys must be plain names, like \"listen\"");
+        if ((k = config_key_find(sec, pair->key->text)) == NULL)
+            return config_fail_unknown(x, sec, pair->key);
+        row = (size_t)(k - config_keys);
+        config_key_label(k, label, sizeof(label));
+        if (seen[row] != NULL)
+            return config_fail(x, pair->key, "duplicate key \"%s\" (first at line %u)", label,
+                               seen[row]->key->line);
+        seen[row] = pair;
+        if (pair->value->is_null)
+            return config_fail(x, pair->value, "\"%s\" has no value", label);
+        if (config_set(x, k, pair->value, obj) < 0)
+            return -1;
+    }
+    for (size_t row = 0; row < CONFIG_N_KEYS; row++) {
+        const struct config_key *k = &config_keys[row];
+        struct config_node def = {.kind = CONFIG_NODE_SCALAR, .line = 1, .column = 1};
+        if (k->section != sec || seen[row] != NULL)
+            continue;
+        if (k->flags & CONFIG_REQUIRED)
+            return config_fail(x, map, "route has no \"%s\"", k->name);
+        if (k->flags & CONFIG_INHERIT) {
+            const struct config_key *top = config_key_find(CONFIG_TOP, k->name);
+            *(unsigned *)((char *)obj + k->offset) =
+                *(const unsigned *)((const char *)x->c + top->offset);
+        } else if (k->type == CONFIG_T_HEARTBEAT) {
+            def.kind = CONFIG_NODE_MAPPING; /* empty: every heartbeat key takes its default */
+            if (config_map_read(x, CONFIG_HEARTBEAT, &def, obj, NULL) < 0)
+                return -1;
+        } else if (k->def != NULL) {
+            def.text = (char *)k->def; /* never freed: this node lives on the stack */
+            if (config_set(x, k, &def, obj) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int config_read_routes(struct config_ctx *x, struct config_node *list)
+{
+    struct config *c = x->c;
+
+    if (list->n > CONFIG_ROUTES_MAX)
+        return config_fail(x, list, "more than %d routes", CONFIG_ROUTES_MAX);
+    if (list->n == 0)
+        return 0;
+    c->routes = calloc(list->n, sizeof(*c->routes));
+    if (c->routes == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < list->n; i++) {
+        struct config_node *item = list->items[i];
+        struct route *r = &c->routes[c->n_routes++];
+        if (item->kind != CONFIG_NODE_MAPPING)
+            return config_fail(x, item,
+                               "each route must be a mapping, like "
+                               "{ path: /echo, target: echo }");
+        r->line = item->line;
+        r->column = item->column;
+        if (config_map_read(x, CONFIG_ROUTE, item, r, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rules that tie two keys together, checked once everything is read. */
+static int config_check(struct config_ctx *x)
+{
+    const struct config_key *hi = config_key_find(CONFIG_TOP, "high_watermark");
+    const struct config_key *lo = config_key_find(CONFIG_TOP, "low_watermark");
+    const struct config_pair *at = x->top[hi - config_keys];
+    struct config *c = x->c;
+    char a[32], b[32];
+
+    if (at == NULL)
+        at = x->top[lo - config_keys];
+    if (c->high_watermark_bytes <= c->low_watermark_bytes)
+        return config_fail_at(
+            x, at != NULL ? at->value->line : 1, at != NULL ? at->value->column : 1,
+            "\"high_watermark\" (%s) must be above \"low_watermark\" (%s)",
+            config_format_number(c->high_watermark_bytes, config_size_units, a, sizeof(a)),
+            config_format_number(c->low_watermark_bytes, config_size_units, b, sizeof(b)));
+    if (c->n_routes == 0 && c->web_root == NULL)
+        return config_fail_at(x, 1, 1, "nothing to serve: add \"routes\" or \"web_root\"");
+    return 0;
+}
+
+/* As config_load, on <len> bytes of YAML at <text>; <name> is used in messages and to
+ * resolve a relative web_root (its folder). For tests and fuzzers: any bytes are safe,
+ * nothing is kept from <text>. */
+struct config *config_parse(const char *name, const char *text, size_t len, char *err,
+                            size_t err_len)
+{
+    struct config_ctx x = {.name = name != NULL ? name : "-",
+                           .text = text,
+                           .len = len,
+                           .err = err,
+                           .err_len = err_len};
+    struct config_node *root = NULL;
+    yaml_parser_t parser;
+    bool parser_ready = false;
+
+    if (err != NULL && err_len > 0)
+        err[0] = '\0';
+    if (text == NULL)
+        x.len = len = 0;
+    x.c = calloc(1, sizeof(*x.c));
+    if (x.c == NULL || (x.c->file = strdup(x.name)) == NULL) {
+        config_oom(&x);
+        goto fail;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        config_oom(&x);
+        goto fail;
+    }
+    parser_ready = true;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(len > 0 ? text : ""), len);
+    if (config_tree_read(&x, &parser, &root) < 0)
+        goto fail;
+    if (root == NULL || (root->kind == CONFIG_NODE_SCALAR && root->is_null)) {
+        config_fail_at(&x, 1, 1, "empty configuration");
+        goto fail;
+    }
+    if (root->kind != CONFIG_NODE_MAPPING) {
+        config_fail(&x, root, "the top level must be a mapping of keys, like \"listen: ...\"");
+        goto fail;
+    }
+    if (config_map_read(&x, CONFIG_TOP, root, x.c, x.top) < 0)
+        goto fail;
+    if (x.routes != NULL && config_read_routes(&x, x.routes) < 0)
+        goto fail;
+    if (config_check(&x) < 0)
+        goto fail;
+    config_node_free(root);
+    yaml_parser_delete(&parser);
+    return x.c;
+
+fail:
+    config_node_free(root);
+    if (parser_ready)
+        yaml_parser_delete(&parser);
+    config_free(x.c);
+    return NULL;
+}
+
+/* Reads and checks <file>. Returns a new config, or NULL with "FILE:LINE:COL: message"
+ * (or "FILE: reason" when the file cannot be read) in <err>. Reads at most
+ * CONFIG_FILE_MAX_BYTES. */
+struct config *config_load(const char *file, char *err, size_t err_len)
+{
+    struct config_ctx x = {.name = file, .err = err, .err_len = err_len};
+    size_t len = 0, cap = 16384;
+    char *buf = NULL;
+    struct config *c;
+    int fd;
+
+    if (file == NULL) {
+        x.name = "-";
+        config_fail_at(&x, 0, 0, "no configuration file");
+        return NULL;
+    }
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        config_fail_at(&x, 0, 0, "%s", strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        ssize_t got;
+        if (buf == NULL || len == cap) {
+            char *grown;
+            if (buf != NULL)
+                cap *= 2;
+            if ((grown = realloc(buf, cap)) == NULL) {
+                config_oom(&x);
+                goto fail;
+            }
+            buf = grown;
+        }
+        got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            config_fail_at(&x, 0, 0, "%s", strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+        if (len > CONFIG_FILE_MAX_BYTES) {
+            config_fail_at(&x, 0, 0, "larger than %u bytes", CONFIG_FILE_MAX_BYTES);
+            goto fail;
+        }
+    }
+    close(fd);
+    c = config_parse(file, buf, len, err, err_len);
+    free(buf);
+    return c;
+
+fail:
+    close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* Frees <c> and everything it owns; NULL is fine, so is a half-built config. */
+void config_free(struct config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; c->routes != NULL && i < c->n_routes; i++) {
+        for (size_t j = 0; j < c->routes[i].n_subprotocols; j++)
+            free(c->routes[i].subprotocols[j]);
+        free(c->routes[i].subprotocols);
+        free(c->routes[i].path);
+    }
+    free(c->routes);
+    free(c->listen);
+    free(c->web_root);
+    free(c->file);
+    free(c);
+}

@@ -1,0 +1,900 @@
+/*
+ * test_config.c - unit tests for config.c: duration and size tables, every error class
+ * with its exact "FILE:LINE:COL: message" (one file per case in tests/unit/data/config,
+ * whose first line "# expect: ..." holds the line, plus inline cases), defaults, per-route
+ * overrides, the shipped etc/wsbridge.yaml, and truncated or mutated input that must fail
+ * cleanly. Files are found under $WSB_SRCDIR (default ".").
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "config.h"
+
+#define DATA_DIR "tests/unit/data/config"
+#define DATA_FILES_MAX 256
+#define DATA_FILES_MIN 60 /* fewer means the folder was not found or lost files */
+
+static char *data_files[DATA_FILES_MAX];
+static size_t n_data_files;
+
+static const char *test_srcdir(void)
+{
+    const char *d = getenv("WSB_SRCDIR");
+    return d != NULL && d[0] != '\0' ? d : ".";
+}
+
+/* ---- durations and sizes ---- */
+
+struct duration_case {
+    const char *in;
+    int rc;
+    unsigned ms;
+};
+
+static const struct duration_case duration_cases[] = {
+    {"0", 0, 0},
+    {"00", 0, 0},
+    {"0ms", 0, 0},
+    {"0s", 0, 0},
+    {"1ms", 0, 1},
+    {"500ms", 0, 500},
+    {"30s", 0, 30000},
+    {"5m", 0, 300000},
+    {"1h", 0, 3600000},
+    {"1193h", 0, 4294800000u},
+    {"4294967295ms", 0, UINT_MAX},
+    {"4294967s", 0, 4294967000u},
+    {"4294968s", -1, 0},
+    {"4294967296ms", -1, 0},
+    {"1194h", -1, 0},
+    {"99999999999999999999999h", -1, 0},
+    {"30", -1, 0},
+    {"1", -1, 0},
+    {"", -1, 0},
+    {"s", -1, 0},
+    {"ms", -1, 0},
+    {"-1s", -1, 0},
+    {"+1s", -1, 0},
+    {" 1s", -1, 0},
+    {"1s ", -1, 0},
+    {"1 s", -1, 0},
+    {"1.5s", -1, 0},
+    {"1S", -1, 0},
+    {"1sec", -1, 0},
+    {"1d", -1, 0},
+    {"1h30m", -1, 0},
+    {"0x10s", -1, 0},
+    {"3x", -1, 0},
+};
+
+START_TEST(test_config_duration)
+{
+    const struct duration_case *t = &duration_cases[_i];
+    unsigned ms = 12345;
+
+    ck_assert_msg(config_parse_duration_ms(t->in, &ms) == t->rc, "\"%s\"", t->in);
+    ck_assert_uint_eq(ms, t->rc == 0 ? t->ms : 12345); /* untouched on failure */
+}
+END_TEST
+
+struct size_case {
+    const char *in;
+    int rc;
+    uint64_t bytes;
+};
+
+static const struct size_case size_cases[] = {
+    {"0", 0, 0},
+    {"512", 0, 512},
+    {"512B", 0, 512},
+    {"0B", 0, 0},
+    {"64KiB", 0, 65536},
+    {"16MiB", 0, 16777216},
+    {"1GiB", 0, 1073741824},
+    {"64KB", 0, 64000},
+    {"1MB", 0, 1000000},
+    {"2GB", 0, 2000000000},
+    {"18446744073709551615", 0, UINT64_MAX},
+    {"18446744073709551615B", 0, UINT64_MAX},
+    {"17179869183GiB", 0, 17179869183ull << 30},
+    {"18446744073709551616", -1, 0},
+    {"17179869184GiB", -1, 0},
+    {"99999999999999999999999", -1, 0},
+    {"", -1, 0},
+    {"KiB", -1, 0},
+    {"-1", -1, 0},
+    {"+1", -1, 0},
+    {" 1", -1, 0},
+    {"1 KiB", -1, 0},
+    {"1.5MiB", -1, 0},
+    {"1kib", -1, 0},
+    {"1kb", -1, 0},
+    {"1K", -1, 0},
+    {"1TiB", -1, 0},
+    {"1b", -1, 0},
+    {"1MB5", -1, 0},
+};
+
+START_TEST(test_config_size)
+{
+    const struct size_case *t = &size_cases[_i];
+    uint64_t bytes = 12345;
+
+    ck_assert_msg(config_parse_size(t->in, &bytes) == t->rc, "\"%s\"", t->in);
+    ck_assert_uint_eq(bytes, t->rc == 0 ? t->bytes : 12345);
+}
+END_TEST
+
+START_TEST(test_config_number_null)
+{
+    unsigned ms;
+    uint64_t bytes;
+
+    ck_assert_int_eq(config_parse_duration_ms(NULL, &ms), -1);
+    ck_assert_int_eq(config_parse_size(NULL, &bytes), -1);
+}
+END_TEST
+
+/* ---- data files: "# expect: NAME:LINE:COL: message" or "# expect: ok" ---- */
+
+static int test_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_data_scan(void)
+{
+    char dir[PATH_MAX];
+    struct dirent *de;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/%s", test_srcdir(), DATA_DIR);
+    d = opendir(dir);
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && n_data_files < DATA_FILES_MAX) {
+        size_t len = strlen(de->d_name);
+        if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0)
+            data_files[n_data_files++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(data_files, n_data_files, sizeof(data_files[0]), test_name_cmp);
+}
+
+START_TEST(test_config_data_found)
+{
+    ck_assert_msg(n_data_files >= DATA_FILES_MIN, "%zu files in %s/%s", n_data_files, test_srcdir(),
+                  DATA_DIR);
+}
+END_TEST
+
+START_TEST(test_config_data_file)
+{
+    const char *name = data_files[_i];
+    char path[PATH_MAX], line[512], want[PATH_MAX + 512], err[512] = "";
+    struct config *c;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s/%s", test_srcdir(), DATA_DIR, name);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s", path);
+    ck_assert_msg(fgets(line, sizeof(line), f) != NULL, "%s is empty", name);
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    ck_assert_msg(strncmp(line, "# expect: ", 10) == 0, "%s: no \"# expect:\" line", name);
+
+    c = config_load(path, err, sizeof(err));
+    if (strcmp(line + 10, "ok") == 0) {
+        ck_assert_msg(c != NULL, "%s", err);
+        config_free(c);
+        return;
+    }
+    ck_assert_msg(c == NULL, "%s loaded, expected: %s", name, line + 10);
+    /* the message names the file as given: the folder, then what the comment says */
+    snprintf(want, sizeof(want), "%s/%s/%s", test_srcdir(), DATA_DIR, line + 10);
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* ---- inline error cases ---- */
+
+struct error_case {
+    const char *yaml;
+    size_t len; /* 0: strlen(yaml) */
+    const char *err;
+};
+
+#define ROUTE_ECHO "routes: [ { path: /echo, target: echo } ]\n"
+
+static const struct error_case error_cases[] = {
+    {"", 0, "t.yaml:1:1: empty configuration"},
+    {"# nothing\n\n", 0, "t.yaml:1:1: empty configuration"},
+    {"---\n", 0, "t.yaml:1:1: empty configuration"},
+    {"~\n", 0, "t.yaml:1:1: empty configuration"},
+    {"{}\n", 0, "t.yaml:1:1: nothing to serve: add \"routes\" or \"web_root\""},
+    {"\"listen\"\n", 0,
+     "t.yaml:1:1: the top level must be a mapping of keys, like \"listen: ...\""},
+    {"web_root: \"a\\0b\"\n", 0, "t.yaml:1:11: NUL characters are not allowed"},
+    {"web_root: a\0b\n", 13, "t.yaml:1:12: control characters are not allowed (0x00)"},
+    {"web_root: www\x01\n", 0, "t.yaml:1:14: control characters are not allowed (0x01)"},
+    {"routes:\r\n  - { path: /echo, target: \"b c:1\" }\r\n", 0,
+     "t.yaml:2:28: bad address \"b c:1\": space in host name"},
+    {"routes: [ { path: /e, target: \"a\\tb:1\" } ]\n", 0,
+     "t.yaml:1:31: bad address \"a?b:1\": bad character 0x09 in host name"},
+    {"\xef\xbb\xbfweb_root: w\nlisen: x\n", 0,
+     "t.yaml:2:1: unknown key \"lisen\" (did you mean \"listen\"?)"},
+    {ROUTE_ECHO "target: echo\n", 0, "t.yaml:2:1: unknown key \"target\""},
+    {ROUTE_ECHO "conect_timeout: 1s\n", 0,
+     "t.yaml:2:1: unknown key \"conect_timeout\" (did you mean \"connect_timeout\"?)"},
+    {ROUTE_ECHO "high_watermarks: 1MiB\n", 0,
+     "t.yaml:2:1: unknown key \"high_watermarks\" (did you mean \"high_watermark\"?)"},
+    {ROUTE_ECHO "Listen: x\n", 0, "t.yaml:2:1: unknown key \"Listen\" (did you mean \"listen\"?)"},
+    {ROUTE_ECHO "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: 1\n",
+     0,
+     "t.yaml:2:1: unknown key "
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
+    {ROUTE_ECHO "\"a\\nb\": 1\n", 0, "t.yaml:2:1: unknown key \"a?b\""},
+    {"routes: [ { path: /e, target: echo, frame: text } ]\n", 0,
+     "t.yaml:1:37: unknown key \"frame\" (did you mean \"frames\"?)"},
+    {"routes: [ { path: /e, target: echo, max_frames: 1 } ]\n", 0,
+     "t.yaml:1:37: unknown key \"max_frames\" (did you mean \"max_frame\"?)"},
+    {"routes: [ { path: /e, target: echo, idle_timeout: 0s, idle_timeout: 1s } ]\n", 0,
+     "t.yaml:1:55: duplicate key \"idle_timeout\" (first at line 1)"},
+    {ROUTE_ECHO "heartbeat: { interval: 1s,\n  interval: 2s }\n", 0,
+     "t.yaml:3:3: duplicate key \"heartbeat.interval\" (first at line 2)"},
+    {ROUTE_ECHO "heartbeat: { interval: 1s }\nheartbeat: { timeout: 1s }\n", 0,
+     "t.yaml:3:1: duplicate key \"heartbeat\" (first at line 2)"},
+    {ROUTE_ECHO "heartbeat: { interval: 1 }\n", 0,
+     "t.yaml:2:24: duration \"1\" needs a unit: ms, s, m or h"},
+    {ROUTE_ECHO "heartbeat: { interval: ~ }\n", 0,
+     "t.yaml:2:24: \"heartbeat.interval\" has no value"},
+    {ROUTE_ECHO "heartbeat: { interval: [] }\n", 0,
+     "t.yaml:2:24: \"heartbeat.interval\" must be a duration, like 30s"},
+    {ROUTE_ECHO "heartbeat: []\n", 0,
+     "t.yaml:2:12: \"heartbeat\" must be a mapping, like { interval: 30s, timeout: 10s }"},
+    {ROUTE_ECHO "connect_timeout: 0\n", 0, "t.yaml:2:18: \"connect_timeout\" must be more than 0"},
+    {ROUTE_ECHO "close_timeout: 0ms\n", 0, "t.yaml:2:16: \"close_timeout\" must be more than 0"},
+    {ROUTE_ECHO "max_request_head: 1MiB1\n", 0,
+     "t.yaml:2:19: bad size \"1MiB1\": unknown unit \"MiB1\" (use B, KiB, MiB, GiB, KB, MB or GB)"},
+    {ROUTE_ECHO "max_request_head: {}\n", 0,
+     "t.yaml:2:19: \"max_request_head\" must be a size, like 64KiB"},
+    {ROUTE_ECHO "high_watermark: 4KiB\nlow_watermark: 5000\n", 0,
+     "t.yaml:2:17: \"high_watermark\" (4KiB) must be above \"low_watermark\" (5000B)"},
+    {ROUTE_ECHO "idle_timeout: s\n", 0,
+     "t.yaml:2:15: bad duration \"s\": expected a number and a unit, like 30s"},
+    {"routes: [ { path: /e, target: echo, connect_timeout: 0 } ]\n", 0,
+     "t.yaml:1:54: \"connect_timeout\" must be more than 0"},
+    {"routes: [ { path: /e, target: echo, subprotocols: [ [] ] } ]\n", 0,
+     "t.yaml:1:53: \"subprotocols\" must be a token or a list of tokens"},
+    {"routes: [ { path: /e, target: echo, subprotocols: { a: b } } ]\n", 0,
+     "t.yaml:1:51: \"subprotocols\" must be a token or a list of tokens"},
+    {"routes: [ { path: /e, target: echo, subprotocols: \"\" } ]\n", 0,
+     "t.yaml:1:51: subprotocol \"\" is not a token (RFC 7230: letters, digits and "
+     "!#$%&'*+-.^_`|~)"},
+    {"routes: [ { path: /e, target: echo, subprotocols: \"a,b\" } ]\n", 0,
+     "t.yaml:1:51: subprotocol \"a,b\" is not a token (RFC 7230: letters, digits and "
+     "!#$%&'*+-.^_`|~)"},
+    {"routes: [ { path: /e, target: echo, frames: [ text ] } ]\n", 0,
+     "t.yaml:1:45: \"frames\" must be binary or text"},
+    {"routes: [ { path: /e, target: echo, frames: Text } ]\n", 0,
+     "t.yaml:1:45: \"frames\" must be binary or text, not \"Text\""},
+    {"routes: [ { path: [ /e ], target: echo } ]\n", 0,
+     "t.yaml:1:19: \"path\" must be a string, like /echo"},
+    {"routes: [ { path: \"\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"\" must start with \"/\""},
+    {"routes: [ { path: \"/a#b\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"/a#b\" must not contain \"?\" or \"#\""},
+    {"routes: [ { path: \"/a\\x7f\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"/a?\" has a space or control character"},
+    {"routes: [ { path: \"/*/\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"/*/\": \"*\" is only allowed at the end, after \"/\", as in "
+     "\"/vnc/*\""},
+    {"routes: [ { path: \"/**\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"/**\": \"*\" is only allowed at the end, after \"/\", as in "
+     "\"/vnc/*\""},
+    {"routes: [ { path: \"*\", target: echo } ]\n", 0,
+     "t.yaml:1:19: route path \"*\" must start with \"/\""},
+    {"routes: [ { path: /*, target: echo }, { path: /*, target: echo } ]\n", 0,
+     "t.yaml:1:47: duplicate route path \"/*\" (first at line 1)"},
+    {"routes: [ { path: /e, target: \"echo:0\" } ]\n", 0,
+     "t.yaml:1:31: bad address \"echo:0\": port must be 1..65535"},
+    {"routes: [ { path: /e, target: \"[::1]:5901\" }, { path: /f, target: \"::1:5901\" } ]\n", 0,
+     "t.yaml:1:67: bad address \"::1:5901\": IPv6 addresses need brackets: \"[::1]:5901\""},
+    {"routes: [ { path: /e, target: \"tls://echo\" } ]\n", 0,
+     "t.yaml:1:31: bad address \"tls://echo\": \"echo\" is built in and takes no tls://"},
+    {"routes: [ { path: /e, target: } ]\n", 0, "t.yaml:1:31: \"target\" has no value"},
+    {"routes: [ { path: /e } ]\n", 0, "t.yaml:1:11: route has no \"target\""},
+    {"routes: [ {} ]\n", 0, "t.yaml:1:11: route has no \"path\""},
+    {"routes: [ ~ ]\n", 0,
+     "t.yaml:1:11: each route must be a mapping, like { path: /echo, target: echo }"},
+    {"routes: {}\n", 0, "t.yaml:1:9: \"routes\" must be a list of routes"},
+    {"routes: []\nweb_root: ~\n", 0, "t.yaml:2:11: \"web_root\" has no value"},
+    {"listen: ''\n" ROUTE_ECHO, 0, "t.yaml:1:9: bad address \"\": empty address"},
+    {"listen: [ ~ ]\n" ROUTE_ECHO, 0,
+     "t.yaml:1:11: \"listen\" must be a string or a list of strings"},
+    {"listen: [ \"[::1]:8080\", \"[::1]:8080\" ]\n" ROUTE_ECHO, 0,
+     "t.yaml:1:25: listen address \"[::1]:8080\" is listed twice"},
+    {"? \n: x\n", 0, "t.yaml:1:2: keys must be plain names, like \"listen\""},
+    {"a: &x 1\nb: *x\n", 0, "t.yaml:1:4: YAML anchors are not supported"},
+    {"web_root: *x\n", 0, "t.yaml:1:11: YAML aliases are not supported"},
+    {"<<: *x\n", 0, "t.yaml:1:5: YAML aliases are not supported"},
+    {ROUTE_ECHO "...\n---\n" ROUTE_ECHO, 0, "t.yaml:3:1: only one YAML document is allowed"},
+    {ROUTE_ECHO "--- x\n", 0, "t.yaml:2:1: only one YAML document is allowed"},
+    {"routes: [ { path: /e, target: echo } \n", 0,
+     "t.yaml:2:1: did not find expected ',' or ']' (while parsing a flow sequence started at "
+     "line 1)"},
+    {"web_root: \"abc\n", 0,
+     "t.yaml:2:1: found unexpected end of stream (while scanning a quoted scalar started at "
+     "line 1)"},
+    {"web_root: w\n\tlisten: x\n", 0,
+     "t.yaml:2:1: found a tab character that violates indentation (while scanning a plain "
+     "scalar started at line 1)"},
+    {"web_root: w\nweb_root x\n", 0,
+     "t.yaml:3:1: could not find expected ':' (while scanning a simple key started at line 2)"},
+    {"a: b: c\n", 0, "t.yaml:1:5: mapping values are not allowed in this context"},
+    {"%YAML 2.0\n---\na: b\n", 0, "t.yaml:1:1: found incompatible YAML document"},
+    {"web_root: \xc3\n", 0, "t.yaml:1:12: invalid trailing UTF-8 octet (0x0a)"},
+};
+
+START_TEST(test_config_error)
+{
+    const struct error_case *t = &error_cases[_i];
+    size_t len = t->len != 0 ? t->len : strlen(t->yaml);
+    char err[512] = "";
+    struct config *c = config_parse("t.yaml", t->yaml, len, err, sizeof(err));
+
+    ck_assert_msg(c == NULL, "case %d loaded", _i);
+    ck_assert_str_eq(err, t->err);
+}
+END_TEST
+
+/* Nesting is bounded: deep input is refused, never followed recursively without end. */
+START_TEST(test_config_deep_nesting)
+{
+    char text[4096], err[256];
+    size_t n = 0;
+
+    n += (size_t)sprintf(text, "routes: ");
+    for (int i = 0; i < 1000; i++)
+        text[n++] = '[';
+    ck_assert_ptr_null(config_parse("t.yaml", text, n, err, sizeof(err)));
+    ck_assert_str_eq(err, "t.yaml:1:40: YAML nested more than 32 levels deep");
+}
+END_TEST
+
+START_TEST(test_config_too_many_routes)
+{
+    size_t cap = 5000 * 40, n = 0;
+    char *text = malloc(cap), err[256];
+
+    ck_assert_ptr_nonnull(text);
+    n += (size_t)snprintf(text, cap, "routes:\n");
+    for (int i = 0; i < 4097; i++)
+        n += (size_t)snprintf(text + n, cap - n, "  - { path: /r%d, target: echo }\n", i);
+    ck_assert_ptr_null(config_parse("t.yaml", text, n, err, sizeof(err)));
+    ck_assert_str_eq(err, "t.yaml:2:3: more than 4096 routes");
+    free(text);
+}
+END_TEST
+
+/* Lists have named limits: one entry past each is refused at the list. */
+START_TEST(test_config_list_limits)
+{
+    char text[8192], err[256];
+    size_t n = 0;
+
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "web_root: w\nlisten: [");
+    for (int i = 1; i <= 65; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "\"127.0.0.1:%d\", ", i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+    ck_assert_ptr_null(config_parse("t.yaml", text, n, err, sizeof(err)));
+    ck_assert_str_eq(err, "t.yaml:2:9: \"listen\" has more than 64 entries");
+
+    n = (size_t)snprintf(text, sizeof(text), "routes: [ { path: /, target: echo, subprotocols: [");
+    for (int i = 1; i <= 65; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "p%d, ", i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "] } ]\n");
+    ck_assert_ptr_null(config_parse("t.yaml", text, n, err, sizeof(err)));
+    ck_assert_str_eq(err, "t.yaml:1:50: \"subprotocols\" has more than 64 entries");
+
+    /* exactly at the limits: accepted */
+    n = (size_t)snprintf(text, sizeof(text), "routes: [ { path: /, target: echo, subprotocols: [");
+    for (int i = 1; i <= 64; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "p%d, ", i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "] } ]\nlisten: [");
+    for (int i = 1; i <= 64; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "\"127.0.0.1:%d\", ", i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+    struct config *c = config_parse("t.yaml", text, n, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_uint_eq(c->n_listen, 64);
+    ck_assert_uint_eq(c->routes[0].n_subprotocols, 64);
+    config_free(c);
+}
+END_TEST
+
+/* The message is cut to the caller's buffer and stays NUL-terminated; no buffer is fine. */
+START_TEST(test_config_err_buffer)
+{
+    char err[12];
+
+    memset(err, 'x', sizeof(err));
+    ck_assert_ptr_null(config_parse("t.yaml", "lisen: x\n", 9, err, sizeof(err)));
+    ck_assert_str_eq(err, "t.yaml:1:1:");
+    ck_assert_ptr_null(config_parse("t.yaml", "lisen: x\n", 9, NULL, 0));
+    ck_assert_ptr_null(config_parse(NULL, NULL, 0, err, sizeof(err)));
+    ck_assert_str_eq(err, "-:1:1: empt");
+}
+END_TEST
+
+START_TEST(test_config_load_errors)
+{
+    char path[PATH_MAX], err[PATH_MAX + 64], want[PATH_MAX + 64];
+    char dir[] = "/tmp/test_config.XXXXXX";
+    FILE *f;
+
+    ck_assert_ptr_null(config_load("/nonexistent/wsbridge.yaml", err, sizeof(err)));
+    ck_assert_str_eq(err, "/nonexistent/wsbridge.yaml: No such file or directory");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_null(config_load(dir, err, sizeof(err)));
+    snprintf(want, sizeof(want), "%s: Is a directory", dir);
+    ck_assert_str_eq(err, want);
+
+    /* a file past the size limit: comments only, so only the limit can refuse it */
+    snprintf(path, sizeof(path), "%s/big.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("web_root: w\n", f);
+    for (int i = 0; i < 20000; i++)
+        fputs("# padding padding padding padding padding padding padding padding\n", f);
+    fclose(f);
+    ck_assert_ptr_null(config_load(path, err, sizeof(err)));
+    snprintf(want, sizeof(want), "%s: larger than 1048576 bytes", path);
+    ck_assert_str_eq(err, want);
+    unlink(path);
+    rmdir(dir);
+    ck_assert_ptr_null(config_load(NULL, err, sizeof(err)));
+    ck_assert_str_eq(err, "-: no configuration file");
+}
+END_TEST
+
+/* ---- values ---- */
+
+static struct config *test_parse_ok(const char *name, const char *yaml)
+{
+    char err[512] = "";
+    struct config *c = config_parse(name, yaml, strlen(yaml), err, sizeof(err));
+
+    ck_assert_msg(c != NULL, "%s", err);
+    return c;
+}
+
+static void test_check_defaults(const struct config *c)
+{
+    char out[64];
+
+    ck_assert_uint_eq(c->n_listen, 1);
+    addr_format(&c->listen[0], out, sizeof(out));
+    ck_assert_str_eq(out, "127.0.0.1:8080");
+    ck_assert_uint_eq(c->heartbeat_interval_ms, 30000);
+    ck_assert_uint_eq(c->heartbeat_timeout_ms, 10000);
+    ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
+    ck_assert_uint_eq(c->connect_timeout_ms, 10000);
+    ck_assert_uint_eq(c->idle_timeout_ms, 0);
+    ck_assert_uint_eq(c->close_timeout_ms, 5000);
+    ck_assert_uint_eq(c->high_watermark_bytes, 256 * 1024);
+    ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
+    ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
+}
+
+START_TEST(test_config_defaults)
+{
+    struct config *c = test_parse_ok("t.yaml", "routes: [ { path: /echo, target: echo } ]\n");
+    const struct route *r = &c->routes[0];
+
+    ck_assert_str_eq(c->file, "t.yaml");
+    ck_assert_ptr_null(c->web_root);
+    test_check_defaults(c);
+    ck_assert_uint_eq(c->n_routes, 1);
+    ck_assert_str_eq(r->path, "/echo");
+    ck_assert(!r->prefix);
+    ck_assert_uint_eq(r->match_len, 5);
+    ck_assert_int_eq(r->target.kind, ADDR_ECHO);
+    ck_assert_int_eq(r->frames, ROUTE_FRAMES_BINARY);
+    ck_assert_ptr_null(r->subprotocols);
+    ck_assert_uint_eq(r->n_subprotocols, 0);
+    ck_assert_uint_eq(r->max_frame_bytes, 0);
+    ck_assert_uint_eq(r->max_message_bytes, 0);
+    ck_assert_uint_eq(r->connect_timeout_ms, 10000);
+    ck_assert_uint_eq(r->idle_timeout_ms, 0);
+    ck_assert_uint_eq(r->line, 1);
+    ck_assert_uint_eq(r->column, 11);
+    config_free(c);
+}
+END_TEST
+
+/* Routes take unset per-route values from the top level, even from keys written after
+ * "routes:", and keep their own where given. */
+START_TEST(test_config_route_overrides)
+{
+    struct config *c =
+        test_parse_ok("t.yaml", "routes:\n"
+                                "  - path: /vnc/*\n"
+                                "    target: \"127.0.0.1:5901\"\n"
+                                "    frames: text\n"
+                                "    subprotocols: [ binary, base64 ]\n"
+                                "    connect_timeout: 5s\n"
+                                "    idle_timeout: 0\n"
+                                "    max_frame: 64KiB\n"
+                                "    max_message: 1MiB\n"
+                                "  - { path: /*, target: \"[::1]:7\", subprotocols: chat }\n"
+                                "connect_timeout: 3s\n"
+                                "idle_timeout: 2m\n");
+    const struct route *a = &c->routes[0], *b = &c->routes[1];
+
+    ck_assert_uint_eq(c->n_routes, 2);
+    ck_assert_uint_eq(c->connect_timeout_ms, 3000);
+    ck_assert_uint_eq(c->idle_timeout_ms, 120000);
+
+    ck_assert_str_eq(a->path, "/vnc/*");
+    ck_assert(a->prefix);
+    ck_assert_uint_eq(a->match_len, 5);
+    ck_assert_int_eq(a->target.kind, ADDR_HOSTPORT);
+    ck_assert_str_eq(a->target.host, "127.0.0.1");
+    ck_assert_uint_eq(a->target.port, 5901);
+    ck_assert_int_eq(a->frames, ROUTE_FRAMES_TEXT);
+    ck_assert_uint_eq(a->n_subprotocols, 2);
+    ck_assert_str_eq(a->subprotocols[0], "binary");
+    ck_assert_str_eq(a->subprotocols[1], "base64");
+    ck_assert_uint_eq(a->connect_timeout_ms, 5000);
+    ck_assert_uint_eq(a->idle_timeout_ms, 0);
+    ck_assert_uint_eq(a->max_frame_bytes, 65536);
+    ck_assert_uint_eq(a->max_message_bytes, 1048576);
+    ck_assert_uint_eq(a->line, 2);
+    ck_assert_uint_eq(a->column, 5);
+
+    ck_assert_str_eq(b->path, "/*");
+    ck_assert(b->prefix);
+    ck_assert_uint_eq(b->match_len, 1);
+    ck_assert_str_eq(b->target.host, "::1");
+    ck_assert_uint_eq(b->target.port, 7);
+    ck_assert_int_eq(b->frames, ROUTE_FRAMES_BINARY);
+    ck_assert_uint_eq(b->n_subprotocols, 1);
+    ck_assert_str_eq(b->subprotocols[0], "chat");
+    ck_assert_uint_eq(b->connect_timeout_ms, 3000);
+    ck_assert_uint_eq(b->idle_timeout_ms, 120000);
+    ck_assert_uint_eq(b->max_frame_bytes, 0);
+    ck_assert_uint_eq(b->line, 10);
+    ck_assert_uint_eq(b->column, 5);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_top_values)
+{
+    struct config *c = test_parse_ok("t.yaml", "listen: [ \"0.0.0.0:80\", \"[::]:80\", \"h:1\" ]\n"
+                                               "web_root: /srv/www\n"
+                                               "heartbeat:\n"
+                                               "  timeout: 1m\n"
+                                               "handshake_timeout: 500ms\n"
+                                               "close_timeout: 1h\n"
+                                               "high_watermark: 4KiB\n"
+                                               "low_watermark: 0\n"
+                                               "max_request_head: 1MiB\n");
+
+    ck_assert_uint_eq(c->n_listen, 3);
+    ck_assert_str_eq(c->listen[0].host, "0.0.0.0");
+    ck_assert_str_eq(c->listen[1].host, "::");
+    ck_assert_str_eq(c->listen[2].host, "h");
+    ck_assert_uint_eq(c->listen[2].port, 1);
+    ck_assert_str_eq(c->web_root, "/srv/www");
+    ck_assert_uint_eq(c->heartbeat_interval_ms, 30000); /* default kept beside a given key */
+    ck_assert_uint_eq(c->heartbeat_timeout_ms, 60000);
+    ck_assert_uint_eq(c->handshake_timeout_ms, 500);
+    ck_assert_uint_eq(c->close_timeout_ms, 3600000);
+    ck_assert_uint_eq(c->high_watermark_bytes, 4096);
+    ck_assert_uint_eq(c->low_watermark_bytes, 0);
+    ck_assert_uint_eq(c->max_request_head_bytes, 1048576);
+    ck_assert_uint_eq(c->n_routes, 0);
+    ck_assert_ptr_null(c->routes);
+    config_free(c);
+
+    /* one string for listen; quoted and tagged scalars are plain values too */
+    c = test_parse_ok("t.yaml", "listen: \"[::1]:9\"\nidle_timeout: !!str 5s\nweb_root: 'w'\n"
+                                "heartbeat: { interval: 0 }\n");
+    ck_assert_uint_eq(c->n_listen, 1);
+    ck_assert_str_eq(c->listen[0].host, "::1");
+    ck_assert_uint_eq(c->idle_timeout_ms, 5000);
+    ck_assert_uint_eq(c->heartbeat_interval_ms, 0);
+    ck_assert_uint_eq(c->heartbeat_timeout_ms, 10000);
+    config_free(c);
+}
+END_TEST
+
+struct web_root_case {
+    const char *name, *value, *want;
+};
+
+static const struct web_root_case web_root_cases[] = {
+    {"etc/wsbridge.yaml", "../web", "etc/../web"},
+    {"/etc/wsbridge/wsbridge.yaml", "www", "/etc/wsbridge/www"},
+    {"/wsbridge.yaml", "www", "/www"},
+    {"wsbridge.yaml", "../web", "../web"},
+    {"etc/wsbridge.yaml", "/srv/www", "/srv/www"},
+    {"a/b/c.yaml", ".", "a/b/."},
+};
+
+START_TEST(test_config_web_root)
+{
+    const struct web_root_case *t = &web_root_cases[_i];
+    char yaml[256];
+    struct config *c;
+
+    snprintf(yaml, sizeof(yaml), "web_root: \"%s\"\n", t->value);
+    c = test_parse_ok(t->name, yaml);
+    ck_assert_str_eq(c->web_root, t->want);
+    config_free(c);
+}
+END_TEST
+
+/* The shipped file loads, and every value in it is the built-in default, both as this
+ * test knows it and as config.c's table has it. */
+START_TEST(test_config_default_file)
+{
+    char path[PATH_MAX], want[PATH_MAX], err[512] = "";
+    struct config *c, *d = test_parse_ok("t.yaml", "web_root: w\n");
+
+    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_srcdir());
+    c = config_load(path, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    test_check_defaults(c);
+    ck_assert_uint_eq(c->n_listen, d->n_listen);
+    ck_assert_str_eq(c->listen[0].host, d->listen[0].host);
+    ck_assert_uint_eq(c->listen[0].port, d->listen[0].port);
+    ck_assert_uint_eq(c->heartbeat_interval_ms, d->heartbeat_interval_ms);
+    ck_assert_uint_eq(c->heartbeat_timeout_ms, d->heartbeat_timeout_ms);
+    ck_assert_uint_eq(c->handshake_timeout_ms, d->handshake_timeout_ms);
+    ck_assert_uint_eq(c->connect_timeout_ms, d->connect_timeout_ms);
+    ck_assert_uint_eq(c->idle_timeout_ms, d->idle_timeout_ms);
+    ck_assert_uint_eq(c->close_timeout_ms, d->close_timeout_ms);
+    ck_assert_uint_eq(c->high_watermark_bytes, d->high_watermark_bytes);
+    ck_assert_uint_eq(c->low_watermark_bytes, d->low_watermark_bytes);
+    ck_assert_uint_eq(c->max_request_head_bytes, d->max_request_head_bytes);
+    config_free(d);
+    snprintf(want, sizeof(want), "%s/etc/../web", test_srcdir());
+    ck_assert_str_eq(c->web_root, want);
+    ck_assert_uint_eq(c->n_routes, 1);
+    ck_assert_str_eq(c->routes[0].path, "/echo");
+    ck_assert_int_eq(c->routes[0].target.kind, ADDR_ECHO);
+    ck_assert_int_eq(c->routes[0].frames, ROUTE_FRAMES_BINARY);
+    ck_assert_uint_eq(c->routes[0].connect_timeout_ms, 10000);
+    config_free(c);
+}
+END_TEST
+
+/* The commented-out example routes in the shipped file are valid when uncommented. */
+START_TEST(test_config_default_file_examples)
+{
+    char path[PATH_MAX], line[256], err[512] = "";
+    size_t cap = 16384, n = 0;
+    char *text = malloc(cap);
+    struct config *c;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(text);
+    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_srcdir());
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t len = strlen(line);
+        ck_assert_uint_lt(n + len, cap);
+        memcpy(text + n, line, len);
+        /* "  # - path: ..." becomes "  - path: ...": drop "# ", keep the indentation */
+        if (strncmp(line, "  # - ", 6) == 0 || strncmp(line, "  #   ", 6) == 0) {
+            memmove(text + n + 2, text + n + 4, len - 4);
+            len -= 2;
+        }
+        n += len;
+    }
+    fclose(f);
+    c = config_parse(path, text, n, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_uint_eq(c->n_routes, 3);
+    ck_assert_str_eq(c->routes[1].path, "/vnc");
+    ck_assert_str_eq(c->routes[1].target.host, "127.0.0.1");
+    ck_assert_uint_eq(c->routes[1].target.port, 5901);
+    ck_assert(c->routes[2].prefix);
+    config_free(c);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_config_good_full)
+{
+    char path[PATH_MAX], want[PATH_MAX], err[512] = "";
+    struct config *c;
+
+    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_srcdir(), DATA_DIR);
+    c = config_load(path, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_str_eq(c->file, path);
+    snprintf(want, sizeof(want), "%s/%s/../../../../web", test_srcdir(), DATA_DIR);
+    ck_assert_str_eq(c->web_root, want);
+    ck_assert_uint_eq(c->n_listen, 2);
+    ck_assert_uint_eq(c->heartbeat_interval_ms, 0);
+    ck_assert_uint_eq(c->heartbeat_timeout_ms, 1000);
+    ck_assert_uint_eq(c->handshake_timeout_ms, 500);
+    ck_assert_uint_eq(c->connect_timeout_ms, 3000);
+    ck_assert_uint_eq(c->idle_timeout_ms, 3600000);
+    ck_assert_uint_eq(c->close_timeout_ms, 2000);
+    ck_assert_uint_eq(c->high_watermark_bytes, 1048576);
+    ck_assert_uint_eq(c->low_watermark_bytes, 0);
+    ck_assert_uint_eq(c->max_request_head_bytes, 1024);
+    ck_assert_uint_eq(c->n_routes, 3);
+    ck_assert_int_eq(c->routes[0].frames, ROUTE_FRAMES_TEXT);
+    ck_assert_uint_eq(c->routes[0].connect_timeout_ms, 3000);
+    ck_assert_uint_eq(c->routes[0].idle_timeout_ms, 3600000);
+    ck_assert_uint_eq(c->routes[1].connect_timeout_ms, 5000);
+    ck_assert_uint_eq(c->routes[1].idle_timeout_ms, 0);
+    ck_assert_uint_eq(c->routes[1].max_frame_bytes, 65536);
+    ck_assert_uint_eq(c->routes[1].line, 14);
+    ck_assert_uint_eq(c->routes[2].match_len, 1);
+    config_free(c);
+}
+END_TEST
+
+/* ---- hostile input: every prefix and many mutations of good files fail cleanly ---- */
+
+static void test_check_outcome(const char *text, size_t len)
+{
+    char err[512] = "";
+    struct config *c = config_parse("f.yaml", text, len, err, sizeof(err));
+    unsigned line, col;
+    int used = 0;
+
+    if (c != NULL) {
+        config_free(c);
+        return;
+    }
+    /* one line: "f.yaml:L:C: text" with L, C >= 1, or "f.yaml: text" */
+    ck_assert_ptr_null(strchr(err, '\n'));
+    if (sscanf(err, "f.yaml:%u:%u: %n", &line, &col, &used) == 2 && used > 0) {
+        ck_assert_uint_ge(line, 1);
+        ck_assert_uint_ge(col, 1);
+        ck_assert_uint_gt(strlen(err), (size_t)used);
+    } else {
+        ck_assert_msg(strncmp(err, "f.yaml: ", 8) == 0, "\"%s\"", err);
+    }
+}
+
+static char *test_read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 16);
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(buf);
+    *len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_config_prefixes)
+{
+    const char *names[] = {"etc/wsbridge.yaml", DATA_DIR "/good-full.yaml",
+                           DATA_DIR "/dup-route.yaml"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[PATH_MAX];
+        size_t len;
+        char *text;
+
+        snprintf(path, sizeof(path), "%s/%s", test_srcdir(), names[i]);
+        text = test_read_all(path, &len);
+        for (size_t n = 0; n <= len; n++)
+            test_check_outcome(text, n);
+        free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_config_mutations)
+{
+    static const char bytes[] = "{}[],:-?*&!|>'\"#%@` \t\r\n\0\xff\xc3/~.0123456789abcz";
+    char path[PATH_MAX];
+    uint32_t rng = 0x12345678;
+    size_t len;
+    char *text, *copy;
+
+    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_srcdir(), DATA_DIR);
+    text = test_read_all(path, &len);
+    copy = malloc(len);
+    ck_assert_ptr_nonnull(copy);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(copy, text, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            copy[rng % len] = bytes[(rng >> 16) % (sizeof(bytes) - 1)];
+        }
+        test_check_outcome(copy, len);
+    }
+    free(copy);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_config_free_null)
+{
+    config_free(NULL);
+}
+END_TEST
+
+static Suite *test_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *num = tcase_create("numbers");
+    TCase *files = tcase_create("files");
+    TCase *errors = tcase_create("errors");
+    TCase *values = tcase_create("values");
+    TCase *hostile = tcase_create("hostile");
+
+    tcase_add_loop_test(num, test_config_duration, 0,
+                        sizeof(duration_cases) / sizeof(duration_cases[0]));
+    tcase_add_loop_test(num, test_config_size, 0, sizeof(size_cases) / sizeof(size_cases[0]));
+    tcase_add_test(num, test_config_number_null);
+    suite_add_tcase(s, num);
+
+    tcase_add_test(files, test_config_data_found);
+    tcase_add_loop_test(files, test_config_data_file, 0, (int)n_data_files);
+    tcase_add_test(files, test_config_load_errors);
+    suite_add_tcase(s, files);
+
+    tcase_add_loop_test(errors, test_config_error, 0, sizeof(error_cases) / sizeof(error_cases[0]));
+    tcase_add_test(errors, test_config_deep_nesting);
+    tcase_add_test(errors, test_config_too_many_routes);
+    tcase_add_test(errors, test_config_list_limits);
+    tcase_add_test(errors, test_config_err_buffer);
+    suite_add_tcase(s, errors);
+
+    tcase_add_test(values, test_config_defaults);
+    tcase_add_test(values, test_config_route_overrides);
+    tcase_add_test(values, test_config_top_values);
+    tcase_add_loop_test(values, test_config_web_root, 0,
+                        sizeof(web_root_cases) / sizeof(web_root_cases[0]));
+    tcase_add_test(values, test_config_default_file);
+    tcase_add_test(values, test_config_default_file_examples);
+    tcase_add_test(values, test_config_good_full);
+    tcase_add_test(values, test_config_free_null);
+    suite_add_tcase(s, values);
+
+    /* thousands of parses: generous under sanitizers */
+    tcase_set_timeout(hostile, 300);
+    tcase_add_test(hostile, test_config_prefixes);
+    tcase_add_test(hostile, test_config_mutations);
+    suite_add_tcase(s, hostile);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    test_data_scan();
+    sr = srunner_create(test_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    for (size_t i = 0; i < n_data_files; i++)
+        free(data_files[i]);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
