@@ -1,7 +1,8 @@
 /*
  * heartbeat.c - ping interval and pong deadline (RFC 6455 §5.5.2, §5.5.3) on one timer:
  * after a ping the timer waits <timeout>, then, if the client answered, the rest of the
- * interval before the next ping.
+ * interval before the next ping. The idle deadline (no data either way) has a timer of
+ * its own.
  */
 #include "heartbeat.h"
 
@@ -77,10 +78,56 @@ void heartbeat_on_activity(struct heartbeat *hb)
         hb->state = HEARTBEAT_ANSWERED;
 }
 
+static void heartbeat_on_idle_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct heartbeat *hb = arg;
+    struct timeval now, since, left;
+    struct timeval idle = {.tv_sec = hb->idle_ms / 1000, .tv_usec = (hb->idle_ms % 1000) * 1000};
+
+    (void)fd;
+    (void)what;
+    /* The deadline is not moved on every read: it is checked here and re-armed for what
+     * is left, so a busy connection costs no timer operations. */
+    event_base_gettimeofday_cached(event_get_base(hb->idle_timer), &now);
+    evutil_timersub(&now, &hb->last_data, &since);
+    if (!evutil_timercmp(&since, &idle, <)) {
+        hb->idle(hb->arg);
+        return;
+    }
+    evutil_timersub(&idle, &since, &left);
+    evtimer_add(hb->idle_timer, &left);
+}
+
+int heartbeat_start_idle(struct heartbeat *hb, struct event_base *base, unsigned idle_ms,
+                         heartbeat_expired_cb *idle)
+{
+    struct timeval tv = {.tv_sec = idle_ms / 1000, .tv_usec = (idle_ms % 1000) * 1000};
+
+    hb->idle_ms = idle_ms;
+    hb->idle = idle;
+    if (idle_ms == 0)
+        return 0;
+    hb->idle_timer = evtimer_new(base, heartbeat_on_idle_timer, hb);
+    if (hb->idle_timer == NULL)
+        return -1;
+    event_base_gettimeofday_cached(base, &hb->last_data);
+    evtimer_add(hb->idle_timer, &tv);
+    return 0;
+}
+
+void heartbeat_on_data(struct heartbeat *hb)
+{
+    if (hb->idle_timer != NULL)
+        event_base_gettimeofday_cached(event_get_base(hb->idle_timer), &hb->last_data);
+}
+
 void heartbeat_stop(struct heartbeat *hb)
 {
     if (hb->timer != NULL)
         event_free(hb->timer);
     hb->timer = NULL;
+    if (hb->idle_timer != NULL)
+        event_free(hb->idle_timer);
+    hb->idle_timer = NULL;
     hb->state = HEARTBEAT_IDLE;
 }

@@ -8,13 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 struct event;
 struct event_base;
 
 /* Sends a ping with <len> bytes of <payload> (at most 125). */
 typedef void heartbeat_ping_cb(void *arg, const uint8_t *payload, size_t len);
-/* No answer came within the timeout after a ping. */
+/* No answer came within the timeout after a ping, or (idle) no data moved for idle_ms. */
 typedef void heartbeat_expired_cb(void *arg);
 
 enum heartbeat_state {
@@ -32,6 +33,10 @@ struct heartbeat {
     heartbeat_ping_cb *ping;
     heartbeat_expired_cb *expired;
     void *arg;
+    struct event *idle_timer; /* NULL: no idle timeout */
+    unsigned idle_ms;         /* close after this long without data either way */
+    struct timeval last_data; /* when data last moved (the loop's cached clock) */
+    heartbeat_expired_cb *idle;
 };
 
 /* Starts pinging every <interval_ms> (0: never) with a <timeout_ms> deadline. Returns 0,
@@ -43,7 +48,15 @@ int heartbeat_start(struct heartbeat *hb, struct event_base *base, unsigned inte
 /* A frame (pong, data, anything) arrived from the client: the deadline is met. */
 void heartbeat_on_activity(struct heartbeat *hb);
 
-/* Stops and frees the timer; safe on a zeroed or stopped heartbeat. */
+/* Adds an idle deadline to a started <hb>: <idle> runs when no data has moved either way
+ * for <idle_ms> (0: never). Returns 0, or -1 if the timer could not be made. */
+int heartbeat_start_idle(struct heartbeat *hb, struct event_base *base, unsigned idle_ms,
+                         heartbeat_expired_cb *idle);
+
+/* Data moved (either way): the idle deadline starts again. Cheap: no timer is touched. */
+void heartbeat_on_data(struct heartbeat *hb);
+
+/* Stops and frees the timers; safe on a zeroed or stopped heartbeat. */
 void heartbeat_stop(struct heartbeat *hb);
 
 #endif

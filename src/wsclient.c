@@ -233,6 +233,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
             if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
                 evbuffer_remove_buffer(in, bufferevent_get_output(wc->target), ev.len);
                 wc->to_target_bytes += ev.len;
+                heartbeat_on_data(&wc->hb);
             } else {
                 evbuffer_drain(in, ev.len);
             }
@@ -332,6 +333,7 @@ static void wsclient_pump_target(struct wsclient *wc)
         else
             evbuffer_remove_buffer(in, out, len);
         wc->to_client_bytes += len;
+        heartbeat_on_data(&wc->hb);
     }
     flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
 }
@@ -426,6 +428,13 @@ static void wsclient_on_pong_missing(void *arg)
     wsclient_close(wc, WS_CLOSE_INTERNAL, "no pong within the heartbeat timeout", "bridge", false);
 }
 
+static void wsclient_on_idle(void *arg)
+{
+    struct wsclient *wc = arg;
+
+    wsclient_close(wc, WS_CLOSE_GOING_AWAY, "idle timeout", "bridge", true);
+}
+
 static void wsclient_reply_error(struct wsclient *wc, int status, const char *reason)
 {
     char buf[1024];
@@ -468,7 +477,9 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     wsclient_set_state(wc, WSCLIENT_OPEN);
     if (heartbeat_start(&wc->hb, wc->server->base, cfg->heartbeat_interval_ms,
                         cfg->heartbeat_timeout_ms, wsclient_on_ping_due, wsclient_on_pong_missing,
-                        wc) != 0) {
+                        wc) != 0 ||
+        heartbeat_start_idle(&wc->hb, wc->server->base, wc->route->idle_timeout_ms,
+                             wsclient_on_idle) != 0) {
         wsclient_close(wc, WS_CLOSE_INTERNAL, "out of memory", "bridge", false);
         return;
     }
