@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "bevread.h"
 #include "clientsock.h"
 #include "config.h"
 #include "http_reply.h"
@@ -338,10 +339,24 @@ static void wsclient_pump_target(struct wsclient *wc)
     flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
 }
 
+static void wsclient_on_client_event(struct bufferevent *bev, short what, void *arg);
+static void wsclient_on_target_event(struct bufferevent *bev, short what, void *arg);
+
+/* How much more to read per wakeup beyond libevent's own 4 KiB (see bevread.c). */
+static size_t wsclient_read_budget(const struct wsclient *wc)
+{
+    return (size_t)wsclient_config(wc)->high_watermark_bytes;
+}
+
 static void wsclient_on_client_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    wsclient_pump_client(arg, false);
+    struct wsclient *wc = arg;
+
+    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
+        wsclient_on_client_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
+        return;
+    }
+    wsclient_pump_client(wc, false);
 }
 
 static void wsclient_on_client_write(struct bufferevent *bev, void *arg)
@@ -381,8 +396,13 @@ static void wsclient_on_client_event(struct bufferevent *bev, short what, void *
 
 static void wsclient_on_target_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    wsclient_pump_target(arg);
+    struct wsclient *wc = arg;
+
+    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
+        wsclient_on_target_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
+        return;
+    }
+    wsclient_pump_target(wc);
 }
 
 static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
@@ -468,6 +488,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_setcb(wc->target, wsclient_on_target_read, wsclient_on_target_write,
                       wsclient_on_target_event, wc);
     bufferevent_setwatermark(wc->target, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    /* libevent 2.1 writes at most 16 KiB per event by default; let one writev take up to
+     * a high watermark's worth. */
+    bufferevent_set_max_single_write(wc->target, (size_t)cfg->high_watermark_bytes);
+    bufferevent_set_max_single_write(wc->bev, (size_t)cfg->high_watermark_bytes);
     bufferevent_setcb(wc->bev, wsclient_on_client_read, wsclient_on_client_write,
                       wsclient_on_client_event, wc);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
