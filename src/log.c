@@ -1,16 +1,27 @@
 /*
- * log.c - levelled log lines on stderr, one write(2) per line.
- * Structured formats, syslog and reopening belong to the production issue (#5).
+ * log.c - levelled, one-line-per-event logging: text or JSON, to stderr, a file or syslog.
+ * A line is built in a stack buffer and written with one write(2) (or one syslog(3)
+ * call), so it is never split; over-long lines are cut, never wrapped.
  */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#define LOG_LINE_MAX 4096
+
 static enum log_level log_level = LOG_LEVEL_INFO;
+static enum log_target log_target = LOG_TARGET_STDERR;
+static enum log_format log_format = LOG_FORMAT_TEXT;
+static int log_fd = STDERR_FILENO;
+static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen */
 
 static const char *const log_level_names[] = {
     [LOG_LEVEL_ERROR] = "error",
@@ -18,6 +29,97 @@ static const char *const log_level_names[] = {
     [LOG_LEVEL_INFO] = "info",
     [LOG_LEVEL_DEBUG] = "debug",
 };
+
+static const int log_syslog_priorities[] = {
+    [LOG_LEVEL_ERROR] = LOG_ERR,
+    [LOG_LEVEL_WARN] = LOG_WARNING,
+    [LOG_LEVEL_INFO] = LOG_INFO,
+    [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+/* A line under construction; every append is bounded and the last byte kept for '\n'. */
+struct log_line {
+    char buf[LOG_LINE_MAX];
+    size_t len;
+};
+
+static void log_append(struct log_line *l, const char *s, size_t n)
+{
+    size_t room = sizeof(l->buf) - 1 - l->len;
+
+    if (n > room)
+        n = room;
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static void log_appendf(struct log_line *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void log_appendf(struct log_line *l, const char *fmt, ...)
+{
+    size_t room = sizeof(l->buf) - 1 - l->len;
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vsnprintf(l->buf + l->len, room + 1, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        l->len += (size_t)r < room ? (size_t)r : room;
+}
+
+/* JSON string body (RFC 8259 §7): quotes, backslashes and control characters escaped;
+ * other bytes as they are (the daemon's own strings, peers' text already made printable). */
+static void log_append_json(struct log_line *l, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            log_append(l, esc, 2);
+        } else if (c < 0x20) {
+            log_appendf(l, "\\u%04x", c);
+        } else {
+            log_append(l, (const char *)&c, 1);
+        }
+    }
+}
+
+static void log_begin(struct log_line *l, enum log_level level)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[32];
+
+    l->len = 0;
+    if (log_target == LOG_TARGET_SYSLOG && log_format == LOG_FORMAT_TEXT)
+        return; /* syslog stamps time and priority itself */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (log_format == LOG_FORMAT_JSON)
+        log_appendf(l, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", when, ts.tv_nsec / 1000000L,
+                    log_level_names[level]);
+    else
+        log_appendf(l, "%s.%03ldZ %s ", when, ts.tv_nsec / 1000000L, log_level_names[level]);
+}
+
+static void log_end(struct log_line *l, enum log_level level)
+{
+    if (log_format == LOG_FORMAT_JSON)
+        log_append(l, "}", 1);
+    if (log_target == LOG_TARGET_SYSLOG) {
+        l->buf[l->len] = '\0';
+        syslog(log_syslog_priorities[level], "%s", l->buf);
+        return;
+    }
+    l->buf[l->len++] = '\n';
+    if (write(log_fd, l->buf, l->len) < 0) {
+        /* Nowhere left to report a failing log. */
+    }
+}
 
 void log_set_level(enum log_level level)
 {
@@ -29,30 +131,146 @@ bool log_enabled(enum log_level level)
     return level <= log_level;
 }
 
+static int log_open_file(const char *file, char *err, size_t err_len)
+{
+    int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+    if (fd < 0 && err != NULL)
+        snprintf(err, err_len, "open %s: %s", file, strerror(errno));
+    return fd;
+}
+
+int log_configure(enum log_target target, enum log_format format, const char *file, char *err,
+                  size_t err_len)
+{
+    int fd = STDERR_FILENO;
+    char *copy = NULL;
+
+    if (target == LOG_TARGET_FILE) {
+        copy = strdup(file);
+        if (copy == NULL) {
+            snprintf(err, err_len, "log file %s: out of memory", file);
+            return -1;
+        }
+        fd = log_open_file(file, err, err_len);
+        if (fd < 0) {
+            free(copy);
+            return -1;
+        }
+    }
+    log_close();
+    if (target == LOG_TARGET_SYSLOG)
+        openlog("wsbridge", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    log_target = target;
+    log_format = format;
+    log_fd = fd;
+    log_file = copy;
+    return 0;
+}
+
+int log_reopen(void)
+{
+    char err[512];
+    int fd;
+
+    if (log_target != LOG_TARGET_FILE)
+        return 0;
+    fd = log_open_file(log_file, err, sizeof(err));
+    if (fd < 0) {
+        log_msg(LOG_LEVEL_ERROR, "reopening the log: %s; keeping the old file", err);
+        return -1;
+    }
+    close(log_fd);
+    log_fd = fd;
+    return 0;
+}
+
+void log_close(void)
+{
+    if (log_target == LOG_TARGET_FILE && log_fd != STDERR_FILENO)
+        close(log_fd);
+    if (log_target == LOG_TARGET_SYSLOG)
+        closelog();
+    free(log_file);
+    log_file = NULL;
+    log_fd = STDERR_FILENO;
+    log_target = LOG_TARGET_STDERR;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    char line[2048];
-    struct timespec ts;
-    struct tm tm;
+    struct log_line l;
+    char msg[LOG_LINE_MAX];
     va_list ap;
-    size_t n;
-    int r;
 
     if (!log_enabled(level))
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ", ts.tv_nsec / 1000000L,
-                 log_level_names[level]);
-    n += (size_t)r;
     va_start(ap, fmt);
-    r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    /* A line longer than the buffer is cut, never split across writes. */
-    n = r < 0 ? n : n + (size_t)r >= sizeof(line) - 1 ? sizeof(line) - 2 : n + (size_t)r;
-    line[n++] = '\n';
-    if (write(STDERR_FILENO, line, n) < 0) {
-        /* Nowhere left to report a failing stderr. */
+    log_begin(&l, level);
+    if (log_format == LOG_FORMAT_JSON) {
+        log_append(&l, ",\"msg\":\"", 8);
+        log_append_json(&l, msg);
+        log_append(&l, "\"", 1);
+    } else {
+        log_append(&l, msg, strlen(msg));
     }
+    log_end(&l, level);
+}
+
+/* Text form of a string field: bare when it is one word, else in double quotes with
+ * quotes and backslashes escaped, so the line splits unambiguously on spaces. */
+static void log_append_text_value(struct log_line *l, const char *s)
+{
+    if (*s != '\0' && strpbrk(s, " \"\\=") == NULL) {
+        log_append(l, s, strlen(s));
+        return;
+    }
+    log_append(l, "\"", 1);
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            log_append(l, "\\", 1);
+        log_append(l, s, 1);
+    }
+    log_append(l, "\"", 1);
+}
+
+void log_event(enum log_level level, const char *event, const struct log_field *fields, size_t n)
+{
+    struct log_line l;
+
+    if (!log_enabled(level))
+        return;
+    log_begin(&l, level);
+    if (log_format == LOG_FORMAT_JSON) {
+        log_append(&l, ",\"event\":\"", 10);
+        log_append_json(&l, event);
+        log_append(&l, "\"", 1);
+    } else {
+        log_append(&l, event, strlen(event));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct log_field *f = &fields[i];
+
+        if (log_format == LOG_FORMAT_JSON) {
+            log_append(&l, ",\"", 2);
+            log_append_json(&l, f->key);
+            log_append(&l, "\":", 2);
+            if (f->type == LOG_FIELD_U64) {
+                log_appendf(&l, "%llu", (unsigned long long)f->u64);
+            } else {
+                log_append(&l, "\"", 1);
+                log_append_json(&l, f->str != NULL ? f->str : "");
+                log_append(&l, "\"", 1);
+            }
+        } else {
+            log_appendf(&l, " %s=", f->key);
+            if (f->type == LOG_FIELD_U64)
+                log_appendf(&l, "%llu", (unsigned long long)f->u64);
+            else
+                log_append_text_value(&l, f->str != NULL ? f->str : "");
+        }
+    }
+    log_end(&l, level);
 }

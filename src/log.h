@@ -1,11 +1,14 @@
 /*
- * log.h - levelled log lines on stderr: "<UTC timestamp> <level> <message>".
- * One access line per WebSocket connection is written by wsclient.c through log_msg.
+ * log.h - one line per event, to stderr, a file (reopened on request, for logrotate) or
+ * syslog, as text ("<UTC time> <level> <message>") or JSON (one object per line).
+ * Events with fields (the access line) keep their fields as keys in JSON.
  */
 #ifndef WSB_LOG_H
 #define WSB_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
     LOG_LEVEL_ERROR = 0, /* something failed that an operator must see */
@@ -14,14 +17,53 @@ enum log_level {
     LOG_LEVEL_DEBUG,     /* per-event detail, -v */
 };
 
+enum log_target {
+    LOG_TARGET_STDERR = 0,
+    LOG_TARGET_FILE,   /* appended to; log_reopen() opens it again */
+    LOG_TARGET_SYSLOG, /* facility daemon, ident "wsbridge" */
+};
+
+enum log_format {
+    LOG_FORMAT_TEXT = 0,
+    LOG_FORMAT_JSON,
+};
+
+enum log_field_type {
+    LOG_FIELD_STR = 0, /* quoted in text when it holds spaces or quotes; escaped in JSON */
+    LOG_FIELD_U64,
+};
+
+struct log_field {
+    const char *key;
+    enum log_field_type type;
+    const char *str; /* LOG_FIELD_STR */
+    uint64_t u64;    /* LOG_FIELD_U64 */
+};
+
 /* Lines above <level> are dropped. Default: LOG_LEVEL_INFO. */
 void log_set_level(enum log_level level);
 
 /* True if a line at <level> would be written: lets callers skip building one. */
 bool log_enabled(enum log_level level);
 
-/* Writes one line at <level>: timestamp, level word, then the printf-formatted text.
- * The line is written with a single write(2) so concurrent writers do not interleave. */
+/* Sends lines to <target> in <format>; <file> names the file for LOG_TARGET_FILE. Returns
+ * 0, or -1 with "open FILE: why" in <err> (the previous target stays then). */
+int log_configure(enum log_target target, enum log_format format, const char *file, char *err,
+                  size_t err_len);
+
+/* Opens the log file again (after logrotate moved it). Returns 0 or -1; on failure the old
+ * descriptor stays in use and an error line is written to it. No-op for other targets. */
+int log_reopen(void);
+
+/* Closes the file or syslog connection (at exit, so leak checkers see nothing open). */
+void log_close(void);
+
+/* Writes one line at <level> with the printf-formatted message. One write(2) per line so
+ * that concurrent writers do not interleave. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes one event named <event> with <n> fields: text "... info access client=1.2.3.4:5
+ * route=/echo ...", JSON {"time":..,"level":"info","event":"access","client":"..",..}. */
+void log_event(enum log_level level, const char *event, const struct log_field *fields, size_t n);
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include "wsclient.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +74,20 @@ static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_
 static void wsclient_log_access(const struct wsclient *wc)
 {
     char target[ADDR_HOST_MAX + 16];
+    struct log_field f[] = {
+        {.key = "client", .str = wc->peer},
+        {.key = "route", .str = wc->route->path},
+        {.key = "target", .str = target},
+        {.key = "to_target", .type = LOG_FIELD_U64, .u64 = wc->to_target_bytes},
+        {.key = "to_client", .type = LOG_FIELD_U64, .u64 = wc->to_client_bytes},
+        {.key = "duration_ms", .type = LOG_FIELD_U64, .u64 = wsclient_elapsed_ms(wc)},
+        {.key = "close", .type = LOG_FIELD_U64, .u64 = wc->close_code},
+        {.key = "reason", .str = wc->close_reason},
+        {.key = "by", .str = wc->closed_by != NULL ? wc->closed_by : "bridge"},
+    };
 
     addr_format(&wc->route->target, target, sizeof(target));
-    log_msg(LOG_LEVEL_INFO,
-            "access client=%s route=%s target=%s to_target=%" PRIu64 " to_client=%" PRIu64
-            " duration_ms=%" PRIu64 " close=%u reason=\"%s\" by=%s",
-            wc->peer, wc->route->path, target, wc->to_target_bytes, wc->to_client_bytes,
-            wsclient_elapsed_ms(wc), wc->close_code, wc->close_reason,
-            wc->closed_by != NULL ? wc->closed_by : "bridge");
+    log_event(LOG_LEVEL_INFO, "access", f, sizeof(f) / sizeof(f[0]));
 }
 
 static void wsclient_release_target(struct wsclient *wc)
