@@ -1,0 +1,151 @@
+/*
+ * acl.h - who may open a WebSocket, no I/O: Origin allowlists (RFC 6454 origins, RFC 6455
+ * §10.2), client address allow and deny lists (CIDR), and HTTP Basic authentication
+ * (RFC 7617) against htpasswd-style text hashed with crypt(3). Reading the password file
+ * and answering 403 or 401 are the caller's.
+ */
+#ifndef WSB_ACL_H
+#define WSB_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Origins -------------------------------------------------------------------------- */
+
+#define ACL_ORIGIN_REQUIRE 0x1 /* a request without an Origin header is refused */
+
+#define ACL_SCHEME_MAX 32 /* bytes of an origin's scheme */
+#define ACL_HOST_MAX 255  /* bytes of an origin's host, brackets of an IPv6 literal included */
+
+struct acl_origin {
+    char scheme[ACL_SCHEME_MAX + 1]; /* lowercase */
+    char host[ACL_HOST_MAX + 1];     /* lowercase; without the "*." of a wildcard */
+    bool wildcard;                   /* written "*.host": subdomains of host only */
+    unsigned port;                   /* 0: the scheme's default (or none given) */
+};
+
+struct acl_origins {
+    struct acl_origin *items; /* parsed patterns, in the order given */
+    size_t n;
+    bool any;        /* a lone "*" was given: every Origin value passes */
+    bool allow_null; /* "null" was given: Origin "null" passes */
+    unsigned flags;  /* ACL_ORIGIN_* */
+};
+
+/* Parses <n> patterns at <patterns> into a new allowlist. A pattern is an origin as a
+ * browser serializes it, "scheme://host" or "scheme://host:port" (no path, no slash at
+ * the end, no user info), where host may start with "*." to match any subdomain at any
+ * depth (not the domain itself); or "*" alone, any Origin value; or "null", the opaque
+ * origin (RFC 6454 §6.2) that any sandboxed iframe or file: page can send, so rarely
+ * wise. A default port (80 for http and ws, 443 for https and wss) is the same as none.
+ * With no patterns every Origin value passes. <flags>: ACL_ORIGIN_REQUIRE. Returns the
+ * list, or NULL with "origin pattern N \"...\": why" (N 1-based) in <err>. */
+struct acl_origins *acl_origins_parse(const char *const *patterns, size_t n, unsigned flags,
+                                      char *err, size_t err_len);
+
+/* Frees <o>; NULL is fine. */
+void acl_origins_free(struct acl_origins *o);
+
+/* True if a request whose Origin header is <origin> (NULL: no such header) may proceed
+ * under <o>. Scheme and host compare case-insensitively (RFC 6454 §4 lowercases them),
+ * ports exactly once defaults are dropped. A value that is not a well-formed origin
+ * matches only "*". A missing header passes unless ACL_ORIGIN_REQUIRE was given: browsers
+ * always send Origin with a WebSocket handshake (RFC 6455 §4.1), so its absence means a
+ * non-browser client, which could have sent any value anyway. */
+bool acl_origins_is_allowed(const struct acl_origins *o, const char *origin);
+
+/* Networks ------------------------------------------------------------------------- */
+
+enum acl_list {
+    ACL_ALLOW = 0, /* addresses that may connect (none listed: all may) */
+    ACL_DENY,      /* addresses that may not, whatever the allow list says */
+};
+
+#define ACL_NETS_MAX 4096 /* rules in one list */
+
+struct acl_net {
+    int family;             /* AF_INET or AF_INET6 (IPv4-mapped rules are AF_INET) */
+    unsigned prefix_bits;   /* 0..32 or 0..128 */
+    unsigned char addr[16]; /* network address, 4 or 16 bytes used, host bits zero */
+};
+
+struct acl_nets {
+    struct acl_net *nets[2]; /* indexed by enum acl_list */
+    size_t n[2], cap[2];
+};
+
+/* Returns a new, empty pair of lists (everything allowed), or NULL if memory ran out. */
+struct acl_nets *acl_nets_new(void);
+
+/* Frees <nets>; NULL is fine. */
+void acl_nets_free(struct acl_nets *nets);
+
+/* Adds <cidr> to list <which> of <nets>: "10.0.0.0/8", "192.168.1.5" (a /32),
+ * "::1/128", "2001:db8::/32", "::ffff:10.0.0.0/104" (stored as the IPv4 rule 10.0.0.0/8).
+ * Host bits after the prefix must be zero ("10.0.0.1/8" is refused as a likely slip).
+ * Returns 0, or -1 with "network \"...\": why" in <err>. */
+int acl_nets_add(struct acl_nets *nets, enum acl_list which, const char *cidr, char *err,
+                 size_t err_len);
+
+/* True if a client at <sa> may connect under <nets>: it matches no ACL_DENY rule, and the
+ * ACL_ALLOW list is empty or it matches a rule there. An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, from a dual-stack listener) is judged as the IPv4 address. A family
+ * other than AF_INET and AF_INET6 matches no rule. */
+bool acl_nets_is_allowed(const struct acl_nets *nets, const struct sockaddr *sa);
+
+/* Basic authentication --------------------------------------------------------------- */
+
+#define ACL_USER_MAX 255     /* bytes of a user name, in the file and in a request */
+#define ACL_PASSWORD_MAX 255 /* bytes of a password in a request */
+#define ACL_USERS_MAX 10000  /* lines with a user in one file */
+
+#define ACL_HASH_MAX 383 /* bytes of a hash (libcrypt's CRYPT_OUTPUT_SIZE less one) */
+
+struct acl_user {
+    char name[ACL_USER_MAX + 1];
+    char hash[ACL_HASH_MAX + 1]; /* crypt(3) string, checked at parse time */
+    unsigned line;               /* where it was defined, for duplicate messages */
+};
+
+struct acl_users {
+    struct acl_user *items;
+    size_t n;
+};
+
+enum acl_auth {
+    ACL_AUTH_OK = 0,    /* user known and password right */
+    ACL_AUTH_MISSING,   /* no Authorization header, or another scheme: answer 401 */
+    ACL_AUTH_MALFORMED, /* "Basic" with bad base64, no colon, control characters, or
+                         * longer than ACL_USER_MAX + 1 + ACL_PASSWORD_MAX bytes: 401 */
+    ACL_AUTH_DENIED,    /* unknown user or wrong password (not told apart): 401 */
+    ACL_AUTH_ERROR,     /* crypt(3) failed or memory ran out: 500 */
+};
+
+/* Parses <len> bytes of htpasswd-style text at <text>: one "user:hash" per line, blank
+ * lines and lines starting with '#' ignored, spaces and tabs around a line dropped, LF or
+ * CRLF endings. Hashes must be crypt(3) strings of yescrypt ($y$), SHA-512 ($6$),
+ * SHA-256 ($5$) or bcrypt ($2b$, $2y$) that this libcrypt accepts; plain text, DES, MD5
+ * ($1$, $apr1$) and {SHA} are refused. <name> (the file name) starts every message.
+ * Returns the users, or NULL with "NAME:LINE: why" in <err>. Nothing is kept from <text>. */
+struct acl_users *acl_users_parse(const char *text, size_t len, const char *name, char *err,
+                                  size_t err_len);
+
+/* Frees <u> (wiping the hashes it holds); NULL is fine. */
+void acl_users_free(struct acl_users *u);
+
+/* Checks Authorization header value <authorization> (NULL: none) against <u> (NULL: no
+ * users): scheme "Basic" in any case, then base64 (RFC 4648, padded) of "user:password"
+ * with no control characters (RFC 7617 §2). Once the credentials decode (OK, DENIED,
+ * ERROR) the user name, cut to <user_len> - 1 bytes, goes to <user> (may be NULL) for the
+ * access log; otherwise <user> is "". Runs crypt(3) once whether or not the user exists,
+ * so timing does not tell names apart, and compares with CRYPTO_memcmp. Takes as long as
+ * the hash's cost (bcrypt at cost 12: about 0.25 s), during which the caller's thread
+ * does nothing else; the caller may want to cache successes. */
+enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorization, char *user,
+                              size_t user_len);
+
+/* A short static name for <a>, for log lines: "ok", "missing", "malformed", ... */
+const char *acl_auth_name(enum acl_auth a);
+
+#endif
