@@ -1,7 +1,9 @@
 /*
  * httpconn.c - glue between an accepted socket and the pure request parser: feed bytes,
  * act on the verdict. Bytes after the head stay in the bufferevent's input, so frames a
- * client pipelines after its request reach the WebSocket client untouched.
+ * client pipelines after its request reach the WebSocket client untouched, and requests
+ * pipelined after a static one are answered in order. An upgrade or an error ends this
+ * object's part; a static answer may keep the connection for the next request.
  */
 #include "httpconn.h"
 
@@ -17,13 +19,25 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "drain.h"
 #include "handshake.h"
 #include "http_reply.h"
-#include "drain.h"
 #include "log.h"
 #include "route.h"
 #include "server.h"
+#include "static.h"
 #include "wsclient.h"
+
+static const char *const httpconn_state_names[] = {"head", "sending", "closing"};
+
+static void httpconn_set_state(struct httpconn *hc, enum httpconn_state state)
+{
+    if (hc->state == state)
+        return;
+    log_msg(LOG_LEVEL_DEBUG, "client=%s http %s -> %s", hc->peer, httpconn_state_names[hc->state],
+            httpconn_state_names[state]);
+    hc->state = state;
+}
 
 /* Ends <hc>'s part: the connection has been handed on or closed. */
 static void httpconn_finish(struct httpconn *hc)
@@ -40,6 +54,14 @@ static void httpconn_finish(struct httpconn *hc)
     server_reap_soon(s);
 }
 
+/* Hands the connection to drain: what is queued is sent, then a graceful close. */
+static void httpconn_hand_to_drain(struct httpconn *hc)
+{
+    drain_start(hc->server, hc->bev, hc->server->config->close_timeout_ms);
+    hc->bev = NULL;
+    httpconn_finish(hc);
+}
+
 /* Answers with <status> and closes gracefully (the answer is never cut by a reset). */
 static void httpconn_reply_error(struct httpconn *hc, int status, const char *detail)
 {
@@ -51,20 +73,50 @@ static void httpconn_reply_error(struct httpconn *hc, int status, const char *de
             status, http_reply_reason(status), detail != NULL ? ": " : "",
             detail != NULL ? detail : "");
     bufferevent_write(hc->bev, buf, n);
-    drain_start(hc->server, hc->bev, hc->server->config->close_timeout_ms);
-    hc->bev = NULL;
-    httpconn_finish(hc);
+    httpconn_hand_to_drain(hc);
 }
 
-static void httpconn_dispatch(struct httpconn *hc)
+/* Closes gracefully once every queued byte has left: drain frees the connection at the
+ * client's end of file, which may arrive before our last bytes are out, so it gets the
+ * connection only with an empty output. */
+static void httpconn_close_after_output(struct httpconn *hc)
 {
-    const struct route *route = route_match(hc->server->config, hc->req.url);
+    if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
+        httpconn_hand_to_drain(hc);
+        return;
+    }
+    evtimer_del(hc->deadline);
+    bufferevent_disable(hc->bev, EV_READ);
+    bufferevent_setwatermark(hc->bev, EV_WRITE, 0, 0); /* the write callback at empty */
+    httpconn_set_state(hc, HTTPCONN_CLOSING);
+}
+
+/* (Re)starts the deadline for the next request head. */
+static void httpconn_arm_deadline(struct httpconn *hc)
+{
+    unsigned ms = hc->server->config->handshake_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+    evtimer_add(hc->deadline, &tv);
+}
+
+/* True if <hc> is a kept-alive connection between requests: an answer was given and no
+ * byte of the next request has arrived. Such a connection may be closed without a word
+ * (RFC 7230 §6.3.1: the client retries an idempotent request on a new one). */
+static bool httpconn_is_idle(struct httpconn *hc)
+{
+    return hc->state == HTTPCONN_HEAD && hc->served > 0 && hc->req.head_bytes == 0 &&
+           evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0;
+}
+
+/* The WebSocket way: the route's handshake, then the connection goes to a new wsclient. */
+static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
+{
     struct handshake_policy policy = {0};
     struct handshake_result res;
     struct bufferevent *bev;
 
     if (route == NULL) {
-        /* TODO(#3): requests without an upgrade go to the web root when one is set. */
         httpconn_reply_error(hc, 404, "no route for this path");
         return;
     }
@@ -83,27 +135,117 @@ static void httpconn_dispatch(struct httpconn *hc)
     wsclient_new(hc->server, bev, route, &res, hc->peer);
 }
 
+/* A static request: static.c writes the answer; then either the next request (now, or
+ * once the output has fallen under the watermark) or a graceful close. */
+static void httpconn_serve_static(struct httpconn *hc)
+{
+    struct server *s = hc->server;
+    const struct config *cfg = s->config;
+    struct evbuffer *out = bufferevent_get_output(hc->bev);
+    unsigned ms = cfg->handshake_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    bool keep;
+
+    if (hc->served == 0) {
+        /* A client that takes no byte of an answer for this long is gone. */
+        bufferevent_set_timeouts(hc->bev, NULL, &tv);
+        bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
+    }
+    keep = static_serve(s->web, &hc->req, out, !s->stopping, hc->peer);
+    hc->served++;
+    evtimer_del(hc->deadline);
+    http_req_free(&hc->req);
+    if (keep && http_req_init(&hc->req, &hc->limits) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", hc->peer);
+        keep = false;
+    }
+    if (!keep) {
+        httpconn_close_after_output(hc);
+        return;
+    }
+    /* Pipelined requests wait in the input while the answers before them are sent, so
+     * a client cannot make the daemon queue more than a watermark of answers. */
+    if (evbuffer_get_length(out) > cfg->high_watermark_bytes) {
+        bufferevent_disable(hc->bev, EV_READ);
+        httpconn_set_state(hc, HTTPCONN_SENDING);
+        return;
+    }
+    httpconn_arm_deadline(hc);
+}
+
+/* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
+ * answers the errors); any other request goes to the web root when there is one. */
+static void httpconn_dispatch(struct httpconn *hc)
+{
+    const struct route *route = route_match(hc->server->config, hc->req.url);
+
+    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->web == NULL)
+        httpconn_upgrade(hc, route);
+    else
+        httpconn_serve_static(hc);
+}
+
+/* Parses and answers every complete request in the input, in order, while <hc> reads. */
+static void httpconn_parse(struct httpconn *hc)
+{
+    while (!hc->done && hc->state == HTTPCONN_HEAD) {
+        struct evbuffer *in = bufferevent_get_input(hc->bev);
+        enum http_req_result r = HTTP_REQ_MORE;
+
+        while (r == HTTP_REQ_MORE && evbuffer_get_length(in) > 0) {
+            struct evbuffer_iovec v;
+            size_t used = 0;
+
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                break;
+            r = http_req_feed(&hc->req, v.iov_base, v.iov_len, &used);
+            if (r == HTTP_REQ_FAIL)
+                break;
+            evbuffer_drain(in, used);
+        }
+        if (r == HTTP_REQ_FAIL) {
+            httpconn_reply_error(hc, hc->req.status, hc->req.error);
+            return;
+        }
+        if (r != HTTP_REQ_DONE)
+            break;
+        httpconn_dispatch(hc);
+    }
+    /* After the client's end of file, a partial head can never complete. */
+    if (!hc->done && hc->state == HTTPCONN_HEAD &&
+        (hc->read_eof || (hc->server->stopping && httpconn_is_idle(hc))))
+        httpconn_close_after_output(hc);
+}
+
 static void httpconn_on_read(struct bufferevent *bev, void *arg)
 {
     struct httpconn *hc = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    enum http_req_result r = HTTP_REQ_MORE;
 
-    while (r == HTTP_REQ_MORE && evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        size_t used = 0;
+    (void)bev;
+    /* A read queued before reading was paused: the bytes wait in the input. */
+    if (hc->state == HTTPCONN_HEAD)
+        httpconn_parse(hc);
+}
 
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        r = http_req_feed(&hc->req, v.iov_base, v.iov_len, &used);
-        if (r == HTTP_REQ_FAIL)
-            break;
-        evbuffer_drain(in, used);
+static void httpconn_on_write(struct bufferevent *bev, void *arg)
+{
+    struct httpconn *hc = arg;
+    size_t out_len = evbuffer_get_length(bufferevent_get_output(bev));
+
+    /* A deferred write callback may have been queued before the answer now in the output
+     * was added (libevent 2.1 triggers one after every write event, even an empty one):
+     * check the level here rather than trust the call. SENDING resumes at the low
+     * watermark; CLOSING waits for an empty output. */
+    if (hc->state == HTTPCONN_CLOSING && out_len == 0) {
+        httpconn_hand_to_drain(hc);
+    } else if (hc->state == HTTPCONN_SENDING &&
+               out_len <= hc->server->config->low_watermark_bytes) {
+        httpconn_set_state(hc, HTTPCONN_HEAD);
+        if (!hc->read_eof)
+            bufferevent_enable(bev, EV_READ);
+        httpconn_arm_deadline(hc);
+        httpconn_parse(hc);
     }
-    if (r == HTTP_REQ_FAIL)
-        httpconn_reply_error(hc, hc->req.status, hc->req.error);
-    else if (r == HTTP_REQ_DONE)
-        httpconn_dispatch(hc);
 }
 
 static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -111,8 +253,21 @@ static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
     struct httpconn *hc = arg;
 
     (void)bev;
-    log_msg(LOG_LEVEL_DEBUG, "client=%s left before finishing its request (%s)", hc->peer,
-            what & BEV_EVENT_ERROR ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "EOF");
+    if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_EOF) && hc->served > 0) {
+        /* The client has sent its last request (HTTP/1.0 tools half-close): answer what
+         * is in the input, then close after the answers. */
+        hc->read_eof = true;
+        if (hc->state == HTTPCONN_HEAD)
+            httpconn_close_after_output(hc);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT)
+        log_msg(LOG_LEVEL_DEBUG, "client=%s took no bytes of its answer for %u ms", hc->peer,
+                hc->server->config->handshake_timeout_ms);
+    else
+        log_msg(LOG_LEVEL_DEBUG, "client=%s left before finishing its request (%s)", hc->peer,
+                what & BEV_EVENT_ERROR ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+                                       : "EOF");
     httpconn_finish(hc);
 }
 
@@ -122,6 +277,11 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (httpconn_is_idle(hc)) {
+        log_msg(LOG_LEVEL_DEBUG, "client=%s idle after %lu answers: closing", hc->peer, hc->served);
+        httpconn_close_after_output(hc);
+        return;
+    }
     /* A slow or silent client (slowloris) must not hold a connection for ever. */
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
@@ -129,8 +289,6 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
 void httpconn_new(struct server *s, evutil_socket_t fd, const struct sockaddr *sa)
 {
     const struct config *cfg = s->config;
-    unsigned ms = cfg->handshake_timeout_ms;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
     struct httpconn *hc = calloc(1, sizeof(*hc));
     int one = 1;
@@ -145,19 +303,34 @@ void httpconn_new(struct server *s, evutil_socket_t fd, const struct sockaddr *s
     limits.max_head_bytes = (size_t)cfg->max_request_head_bytes;
     if (limits.max_url_bytes > limits.max_head_bytes)
         limits.max_url_bytes = limits.max_head_bytes;
+    hc->limits = limits;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     hc->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (hc->bev == NULL)
         close(fd);
     hc->deadline = evtimer_new(s->base, httpconn_on_deadline, hc);
-    if (hc->bev == NULL || hc->deadline == NULL || http_req_init(&hc->req, &limits) != 0) {
+    if (hc->bev == NULL || hc->deadline == NULL || http_req_init(&hc->req, &hc->limits) != 0) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", hc->peer);
         httpconn_finish(hc);
         return;
     }
-    evtimer_add(hc->deadline, &tv);
-    bufferevent_setcb(hc->bev, httpconn_on_read, NULL, httpconn_on_event, hc);
+    httpconn_arm_deadline(hc);
+    bufferevent_setcb(hc->bev, httpconn_on_read, httpconn_on_write, httpconn_on_event, hc);
+    /* The write callback runs when a paused connection's output falls this low. */
+    bufferevent_setwatermark(hc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
+}
+
+void httpconn_stop(struct httpconn *hc)
+{
+    /* A connection mid-request finishes it: its answer says "Connection: close". */
+    if (hc->done || !httpconn_is_idle(hc))
+        return;
+    /* Nothing left to send: close at once rather than wait for the client's FIN. */
+    if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
+        httpconn_finish(hc);
+    else
+        httpconn_close_after_output(hc);
 }
 
 void httpconn_free(struct httpconn *hc)

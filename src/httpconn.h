@@ -1,7 +1,7 @@
 /*
  * httpconn.h - an accepted connection before its upgrade: reads the request head under
- * the handshake deadline, then hands the connection to a WebSocket client or answers
- * with an HTTP error.
+ * the handshake deadline, then hands the connection to a WebSocket client, answers with
+ * an HTTP error, or answers from the web root and reads the next request (keep-alive).
  */
 #ifndef WSB_HTTPCONN_H
 #define WSB_HTTPCONN_H
@@ -19,12 +19,23 @@ struct bufferevent;
 struct event;
 struct server;
 
+enum httpconn_state {
+    HTTPCONN_HEAD = 0, /* reading a request head under the deadline */
+    HTTPCONN_SENDING,  /* static answers above the high watermark: not reading until they drain */
+    HTTPCONN_CLOSING,  /* last answer queued: drain takes over once the output is empty */
+};
+
 struct httpconn {
     TAILQ_ENTRY(httpconn) link;
     struct server *server;   /* not owned */
     struct bufferevent *bev; /* owned until handed on */
-    struct event *deadline;  /* the whole head must arrive before it fires */
-    struct http_req req;
+    struct event *deadline;  /* the whole head must arrive before it fires; between kept-alive
+                              * requests, the idle limit */
+    struct http_req req;     /* the request being read; reset after each static answer */
+    struct http_req_limits limits; /* for every request on this connection */
+    enum httpconn_state state;
+    unsigned long served;    /* static answers given on this connection */
+    bool read_eof;           /* the client has closed its side: no request will follow */
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];
 };
@@ -32,6 +43,11 @@ struct httpconn {
 /* Takes the accepted socket <fd> from <sa> and starts reading its request. On failure the
  * socket is closed. */
 void httpconn_new(struct server *s, evutil_socket_t fd, const struct sockaddr *sa);
+
+/* Server stop: closes <hc> at once if it is a kept-alive connection waiting for its next
+ * request; one in the middle of a request is left to finish, and its answer says
+ * "Connection: close". May move <hc> to the dead list. */
+void httpconn_stop(struct httpconn *hc);
 
 /* Frees <hc> and, unless handed on, its connection. */
 void httpconn_free(struct httpconn *hc);

@@ -23,6 +23,7 @@
 #include "httpconn.h"
 #include "drain.h"
 #include "log.h"
+#include "static.h"
 #include "wsclient.h"
 
 #define SERVER_ACCEPT_RETRY_MS 100 /* pause after accept fails for lack of fds or memory */
@@ -193,6 +194,7 @@ void server_stop(struct server *s)
     unsigned ms = s->config->close_timeout_ms + 1000;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     struct wsclient *wc, *next;
+    struct httpconn *hc, *hc_next;
 
     if (s->stopping) {
         /* A second signal: leave now. */
@@ -210,6 +212,10 @@ void server_stop(struct server *s)
         next = TAILQ_NEXT(wc, link);
         if (wc->state == WSCLIENT_OPEN)
             wsclient_close(wc, WS_CLOSE_GOING_AWAY, "server shutting down", "bridge", true);
+    }
+    for (hc = TAILQ_FIRST(&s->httpconns); hc != NULL; hc = hc_next) {
+        hc_next = TAILQ_NEXT(hc, link);
+        httpconn_stop(hc); /* kept-alive connections between requests close now */
     }
     s->stop_timer = evtimer_new(s->base, server_on_stop_timeout, s);
     if (s->stop_timer != NULL)
@@ -242,6 +248,11 @@ int server_init(struct server *s, struct config *config, char *err, size_t err_l
     if (s->dns == NULL) {
         /* No usable resolv.conf: numeric targets and /etc/hosts still work. */
         s->dns = evdns_base_new(s->base, 0);
+    }
+    if (config->web_root != NULL) {
+        s->web = static_root_new(config->web_root, STATIC_MIME_TYPES_FILE, err, err_len);
+        if (s->web == NULL)
+            return -1;
     }
     s->reaper = event_new(s->base, -1, 0, server_on_reap, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, server_on_signal, s);
@@ -305,6 +316,7 @@ void server_free(struct server *s)
         evdns_base_free(s->dns, 0);
     if (s->base != NULL)
         event_base_free(s->base);
+    static_root_free(s->web);
     config_free(s->config);
     memset(s, 0, sizeof(*s));
 }

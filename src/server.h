@@ -17,6 +17,7 @@ struct evdns_base;
 struct evconnlistener;
 struct httpconn;
 struct drain;
+struct static_root;
 struct wsclient;
 
 TAILQ_HEAD(httpconn_list, httpconn);
@@ -34,6 +35,7 @@ struct server {
     struct event_base *base;
     struct evdns_base *dns;
     struct config *config;          /* owned */
+    struct static_root *web;        /* owned: web root and MIME types; NULL without web_root */
     struct server_listener *listeners;
     size_t n_listeners;
     struct httpconn_list httpconns; /* accepted, request head not done yet */
