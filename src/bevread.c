@@ -23,6 +23,9 @@ ssize_t bevread_more(struct bufferevent *bev, size_t budget)
 
     if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL)
         return 0;
+    /* A bufferevent keeps its input's end frozen so that only libevent appends; its own
+     * read callback unfreezes around evbuffer_read, and so do we. */
+    evbuffer_unfreeze(in, 0);
     while (total < budget) {
         struct evbuffer_iovec v[2];
         size_t want = budget - total < BEVREAD_CHUNK ? budget - total : BEVREAD_CHUNK;
@@ -50,8 +53,12 @@ ssize_t bevread_more(struct bufferevent *bev, size_t budget)
         }
         r = readv(fd, iov, n);
         if (r <= 0) {
-            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                int err = errno;
+                evbuffer_freeze(in, 0);
+                errno = err;
                 return -1;
+            }
             break; /* nothing more now, or EOF: libevent's next read reports it */
         }
         left = (size_t)r;
@@ -64,5 +71,6 @@ ssize_t bevread_more(struct bufferevent *bev, size_t budget)
         if ((size_t)r < asked)
             break; /* the socket is empty */
     }
+    evbuffer_freeze(in, 0);
     return (ssize_t)total;
 }

@@ -131,6 +131,11 @@ def test_download(d, flood, pattern, check_rss):
         check('flood: every byte is the target\'s byte', got[1] is None,
               'first difference at offset %s' % got[1])
         check('flood: well-formed server frames', fs.bad is None, fs.bad)
+        # libevent 2.1 reads 4 KiB per event; the bridge must read what the socket holds
+        # and send it as one frame (bevread.c), not a 4 KiB frame per wakeup.
+        avg = got[0] / max(fs.frames, 1)
+        check('flood: target bytes coalesce into frames larger than 4 KiB', avg > 8192,
+              'average frame payload %.0f bytes over %d frames' % (avg, fs.frames))
         closes = [p for op, p in fs.control if op == wsb.OP_CLOSE]
         code = wsb.parse_close(closes[0])[0] if closes else None
         check('flood: then close 1000 (target EOF)', code == 1000, 'close payloads %r' % closes)
@@ -236,9 +241,9 @@ def test_upload(d, sink, pattern, check_rss):
 def main():
     wsb.need_proc()
     wdir = wsb.workdir()
-    check_rss = not has_asan(wsb.wsbridge())
+    check_rss = not has_asan(wsb.wsbridge()) and not wsb.UNDER_VALGRIND
     if not check_rss:
-        wsb.note('the daemon is built with AddressSanitizer: RSS bounds not checked')
+        wsb.note('the daemon runs under AddressSanitizer or valgrind: RSS bounds not checked')
     down = wsb.Pattern(1)
     up = wsb.Pattern(2)
     with targets.Flood(FLOOD_BYTES, down) as flood, \
