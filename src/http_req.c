@@ -149,8 +149,19 @@ static int http_req_on_header_field(http_parser *p, const char *at, size_t len)
     if (r->last_cb != HTTP_REQ_CB_FIELD) {
         if (http_req_close_string(r) != 0)
             return -1;
-        if (r->n_headers == r->limits.max_headers)
-            return http_req_fail(r, 431, "too many header lines");
+        if (r->n_headers == r->limits.max_headers) {
+            /* Fail only once the name is whole (at its value): a name cut by a feed
+             * boundary may still turn out malformed, and the verdict (400 or 431) must
+             * not depend on where TCP split the request. */
+            r->too_many_headers = true;
+            r->last_cb = HTTP_REQ_CB_FIELD;
+        }
+    }
+    if (r->too_many_headers)
+        return http_req_is_token(at, len)
+                   ? 0
+                   : http_req_fail(r, 400, "invalid character in header name");
+    if (r->last_cb != HTTP_REQ_CB_FIELD) {
         r->offs[HTTP_REQ_NAME_SLOT(r->n_headers)] = r->buf_len;
         r->n_headers++;
         r->last_cb = HTTP_REQ_CB_FIELD;
@@ -166,6 +177,8 @@ static int http_req_on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_req *r = p->data;
 
+    if (r->too_many_headers)
+        return http_req_fail(r, 431, "too many header lines");
     /* Consecutive value callbacks are one value split by feed boundaries, never a folded
      * line: the scanner rejects obs-fold before http-parser sees it. */
     if (r->last_cb != HTTP_REQ_CB_VALUE) {
@@ -183,6 +196,8 @@ static int http_req_on_headers_complete(http_parser *p)
 
     if (r->last_cb == HTTP_REQ_CB_FIELD && http_req_on_header_value(p, "", 0) != 0)
         return -1;
+    if (r->too_many_headers)
+        return http_req_fail(r, 431, "too many header lines");
     if (http_req_close_string(r) != 0)
         return -1;
     r->last_cb = HTTP_REQ_CB_NONE;

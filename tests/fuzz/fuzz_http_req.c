@@ -59,7 +59,10 @@ static bool fuzz_req_same_status(int a, int b)
         return true;
     if (FUZZ_REQ_STRICT_STATUS)
         return false;
-    return (a == 400 && (b == 414 || b == 431)) || (b == 400 && (a == 414 || a == 431));
+    /* 431 was made split-independent (the count fails once the name is whole); an
+     * overlong target still fails on the piece that crosses max_url_bytes, to keep memory
+     * bounded, so 400 against 414 stays tolerated. */
+    return (a == 400 && b == 414) || (b == 400 && a == 414);
 }
 
 /* Feeds <n> bytes at <src> to <r> from an exact copy freed right after, so a pointer kept
