@@ -1,6 +1,8 @@
 /*
  * clientsock.c - connect to a target: numeric addresses directly, names through evdns,
- * the built-in echo through echo.c; one deadline covers resolving and connecting.
+ * the built-in echo through echo.c; for tls:// the connected socket then moves to an
+ * OpenSSL bufferevent for the handshake. One deadline covers resolving, connecting and
+ * the handshake.
  */
 #include "clientsock.h"
 
@@ -13,12 +15,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "echo.h"
+#include "log.h"
+#include "tls.h"
 
 static void clientsock_report(struct clientsock *cs, enum clientsock_result result)
 {
@@ -30,15 +38,68 @@ static void clientsock_report(struct clientsock *cs, enum clientsock_result resu
     cs->cb(cs, result, cs->reason, cs->arg);
 }
 
+static void clientsock_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* TCP is up to a tls:// target: the socket moves to a TLS bufferevent, which shakes
+ * hands. Done in two steps so that a refused connect reads exactly as for a plain
+ * target, and a TLS failure names TLS. */
+static void clientsock_tls_start(struct clientsock *cs)
+{
+    evutil_socket_t fd = bufferevent_getfd(cs->bev);
+    char why[256];
+    SSL *ssl = tls_connect_ssl_new(cs->tls_target, why, sizeof(why));
+
+    if (ssl == NULL) {
+        snprintf(cs->reason, sizeof(cs->reason), "TLS with %s: %s", cs->target, why);
+        clientsock_report(cs, CLIENTSOCK_FAILED);
+        return;
+    }
+    /* Freed later with this object, not inside its own callback. */
+    cs->tcp = cs->bev;
+    bufferevent_setcb(cs->tcp, NULL, NULL, NULL, NULL);
+    bufferevent_disable(cs->tcp, EV_READ | EV_WRITE);
+    bufferevent_setfd(cs->tcp, -1);
+    cs->bev = bufferevent_openssl_socket_new(bufferevent_get_base(cs->tcp), fd, ssl,
+                                             BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (cs->bev == NULL) {
+        close(fd); /* libevent freed <ssl>, not the socket */
+        snprintf(cs->reason, sizeof(cs->reason), "TLS with %s: out of memory", cs->target);
+        clientsock_report(cs, CLIENTSOCK_FAILED);
+        return;
+    }
+    cs->handshaking = true;
+    /* A target that closes TCP without close_notify ends like a plain one: EOF. */
+    bufferevent_openssl_set_allow_dirty_shutdown(cs->bev, 1);
+    bufferevent_setcb(cs->bev, NULL, NULL, clientsock_on_event, cs);
+}
+
 static void clientsock_on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct clientsock *cs = arg;
+    char why[256];
     int dns_err;
     int one = 1;
 
+    if ((what & BEV_EVENT_CONNECTED) && cs->handshaking) {
+        tls_describe(bufferevent_openssl_get_ssl(bev), why, sizeof(why));
+        log_msg(LOG_LEVEL_DEBUG, "target %s: %s", cs->target, why);
+        /* Only the handshake was read so far; the WebSocket client enables reading. */
+        clientsock_report(cs, CLIENTSOCK_CONNECTED);
+        return;
+    }
     if (what & BEV_EVENT_CONNECTED) {
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        clientsock_report(cs, CLIENTSOCK_CONNECTED);
+        if (cs->tls_target != NULL)
+            clientsock_tls_start(cs);
+        else
+            clientsock_report(cs, CLIENTSOCK_CONNECTED);
+        return;
+    }
+    if (cs->handshaking) {
+        tls_bev_error(bev, why, sizeof(why));
+        snprintf(cs->reason, sizeof(cs->reason), "TLS handshake with %s: %s", cs->target, why);
+        clientsock_report(cs, CLIENTSOCK_FAILED);
         return;
     }
     dns_err = bufferevent_socket_get_dns_error(bev);
@@ -63,8 +124,8 @@ static void clientsock_on_timer(evutil_socket_t fd, short what, void *arg)
         clientsock_report(cs, CLIENTSOCK_CONNECTED);
         return;
     }
-    snprintf(cs->reason, sizeof(cs->reason), "connect %s: timed out after %u ms", cs->target,
-             cs->timeout_ms);
+    snprintf(cs->reason, sizeof(cs->reason), "%s %s: timed out after %u ms",
+             cs->handshaking ? "TLS handshake with" : "connect", cs->target, cs->timeout_ms);
     clientsock_report(cs, CLIENTSOCK_TIMEOUT);
 }
 
@@ -99,6 +160,7 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
     cs->cb = cb;
     cs->arg = arg;
     cs->timeout_ms = timeout_ms;
+    cs->tls_target = target->tls ? target : NULL;
     addr_format(target, cs->target, sizeof(cs->target));
     cs->timer = evtimer_new(base, clientsock_on_timer, cs);
     if (cs->timer == NULL)
@@ -152,5 +214,7 @@ void clientsock_free(struct clientsock *cs)
             bufferevent_flush(cs->bev, EV_WRITE, BEV_FINISHED); /* lets the echo end go */
         bufferevent_free(cs->bev);
     }
+    if (cs->tcp != NULL)
+        bufferevent_free(cs->tcp);
     free(cs);
 }

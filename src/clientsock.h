@@ -1,11 +1,13 @@
 /*
  * clientsock.h - a client socket: the outbound connection to a route's target, from DNS
- * (evdns) and a non-blocking connect under a deadline to "connected" or "failed: why".
- * Once connected, the WebSocket client takes the bufferevent and frees this object.
+ * (evdns) and a non-blocking connect, then for a tls:// target the TLS handshake, all
+ * under one deadline, to "connected" or "failed: why". Once connected, the WebSocket
+ * client takes the bufferevent (a TLS one for tls://) and frees this object.
  */
 #ifndef WSB_CLIENTSOCK_H
 #define WSB_CLIENTSOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -17,7 +19,8 @@ struct evdns_base;
 
 enum clientsock_result {
     CLIENTSOCK_CONNECTED = 0, /* the bufferevent is ready: take it */
-    CLIENTSOCK_FAILED,        /* refused, unreachable, name not found: reason says which */
+    CLIENTSOCK_FAILED,        /* refused, unreachable, name not found, TLS handshake failed:
+                                 reason says which */
     CLIENTSOCK_TIMEOUT,       /* no connection within the deadline */
 };
 
@@ -29,18 +32,23 @@ typedef void clientsock_cb(struct clientsock *cs, enum clientsock_result result,
 
 struct clientsock {
     struct bufferevent *bev; /* owned until taken */
+    struct bufferevent *tcp; /* tls://: the connecting bufferevent, its socket moved to bev */
+    const struct addr *tls_target; /* tls://: the route's address, not owned; NULL: plain */
+    bool handshaking;        /* tls://: TCP is up, the TLS handshake is running */
     struct event *timer;     /* connect deadline, or the deferred "connected" of echo */
     clientsock_cb *cb;
     void *arg;
     char target[ADDR_HOST_MAX + 16]; /* "host:port" for messages */
-    char reason[384];        /* why it failed */
+    char reason[600];        /* why it failed */
     unsigned timeout_ms;
     int done;                /* the callback ran */
 };
 
 /* Starts connecting to <target> (a host and port, or the built-in echo with watermarks
- * <high_bytes>/<low_bytes>) within <timeout_ms>. Returns the new client socket, or NULL
- * if it could not even start (memory, sockets); <cb> is not called then. */
+ * <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be the address
+ * in a route of the active TLS set (tls_set_active): "connected" is reported once the
+ * TLS handshake has succeeded. Returns the new client socket, or NULL if it could not
+ * even start (memory, sockets); <cb> is not called then. */
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
                                   const struct addr *target, unsigned timeout_ms,
                                   uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,

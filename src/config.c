@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -24,6 +25,8 @@
 #define CONFIG_LISTEN_MAX 64             /* listen addresses */
 #define CONFIG_ROUTES_MAX 4096           /* routes; duplicate checks are quadratic */
 #define CONFIG_SUBPROTOCOLS_MAX 64       /* subprotocols of one route */
+#define CONFIG_TLS_CERTS_MAX 64          /* entries of one listener's tls.certificates */
+#define CONFIG_SNI_NAMES_MAX 64          /* names of one of those entries */
 #define CONFIG_QUOTE_MAX 64              /* bytes of user text quoted in one message */
 #define CONFIG_KEY_NAME_MAX 32           /* longest key worth a "did you mean" */
 #define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
@@ -32,6 +35,22 @@ enum config_section {
     CONFIG_TOP = 0,   /* top-level keys, fields of struct config */
     CONFIG_HEARTBEAT, /* keys under "heartbeat:", fields of struct config */
     CONFIG_ROUTE,     /* keys of one entry under "routes:", fields of struct route */
+    CONFIG_LISTEN,    /* keys of a listener written as a mapping, struct config_listener */
+    CONFIG_TLS,       /* keys under a listener's "tls:", fields of struct config_tls */
+    CONFIG_TLS_CERT,  /* keys of one entry of "tls.certificates", struct config_tls_cert */
+};
+
+/* What a section is called in "... has no KEY" messages, and the prefix of its keys'
+ * labels ("heartbeat.timeout"). */
+static const char *const config_section_noun[] = {
+    [CONFIG_TOP] = "the file", [CONFIG_HEARTBEAT] = "\"heartbeat\"",
+    [CONFIG_ROUTE] = "route",  [CONFIG_LISTEN] = "listener",
+    [CONFIG_TLS] = "\"tls\"",  [CONFIG_TLS_CERT] = "certificate",
+};
+static const char *const config_section_prefix[] = {
+    [CONFIG_TOP] = "",     [CONFIG_HEARTBEAT] = "heartbeat.",
+    [CONFIG_ROUTE] = "",   [CONFIG_LISTEN] = "",
+    [CONFIG_TLS] = "tls.", [CONFIG_TLS_CERT] = "tls.certificates.",
 };
 
 enum config_type {
@@ -45,6 +64,14 @@ enum config_type {
     CONFIG_T_TARGET,       /* an address or "echo" */
     CONFIG_T_FRAMES,       /* "binary" or "text" */
     CONFIG_T_TOKENS,       /* one RFC 7230 token or a list of them */
+    CONFIG_T_ADDRESS,      /* a listen address, in a listener mapping */
+    CONFIG_T_TLS,          /* a mapping of CONFIG_TLS keys */
+    CONFIG_T_FILE,         /* a file, relative to the config file's folder */
+    CONFIG_T_BOOL,         /* true or false */
+    CONFIG_T_TLS_VERSION,  /* "1.2" or "1.3", stored as 12 or 13 */
+    CONFIG_T_STRING,       /* any non-empty text */
+    CONFIG_T_CERTS,        /* a list of mappings of CONFIG_TLS_CERT keys */
+    CONFIG_T_NAMES,        /* one SNI host name or a list of them */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -64,6 +91,16 @@ struct config_key {
  * written through untyped offsets. */
 #define CONFIG_MS(st, m) _Generic(((struct st *)0)->m, unsigned : offsetof(struct st, m))
 #define CONFIG_BYTES(st, m) _Generic(((struct st *)0)->m, uint64_t : offsetof(struct st, m))
+#define CONFIG_STR(st, m) _Generic(((struct st *)0)->m, char * : offsetof(struct st, m))
+#define CONFIG_BOOL(st, m) _Generic(((struct st *)0)->m, bool : offsetof(struct st, m))
+#define CONFIG_UINT(st, m) _Generic(((struct st *)0)->m, unsigned : offsetof(struct st, m))
+/* A listener written as a mapping, while it is read; then split into config->listen and
+ * config->listen_tls. */
+struct config_listener {
+    struct addr addr;
+    struct config_tls *tls; /* NULL: plain */
+};
+
 #define CONFIG_KIB 1024u
 #define CONFIG_MIB (1024u * 1024u)
 
@@ -104,6 +141,32 @@ static const struct config_key config_keys[] = {
      CONFIG_BYTES(route, max_frame_bytes), 0},
     {CONFIG_ROUTE, "max_message", CONFIG_T_SIZE, "0", 0, UINT64_MAX,
      CONFIG_BYTES(route, max_message_bytes), 0},
+    {CONFIG_ROUTE, "ca", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, tls_ca_file), 0},
+    {CONFIG_ROUTE, "verify", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(route, tls_verify), 0},
+    {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
+    {CONFIG_TLS, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.cert_file),
+     CONFIG_REQUIRED},
+    {CONFIG_TLS, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.key_file),
+     CONFIG_REQUIRED},
+    {CONFIG_TLS, "key_password_file", CONFIG_T_FILE, NULL, 0, 0,
+     CONFIG_STR(config_tls, cert.key_password_file), 0},
+    {CONFIG_TLS, "ca", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, ca_file), 0},
+    {CONFIG_TLS, "verify_client", CONFIG_T_BOOL, "false", 0, 0,
+     CONFIG_BOOL(config_tls, verify_client), 0},
+    {CONFIG_TLS, "min_version", CONFIG_T_TLS_VERSION, "1.2", 0, 0,
+     CONFIG_UINT(config_tls, min_version), 0},
+    {CONFIG_TLS, "ciphers", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphers), 0},
+    {CONFIG_TLS, "ciphersuites", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphersuites),
+     0},
+    {CONFIG_TLS, "certificates", CONFIG_T_CERTS, NULL, 0, 0, 0, 0},
+    {CONFIG_TLS_CERT, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, cert_file),
+     CONFIG_REQUIRED},
+    {CONFIG_TLS_CERT, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, key_file),
+     CONFIG_REQUIRED},
+    {CONFIG_TLS_CERT, "key_password_file", CONFIG_T_FILE, NULL, 0, 0,
+     CONFIG_STR(config_tls_cert, key_password_file), 0},
+    {CONFIG_TLS_CERT, "names", CONFIG_T_NAMES, NULL, 0, 0, 0, CONFIG_REQUIRED},
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -178,6 +241,7 @@ static int config_fail(struct config_ctx *x, const struct config_node *n, const 
     __attribute__((format(printf, 3, 4)));
 static int config_map_read(struct config_ctx *x, enum config_section sec, struct config_node *map,
                            void *obj, const struct config_pair **seen);
+static const struct config_key *config_key_find(enum config_section sec, const char *name);
 
 /* Writes "FILE:LINE:COL: message" (or "FILE: message" when <line> is 0); returns -1. */
 static int config_fail_at(struct config_ctx *x, unsigned line, unsigned column, const char *fmt,
@@ -481,10 +545,10 @@ static const char *config_format_number(uint64_t v, const struct config_unit *un
     return out;
 }
 
-/* Name of <k> for messages: "heartbeat.timeout" rather than a bare "timeout". */
+/* Name of <k> for messages: "heartbeat.timeout" or "tls.cert" rather than a bare key. */
 static const char *config_key_label(const struct config_key *k, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s", k->section == CONFIG_HEARTBEAT ? "heartbeat." : "", k->name);
+    snprintf(out, cap, "%s%s", config_section_prefix[k->section], k->name);
     return out;
 }
 
@@ -573,56 +637,302 @@ static int config_list(struct config_ctx *x, const struct config_key *k, struct 
     return 0;
 }
 
+/* Parses listen address <v> into <a>: a host and port, never echo, never tls:// (a TLS
+ * listener is a mapping with a "tls" key). */
+static int config_listen_addr(struct config_ctx *x, const struct config_node *v, struct addr *a)
+{
+    char q[CONFIG_QUOTE_MAX + 4], why[128], plain[ADDR_HOST_MAX + 16];
+    struct addr bare;
+
+    if (addr_parse(v->text, false, a, why, sizeof(why)) < 0)
+        return config_fail(x, v, "bad address \"%s\": %s", config_quote(v->text, q), why);
+    if (!a->tls)
+        return 0;
+    bare = *a;
+    bare.tls = false;
+    addr_format(&bare, plain, sizeof(plain));
+    return config_fail(x, v,
+                       "a TLS listener is written { address: \"%s\", tls: { cert: FILE, key: "
+                       "FILE } }, without tls://",
+                       plain);
+}
+
+/* "listen": one address, or a list of addresses and listener mappings
+ * ({ address: ..., tls: { ... } }); a single mapping stands for a list of one. */
 static int config_set_listen(struct config_ctx *x, const struct config_key *k,
                              struct config_node *v, struct config *c)
 {
-    struct config_node *one, **items;
-    char q[CONFIG_QUOTE_MAX + 4], why[128];
-    size_t n;
+    struct config_node *one = v, **items = &one;
+    char q[CONFIG_QUOTE_MAX + 4];
+    size_t n = 1;
 
-    if (config_list(x, k, v, &one, &items, &n, CONFIG_LISTEN_MAX, "a string or a list of strings") <
-        0)
-        return -1;
+    if (v->kind == CONFIG_NODE_SEQUENCE) {
+        items = v->items;
+        n = v->n;
+    }
+    if (n == 0)
+        return config_fail(x, v, "\"%s\" must not be an empty list", k->name);
+    if (n > CONFIG_LISTEN_MAX)
+        return config_fail(x, v, "\"%s\" has more than %d entries", k->name, CONFIG_LISTEN_MAX);
     c->listen = calloc(n, sizeof(*c->listen));
-    if (c->listen == NULL)
+    c->listen_tls = calloc(n, sizeof(*c->listen_tls));
+    if (c->listen == NULL || c->listen_tls == NULL)
         return config_oom(x);
     for (size_t i = 0; i < n; i++) {
-        struct addr *a = &c->listen[i];
-        if (addr_parse(items[i]->text, false, a, why, sizeof(why)) < 0)
-            return config_fail(x, items[i], "bad address \"%s\": %s",
-                               config_quote(items[i]->text, q), why);
-        if (a->tls)
-            return config_fail(x, items[i], "TLS listeners (tls://) are not supported yet");
-        for (size_t j = 0; j < i; j++)
-            if (c->listen[j].port == a->port && strcmp(c->listen[j].host, a->host) == 0)
-                return config_fail(x, items[i], "listen address \"%s\" is listed twice",
-                                   config_quote(items[i]->text, q));
+        struct config_node *item = items[i];
+        struct config_listener l = {.tls = NULL};
+        const struct config_node *at = item;
+        int rc;
+
+        if (item->kind == CONFIG_NODE_MAPPING) {
+            const struct config_pair *seen[CONFIG_N_KEYS] = {NULL};
+            rc = config_map_read(x, CONFIG_LISTEN, item, &l, seen);
+            if (rc == 0)
+                at = seen[config_key_find(CONFIG_LISTEN, "address") - config_keys]->value;
+        } else if (item->kind == CONFIG_NODE_SCALAR && !item->is_null) {
+            rc = config_listen_addr(x, item, &l.addr);
+        } else {
+            return config_fail(x, item, "\"%s\" must be a string or a list of strings", k->name);
+        }
+        /* Stored before the result is looked at, so config_free finds what was built. */
+        c->listen[i] = l.addr;
+        c->listen_tls[i] = l.tls;
         c->n_listen = i + 1;
+        if (rc < 0)
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            if (c->listen[j].port == l.addr.port && strcmp(c->listen[j].host, l.addr.host) == 0)
+                return config_fail(x, at, "listen address \"%s\" is listed twice",
+                                   config_quote(at->text, q));
     }
     return 0;
 }
 
-/* A relative web_root is taken from the file's folder, so the daemon finds its files
- * whatever its working directory; the path is joined here, not checked (no I/O). */
-static int config_set_dir(struct config_ctx *x, const struct config_key *k,
-                          const struct config_node *v, struct config *c)
+/* Joins relative <path> to the config file's folder, so the daemon finds its files
+ * whatever its working directory; nothing is checked on disk here (no I/O). Returns a
+ * new string, or NULL when memory ran out. */
+static char *config_path_join(const struct config_ctx *x, const char *path)
 {
     const char *slash = strrchr(x->name, '/');
     size_t dir_len = slash == NULL ? 0 : (size_t)(slash - x->name);
+    size_t len = dir_len + 1 + strlen(path) + 1;
+    char *out;
 
+    if (path[0] == '/' || slash == NULL)
+        return strdup(path);
+    if ((out = malloc(len)) != NULL)
+        snprintf(out, len, "%.*s/%s", (int)dir_len, x->name, path);
+    return out;
+}
+
+static int config_set_dir(struct config_ctx *x, const struct config_key *k,
+                          const struct config_node *v, struct config *c)
+{
     if (!config_want_scalar(x, k, v, "a string (a folder)"))
         return -1;
     if (v->text[0] == '\0')
         return config_fail(x, v, "\"%s\" must not be empty", k->name);
-    if (v->text[0] == '/' || slash == NULL) {
-        c->web_root = strdup(v->text);
-    } else {
-        size_t len = dir_len + 1 + strlen(v->text) + 1;
-        c->web_root = malloc(len);
-        if (c->web_root != NULL)
-            snprintf(c->web_root, len, "%.*s/%s", (int)dir_len, x->name, v->text);
-    }
+    c->web_root = config_path_join(x, v->text);
     return c->web_root == NULL ? config_oom(x) : 0;
+}
+
+/* File names (certificates, keys, CAs): joined like web_root, stored at <k>'s offset. */
+static int config_set_file(struct config_ctx *x, const struct config_key *k,
+                           const struct config_node *v, void *obj)
+{
+    char label[64];
+    char **field = (char **)((char *)obj + k->offset);
+
+    if (!config_want_scalar(x, k, v, "a file name"))
+        return -1;
+    if (v->text[0] == '\0')
+        return config_fail(x, v, "\"%s\" must not be empty",
+                           config_key_label(k, label, sizeof(label)));
+    *field = config_path_join(x, v->text);
+    return *field == NULL ? config_oom(x) : 0;
+}
+
+static int config_set_string(struct config_ctx *x, const struct config_key *k,
+                             const struct config_node *v, void *obj)
+{
+    char label[64];
+    char **field = (char **)((char *)obj + k->offset);
+
+    if (!config_want_scalar(x, k, v, "a string"))
+        return -1;
+    if (v->text[0] == '\0')
+        return config_fail(x, v, "\"%s\" must not be empty",
+                           config_key_label(k, label, sizeof(label)));
+    *field = strdup(v->text);
+    return *field == NULL ? config_oom(x) : 0;
+}
+
+/* YAML 1.2 core schema booleans only: "yes" and "on" are too easy to mean something else. */
+static int config_set_bool(struct config_ctx *x, const struct config_key *k,
+                           const struct config_node *v, void *obj)
+{
+    static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False",
+                                                                              "FALSE"};
+    char q[CONFIG_QUOTE_MAX + 4], label[64];
+    bool *field = (bool *)((char *)obj + k->offset);
+
+    config_key_label(k, label, sizeof(label));
+    if (!config_want_scalar(x, k, v, "true or false"))
+        return -1;
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(v->text, yes[i]) == 0 || strcmp(v->text, no[i]) == 0) {
+            *field = strcmp(v->text, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return config_fail(x, v, "\"%s\" must be true or false, not \"%s\"", label,
+                       config_quote(v->text, q));
+}
+
+static int config_set_tls_version(struct config_ctx *x, const struct config_key *k,
+                                  const struct config_node *v, void *obj)
+{
+    char q[CONFIG_QUOTE_MAX + 4], label[64];
+    unsigned *field = (unsigned *)((char *)obj + k->offset);
+
+    config_key_label(k, label, sizeof(label));
+    if (!config_want_scalar(x, k, v, "\"1.2\" or \"1.3\""))
+        return -1;
+    if (strcmp(v->text, "1.2") == 0 || strcmp(v->text, "1.3") == 0) {
+        *field = v->text[2] == '2' ? 12 : 13;
+        return 0;
+    }
+    return config_fail(x, v, "\"%s\" must be \"1.2\" or \"1.3\", not \"%s\"", label,
+                       config_quote(v->text, q));
+}
+
+/* An SNI name as a client sends it (RFC 6066 §3: a DNS host name, no trailing dot), or
+ * "*." and such a name: letters, digits and hyphens in dot-separated labels. */
+static bool config_is_sni_name(const char *s)
+{
+    size_t label = 0;
+
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2;
+    if (*s == '\0' || strlen(s) > ADDR_HOST_MAX)
+        return false;
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '.') {
+            if (label == 0 || s[1] == '\0' || s[-1] == '-')
+                return false;
+            label = 0;
+        } else if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= 'A' && ch <= 'Z') || (ch == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return s[-1] != '-';
+}
+
+static int config_set_names(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                            struct config_tls_cert *cert)
+{
+    struct config_node *one, **items;
+    char q[CONFIG_QUOTE_MAX + 4];
+    size_t n;
+
+    if (config_list(x, k, v, &one, &items, &n, CONFIG_SNI_NAMES_MAX,
+                    "a host name or a list of host names") < 0)
+        return -1;
+    cert->names = calloc(n, sizeof(*cert->names));
+    if (cert->names == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = items[i]->text;
+        if (!config_is_sni_name(t))
+            return config_fail(x, items[i],
+                               "SNI name \"%s\" is not a host name (\"*.\" may start it)",
+                               config_quote(t, q));
+        if ((cert->names[i] = strdup(t)) == NULL)
+            return config_oom(x);
+        cert->n_names = i + 1;
+    }
+    return 0;
+}
+
+static int config_set_certs(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                            struct config_tls *tls)
+{
+    if (v->kind != CONFIG_NODE_SEQUENCE || v->n == 0)
+        return config_fail(x, v,
+                           "\"tls.%s\" must be a list of mappings, like "
+                           "[ { cert: a.pem, key: a.key, names: [ a.example ] } ]",
+                           k->name);
+    if (v->n > CONFIG_TLS_CERTS_MAX)
+        return config_fail(x, v, "\"tls.%s\" has more than %d entries", k->name,
+                           CONFIG_TLS_CERTS_MAX);
+    tls->certs = calloc(v->n, sizeof(*tls->certs));
+    if (tls->certs == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < v->n; i++) {
+        struct config_node *item = v->items[i];
+        struct config_tls_cert *cert = &tls->certs[i];
+        if (item->kind != CONFIG_NODE_MAPPING)
+            return config_fail(x, item,
+                               "each of \"tls.%s\" must be a mapping, like "
+                               "{ cert: a.pem, key: a.key, names: [ a.example ] }",
+                               k->name);
+        tls->n_certs = i + 1;
+        cert->line = item->line;
+        cert->column = item->column;
+        if (config_map_read(x, CONFIG_TLS_CERT, item, cert, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* True if name <n> of certificate <i> appeared earlier in <tls>'s list (names are
+ * compared as DNS does, ignoring case). */
+static bool config_sni_listed_before(const struct config_tls *tls, size_t i, size_t n)
+{
+    const char *name = tls->certs[i].names[n];
+
+    for (size_t j = 0; j <= i; j++)
+        for (size_t m = 0; m < (j < i ? tls->certs[j].n_names : n); m++)
+            if (strcasecmp(name, tls->certs[j].names[m]) == 0)
+                return true;
+    return false;
+}
+
+/* The "tls" mapping of a listener into a new struct config_tls at <l>->tls. */
+static int config_set_tls(struct config_ctx *x, struct config_node *v, struct config_listener *l)
+{
+    const struct config_pair *seen[CONFIG_N_KEYS] = {NULL};
+    const struct config_key *verify = config_key_find(CONFIG_TLS, "verify_client");
+    char q[CONFIG_QUOTE_MAX + 4];
+    struct config_tls *tls;
+
+    if (v->kind != CONFIG_NODE_MAPPING)
+        return config_fail(x, v,
+                           "\"tls\" must be a mapping, like { cert: server.pem, key: "
+                           "server.key }");
+    if ((tls = l->tls = calloc(1, sizeof(*tls))) == NULL)
+        return config_oom(x);
+    tls->cert.line = v->line;
+    tls->cert.column = v->column;
+    if (config_map_read(x, CONFIG_TLS, v, tls, seen) < 0)
+        return -1;
+    if (tls->verify_client && tls->ca_file == NULL)
+        return config_fail(x, seen[verify - config_keys]->value,
+                           "\"tls.verify_client\" needs \"tls.ca\", the CA file that signs "
+                           "client certificates");
+    /* One name, one certificate: a second entry for a name could never be chosen. */
+    for (size_t i = 0; i < tls->n_certs; i++)
+        for (size_t n = 0; n < tls->certs[i].n_names; n++)
+            if (config_sni_listed_before(tls, i, n))
+                return config_fail_at(x, tls->certs[i].line, tls->certs[i].column,
+                                      "SNI name \"%s\" is listed twice",
+                                      config_quote(tls->certs[i].names[n], q));
+    return 0;
 }
 
 /* Route paths are compared byte for byte with request targets, which are ASCII
@@ -669,8 +979,6 @@ static int config_set_target(struct config_ctx *x, const struct config_node *v, 
 
     if (addr_parse(v->text, true, &r->target, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", config_quote(v->text, q), why);
-    if (r->target.tls)
-        return config_fail(x, v, "TLS targets (tls://) are not supported yet");
     return 0;
 }
 
@@ -764,6 +1072,24 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct c
                            config_quote(v->text, q));
     case CONFIG_T_TOKENS:
         return config_set_tokens(x, k, v, obj);
+    case CONFIG_T_ADDRESS:
+        if (!config_want_scalar(x, k, v, "a string, like 0.0.0.0:443"))
+            return -1;
+        return config_listen_addr(x, v, &((struct config_listener *)obj)->addr);
+    case CONFIG_T_TLS:
+        return config_set_tls(x, v, obj);
+    case CONFIG_T_FILE:
+        return config_set_file(x, k, v, obj);
+    case CONFIG_T_BOOL:
+        return config_set_bool(x, k, v, obj);
+    case CONFIG_T_TLS_VERSION:
+        return config_set_tls_version(x, k, v, obj);
+    case CONFIG_T_STRING:
+        return config_set_string(x, k, v, obj);
+    case CONFIG_T_CERTS:
+        return config_set_certs(x, k, v, obj);
+    case CONFIG_T_NAMES:
+        return config_set_names(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }
@@ -859,7 +1185,7 @@ static int config_map_read(struct config_ctx *x, enum config_section sec, struct
         if (k->section != sec || seen[row] != NULL)
             continue;
         if (k->flags & CONFIG_REQUIRED)
-            return config_fail(x, map, "route has no \"%s\"", k->name);
+            return config_fail(x, map, "%s has no \"%s\"", config_section_noun[sec], k->name);
         if (k->flags & CONFIG_INHERIT) {
             const struct config_key *top = config_key_find(CONFIG_TOP, k->name);
             *(unsigned *)((char *)obj + k->offset) =
@@ -889,6 +1215,7 @@ static int config_read_routes(struct config_ctx *x, struct config_node *list)
     if (c->routes == NULL)
         return config_oom(x);
     for (size_t i = 0; i < list->n; i++) {
+        const struct config_pair *seen[CONFIG_N_KEYS] = {NULL};
         struct config_node *item = list->items[i];
         struct route *r = &c->routes[c->n_routes++];
         if (item->kind != CONFIG_NODE_MAPPING)
@@ -897,8 +1224,19 @@ static int config_read_routes(struct config_ctx *x, struct config_node *list)
                                "{ path: /echo, target: echo }");
         r->line = item->line;
         r->column = item->column;
-        if (config_map_read(x, CONFIG_ROUTE, item, r, NULL) < 0)
+        if (config_map_read(x, CONFIG_ROUTE, item, r, seen) < 0)
             return -1;
+        for (size_t j = 0; j < 2 && !r->target.tls; j++) {
+            /* A CA or "verify: false" on a plain target would silently do nothing. */
+            static const char *const tls_only[] = {"ca", "verify"};
+            const struct config_pair *at =
+                seen[config_key_find(CONFIG_ROUTE, tls_only[j]) - config_keys];
+            if (at != NULL)
+                return config_fail(x, at->key,
+                                   "\"%s\" applies to tls:// targets only; this target is plain "
+                                   "TCP",
+                                   tls_only[j]);
+        }
     }
     return 0;
 }
@@ -1042,6 +1380,30 @@ fail:
     return NULL;
 }
 
+static void config_tls_cert_free(struct config_tls_cert *cert)
+{
+    for (size_t i = 0; i < cert->n_names; i++)
+        free(cert->names[i]);
+    free(cert->names);
+    free(cert->cert_file);
+    free(cert->key_file);
+    free(cert->key_password_file);
+}
+
+static void config_tls_free(struct config_tls *tls)
+{
+    if (tls == NULL)
+        return;
+    config_tls_cert_free(&tls->cert);
+    for (size_t i = 0; i < tls->n_certs; i++)
+        config_tls_cert_free(&tls->certs[i]);
+    free(tls->certs);
+    free(tls->ca_file);
+    free(tls->ciphers);
+    free(tls->ciphersuites);
+    free(tls);
+}
+
 /* Frees <c> and everything it owns; NULL is fine, so is a half-built config. */
 void config_free(struct config *c)
 {
@@ -1052,8 +1414,12 @@ void config_free(struct config *c)
             free(c->routes[i].subprotocols[j]);
         free(c->routes[i].subprotocols);
         free(c->routes[i].path);
+        free(c->routes[i].tls_ca_file);
     }
     free(c->routes);
+    for (size_t i = 0; c->listen_tls != NULL && i < c->n_listen; i++)
+        config_tls_free(c->listen_tls[i]);
+    free(c->listen_tls);
     free(c->listen);
     free(c->web_root);
     free(c->file);

@@ -17,6 +17,29 @@ enum route_frames {
     ROUTE_FRAMES_TEXT,       /* ... as text frames, whole UTF-8 sequences only */
 };
 
+/* One certificate with its key: a TLS listener's default, or one chosen by SNI name.
+ * File names are absolute or already joined to the config file's folder. */
+struct config_tls_cert {
+    char *cert_file;         /* PEM: the certificate, then its chain */
+    char *key_file;          /* PEM private key */
+    char *key_password_file; /* its first line unlocks the key; NULL: key not encrypted */
+    char **names;            /* SNI names ("*.example.com" allowed); "certificates" only */
+    size_t n_names;
+    unsigned line, column;   /* where its mapping starts, for messages */
+};
+
+/* The "tls:" mapping of one listener. */
+struct config_tls {
+    struct config_tls_cert cert;   /* the default certificate (no SNI, or no name matched) */
+    struct config_tls_cert *certs; /* "certificates": more, each for its SNI names */
+    size_t n_certs;
+    char *ca_file;                 /* client certificates are asked for and checked; NULL: none */
+    bool verify_client;            /* a client without a valid certificate is refused */
+    unsigned min_version;          /* 12 or 13: the lowest TLS 1.x accepted */
+    char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: OpenSSL's */
+    char *ciphersuites;            /* TLS 1.3 suites; NULL: OpenSSL's */
+};
+
 struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
@@ -29,12 +52,15 @@ struct route {
     uint64_t max_message_bytes; /* 0 = none; client messages above it: close 1009 */
     unsigned connect_timeout_ms;
     unsigned idle_timeout_ms;   /* 0 = none */
+    char *tls_ca_file;          /* tls:// targets: CAs to trust; NULL: the system's store */
+    bool tls_verify;            /* tls:// targets: check the certificate and host name */
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
 struct config {
     char *file;                      /* the file it came from, as given */
-    struct addr *listen;             /* listen addresses (never ADDR_ECHO) */
+    struct addr *listen;             /* listen addresses (never ADDR_ECHO, never tls://) */
+    struct config_tls **listen_tls;  /* n_listen entries: that listener's TLS; NULL: plain */
     size_t n_listen;
     char *web_root;                  /* absolute or relative to the file's folder; NULL: off */
     unsigned heartbeat_interval_ms;  /* 0 = no pings */
@@ -55,7 +81,7 @@ struct config {
 struct config *config_load(const char *file, char *err, size_t err_len);
 
 /* As config_load, on <len> bytes of YAML at <text>; <name> is used in messages and to
- * resolve a relative web_root (its folder). For tests and fuzzers. */
+ * resolve relative web_root and TLS file names (its folder). For tests and fuzzers. */
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t err_len);
 

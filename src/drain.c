@@ -1,7 +1,8 @@
 /*
- * drain.c - graceful close of one socket: drain, shutdown(SHUT_WR), discard until EOF.
- * Closing a socket that still has unread input makes the kernel send a reset, and a
- * reset can destroy data the peer has not read yet (our close frame, our 502 page).
+ * drain.c - graceful close of one socket: drain, TLS close_notify, shutdown(SHUT_WR),
+ * discard until EOF. Closing a socket that still has unread input makes the kernel send
+ * a reset, and a reset can destroy data the peer has not read yet (our close frame, our
+ * 502 page).
  */
 #include "drain.h"
 
@@ -10,13 +11,17 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "server.h"
+#include "tls.h"
 
 static void drain_shut(struct drain *l)
 {
     evutil_socket_t fd = bufferevent_getfd(l->bev);
+    SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
 
     l->shut = true;
     if (fd < 0) {
@@ -25,6 +30,11 @@ static void drain_shut(struct drain *l)
         drain_free(l);
         return;
     }
+    /* TLS: the output is all in the socket by now, so close_notify goes out behind it;
+     * reading on afterwards still works (OpenSSL reads after sending close_notify) and
+     * ends at the peer's close_notify or FIN. */
+    if (ssl != NULL)
+        tls_close_notify(ssl);
     shutdown(fd, SHUT_WR);
 }
 

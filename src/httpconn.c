@@ -7,8 +7,6 @@
  */
 #include "httpconn.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,30 +284,26 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
 
-void httpconn_new(struct server *s, evutil_socket_t fd, const struct sockaddr *sa)
+void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa)
 {
     const struct config *cfg = s->config;
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
     struct httpconn *hc = calloc(1, sizeof(*hc));
-    int one = 1;
 
     if (hc == NULL) {
-        close(fd);
+        bufferevent_free(bev);
         return;
     }
     hc->server = s;
+    hc->bev = bev;
     addr_format_sockaddr(sa, hc->peer);
     TAILQ_INSERT_TAIL(&s->httpconns, hc, link);
     limits.max_head_bytes = (size_t)cfg->max_request_head_bytes;
     if (limits.max_url_bytes > limits.max_head_bytes)
         limits.max_url_bytes = limits.max_head_bytes;
     hc->limits = limits;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    hc->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (hc->bev == NULL)
-        close(fd);
     hc->deadline = evtimer_new(s->base, httpconn_on_deadline, hc);
-    if (hc->bev == NULL || hc->deadline == NULL || http_req_init(&hc->req, &hc->limits) != 0) {
+    if (hc->deadline == NULL || http_req_init(&hc->req, &hc->limits) != 0) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", hc->peer);
         httpconn_finish(hc);
         return;

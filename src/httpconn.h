@@ -40,9 +40,10 @@ struct httpconn {
     char peer[ADDR_SOCKADDR_STR_MAX];
 };
 
-/* Takes the accepted socket <fd> from <sa> and starts reading its request. On failure the
- * socket is closed. */
-void httpconn_new(struct server *s, evutil_socket_t fd, const struct sockaddr *sa);
+/* Takes <bev>, an accepted connection from <sa> (a socket bufferevent, or a TLS one whose
+ * handshake is done; server.c makes both), and starts reading its request. On failure
+ * <bev> is freed. */
+void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa);
 
 /* Server stop: closes <hc> at once if it is a kept-alive connection waiting for its next
  * request; one in the middle of a request is left to finish, and its answer says

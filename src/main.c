@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 #ifndef WSB_SYSCONFDIR
 #define WSB_SYSCONFDIR "/etc"
@@ -37,9 +38,11 @@ static void main_usage(FILE *out)
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
-            "Exit status: 0 clean stop, 1 could not start, 2 bad options or configuration.\n"
+            "Exit status: 0 clean stop, 1 could not start, 2 bad options or configuration\n"
+            "(certificates and keys included).\n"
             "Signals: SIGTERM/SIGINT close every client with 1001 and exit; a second one exits "
-            "at once.\n",
+            "at once.\n"
+            "SIGHUP re-reads TLS certificates and keys for new connections.\n",
             WSB_SYSCONFDIR);
 }
 
@@ -75,6 +78,7 @@ int main(int argc, char **argv)
     const char *file = WSB_SYSCONFDIR "/wsbridge.yaml";
     bool check = false;
     struct config *config;
+    struct tls *tls;
     struct server server;
     char err[1024];
     int opt;
@@ -116,14 +120,23 @@ int main(int argc, char **argv)
         config_free(config);
         return MAIN_EXIT_USAGE;
     }
+    /* Certificates and keys are part of the configuration: a bad one is found by --check
+     * too, and stops the start with the same status. */
+    tls = tls_new(config, err, sizeof(err));
+    if (tls == NULL) {
+        fprintf(stderr, "%s\n", err);
+        config_free(config);
+        return MAIN_EXIT_USAGE;
+    }
     if (check) {
         printf("%s: ok\n", file);
+        tls_free(tls);
         config_free(config);
         return 0;
     }
     /* A peer that vanishes mid-write must give EPIPE, not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
-    if (server_init(&server, config, err, sizeof(err)) != 0) {
+    if (server_init(&server, config, tls, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         server_free(&server);
         return MAIN_EXIT_RUNTIME;
@@ -132,6 +145,10 @@ int main(int argc, char **argv)
             config->n_routes, config->n_routes == 1 ? "" : "s", file);
     server_run(&server);
     server_free(&server);
+    /* Already leaving: a stop signal now (a supervisor repeating itself) must not turn a
+     * clean stop into death by signal. server_free gave the handlers back to the system. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     log_msg(LOG_LEVEL_INFO, "stopped");
     return 0;
 }

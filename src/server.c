@@ -1,13 +1,16 @@
 /*
  * server.c - the server socket: listeners, the live set of connections, signals, and an
- * orderly end. Objects finished inside their own callbacks are freed by the reaper, an
- * event that runs once the callback has returned (as redis's freeClientAsync does).
+ * orderly end. A TLS listener's connection is peeked at (plain HTTP gets a readable 400)
+ * and shakes hands here before httpconn sees it. Objects finished inside their own
+ * callbacks are freed by the reaper, an event that runs once the callback has returned
+ * (as redis's freeClientAsync does).
  */
 #include "server.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,27 +18,51 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "config.h"
-#include "httpconn.h"
 #include "drain.h"
+#include "http_reply.h"
+#include "httpconn.h"
 #include "log.h"
 #include "static.h"
+#include "tls.h"
 #include "wsclient.h"
 
 #define SERVER_ACCEPT_RETRY_MS 100 /* pause after accept fails for lack of fds or memory */
 
+static void server_tlsconn_free(struct server_tlsconn *tc)
+{
+    if (tc->first_byte != NULL)
+        event_free(tc->first_byte);
+    if (tc->deadline != NULL)
+        event_free(tc->deadline);
+    if (tc->bev != NULL)
+        bufferevent_free(tc->bev);
+    if (tc->fd >= 0)
+        close(tc->fd);
+    free(tc);
+}
+
 static void server_on_reap(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
+    struct server_tlsconn *tc;
     struct wsclient *wc;
     struct httpconn *hc;
 
     (void)fd;
     (void)what;
+    while ((tc = TAILQ_FIRST(&s->dead_tls)) != NULL) {
+        TAILQ_REMOVE(&s->dead_tls, tc, link);
+        server_tlsconn_free(tc);
+    }
     while ((wc = TAILQ_FIRST(&s->dead)) != NULL) {
         TAILQ_REMOVE(&s->dead, wc, link);
         wsclient_free(wc);
@@ -54,23 +81,188 @@ void server_reap_soon(struct server *s)
 
 void server_conn_gone(struct server *s)
 {
-    if (s->stopping && TAILQ_EMPTY(&s->httpconns) && TAILQ_EMPTY(&s->wsclients) &&
-        TAILQ_EMPTY(&s->drains))
+    if (s->stopping && TAILQ_EMPTY(&s->tlsconns) && TAILQ_EMPTY(&s->httpconns) &&
+        TAILQ_EMPTY(&s->wsclients) && TAILQ_EMPTY(&s->drains))
         event_base_loopbreak(s->base);
+}
+
+/* Ends <tc>'s part: its connection was handed on, or is closed when the reaper frees it. */
+static void server_tlsconn_finish(struct server_tlsconn *tc)
+{
+    struct server *s = tc->server;
+
+    if (tc->done)
+        return;
+    tc->done = true;
+    if (tc->first_byte != NULL)
+        event_del(tc->first_byte);
+    if (tc->deadline != NULL)
+        event_del(tc->deadline);
+    TAILQ_REMOVE(&s->tlsconns, tc, link);
+    TAILQ_INSERT_TAIL(&s->dead_tls, tc, link);
+    server_reap_soon(s);
+}
+
+/* Plain HTTP on a TLS port: a short readable answer instead of a handshake that can only
+ * fail, closed as gracefully as any other error answer. */
+static void server_tlsconn_refuse_plain(struct server_tlsconn *tc)
+{
+    struct server *s = tc->server;
+    char buf[512];
+    size_t n =
+        http_reply_error(buf, sizeof(buf), 400, "this port speaks TLS; use https:// or wss://");
+    struct bufferevent *bev =
+        bufferevent_socket_new(s->base, tc->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+
+    log_msg(LOG_LEVEL_INFO, "client=%s plain HTTP on TLS listener %s: 400", tc->peer,
+            tc->listener->name);
+    if (bev != NULL) {
+        tc->fd = -1;
+        bufferevent_write(bev, buf, n);
+        drain_start(s, bev, s->config->close_timeout_ms);
+    }
+    server_tlsconn_finish(tc);
+}
+
+static void server_tlsconn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct server_tlsconn *tc = arg;
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    char info[256], cert[600];
+
+    if (tc->done) /* the deadline came first; the reaper frees <bev> */
+        return;
+    if (what & BEV_EVENT_CONNECTED) {
+        tls_describe(ssl, info, sizeof(info));
+        log_msg(LOG_LEVEL_DEBUG, "client=%s TLS on %s: %s", tc->peer, tc->listener->name, info);
+        if (tls_peer_certificate(ssl, cert, sizeof(cert)))
+            log_msg(LOG_LEVEL_INFO, "client=%s TLS client certificate %s", tc->peer, cert);
+        tc->bev = NULL;
+        bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+        server_tlsconn_finish(tc);
+        httpconn_new(tc->server, bev, (const struct sockaddr *)&tc->sa);
+        return;
+    }
+    tls_bev_error(bev, info, sizeof(info));
+    log_msg(LOG_LEVEL_INFO, "client=%s TLS handshake on %s failed: %s", tc->peer,
+            tc->listener->name, info);
+    /* The alert OpenSSL wrote is followed by our FIN, not cut by a reset. */
+    tc->bev = NULL;
+    drain_start(tc->server, bev, tc->server->config->close_timeout_ms);
+    server_tlsconn_finish(tc);
+}
+
+static void server_tlsconn_start_handshake(struct server_tlsconn *tc)
+{
+    struct server *s = tc->server;
+    SSL *ssl = tls_accept_ssl_new(tc->listener->tls);
+
+    if (ssl != NULL)
+        tc->bev = bufferevent_openssl_socket_new(s->base, tc->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (tc->bev == NULL) {
+        /* libevent freed <ssl> on its failure path; the socket is still ours. */
+        log_msg(LOG_LEVEL_ERROR, "client=%s: TLS setup: out of memory", tc->peer);
+        server_tlsconn_finish(tc);
+        return;
+    }
+    tc->fd = -1;
+    /* A peer that closes TCP without close_notify ends like a plain one: EOF, not error. */
+    bufferevent_openssl_set_allow_dirty_shutdown(tc->bev, 1);
+    bufferevent_setcb(tc->bev, NULL, NULL, server_tlsconn_on_event, tc);
+}
+
+static void server_tlsconn_on_first_byte(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_tlsconn *tc = arg;
+    unsigned char first;
+    ssize_t r;
+
+    (void)what;
+    r = recv(fd, &first, 1, MSG_PEEK);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        event_add(tc->first_byte, NULL);
+        return;
+    }
+    if (r <= 0) {
+        log_msg(LOG_LEVEL_DEBUG, "client=%s left before its TLS handshake (%s)", tc->peer,
+                r == 0 ? "EOF" : strerror(errno));
+        server_tlsconn_finish(tc);
+    } else if (first != TLS_RECORD_HANDSHAKE) {
+        server_tlsconn_refuse_plain(tc);
+    } else {
+        server_tlsconn_start_handshake(tc);
+    }
+}
+
+static void server_tlsconn_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_tlsconn *tc = arg;
+
+    (void)fd;
+    (void)what;
+    log_msg(LOG_LEVEL_DEBUG, "client=%s TLS handshake on %s not done within handshake_timeout",
+            tc->peer, tc->listener->name);
+    server_tlsconn_finish(tc);
+}
+
+/* Takes accepted socket <fd> of TLS listener <sl>: waits for its first byte, bounded by
+ * handshake_timeout (which also bounds the handshake; the request head gets its own). */
+static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
+                               const struct sockaddr *sa, int socklen)
+{
+    struct server *s = sl->server;
+    unsigned ms = s->config->handshake_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct server_tlsconn *tc = calloc(1, sizeof(*tc));
+
+    if (tc == NULL) {
+        close(fd);
+        return;
+    }
+    tc->server = s;
+    tc->listener = sl;
+    tc->fd = fd;
+    if (socklen > 0 && (size_t)socklen <= sizeof(tc->sa))
+        memcpy(&tc->sa, sa, (size_t)socklen);
+    addr_format_sockaddr(sa, tc->peer);
+    TAILQ_INSERT_TAIL(&s->tlsconns, tc, link);
+    tc->first_byte = event_new(s->base, fd, EV_READ, server_tlsconn_on_first_byte, tc);
+    tc->deadline = evtimer_new(s->base, server_tlsconn_on_deadline, tc);
+    if (tc->first_byte == NULL || tc->deadline == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", tc->peer);
+        server_tlsconn_finish(tc);
+        return;
+    }
+    event_add(tc->first_byte, NULL);
+    evtimer_add(tc->deadline, &tv);
 }
 
 static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                              int socklen, void *arg)
 {
     struct server_listener *sl = arg;
+    struct bufferevent *bev;
+    int one = 1;
 
     (void)lev;
-    (void)socklen;
     if (sl->server->stopping) {
         close(fd);
         return;
     }
-    httpconn_new(sl->server, fd, sa);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sl->tls != NULL) {
+        server_tlsconn_new(sl, fd, sa, socklen);
+        return;
+    }
+    bev = bufferevent_socket_new(sl->server->base, fd,
+                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "accept on %s: out of memory", sl->name);
+        close(fd);
+        return;
+    }
+    httpconn_new(sl->server, bev, sa);
 }
 
 static void server_on_accept_retry(evutil_socket_t fd, short what, void *arg)
@@ -126,8 +318,10 @@ static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const cha
     return fd;
 }
 
-static int server_add_listeners(struct server *s, const struct addr *a, char *err, size_t err_len)
+static int server_add_listeners(struct server *s, const struct addr *a, struct tls_listener *tls,
+                                char *err, size_t err_len)
 {
+    char info[512] = "";
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     char port[8];
@@ -142,25 +336,30 @@ static int server_add_listeners(struct server *s, const struct addr *a, char *er
         return -1;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        struct server_listener *grown, *sl;
+        struct server_listener **grown, *sl;
         evutil_socket_t fd;
 
+        /* One allocation per listener: its address is the accept callback's argument,
+         * so it must not move when the array grows. */
         grown = realloc(s->listeners, (s->n_listeners + 1) * sizeof(*grown));
-        if (grown == NULL) {
+        if (grown == NULL || (sl = calloc(1, sizeof(*sl))) == NULL) {
             snprintf(err, err_len, "listen %s: out of memory", name);
+            if (grown != NULL)
+                s->listeners = grown;
             freeaddrinfo(res);
             return -1;
         }
         s->listeners = grown;
-        sl = &s->listeners[s->n_listeners];
-        memset(sl, 0, sizeof(*sl));
+        s->listeners[s->n_listeners] = sl;
         addr_format_sockaddr(ai->ai_addr, sl->name);
         fd = server_listen_socket(ai, sl->name, err, err_len);
         if (fd < 0) {
+            free(sl);
             freeaddrinfo(res);
             return -1;
         }
         sl->server = s;
+        sl->tls = tls;
         sl->retry = evtimer_new(s->base, server_on_accept_retry, sl);
         sl->lev = evconnlistener_new(s->base, server_on_accept, sl, LEV_OPT_CLOSE_ON_FREE, -1, fd);
         if (sl->lev == NULL || sl->retry == NULL) {
@@ -173,7 +372,10 @@ static int server_add_listeners(struct server *s, const struct addr *a, char *er
         }
         evconnlistener_set_error_cb(sl->lev, server_on_accept_error);
         s->n_listeners++;
-        log_msg(LOG_LEVEL_INFO, "listening on %s", sl->name);
+        if (tls != NULL && info[0] == '\0')
+            tls_listener_info(tls, info, sizeof(info));
+        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s", sl->name, tls != NULL ? " with TLS, " : "",
+                info);
     }
     freeaddrinfo(res);
     return 0;
@@ -193,6 +395,7 @@ void server_stop(struct server *s)
 {
     unsigned ms = s->config->close_timeout_ms + 1000;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct server_tlsconn *tc;
     struct wsclient *wc, *next;
     struct httpconn *hc, *hc_next;
 
@@ -205,8 +408,8 @@ void server_stop(struct server *s)
     log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s",
             TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001");
     for (size_t i = 0; i < s->n_listeners; i++) {
-        evconnlistener_free(s->listeners[i].lev);
-        s->listeners[i].lev = NULL;
+        evconnlistener_free(s->listeners[i]->lev);
+        s->listeners[i]->lev = NULL;
     }
     for (wc = TAILQ_FIRST(&s->wsclients); wc != NULL; wc = next) {
         next = TAILQ_NEXT(wc, link);
@@ -217,6 +420,9 @@ void server_stop(struct server *s)
         hc_next = TAILQ_NEXT(hc, link);
         httpconn_stop(hc); /* kept-alive connections between requests close now */
     }
+    /* Not a client yet: nothing to say goodbye to. */
+    while ((tc = TAILQ_FIRST(&s->tlsconns)) != NULL)
+        server_tlsconn_finish(tc);
     s->stop_timer = evtimer_new(s->base, server_on_stop_timeout, s);
     if (s->stop_timer != NULL)
         evtimer_add(s->stop_timer, &tv);
@@ -230,10 +436,30 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     server_stop(arg);
 }
 
-int server_init(struct server *s, struct config *config, char *err, size_t err_len)
+/* SIGHUP: new certificates and keys for new connections; live ones keep theirs. The rest
+ * of the config is not re-read. */
+static void server_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+    int failures;
+
+    (void)sig;
+    (void)what;
+    log_msg(LOG_LEVEL_INFO, "signal %s: re-reading TLS certificates and keys", strsignal(SIGHUP));
+    failures = tls_reload(s->tls);
+    if (failures > 0)
+        log_msg(LOG_LEVEL_ERROR, "reload: %d TLS context%s kept the previous files", failures,
+                failures == 1 ? "" : "s");
+}
+
+int server_init(struct server *s, struct config *config, struct tls *tls, char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
     s->config = config;
+    s->tls = tls;
+    tls_set_active(tls);
+    TAILQ_INIT(&s->tlsconns);
+    TAILQ_INIT(&s->dead_tls);
     TAILQ_INIT(&s->httpconns);
     TAILQ_INIT(&s->wsclients);
     TAILQ_INIT(&s->drains);
@@ -257,15 +483,20 @@ int server_init(struct server *s, struct config *config, char *err, size_t err_l
     s->reaper = event_new(s->base, -1, 0, server_on_reap, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, server_on_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, server_on_signal, s);
-    if (s->dns == NULL || s->reaper == NULL || s->sig_term == NULL || s->sig_int == NULL) {
+    s->sig_hup = evsignal_new(s->base, SIGHUP, server_on_hup, s);
+    if (s->dns == NULL || s->reaper == NULL || s->sig_term == NULL || s->sig_int == NULL ||
+        s->sig_hup == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
     evsignal_add(s->sig_term, NULL);
     evsignal_add(s->sig_int, NULL);
-    for (size_t i = 0; i < config->n_listen; i++)
-        if (server_add_listeners(s, &config->listen[i], err, err_len) != 0)
+    evsignal_add(s->sig_hup, NULL);
+    for (size_t i = 0; i < config->n_listen; i++) {
+        struct tls_listener *tl = tls->listeners[i].cfg != NULL ? &tls->listeners[i] : NULL;
+        if (server_add_listeners(s, &config->listen[i], tl, err, err_len) != 0)
             return -1;
+    }
     return 0;
 }
 
@@ -277,10 +508,15 @@ int server_run(struct server *s)
 
 void server_free(struct server *s)
 {
+    struct server_tlsconn *tc;
     struct wsclient *wc;
     struct httpconn *hc;
     struct drain *l;
 
+    while ((tc = TAILQ_FIRST(&s->tlsconns)) != NULL) {
+        TAILQ_REMOVE(&s->tlsconns, tc, link);
+        server_tlsconn_free(tc);
+    }
     while ((hc = TAILQ_FIRST(&s->httpconns)) != NULL) {
         TAILQ_REMOVE(&s->httpconns, hc, link);
         httpconn_free(hc);
@@ -294,10 +530,11 @@ void server_free(struct server *s)
     if (s->reaper != NULL)
         server_on_reap(-1, 0, s);
     for (size_t i = 0; i < s->n_listeners; i++) {
-        if (s->listeners[i].lev != NULL)
-            evconnlistener_free(s->listeners[i].lev);
-        if (s->listeners[i].retry != NULL)
-            event_free(s->listeners[i].retry);
+        if (s->listeners[i]->lev != NULL)
+            evconnlistener_free(s->listeners[i]->lev);
+        if (s->listeners[i]->retry != NULL)
+            event_free(s->listeners[i]->retry);
+        free(s->listeners[i]);
     }
     free(s->listeners);
     if (s->base != NULL) {
@@ -310,6 +547,8 @@ void server_free(struct server *s)
         event_free(s->sig_term);
     if (s->sig_int != NULL)
         event_free(s->sig_int);
+    if (s->sig_hup != NULL)
+        event_free(s->sig_hup);
     if (s->reaper != NULL)
         event_free(s->reaper);
     if (s->dns != NULL)
@@ -317,6 +556,10 @@ void server_free(struct server *s)
     if (s->base != NULL)
         event_base_free(s->base);
     static_root_free(s->web);
+    /* After every connection: their SSL objects hold references to these contexts, and
+     * the SNI callback's argument is a listener in here. */
+    tls_set_active(NULL);
+    tls_free(s->tls);
     config_free(s->config);
     memset(s, 0, sizeof(*s));
 }

@@ -1,7 +1,8 @@
 /*
  * server.h - the server socket: event base, listeners, and the set of live connections
- * (requests being read, WebSocket clients, connections being closed), shutdown.
- * It owns every connection object; they point back at it without owning it.
+ * (TLS handshakes, requests being read, WebSocket clients, connections being closed),
+ * shutdown, and SIGHUP for TLS certificates. It owns every connection object; they point
+ * back at it without owning it.
  */
 #ifndef WSB_SERVER_H
 #define WSB_SERVER_H
@@ -9,16 +10,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+#include "addr.h"
 
 struct config;
 struct event;
 struct event_base;
 struct evdns_base;
+struct bufferevent;
 struct evconnlistener;
 struct httpconn;
 struct drain;
 struct static_root;
 struct wsclient;
+struct tls;
+struct tls_listener;
 
 TAILQ_HEAD(httpconn_list, httpconn);
 TAILQ_HEAD(wsclient_list, wsclient);
@@ -26,33 +35,56 @@ TAILQ_HEAD(drain_list, drain);
 
 struct server_listener {
     struct server *server;          /* not owned */
+    struct tls_listener *tls;       /* in server->tls, not owned; NULL: plain HTTP */
     struct evconnlistener *lev;     /* owns the listening socket */
     struct event *retry;            /* re-enables accepting after EMFILE and the like */
     char name[64];                  /* "127.0.0.1:8080" for logs */
 };
+
+/* A connection accepted on a TLS listener, before httpconn: waiting for its first byte,
+ * then for its handshake. Both steps are bounded by one deadline. */
+struct server_tlsconn {
+    TAILQ_ENTRY(server_tlsconn) link;
+    struct server *server;          /* not owned */
+    struct server_listener *listener; /* not owned */
+    evutil_socket_t fd;             /* owned until the bufferevent takes it; then -1 */
+    struct event *first_byte;       /* readable: peek whether it is TLS at all */
+    struct event *deadline;         /* handshake_timeout from the accept */
+    struct bufferevent *bev;        /* the TLS connection while it shakes hands; owned */
+    struct sockaddr_storage sa;     /* the peer, for httpconn */
+    bool done;                      /* handed on or closed; waits for the reaper */
+    char peer[ADDR_SOCKADDR_STR_MAX];
+};
+
+TAILQ_HEAD(server_tlsconn_list, server_tlsconn);
 
 struct server {
     struct event_base *base;
     struct evdns_base *dns;
     struct config *config;          /* owned */
     struct static_root *web;        /* owned: web root and MIME types; NULL without web_root */
-    struct server_listener *listeners;
+    struct tls *tls;                /* owned: contexts of the TLS listeners and targets */
+    struct server_listener **listeners; /* each allocated alone: callbacks point at it */
     size_t n_listeners;
+    struct server_tlsconn_list tlsconns; /* accepted on a TLS listener, handshake not done */
     struct httpconn_list httpconns; /* accepted, request head not done yet */
     struct wsclient_list wsclients; /* upgraded (or connecting to their target) */
     struct drain_list drains;     /* being drained and closed */
     struct wsclient_list dead;      /* finished, freed by the reaper */
     struct httpconn_list dead_http; /* finished, freed by the reaper */
+    struct server_tlsconn_list dead_tls; /* finished, freed by the reaper */
     struct event *reaper;           /* frees dead objects outside their callbacks */
     struct event *sig_term, *sig_int;
+    struct event *sig_hup;          /* re-reads TLS certificates and keys */
     struct event *stop_timer;       /* bounds a graceful stop */
     bool stopping;                  /* a stop signal arrived: accept nothing more */
 };
 
-/* Builds <s> for <config> (taking ownership of it even on failure): event base, DNS,
- * signals, and a bound, listening socket per listen address. Returns 0, or -1 with
- * "what failed: why" in <err>. */
-int server_init(struct server *s, struct config *config, char *err, size_t err_len);
+/* Builds <s> for <config> and its TLS contexts <tls> (taking ownership of both even on
+ * failure): event base, DNS, signals, and a bound, listening socket per listen address.
+ * Returns 0, or -1 with "what failed: why" in <err>. */
+int server_init(struct server *s, struct config *config, struct tls *tls, char *err,
+                size_t err_len);
 
 /* Runs the event loop until a stop signal has been handled. Returns 0. */
 int server_run(struct server *s);
