@@ -47,10 +47,13 @@ static const struct config *wsclient_config(const struct wsclient *wc)
 static uint64_t wsclient_elapsed_ms(const struct wsclient *wc)
 {
     struct timespec now;
+    int64_t ms;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)(now.tv_sec - wc->started.tv_sec) * 1000 +
-           (uint64_t)(now.tv_nsec - wc->started.tv_nsec) / 1000000;
+    /* Signed: the nanosecond difference alone is negative about half the time. */
+    ms = ((int64_t)now.tv_sec - (int64_t)wc->started.tv_sec) * 1000 +
+         ((int64_t)now.tv_nsec - (int64_t)wc->started.tv_nsec) / 1000000;
+    return ms > 0 ? (uint64_t)ms : 0;
 }
 
 /* Keeps the first close cause; later ones (the echo of our own close) change nothing. */
@@ -114,6 +117,10 @@ static void wsclient_finish(struct wsclient *wc)
     heartbeat_stop(&wc->hb);
     if (wc->close_timer != NULL)
         evtimer_del(wc->close_timer);
+    if (wc->hup != NULL) {
+        event_free(wc->hup); /* before the socket moves on */
+        wc->hup = NULL;
+    }
     if (wc->bev != NULL) {
         drain_start(s, wc->bev, wsclient_config(wc)->close_timeout_ms);
         wc->bev = NULL;
@@ -197,6 +204,40 @@ static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_ev
     wsclient_finish(wc);
 }
 
+static void wsclient_on_client_hup(evutil_socket_t fd, short what, void *arg)
+{
+    struct wsclient *wc = arg;
+
+    (void)fd;
+    (void)what;
+    /* The client closed (or reset) while we were not reading it. It can send nothing
+     * more, so what is left in its socket is bounded: read it all, deliver it, and let
+     * the end-of-file path close the connection. */
+    log_msg(LOG_LEVEL_DEBUG, "client=%s closed while paused", wc->peer);
+    wc->client_fin = true;
+    if (wc->state == WSCLIENT_OPEN || wc->state == WSCLIENT_CLOSING)
+        bufferevent_enable(wc->bev, EV_READ);
+}
+
+/* Turns reading the client on or off. While it is off, a peer close is still noticed
+ * (EV_CLOSED: EPOLLRDHUP), so a paused client that leaves does not hold its target for ever. */
+static void wsclient_set_client_reading(struct wsclient *wc, bool on)
+{
+    if (on || wc->client_fin) {
+        bufferevent_enable(wc->bev, EV_READ);
+        if (wc->hup != NULL)
+            event_del(wc->hup);
+        return;
+    }
+    bufferevent_disable(wc->bev, EV_READ);
+    if (wc->hup == NULL && bufferevent_getfd(wc->bev) >= 0 &&
+        (event_base_get_features(wc->server->base) & EV_FEATURE_EARLY_CLOSE))
+        wc->hup = event_new(wc->server->base, bufferevent_getfd(wc->bev), EV_CLOSED,
+                            wsclient_on_client_hup, wc);
+    if (wc->hup != NULL)
+        event_add(wc->hup, NULL);
+}
+
 /* Client -> target. Parses what the client sent and moves data payloads to the target's
  * output without copying where the evbuffer chains allow. Stops while the target (or, for
  * pongs, the client) has more queued than the high watermark; <force> ignores that, for
@@ -207,6 +248,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
     struct evbuffer *out_client = bufferevent_get_output(wc->bev);
     const struct config *cfg = wsclient_config(wc);
 
+    force = force || wc->client_fin;
     while (wc->state == WSCLIENT_OPEN || wc->state == WSCLIENT_CLOSING) {
         struct evbuffer_iovec v;
         struct ws_msg_event ev;
@@ -272,10 +314,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
             wc->target != NULL ? evbuffer_get_length(bufferevent_get_output(wc->target)) : 0;
         bool ok = flow_update(&wc->to_target, queued) &&
                   evbuffer_get_length(out_client) <= cfg->high_watermark_bytes;
-        if (ok)
-            bufferevent_enable(wc->bev, EV_READ);
-        else
-            bufferevent_disable(wc->bev, EV_READ);
+        wsclient_set_client_reading(wc, ok);
     }
 }
 
@@ -577,6 +616,8 @@ void wsclient_free(struct wsclient *wc)
     heartbeat_stop(&wc->hb);
     if (wc->close_timer != NULL)
         event_free(wc->close_timer);
+    if (wc->hup != NULL)
+        event_free(wc->hup);
     clientsock_free(wc->connecting);
     free(wc);
 }

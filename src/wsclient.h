@@ -39,6 +39,8 @@ struct wsclient {
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */
     struct event *close_timer;     /* CLOSING: how long to wait for the client's close frame */
+    struct event *hup;             /* while the client is paused: notices it closing */
+    bool client_fin;               /* the client closed while paused: read the rest regardless */
     struct ws_msg msg;             /* parser of the client's frames */
     struct heartbeat hb;
     struct flow to_target;         /* client -> target: pauses reading the client */

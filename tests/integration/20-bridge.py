@@ -385,7 +385,7 @@ def main():
         ]
         with wsb.Daemon(wdir, routes, connect_timeout='1s') as d:
             check('log says "info listening on 127.0.0.1:%d"' % d.port,
-                  re.search(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port, d.log_text()),
+                  d.wait_log(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port),
                   'log: %r' % d.log_text()[-300:])
             time.sleep(0.3)
             fds0 = d.fds()

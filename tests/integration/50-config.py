@@ -157,7 +157,7 @@ def test_cli(wdir, port):
     with section('good file runs'):
         with wsb.Daemon(wdir, [{'path': '/echo', 'target': 'echo'}], name='good') as d:
             check('good file: logs "info listening on 127.0.0.1:%d"' % d.port,
-                  re.search(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port, d.log_text()),
+                  d.wait_log(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port),
                   'log %r' % d.log_text()[-300:])
             status = d.stop()
             check('good file: SIGTERM exit 0', status == 0, 'got %s' % status)

@@ -3,7 +3,9 @@ wsb.py - harness for wsbridge's integration tests.
 
 Starts the real daemon ($WSBRIDGE) with a temporary YAML file on a free loopback port,
 waits until it accepts connections, stops it by PID (SIGTERM, then SIGKILL after 5 s),
-and reads its RSS and open fds from /proc. Reports named checks ("ok - name" or
+and reads its RSS and open fds from /proc. When a daemon ends, a check fails if its log
+holds a sanitizer report or, under valgrind (WSB_VALGRIND=1), if valgrind found an error
+or a definite leak. Reports named checks ("ok - name" or
 "FAIL - name: detail"); a test file exits 0 if every check passed, 1 if one failed,
 77 to skip and 99 when the harness itself broke. Also holds an independent raw-socket
 WebSocket client (RFC 6455 §4.1 request, §5 frames) for input no library would send.
@@ -12,11 +14,13 @@ Everything is written under one tempfile.mkdtemp() folder; nothing in the source
 
 import asyncio
 import base64
+import calendar
 import contextlib
 import hashlib
 import importlib.util
 import os
 import random
+import resource
 import re
 import shutil
 import signal
@@ -49,6 +53,7 @@ _passed = 0
 _failed = []
 _workdirs = []
 _daemons = []
+_connected_at = {}      # "IP:PORT" of a client socket -> time.time() just before its connect
 
 
 def check(name, cond, detail=''):
@@ -96,6 +101,8 @@ def run(fn):
     signal.signal(signal.SIGHUP, on_term)
     try:
         fn()
+        for d in list(_daemons):
+            d.stop()            # now, so that its valgrind and sanitizer checks are counted
     except HarnessError as e:
         print('ERROR: harness: %s' % e, flush=True)
         _cleanup(keep=True)
@@ -211,10 +218,37 @@ def proc_fds(pid):
         return None
 
 
-def run_cli(args, timeout=10):
+# WSB_VALGRIND=1 (make check-valgrind) runs every daemon under valgrind: definite leaks
+# and memory errors make it exit 97, which every exit-status check reports. Memory bounds
+# are not checked then (valgrind's own RSS), and time limits on start and stop are longer.
+UNDER_VALGRIND = os.environ.get('WSB_VALGRIND') == '1'
+VALGRIND_EXIT = 97
+SLOW = 6 if UNDER_VALGRIND else 1
+SANITIZER_MARKS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:')
+
+
+def daemon_command(wdir, name):
+    """The argv prefix that starts the daemon: wsbridge, or valgrind and wsbridge."""
+    if not UNDER_VALGRIND:
+        return [wsbridge()]
+    vg = shutil.which('valgrind')
+    if vg is None:
+        skip('WSB_VALGRIND=1 but valgrind is not installed')
+    cmd = [vg, '--quiet', '--leak-check=full', '--show-leak-kinds=definite',
+           '--errors-for-leak-kinds=definite', '--error-exitcode=%d' % VALGRIND_EXIT,
+           '--log-file=%s' % os.path.join(wdir, name + '.valgrind.log')]
+    supp = os.path.join(os.environ.get('WSB_SRCDIR', ''), 'tests', 'valgrind.supp')
+    if os.path.exists(supp):
+        cmd.append('--suppressions=' + supp)
+    return cmd + [wsbridge()]
+
+
+def run_cli(args, timeout=10, wdir=None):
     """Runs wsbridge with <args> to completion; returns (status, stdout, stderr) as text."""
+    cmd = daemon_command(wdir or (_workdirs[-1] if _workdirs else tempfile.gettempdir()), 'cli')
+    timeout *= SLOW
     try:
-        p = subprocess.run([wsbridge()] + list(args), stdin=subprocess.DEVNULL,
+        p = subprocess.run(cmd + list(args), stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise AssertionError('wsbridge %s did not exit within %s s' % (' '.join(args), timeout)) from e
@@ -271,15 +305,22 @@ def config_yaml(port, routes, **opts):
 
 
 class Daemon:
-    """One wsbridge process. Use as a context manager: it is stopped by PID on exit."""
+    """One wsbridge process. Use as a context manager: it is stopped by PID on exit.
+    <nofile>: a lower RLIMIT_NOFILE (soft and hard) for it."""
 
-    def __init__(self, wdir, routes, name='wsbridge', **opts):
+    def __init__(self, wdir, routes, name='wsbridge', nofile=None, **opts):
         self.wdir, self.routes, self.name, self.opts = wdir, routes, name, opts
+        self.nofile = nofile
         self.proc = None
         self.port = None
         self.exit_status = None
         self.cfg = os.path.join(wdir, name + '.yaml')
         self.log = os.path.join(wdir, name + '.log')
+        self.vglog = os.path.join(wdir, name + '.valgrind.log')   # see daemon_command()
+
+    def _preexec(self):
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self, ready_timeout=10):
         for attempt in range(3):
@@ -288,20 +329,21 @@ class Daemon:
                 f.write(config_yaml(self.port, self.routes, **self.opts))
             logf = open(self.log, 'ab')
             try:
-                self.proc = subprocess.Popen([wsbridge(), '-c', self.cfg, '-v'],
+                self.proc = subprocess.Popen(daemon_command(self.wdir, self.name) +
+                                             ['-c', self.cfg, '-v'],
                                              stdin=subprocess.DEVNULL, stdout=logf,
-                                             stderr=logf)
+                                             stderr=logf, preexec_fn=self._preexec)
             finally:
                 logf.close()
             _daemons.append(self)
-            deadline = time.monotonic() + ready_timeout
+            deadline = time.monotonic() + ready_timeout * SLOW
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     break
                 if port_is_listening(self.port, 0.2):
                     return self
                 time.sleep(0.05)
-            self.stop()
+            self.stop(verify=False)
             if 'in use' in self.log_text() and attempt < 2:
                 continue            # another process took the port between pick and bind
             raise HarnessError('%s did not accept connections on 127.0.0.1:%d within %s s '
@@ -317,16 +359,19 @@ class Daemon:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self):
-        """SIGTERM, then SIGKILL after 5 s; returns the exit status (negative: signal)."""
+    def stop(self, verify=True):
+        """SIGTERM, then SIGKILL after 5 s; returns the exit status (negative: signal).
+        <verify>: fail a check if the log holds a sanitizer report or valgrind found an
+        error (not after a failed start, which the harness reports itself)."""
         if self.proc is None:
             return self.exit_status
         if self.proc.poll() is None:
             try:
                 os.kill(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(5)
+                self.proc.wait(5 * SLOW)
             except subprocess.TimeoutExpired:
-                note('%s (pid %d) ignored SIGTERM for 5 s: SIGKILL' % (self.name, self.proc.pid))
+                note('%s (pid %d) ignored SIGTERM for %d s: SIGKILL'
+                     % (self.name, self.proc.pid, 5 * SLOW))
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
             except ProcessLookupError:
@@ -335,7 +380,29 @@ class Daemon:
         self.proc = None
         if self in _daemons:
             _daemons.remove(self)
+        if verify:
+            self._verify()
         return self.exit_status
+
+    def _verify(self):
+        """Checks the reports of the process that just ended: a process that no test
+        stopped itself (a context manager's exit) is covered too."""
+        for line in self.log_text().splitlines():
+            if any(m in line for m in SANITIZER_MARKS):
+                check('%s: no sanitizer report in its log' % self.name, False, line.strip())
+                break
+        if not UNDER_VALGRIND:
+            return
+        try:
+            with open(self.vglog, 'rb') as f:
+                text = f.read().decode('utf-8', 'replace')
+        except OSError as e:
+            text = 'no valgrind log: %s' % e
+        # --quiet: the log is empty unless something went wrong.
+        bad = re.search(r'ERROR SUMMARY: [1-9]|definitely lost|no valgrind log', text)
+        check('%s: valgrind: no errors, no definite leaks, exit status 0' % self.name,
+              bad is None and self.exit_status == 0,
+              'exit status %s; %s' % (self.exit_status, bad.group(0) if bad else self.vglog))
 
     def __enter__(self):
         return self.start()
@@ -354,7 +421,7 @@ class Daemon:
 
     def wait_fds(self, at_most, timeout=5):
         """Waits until the daemon has at most <at_most> fds; returns the last count."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         n = self.fds()
         while n is not None and n > at_most and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -368,14 +435,24 @@ class Daemon:
         except OSError:
             return ''
 
+    def wait_log(self, regex, timeout=5):
+        """The first match of <regex> in the log, waiting up to <timeout> s; or None."""
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            m = re.search(regex, self.log_text())
+            if m or time.monotonic() > deadline:
+                return m
+            time.sleep(0.05)
+
     def access_lines(self):
-        """Every access line of the log as a dict of its key=value fields."""
+        """Every access line of the log as a dict of its key=value fields, plus '_line'
+        (the whole line) and '_time' (its timestamp as a Unix time, or None)."""
         out = []
         for line in self.log_text().splitlines():
             i = line.find(' access ')
             if i < 0:
                 continue
-            fields = {}
+            fields = {'_time': _log_time(line)}
             for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line[i + 8:]):
                 v = m.group(2)
                 if v.startswith('"'):
@@ -385,16 +462,33 @@ class Daemon:
             out.append(fields)
         return out
 
+    def access_lines_for(self, client):
+        """The access lines with client=<client> ("IP:PORT"). For a socket from connect()
+        only those written after it connected: ephemeral ports are reused, so an earlier
+        connection may have had the same address."""
+        since = _connected_at.get(client)
+        return [a for a in self.access_lines() if a.get('client') == client and
+                (since is None or a['_time'] is None or a['_time'] >= int(since * 1000) / 1000)]
+
     def wait_access(self, client, timeout=5):
         """The access line with client=<client> ("IP:PORT"), or None after <timeout>."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while True:
-            for a in self.access_lines():
-                if a.get('client') == client:
-                    return a
+            for a in self.access_lines_for(client):
+                return a
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.05)
+
+
+def _log_time(line):
+    """Unix time of a log line starting "2026-01-02T03:04:05.678Z", or None."""
+    m = re.match(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z', line)
+    if not m:
+        return None
+    t = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+    frac = m.group(7) or '0'
+    return t + int(frac) / 10 ** len(frac)
 
 
 # ------------------------------------------------------------------------------------------
@@ -554,7 +648,7 @@ class PeerClosed(Exception):
 def read_response(sock, timeout=5, buf=b''):
     """Reads one HTTP response head (and a Content-Length body unless it is a 101) from
     <sock>; bytes after it are kept in .rest. Raises PeerClosed or socket.timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOW
     buf = bytearray(buf)
     while b'\r\n\r\n' not in buf:
         if len(buf) > 64 * KiB:
@@ -603,15 +697,17 @@ def _recv_by(sock, deadline, n=256 * KiB):
 
 
 def connect(port, timeout=5):
-    s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    t = time.time()
+    s = socket.create_connection(('127.0.0.1', port), timeout=timeout * SLOW)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    _connected_at['%s:%d' % s.getsockname()[:2]] = t
     return s
 
 
 def wait_closed(sock, timeout):
     """Reads and discards until EOF or reset; returns (closed, seconds, bytes seen)."""
     t0 = time.monotonic()
-    deadline = t0 + timeout
+    deadline = t0 + timeout * SLOW
     seen = bytearray()
     while True:
         try:
@@ -647,7 +743,7 @@ class RawWS:
         self.local = '%s:%d' % (h, p)     # "IP:PORT" as the access line's client= field
 
     def send_raw(self, data):
-        self.sock.settimeout(10)
+        self.sock.settimeout(10 * SLOW)
         self.sock.sendall(data)
 
     def send(self, opcode, payload=b'', **kw):
@@ -664,9 +760,9 @@ class RawWS:
         self.buf += chunk
         return True
 
-    def recv_frame(self, timeout=5):
+    def recv_frame(self, timeout=5, _deadline=None):
         """The next server frame; raises PeerClosed at EOF, socket.timeout after <timeout>."""
-        deadline = time.monotonic() + timeout
+        deadline = _deadline if _deadline is not None else time.monotonic() + timeout * SLOW
         while True:
             f = self._parse()
             if f is not None:
@@ -711,12 +807,12 @@ class RawWS:
         """Concatenates data frame payloads until <n> bytes (never assumes one message per
         message sent). Returns (data, frames) where frames are the non-data frames seen;
         stops early at a close frame or EOF."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         data = bytearray()
         others = []
         while len(data) < n:
             try:
-                f = self.recv_frame(max(0.01, deadline - time.monotonic()))
+                f = self.recv_frame(_deadline=max(deadline, time.monotonic() + 0.01))
             except (PeerClosed, socket.timeout):
                 break
             if f.opcode in (OP_CONT, OP_TEXT, OP_BINARY):
@@ -732,12 +828,12 @@ class RawWS:
     def read_until_close(self, timeout=5, answer_pings=True):
         """Reads frames until a close frame. Returns (close frame or None, data bytes
         before it, list of the other frames)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         data = bytearray()
         others = []
         while True:
             try:
-                f = self.recv_frame(max(0.01, deadline - time.monotonic()))
+                f = self.recv_frame(_deadline=max(deadline, time.monotonic() + 0.01))
             except (PeerClosed, socket.timeout):
                 return None, bytes(data), others
             if f.opcode == OP_CLOSE:
@@ -752,7 +848,7 @@ class RawWS:
     def wait_eof(self, timeout=3):
         """True if the server closes TCP within <timeout>; bytes still arriving are kept
         in .buf (a frame after a close frame is a finding of its own)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while not self.eof:
             try:
                 if not self._fill(deadline):
@@ -868,7 +964,7 @@ class FrameStream:
 def arun(coro, timeout):
     """Runs <coro> to completion with a bound of <timeout> seconds."""
     async def bounded():
-        return await asyncio.wait_for(coro, timeout)
+        return await asyncio.wait_for(coro, timeout * SLOW)
     return asyncio.run(bounded())
 
 
@@ -878,7 +974,7 @@ async def ws_recv_bytes(ws, n, timeout=10):
     data = bytearray()
     kinds = set()
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + timeout * SLOW
     while len(data) < n:
         m = await asyncio.wait_for(ws.recv(), max(0.01, deadline - loop.time()))
         if isinstance(m, str):
