@@ -36,6 +36,8 @@ static void drain_shut(struct drain *l)
     if (ssl != NULL)
         tls_close_notify(ssl);
     shutdown(fd, SHUT_WR);
+    if (l->peer_eof)
+        drain_free(l); /* both sides are done: nothing left to wait for */
 }
 
 static void drain_on_read(struct bufferevent *bev, void *arg)
@@ -54,10 +56,17 @@ static void drain_on_write(struct bufferevent *bev, void *arg)
 
 static void drain_on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
-    (void)what;
-    /* EOF, error or timeout: the peer is gone or has closed too. */
-    drain_free(arg);
+    struct drain *l = arg;
+
+    /* A peer that half-closed still reads: finish sending what is queued (the close frame,
+     * the rest of a file) before closing, bounded by the timeout. Errors end it at once. */
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !l->shut &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        l->peer_eof = true;
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
+    drain_free(l);
 }
 
 static void drain_on_timeout(evutil_socket_t fd, short what, void *arg)

@@ -19,6 +19,7 @@ struct drain {
     struct bufferevent *bev; /* owned; freed with its socket */
     struct event *timer;     /* gives up after the timeout */
     bool shut;               /* our write side was shut down */
+    bool peer_eof;           /* the peer closed its side first; we still write */
 };
 
 /* Takes ownership of <bev> and closes it gracefully within <timeout_ms>. The bev's

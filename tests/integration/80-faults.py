@@ -450,6 +450,32 @@ def test_duration(d):
               a['_line'] if a else 'no access line')
 
 
+def test_close_with_output_queued(wdir, pattern):
+    """A client that sends its close frame and half-closes while megabytes are still
+    queued for it must still get all of them, then the close reply: a half-closed peer
+    reads on. (drain.c used to free the connection at the client's FIN, dropping them.)"""
+    with section('close and half-close with output queued'), \
+            targets.Flood(64 * MiB, pattern, close_after=False) as flood, \
+            wsb.Daemon(wdir, [{'path': '/flood', 'target': flood.port}], name='queued',
+                       close_timeout='5s') as d:
+        ws = wsb.open_ws(d.port, '/flood')
+        try:
+            time.sleep(1.0)                    # the flood fills every buffer on the way
+            ws.send_close(1000)
+            ws.sock.shutdown(socket.SHUT_WR)
+            close, data, _ = ws.read_until_close(timeout=20)
+            note('read %.1f MiB before the close reply' % (len(data) / MiB))
+            check('queued: the client gets more than the high watermark after its FIN',
+                  len(data) > 256 * KiB, 'got %d bytes' % len(data))
+            check('queued: every byte is the target\'s', pattern.matches(0, data),
+                  'bytes differ from the pattern')
+            check('queued: then the close reply (1000)',
+                  close is not None and wsb.parse_close(close.payload)[0] == 1000,
+                  'close frame %r' % close)
+        finally:
+            ws.close()
+
+
 def main():
     wdir = wsb.workdir()
     pattern = wsb.Pattern(80)
@@ -461,6 +487,7 @@ def main():
             ResetMidStream(4 * MiB, pattern) as rst:
         try:
             test_emfile(wdir, tcp_echo)
+            test_close_with_output_queued(wdir, pattern)
             routes = [{'path': '/rec', 'target': rec.port},
                       {'path': '/rst', 'target': rst.port},
                       {'path': '/silent', 'target': silent.port},
