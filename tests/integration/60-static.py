@@ -709,8 +709,11 @@ def main():
     d.big_sha256 = big_sha256
     time.sleep(0.3)
     fds0 = d.fds()
-    check('opens files with openat2 (this kernel has it)', 'openat2' in d.log_text(),
-          'log: %s' % d.log_text()[-300:])
+    if wsb.UNDER_VALGRIND:
+        note('valgrind 3.19 does not know openat2: the O_NOFOLLOW walk is used instead')
+    else:
+        check('opens files with openat2 (this kernel has it)', 'openat2' in d.log_text(),
+              'log: %s' % d.log_text()[-300:])
     test_traversal(d, secret, 'openat2')
     test_types(d)
     test_statuses(d)
