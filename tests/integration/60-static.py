@@ -710,7 +710,7 @@ def main():
     time.sleep(0.3)
     fds0 = d.fds()
     if wsb.UNDER_VALGRIND:
-        note('valgrind 3.19 does not know openat2: the O_NOFOLLOW walk is used instead')
+        wsb.note('valgrind 3.19 does not know openat2: the O_NOFOLLOW walk is used instead')
     else:
         check('opens files with openat2 (this kernel has it)', 'openat2' in d.log_text(),
               'log: %s' % d.log_text()[-300:])
