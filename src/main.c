@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
 
@@ -143,6 +144,7 @@ int main(int argc, char **argv)
     }
     log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s", PACKAGE_VERSION,
             config->n_routes, config->n_routes == 1 ? "" : "s", file);
+    sdnotify_send("READY=1");
     server_run(&server);
     server_free(&server);
     /* Already leaving: a stop signal now (a supervisor repeating itself) must not turn a

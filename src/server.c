@@ -31,6 +31,7 @@
 #include "http_reply.h"
 #include "httpconn.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "static.h"
 #include "tls.h"
 #include "wsclient.h"
@@ -404,6 +405,7 @@ void server_stop(struct server *s)
         event_base_loopbreak(s->base);
         return;
     }
+    sdnotify_send("STOPPING=1");
     s->stopping = true;
     log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s",
             TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001");
@@ -446,10 +448,13 @@ static void server_on_hup(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     log_msg(LOG_LEVEL_INFO, "signal %s: re-reading TLS certificates and keys", strsignal(SIGHUP));
+    sdnotify_send("RELOADING=1");
     failures = tls_reload(s->tls);
     if (failures > 0)
         log_msg(LOG_LEVEL_ERROR, "reload: %d TLS context%s kept the previous files", failures,
                 failures == 1 ? "" : "s");
+    log_reopen(); /* a log file moved by logrotate is opened again */
+    sdnotify_send("READY=1");
 }
 
 int server_init(struct server *s, struct config *config, struct tls *tls, char *err, size_t err_len)

@@ -11,6 +11,8 @@ SIGTERM.
 
 import os
 import re
+import socket
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
@@ -163,12 +165,41 @@ def test_cli(wdir, port):
             check('good file: SIGTERM exit 0', status == 0, 'got %s' % status)
 
 
+def test_sd_notify(wdir):
+    """Type=notify: READY=1 once listening, STOPPING=1 at SIGTERM, over $NOTIFY_SOCKET."""
+    with section('systemd notification'):
+        linked = subprocess.run(['ldd', wsb.wsbridge()], capture_output=True, text=True)
+        if 'libsystemd' not in linked.stdout:
+            wsb.note('built without libsystemd: no Type=notify support to check')
+            return
+        path = os.path.join(wdir, 'notify.sock')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(10 * wsb.SLOW)
+        os.environ['NOTIFY_SOCKET'] = path
+        try:
+            with wsb.Daemon(wdir, [{'path': '/echo', 'target': 'echo'}], name='notify') as d:
+                del os.environ['NOTIFY_SOCKET']
+                first = sock.recv(4096)
+                check('sd_notify: READY=1 once listening', b'READY=1' in first, repr(first))
+                status = d.stop()
+                check('sd_notify: exit 0 after SIGTERM', status == 0, 'got %s' % status)
+            later = sock.recv(4096)
+            check('sd_notify: STOPPING=1 at SIGTERM', b'STOPPING=1' in later, repr(later))
+        except socket.timeout:
+            check('sd_notify: a notification arrived', False, 'nothing within the timeout')
+        finally:
+            os.environ.pop('NOTIFY_SOCKET', None)
+            sock.close()
+
+
 def main():
     wsb.wsbridge()
     wdir = wsb.workdir()
     port = wsb.free_port()
     test_bad_files(wdir, port)
     test_cli(wdir, port)
+    test_sd_notify(wdir)
 
 
 if __name__ == '__main__':
