@@ -2,8 +2,12 @@
 // (no browser download): loads it from wsbridge's web root, opens /echo, sends text,
 // Unicode and binary messages (one large enough to come back in several frames), checks
 // that the log shows each echo, runs the throughput button, closes with 1000, then does
-// the same through /tcp (a TCP echo server) and saves a screenshot.
+// the same through /tcp (a TCP echo server) and saves a screenshot. Then, when
+// WSB_PAGE_URL_HTTPS is set, loads the page from wsbridge's TLS listener, opens /echo over
+// wss://, echoes text and binary, runs the throughput test, closes with 1000 and saves a
+// second screenshot (the context accepts the self-signed test certificate).
 // Environment: WSB_PAGE_URL (http://127.0.0.1:PORT/), WSB_SCREENSHOT (PNG path),
+// WSB_PAGE_URL_HTTPS (https://127.0.0.1:TLSPORT/), WSB_SCREENSHOT_HTTPS (PNG path),
 // WSB_USER_DATA_DIR (fresh profile folder), WSB_CHROMIUM (default /usr/bin/chromium).
 // Prints "ok - name" or "FAIL - name: detail" per check; exit 0, 1 (a check failed) or
 // 99 (the harness broke).
@@ -12,6 +16,8 @@ import { chromium } from 'playwright-core';
 
 const pageUrl = process.env.WSB_PAGE_URL;
 const shot = process.env.WSB_SCREENSHOT;
+const httpsUrl = process.env.WSB_PAGE_URL_HTTPS;
+const httpsShot = process.env.WSB_SCREENSHOT_HTTPS;
 const profile = process.env.WSB_USER_DATA_DIR;
 const executablePath = process.env.WSB_CHROMIUM || '/usr/bin/chromium';
 const STEP_MS = 20000;          // bound of every wait for the page
@@ -71,17 +77,17 @@ async function lastSentId(page) {
   });
 }
 
-async function openRoute(page, route, label) {
+async function openRoute(page, route, label, base = pageUrl) {
   await page.fill('#route', route);
   const url = await page.textContent('#url');
-  check(`${label}: the URL shown is this host's ${route}`, url === `${pageUrl.replace(/^http/, 'ws').replace(/\/$/, '')}${route}`, `shows ${url}`);
+  check(`${label}: the URL shown is this host's ${route}`, url === `${base.replace(/^http/, 'ws').replace(/\/$/, '')}${route}`, `shows ${url}`);
   await page.click('#open');
   await page.waitForSelector('#state[data-state=open]', { timeout: STEP_MS });
   check(`${label}: Open connects (state shows open)`, (await page.textContent('#state')) === 'open');
 }
 
-async function exercise(page, route, label, throughputKiB) {
-  await openRoute(page, route, label);
+async function exercise(page, route, label, throughputKiB, base = pageUrl) {
+  await openRoute(page, route, label, base);
 
   const texts = ['hello wsbridge', 'héllo wörld ✓ 👋 — UTF-8 survives the byte stream'];
   for (const t of texts) {
@@ -125,8 +131,9 @@ async function exercise(page, route, label, throughputKiB) {
 }
 
 async function main() {
-  if (!pageUrl || !shot || !profile) {
-    console.log('ERROR: WSB_PAGE_URL, WSB_SCREENSHOT and WSB_USER_DATA_DIR must be set');
+  if (!pageUrl || !shot || !profile || (httpsUrl && !httpsShot)) {
+    console.log('ERROR: WSB_PAGE_URL, WSB_SCREENSHOT and WSB_USER_DATA_DIR (and with '
+      + 'WSB_PAGE_URL_HTTPS, WSB_SCREENSHOT_HTTPS) must be set');
     process.exit(99);
   }
   const context = await chromium.launchPersistentContext(profile, {
@@ -136,16 +143,19 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 860 },
     colorScheme: 'light',
+    ignoreHTTPSErrors: true,    // the https pass's certificate is self-signed, made for this run
     timeout: 60000,
   });
-  const origin = new URL(pageUrl).origin;
+  const origins = [new URL(pageUrl).origin];
+  if (httpsUrl) origins.push(new URL(httpsUrl).origin);
   const foreign = [];
   const badResponses = [];
   const consoleErrors = [];
   try {
     const page = context.pages()[0] || await context.newPage();
     page.on('request', (r) => {
-      if (!r.url().startsWith(origin) && !r.url().startsWith('ws://127.0.0.1') && !r.url().startsWith('data:')) foreign.push(r.url());
+      const u = r.url();
+      if (!origins.some((o) => u.startsWith(o)) && !/^wss?:\/\/127\.0\.0\.1[:/]/.test(u) && !u.startsWith('data:')) foreign.push(u);
     });
     page.on('response', (r) => { if (r.status() >= 400) badResponses.push(`${r.status()} ${r.url()}`); });
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -190,12 +200,48 @@ async function main() {
       await page.click('#close');
       await page.waitForSelector('#state[data-state=closed]', { timeout: STEP_MS });
     });
+    if (httpsUrl) await httpsPass(page);
     check('no request left this host (no CDN)', foreign.length === 0, foreign.join(', '));
     check('no HTTP error answers', badResponses.length === 0, badResponses.join(', '));
     check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
   } finally {
     await context.close();
   }
+}
+
+/* The page again, from the TLS listener: https load, /echo over wss://, text and binary
+   echoes, throughput, close 1000, screenshot. */
+async function httpsPass(page) {
+  const label = 'https /echo';
+  let loaded = false;
+  await step('https: page loads', async () => {
+    const resp = await page.goto(httpsUrl, { waitUntil: 'load', timeout: STEP_MS });
+    loaded = check('https: GET / answers 200 with the page', resp && resp.status() === 200,
+      resp ? String(resp.status()) : 'no response');
+    check('https: the page is a secure context (location.protocol https:)',
+      await page.evaluate(() => location.protocol === 'https:' && window.isSecureContext));
+    check('https: echo.css applied (styled header)', await page.$eval('.top', (e) => getComputedStyle(e).display === 'flex'));
+    check('https: state starts closed', (await page.getAttribute('#state', 'data-state')) === 'closed');
+  });
+  if (!loaded) return;
+  await step(label, async () => {
+    await page.fill('#route', '/echo');
+    check(`${label}: the page derives a wss:// URL`, /^wss:\/\//.test(await page.textContent('#url')),
+      await page.textContent('#url'));
+    await exercise(page, '/echo', label, 8192, httpsUrl);
+    const opened = await page.evaluate(() => Array.from(document.querySelectorAll('#log li'))
+      .some((li) => /open\s+wss:\/\/127\.0\.0\.1:\d+\/echo/.test(li.textContent)));
+    check(`${label}: the log shows the wss:// connection opened`, opened);
+  });
+  await step(`${label} close`, async () => {
+    await page.click('#close');
+    await page.waitForSelector('#state[data-state=closed]', { timeout: STEP_MS });
+    const info = await page.textContent('#close-info');
+    check(`${label}: Close ends with code 1000 (shows "${info}")`,
+      (await page.getAttribute('#close-info', 'data-code')) === '1000', info);
+    await page.screenshot({ path: httpsShot, fullPage: true });
+    check(`https screenshot saved to ${httpsShot}`, true);
+  });
 }
 
 function utf8(s) {
