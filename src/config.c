@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "acl.h"
 #include "addr.h"
 
 #define CONFIG_FILE_MAX_BYTES (1u << 20) /* a route file larger than this is a mistake */
@@ -30,6 +31,8 @@
 #define CONFIG_QUOTE_MAX 64              /* bytes of user text quoted in one message */
 #define CONFIG_KEY_NAME_MAX 32           /* longest key worth a "did you mean" */
 #define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
+#define CONFIG_ORIGINS_MAX 256           /* origin patterns of one route */
+#define CONFIG_AUTH_FILE_MAX_BYTES (8u << 20) /* ACL_USERS_MAX lines of long hashes fit */
 
 enum config_section {
     CONFIG_TOP = 0,   /* top-level keys, fields of struct config */
@@ -72,6 +75,9 @@ enum config_type {
     CONFIG_T_STRING,       /* any non-empty text */
     CONFIG_T_CERTS,        /* a list of mappings of CONFIG_TLS_CERT keys */
     CONFIG_T_NAMES,        /* one SNI host name or a list of them */
+    CONFIG_T_COUNT,        /* a whole number, no unit */
+    CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (acl.c) */
+    CONFIG_T_NETS,         /* one CIDR network or a list of them (acl.c) */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -128,6 +134,10 @@ static const struct config_key config_keys[] = {
      CONFIG_BYTES(config, low_watermark_bytes), 0},
     {CONFIG_TOP, "max_request_head", CONFIG_T_SIZE, "16KiB", CONFIG_KIB, CONFIG_MIB,
      CONFIG_BYTES(config, max_request_head_bytes), 0},
+    {CONFIG_TOP, "max_connections", CONFIG_T_COUNT, "10000", 0, UINT_MAX,
+     CONFIG_UINT(config, max_connections), 0},
+    {CONFIG_TOP, "max_connections_per_ip", CONFIG_T_COUNT, "256", 0, UINT_MAX,
+     CONFIG_UINT(config, max_connections_per_ip), 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, CONFIG_REQUIRED},
@@ -143,6 +153,16 @@ static const struct config_key config_keys[] = {
      CONFIG_BYTES(route, max_message_bytes), 0},
     {CONFIG_ROUTE, "ca", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, tls_ca_file), 0},
     {CONFIG_ROUTE, "verify", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(route, tls_verify), 0},
+    {CONFIG_ROUTE, "max_connections", CONFIG_T_COUNT, "0", 0, UINT_MAX,
+     CONFIG_UINT(route, max_connections), 0},
+    {CONFIG_ROUTE, "origins", CONFIG_T_ORIGINS, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "allow_no_origin", CONFIG_T_BOOL, "true", 0, 0,
+     CONFIG_BOOL(route, allow_no_origin), 0},
+    {CONFIG_ROUTE, "allow", CONFIG_T_NETS, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "deny", CONFIG_T_NETS, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "auth_file", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, auth_file), 0},
+    {CONFIG_ROUTE, "auth_realm", CONFIG_T_STRING, "wsbridge", 0, 0, CONFIG_STR(route, auth_realm),
+     0},
     {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
     {CONFIG_TLS, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.cert_file),
@@ -1027,6 +1047,88 @@ static int config_set_tokens(struct config_ctx *x, const struct config_key *k,
     return 0;
 }
 
+/* A whole number without a unit (connection counts), within <k>'s bounds. */
+static int config_set_count(struct config_ctx *x, const struct config_key *k,
+                            const struct config_node *v, void *obj)
+{
+    static const struct config_unit none[] = {{NULL, 0, false}};
+    char q[CONFIG_QUOTE_MAX + 4], label[64];
+    uint64_t n = 0;
+
+    config_key_label(k, label, sizeof(label));
+    if (!config_want_scalar(x, k, v, "a whole number, like 100"))
+        return -1;
+    switch (config_number(v->text, none, false, UINT_MAX, &n)) {
+    case CONFIG_NUM_OK:
+        break;
+    case CONFIG_NUM_RANGE:
+        return config_fail(x, v, "\"%s\" is too large: at most %u", label, UINT_MAX);
+    default:
+        return config_fail(x, v, "\"%s\" must be a whole number (0: no limit), not \"%s\"", label,
+                           config_quote(v->text, q));
+    }
+    if (n < k->min || n > k->max)
+        return config_fail(x, v, "\"%s\" must be between %llu and %llu", label,
+                           (unsigned long long)k->min, (unsigned long long)k->max);
+    *(unsigned *)((char *)obj + k->offset) = (unsigned)n;
+    return 0;
+}
+
+/* "origins": parsed by acl.c now, so a bad pattern is reported at its own line and
+ * column. ACL_ORIGIN_REQUIRE is added once "allow_no_origin" is known. */
+static int config_set_origins(struct config_ctx *x, const struct config_key *k,
+                              struct config_node *v, struct route *r)
+{
+    struct config_node *one, **items;
+    const char **patterns;
+    char why[256];
+    size_t n;
+
+    if (config_list(x, k, v, &one, &items, &n, CONFIG_ORIGINS_MAX,
+                    "an origin or a list of origins, like [ \"https://app.example.com\" ]") < 0)
+        return -1;
+    if ((patterns = calloc(n, sizeof(*patterns))) == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++)
+        patterns[i] = items[i]->text;
+    r->origins = acl_origins_parse(patterns, n, 0, why, sizeof(why));
+    if (r->origins == NULL) {
+        /* The message numbers the pattern (1-based): place the error at that item. */
+        const struct config_node *at = v;
+        size_t bad = 0;
+        if (strstr(why, "out of memory") != NULL) {
+            free(patterns);
+            return config_oom(x);
+        }
+        if (sscanf(why, "origin pattern %zu", &bad) == 1 && bad >= 1 && bad <= n)
+            at = items[bad - 1];
+        free(patterns);
+        return config_fail(x, at, "%s", why);
+    }
+    free(patterns);
+    return 0;
+}
+
+/* "allow" and "deny": CIDR networks into the route's lists, each checked by acl.c. */
+static int config_set_nets(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                           struct route *r)
+{
+    enum acl_list which = strcmp(k->name, "deny") == 0 ? ACL_DENY : ACL_ALLOW;
+    struct config_node *one, **items;
+    char why[256];
+    size_t n;
+
+    if (config_list(x, k, v, &one, &items, &n, ACL_NETS_MAX,
+                    "a network or a list of networks, like [ 10.0.0.0/8, \"::1/128\" ]") < 0)
+        return -1;
+    if (r->nets == NULL && (r->nets = acl_nets_new()) == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++)
+        if (acl_nets_add(r->nets, which, items[i]->text, why, sizeof(why)) < 0)
+            return config_fail(x, items[i], "%s", why);
+    return 0;
+}
+
 /* Stores value <v> of key <k> into <obj> (struct config or struct route by section). */
 static int config_set(struct config_ctx *x, const struct config_key *k, struct config_node *v,
                       void *obj)
@@ -1090,6 +1192,12 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct c
         return config_set_certs(x, k, v, obj);
     case CONFIG_T_NAMES:
         return config_set_names(x, k, v, obj);
+    case CONFIG_T_COUNT:
+        return config_set_count(x, k, v, obj);
+    case CONFIG_T_ORIGINS:
+        return config_set_origins(x, k, v, obj);
+    case CONFIG_T_NETS:
+        return config_set_nets(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }
@@ -1203,6 +1311,99 @@ static int config_map_read(struct config_ctx *x, enum config_section sec, struct
     return 0;
 }
 
+/* Reads <r>'s auth_file whole (at most CONFIG_AUTH_FILE_MAX_BYTES) into a new buffer at
+ * *<text>. Returns 0, or -1 with "why" in <why>. */
+static int config_read_auth_file(const char *file, char **text, size_t *len, char *why,
+                                 size_t why_len)
+{
+    size_t cap = 4096;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+    *text = NULL;
+    *len = 0;
+    if (fd < 0) {
+        snprintf(why, why_len, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        ssize_t got;
+        if (*text == NULL || *len == cap) {
+            char *grown;
+            if (*text != NULL)
+                cap *= 2;
+            if ((grown = realloc(*text, cap)) == NULL) {
+                snprintf(why, why_len, "%s: out of memory", file);
+                goto fail;
+            }
+            *text = grown;
+        }
+        got = read(fd, *text + *len, cap - *len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(why, why_len, "%s: %s", file, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        *len += (size_t)got;
+        if (*len > CONFIG_AUTH_FILE_MAX_BYTES) {
+            snprintf(why, why_len, "%s: larger than %u bytes", file, CONFIG_AUTH_FILE_MAX_BYTES);
+            goto fail;
+        }
+    }
+    close(fd);
+    return 0;
+
+fail:
+    close(fd);
+    free(*text);
+    *text = NULL;
+    return -1;
+}
+
+/* Access rules of route <r> once all its keys are read (<seen>: where each was): the
+ * Origin rule for clients that send none, the realm's characters, and the users of
+ * auth_file, read now so a bad file stops the daemon at start rather than at a request. */
+static int config_route_access(struct config_ctx *x, struct route *r,
+                               const struct config_pair **seen)
+{
+    const struct config_key *realm_key = config_key_find(CONFIG_ROUTE, "auth_realm");
+    const struct config_key *file_key = config_key_find(CONFIG_ROUTE, "auth_file");
+    const struct config_pair *realm = seen[realm_key - config_keys];
+    const struct config_pair *file = seen[file_key - config_keys];
+    char why[512];
+    size_t len;
+    char *text;
+
+    if (!r->allow_no_origin) {
+        if (r->origins == NULL)
+            r->origins = acl_origins_parse(NULL, 0, 0, why, sizeof(why));
+        if (r->origins == NULL)
+            return config_oom(x);
+        r->origins->flags |= ACL_ORIGIN_REQUIRE;
+    }
+    /* The realm is sent inside a quoted-string (RFC 7617 §2): keep it printable and plain. */
+    for (const char *p = r->auth_realm; p != NULL && *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return config_fail(x, realm->value,
+                               "\"auth_realm\" must not contain quotes, backslashes or control "
+                               "characters");
+    if (r->auth_realm != NULL && strlen(r->auth_realm) > CONFIG_REALM_MAX)
+        return config_fail(x, realm->value, "\"auth_realm\" is longer than %d bytes",
+                           CONFIG_REALM_MAX);
+    if (r->auth_file == NULL)
+        return 0;
+    if (config_read_auth_file(r->auth_file, &text, &len, why, sizeof(why)) < 0)
+        return config_fail_at(x, r->line, r->column, "%s", why);
+    /* Messages name the file as the config wrote it, not as joined to its folder. */
+    r->users = acl_users_parse(text, len, file->value->text, why, sizeof(why));
+    free(text);
+    if (r->users == NULL)
+        return config_fail_at(x, r->line, r->column, "%s", why);
+    return 0;
+}
+
 static int config_read_routes(struct config_ctx *x, struct config_node *list)
 {
     struct config *c = x->c;
@@ -1237,6 +1438,8 @@ static int config_read_routes(struct config_ctx *x, struct config_node *list)
                                    "TCP",
                                    tls_only[j]);
         }
+        if (config_route_access(x, r, seen) < 0)
+            return -1;
     }
     return 0;
 }
@@ -1415,6 +1618,11 @@ void config_free(struct config *c)
         free(c->routes[i].subprotocols);
         free(c->routes[i].path);
         free(c->routes[i].tls_ca_file);
+        acl_origins_free(c->routes[i].origins);
+        acl_nets_free(c->routes[i].nets);
+        acl_users_free(c->routes[i].users);
+        free(c->routes[i].auth_file);
+        free(c->routes[i].auth_realm);
     }
     free(c->routes);
     for (size_t i = 0; c->listen_tls != NULL && i < c->n_listen; i++)

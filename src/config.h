@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "addr.h"
+
+#define CONFIG_REALM_MAX 200 /* bytes of a route's auth_realm */
 
 enum route_frames {
     ROUTE_FRAMES_BINARY = 0, /* target bytes go to the client as binary frames */
@@ -54,6 +57,13 @@ struct route {
     unsigned idle_timeout_ms;   /* 0 = none */
     char *tls_ca_file;          /* tls:// targets: CAs to trust; NULL: the system's store */
     bool tls_verify;            /* tls:// targets: check the certificate and host name */
+    unsigned max_connections;   /* WebSocket clients of this route at once; 0 = no limit */
+    struct acl_origins *origins; /* Origin allowlist; NULL: any origin, and none */
+    bool allow_no_origin;       /* a request without Origin (a non-browser) may proceed */
+    struct acl_nets *nets;      /* allow and deny lists; NULL: every address */
+    char *auth_file;            /* htpasswd-style file, joined; NULL: no authentication */
+    struct acl_users *users;    /* read from auth_file at load time; NULL without it */
+    char *auth_realm;           /* realm of the 401's WWW-Authenticate */
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
@@ -72,6 +82,8 @@ struct config {
     uint64_t high_watermark_bytes;   /* pause a source when its sink's output is above */
     uint64_t low_watermark_bytes;    /* resume below this */
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */
+    unsigned max_connections;        /* WebSocket clients at once; 0 = no limit */
+    unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
     struct route *routes;
     size_t n_routes;
 };

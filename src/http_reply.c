@@ -141,6 +141,14 @@ size_t http_reply_101(char *out, size_t cap, const char *accept, const char *sub
  * not fit or <status> has not three digits (a status line needs exactly three). */
 size_t http_reply_error(char *out, size_t cap, int status, const char *detail)
 {
+    return http_reply_error_with(out, cap, status, detail, NULL);
+}
+
+/* As http_reply_error, with <headers> (NULL: none), complete "Name: value\r\n" lines
+ * from the caller, written after the status's own headers. */
+size_t http_reply_error_with(char *out, size_t cap, int status, const char *detail,
+                             const char *headers)
+{
     struct http_reply_out o = {.buf = out, .cap = cap, .len = 0};
     const char *reason = http_reply_reason(status);
     char code[4];
@@ -162,6 +170,8 @@ size_t http_reply_error(char *out, size_t cap, int status, const char *detail)
         http_reply_put(&o, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
     if (status == 405) /* RFC 7231 §6.5.5: list the methods the target supports */
         http_reply_put(&o, "Allow: GET\r\n");
+    if (headers != NULL)
+        http_reply_put(&o, headers);
     http_reply_put(&o, "\r\n");
 
     http_reply_put(&o, code);

@@ -23,4 +23,10 @@ size_t http_reply_101(char *out, size_t cap, const char *accept, const char *sub
  * small. */
 size_t http_reply_error(char *out, size_t cap, int status, const char *detail);
 
+/* As http_reply_error, plus <headers> (NULL: none): whole header lines, each ending in
+ * CRLF, such as "Retry-After: 1\r\n" or a 401's WWW-Authenticate. They are the caller's
+ * text, written as given: never pass client bytes. */
+size_t http_reply_error_with(char *out, size_t cap, int status, const char *detail,
+                             const char *headers);
+
 #endif

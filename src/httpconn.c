@@ -7,6 +7,7 @@
  */
 #include "httpconn.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "acl.h"
 #include "config.h"
 #include "drain.h"
 #include "handshake.h"
@@ -107,6 +109,68 @@ static bool httpconn_is_idle(struct httpconn *hc)
            evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0;
 }
 
+/* Answers <status> with extra header lines <headers> (see http_reply_error_with) and
+ * closes gracefully, as httpconn_reply_error. */
+static void httpconn_reply_error_with(struct httpconn *hc, int status, const char *detail,
+                                      const char *headers)
+{
+    char buf[1024];
+    size_t n = http_reply_error_with(buf, sizeof(buf), status, detail, headers);
+
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", hc->peer, hc->req.method, hc->req.url,
+            status, http_reply_reason(status), detail);
+    bufferevent_write(hc->bev, buf, n);
+    httpconn_hand_to_drain(hc);
+}
+
+/* The route's access rules and the connection limits, before the handshake so that a
+ * refused client never causes a connection to the target. Returns true if <hc> may go
+ * on; otherwise it has been answered (403, 401, 503 or 500) and closed. */
+static bool httpconn_admit(struct httpconn *hc, const struct route *route)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+    const char *limit_name;
+    char headers[64 + CONFIG_REALM_MAX], user[ACL_USER_MAX + 1];
+    enum acl_auth auth;
+    unsigned limit;
+
+    if (route->nets != NULL && !acl_nets_is_allowed(route->nets, sa)) {
+        httpconn_reply_error(hc, 403, "client address not allowed");
+        return false;
+    }
+    if (route->origins != NULL &&
+        !acl_origins_is_allowed(route->origins, http_req_header(&hc->req, "Origin"))) {
+        httpconn_reply_error(hc, 403, "origin not allowed");
+        return false;
+    }
+    if (route->users != NULL) {
+        auth = acl_basic_check(route->users, http_req_header(&hc->req, "Authorization"), user,
+                               sizeof(user));
+        if (auth == ACL_AUTH_ERROR) {
+            httpconn_reply_error(hc, 500, "cannot check credentials");
+            return false;
+        }
+        if (auth != ACL_AUTH_OK) {
+            log_msg(LOG_LEVEL_INFO, "client=%s user=\"%s\" %s: authentication %s", hc->peer, user,
+                    hc->req.url, acl_auth_name(auth));
+            /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
+            snprintf(headers, sizeof(headers),
+                     "WWW-Authenticate: Basic realm=\"%s\"\r\n",
+                     route->auth_realm);
+            httpconn_reply_error_with(hc, 401, "authentication required", headers);
+            return false;
+        }
+    }
+    limit_name = server_limit_reached(hc->server, route, sa, &limit);
+    if (limit_name != NULL) {
+        log_msg(LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)", hc->peer, hc->req.url,
+                limit_name, limit);
+        httpconn_reply_error_with(hc, 503, "too many connections", "Retry-After: 1\r\n");
+        return false;
+    }
+    return true;
+}
+
 /* The WebSocket way: the route's handshake, then the connection goes to a new wsclient. */
 static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
 {
@@ -118,6 +182,8 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
         httpconn_reply_error(hc, 404, "no route for this path");
         return;
     }
+    if (!httpconn_admit(hc, route))
+        return;
     policy.subprotocols = (const char *const *)route->subprotocols;
     policy.n_subprotocols = route->n_subprotocols;
     handshake_check(&hc->req, &policy, &res);
@@ -130,7 +196,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     bev = hc->bev;
     hc->bev = NULL;
     httpconn_finish(hc);
-    wsclient_new(hc->server, bev, route, &res, hc->peer);
+    wsclient_new(hc->server, bev, route, &res, (const struct sockaddr *)&hc->sa, hc->peer);
 }
 
 /* A static request: static.c writes the answer; then either the next request (now, or
@@ -297,6 +363,8 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
     hc->server = s;
     hc->bev = bev;
     addr_format_sockaddr(sa, hc->peer);
+    memcpy(&hc->sa, sa,
+           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     TAILQ_INSERT_TAIL(&s->httpconns, hc, link);
     limits.max_head_bytes = (size_t)cfg->max_request_head_bytes;
     if (limits.max_url_bytes > limits.max_head_bytes)

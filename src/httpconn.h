@@ -38,6 +38,7 @@ struct httpconn {
     bool read_eof;           /* the client has closed its side: no request will follow */
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];
+    struct sockaddr_storage sa; /* the client's address, for access rules and limits */
 };
 
 /* Takes <bev>, an accepted connection from <sa> (a socket bufferevent, or a TLS one whose

@@ -457,6 +457,104 @@ static void server_on_hup(evutil_socket_t sig, short what, void *arg)
     sdnotify_send("READY=1");
 }
 
+/* The key of <sa> in the per-address counts: IPv4-mapped IPv6 addresses (a dual-stack
+ * listener) count with their IPv4 address. Returns false for other families. */
+static bool server_ip_key(const struct sockaddr *sa, int *family, unsigned char addr[16])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    memset(addr, 0, 16);
+    if (sa->sa_family == AF_INET) {
+        *family = AF_INET;
+        memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const unsigned char *a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+        *family = AF_INET;
+        memcpy(addr, a6 + 12, 4);
+    } else {
+        *family = AF_INET6;
+        memcpy(addr, a6, 16);
+    }
+    return true;
+}
+
+/* The entry of <sa> in <s>'s per-address counts, or NULL. */
+static struct server_ip_count *server_ip_find(const struct server *s, const struct sockaddr *sa)
+{
+    unsigned char addr[16];
+    int family;
+
+    if (!server_ip_key(sa, &family, addr))
+        return NULL;
+    for (size_t i = 0; i < s->n_ip_counts; i++)
+        if (s->ip_counts[i].family == family && memcmp(s->ip_counts[i].addr, addr, 16) == 0)
+            return &s->ip_counts[i];
+    return NULL;
+}
+
+const char *server_limit_reached(const struct server *s, const struct route *route,
+                                 const struct sockaddr *sa, unsigned *limit)
+{
+    const struct config *cfg = s->config;
+    const struct server_ip_count *ip = server_ip_find(s, sa);
+
+    if (cfg->max_connections != 0 && s->ws_clients >= cfg->max_connections) {
+        *limit = cfg->max_connections;
+        return "max_connections";
+    }
+    if (cfg->max_connections_per_ip != 0 && ip != NULL && ip->n >= cfg->max_connections_per_ip) {
+        *limit = cfg->max_connections_per_ip;
+        return "max_connections_per_ip";
+    }
+    if (route->max_connections != 0 &&
+        s->route_clients[route - cfg->routes] >= route->max_connections) {
+        *limit = route->max_connections;
+        return "route max_connections";
+    }
+    return NULL;
+}
+
+int server_count(struct server *s, const struct route *route, const struct sockaddr *sa)
+{
+    struct server_ip_count *ip = server_ip_find(s, sa);
+    unsigned char addr[16];
+    int family;
+
+    if (ip == NULL && server_ip_key(sa, &family, addr)) {
+        if (s->n_ip_counts == s->cap_ip_counts) {
+            size_t cap = s->cap_ip_counts == 0 ? 16 : s->cap_ip_counts * 2;
+            struct server_ip_count *grown = realloc(s->ip_counts, cap * sizeof(*grown));
+            if (grown == NULL)
+                return -1;
+            s->ip_counts = grown;
+            s->cap_ip_counts = cap;
+        }
+        ip = &s->ip_counts[s->n_ip_counts++];
+        ip->family = family;
+        memcpy(ip->addr, addr, sizeof(ip->addr));
+        ip->n = 0;
+    }
+    if (ip != NULL)
+        ip->n++;
+    s->ws_clients++;
+    s->route_clients[route - s->config->routes]++;
+    return 0;
+}
+
+void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa)
+{
+    struct server_ip_count *ip = server_ip_find(s, sa);
+
+    if (ip != NULL && --ip->n == 0)
+        *ip = s->ip_counts[--s->n_ip_counts]; /* order does not matter: swap the last in */
+    s->ws_clients--;
+    s->route_clients[route - s->config->routes]--;
+}
+
 int server_init(struct server *s, struct config *config, struct tls *tls, char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
@@ -470,6 +568,11 @@ int server_init(struct server *s, struct config *config, struct tls *tls, char *
     TAILQ_INIT(&s->drains);
     TAILQ_INIT(&s->dead);
     TAILQ_INIT(&s->dead_http);
+    s->route_clients = calloc(config->n_routes + 1, sizeof(*s->route_clients));
+    if (s->route_clients == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
@@ -566,5 +669,7 @@ void server_free(struct server *s)
     tls_set_active(NULL);
     tls_free(s->tls);
     config_free(s->config);
+    free(s->route_clients);
+    free(s->ip_counts);
     memset(s, 0, sizeof(*s));
 }

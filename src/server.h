@@ -17,6 +17,7 @@
 #include "addr.h"
 
 struct config;
+struct route;
 struct event;
 struct event_base;
 struct evdns_base;
@@ -58,6 +59,13 @@ struct server_tlsconn {
 
 TAILQ_HEAD(server_tlsconn_list, server_tlsconn);
 
+/* WebSocket clients from one address, for max_connections_per_ip. */
+struct server_ip_count {
+    int family;             /* AF_INET (IPv4-mapped IPv6 included) or AF_INET6 */
+    unsigned char addr[16]; /* 4 or 16 bytes used */
+    unsigned n;             /* live clients; the entry is removed at 0 */
+};
+
 struct server {
     struct event_base *base;
     struct evdns_base *dns;
@@ -78,6 +86,10 @@ struct server {
     struct event *sig_hup;          /* re-reads TLS certificates and keys */
     struct event *stop_timer;       /* bounds a graceful stop */
     bool stopping;                  /* a stop signal arrived: accept nothing more */
+    unsigned ws_clients;            /* WebSocket clients counted, for max_connections */
+    unsigned *route_clients;        /* the same per route, indexed like config->routes */
+    struct server_ip_count *ip_counts; /* the same per client address; a linear list */
+    size_t n_ip_counts, cap_ip_counts;
 };
 
 /* Builds <s> for <config> and its TLS contexts <tls> (taking ownership of both even on
@@ -98,6 +110,19 @@ void server_reap_soon(struct server *s);
 /* Begins a graceful stop: listeners closed, every WebSocket client sent close 1001,
  * the loop ends when all connections are gone or after close_timeout. */
 void server_stop(struct server *s);
+
+/* Checks the connection limits before a client from <sa> opens a WebSocket on <route>.
+ * Returns NULL if it may, or the name of the limit it would pass ("max_connections",
+ * "max_connections_per_ip", "route max_connections") with that limit in <limit>. */
+const char *server_limit_reached(const struct server *s, const struct route *route,
+                                 const struct sockaddr *sa, unsigned *limit);
+
+/* Counts a new WebSocket client from <sa> on <route>. Returns 0, or -1 if memory ran out
+ * (nothing is counted then). Each successful call is matched by one server_uncount. */
+int server_count(struct server *s, const struct route *route, const struct sockaddr *sa);
+
+/* Forgets a client counted by server_count with the same <route> and <sa>. */
+void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa);
 
 /* Called when a connection was removed from the live sets: a stopping server ends its
  * loop once nothing is left. */

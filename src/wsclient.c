@@ -6,6 +6,7 @@
  */
 #include "wsclient.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,10 @@ static void wsclient_finish(struct wsclient *wc)
     if (wc->closed_by == NULL)
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, NULL, 0, "bridge");
     wsclient_log_access(wc);
+    if (wc->counted) {
+        server_uncount(s, wc->route, (const struct sockaddr *)&wc->sa);
+        wc->counted = false;
+    }
     wsclient_set_state(wc, WSCLIENT_DONE);
     TAILQ_REMOVE(&s->wsclients, wc, link);
     TAILQ_INSERT_TAIL(&s->dead, wc, link);
@@ -570,7 +575,8 @@ static void wsclient_on_early_event(struct bufferevent *bev, short what, void *a
 }
 
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, const char *peer)
+                  const struct handshake_result *res, const struct sockaddr *sa,
+                  const char *peer)
 {
     const struct config *cfg = s->config;
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
@@ -588,6 +594,8 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
+    memcpy(&wc->sa, sa,
+           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
     ws_msg_init(&wc->msg, &limits);
     utf8_init(&wc->text_out);
@@ -595,6 +603,10 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     flow_init(&wc->to_client, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
     TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
+    /* Counted from here on, so every way out below goes through wsclient_finish. */
+    wc->counted = server_count(s, route, sa) == 0;
+    if (!wc->counted)
+        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory counting connections", peer);
     bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);

@@ -6,7 +6,9 @@
 #ifndef WSB_WSCLIENT_H
 #define WSB_WSCLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/queue.h>
 #include <time.h>
 
@@ -56,14 +58,19 @@ struct wsclient {
     char close_reason[124];        /* its reason, printable */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
+    struct sockaddr_storage sa;    /* the client's address, for the per-address count */
+    bool counted;                  /* in the server's connection counts until finished */
 };
 
 /* Takes over <bev>, an accepted connection whose request <res> passed the handshake for
  * <route> (any bytes after the head are still in its input), and starts connecting to
  * the target; the 101 is sent once the target answers, a 502/504 if it does not.
- * <peer> is the client's address for logs. On failure to allocate, <bev> is closed. */
+ * <sa> is the client's address, counted against the server's connection limits until
+ * the client finishes; <peer> is it as text for logs. On failure to allocate, <bev> is
+ * closed. The caller checked the limits (server_limit_reached). */
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, const char *peer);
+                  const struct handshake_result *res, const struct sockaddr *sa,
+                  const char *peer);
 
 /* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
  * the target after it has received everything queued for it, and either waits for the

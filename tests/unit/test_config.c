@@ -341,6 +341,33 @@ static const struct error_case error_cases[] = {
     {"a: b: c\n", 0, "t.yaml:1:5: mapping values are not allowed in this context"},
     {"%YAML 2.0\n---\na: b\n", 0, "t.yaml:1:1: found incompatible YAML document"},
     {"web_root: \xc3\n", 0, "t.yaml:1:12: invalid trailing UTF-8 octet (0x0a)"},
+    {ROUTE_ECHO "max_connections: -1\n", 0,
+     "t.yaml:2:18: \"max_connections\" must be a whole number (0: no limit), not \"-1\""},
+    {ROUTE_ECHO "max_connections_per_ip: 10k\n", 0,
+     "t.yaml:2:25: \"max_connections_per_ip\" must be a whole number (0: no limit), not \"10k\""},
+    {ROUTE_ECHO "max_connections: 4294967296\n", 0,
+     "t.yaml:2:18: \"max_connections\" is too large: at most 4294967295"},
+    {"routes: [ { path: /e, target: echo, max_connections: [] } ]\n", 0,
+     "t.yaml:1:54: \"max_connections\" must be a whole number, like 100"},
+    {"routes: [ { path: /e, target: echo, origins: [ \"https://a.example\", \"ftp:x\" ] } ]\n", 0,
+     "t.yaml:1:69: origin pattern 2 \"ftp:x\": expected scheme://host[:port]"},
+    {"routes: [ { path: /e, target: echo, origins: [] } ]\n", 0,
+     "t.yaml:1:46: \"origins\" must not be an empty list"},
+    {"routes: [ { path: /e, target: echo, allow_no_origin: yes } ]\n", 0,
+     "t.yaml:1:54: \"allow_no_origin\" must be true or false, not \"yes\""},
+    {"routes: [ { path: /e, target: echo, allow: [ 10.0.0.0/8, 10.0.0.1/8 ] } ]\n", 0,
+     "t.yaml:1:58: network \"10.0.0.1/8\": host bits are set after the prefix length (did "
+     "you mean 10.0.0.0/8?)"},
+    {"routes: [ { path: /e, target: echo, deny: \"::1/129\" } ]\n", 0, "t.yaml:1:43: network \"::1/129\": prefix length above 128"},
+    {"routes: [ { path: /e, target: echo, deny: { a: b } } ]\n", 0,
+     "t.yaml:1:43: \"deny\" must be a network or a list of networks, like [ 10.0.0.0/8, "
+     "\"::1/128\" ]"},
+    {"routes: [ { path: /e, target: echo, auth_file: \"\" } ]\n", 0,
+     "t.yaml:1:48: \"auth_file\" must not be empty"},
+    {"routes: [ { path: /e, target: echo, auth_file: no-such-file } ]\n", 0,
+     "t.yaml:1:11: no-such-file: No such file or directory"},
+    {"routes: [ { path: /e, target: echo, auth_realm: \"a\\\"b\" } ]\n", 0,
+     "t.yaml:1:49: \"auth_realm\" must not contain quotes, backslashes or control characters"},
 };
 
 START_TEST(test_config_error)
