@@ -47,7 +47,7 @@ static void clientsock_tls_start(struct clientsock *cs)
 {
     evutil_socket_t fd = bufferevent_getfd(cs->bev);
     char why[256];
-    SSL *ssl = tls_connect_ssl_new(cs->tls_target, why, sizeof(why));
+    SSL *ssl = tls_connect_ssl_new(cs->tls, cs->tls_target, why, sizeof(why));
 
     if (ssl == NULL) {
         snprintf(cs->reason, sizeof(cs->reason), "TLS with %s: %s", cs->target, why);
@@ -147,7 +147,8 @@ static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *
 }
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
-                                  const struct addr *target, unsigned timeout_ms,
+                                  const struct tls *tls, const struct addr *target,
+                                  unsigned timeout_ms,
                                   uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
                                   void *arg)
 {
@@ -161,6 +162,7 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
     cs->arg = arg;
     cs->timeout_ms = timeout_ms;
     cs->tls_target = target->tls ? target : NULL;
+    cs->tls = tls;
     addr_format(target, cs->target, sizeof(cs->target));
     cs->timer = evtimer_new(base, clientsock_on_timer, cs);
     if (cs->timer == NULL)

@@ -24,6 +24,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "route.h"
+#include "runconf.h"
 #include "server.h"
 #include "static.h"
 #include "wsclient.h"
@@ -57,7 +58,7 @@ static void httpconn_finish(struct httpconn *hc)
 /* Hands the connection to drain: what is queued is sent, then a graceful close. */
 static void httpconn_hand_to_drain(struct httpconn *hc)
 {
-    drain_start(hc->server, hc->bev, hc->server->config->close_timeout_ms);
+    drain_start(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms);
     hc->bev = NULL;
     httpconn_finish(hc);
 }
@@ -94,7 +95,7 @@ static void httpconn_close_after_output(struct httpconn *hc)
 /* (Re)starts the deadline for the next request head. */
 static void httpconn_arm_deadline(struct httpconn *hc)
 {
-    unsigned ms = hc->server->config->handshake_timeout_ms;
+    unsigned ms = server_config(hc->server)->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
     evtimer_add(hc->deadline, &tv);
@@ -204,7 +205,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
 static void httpconn_serve_static(struct httpconn *hc)
 {
     struct server *s = hc->server;
-    const struct config *cfg = s->config;
+    const struct config *cfg = server_config(s);
     struct evbuffer *out = bufferevent_get_output(hc->bev);
     unsigned ms = cfg->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -215,7 +216,7 @@ static void httpconn_serve_static(struct httpconn *hc)
         bufferevent_set_timeouts(hc->bev, NULL, &tv);
         bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
     }
-    keep = static_serve(s->web, &hc->req, out, !s->stopping, hc->peer);
+    keep = static_serve(s->conf->web, &hc->req, out, !s->stopping, hc->peer);
     hc->served++;
     evtimer_del(hc->deadline);
     http_req_free(&hc->req);
@@ -241,9 +242,9 @@ static void httpconn_serve_static(struct httpconn *hc)
  * answers the errors); any other request goes to the web root when there is one. */
 static void httpconn_dispatch(struct httpconn *hc)
 {
-    const struct route *route = route_match(hc->server->config, hc->req.url);
+    const struct route *route = route_match(server_config(hc->server), hc->req.url);
 
-    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->web == NULL)
+    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->conf->web == NULL)
         httpconn_upgrade(hc, route);
     else
         httpconn_serve_static(hc);
@@ -303,7 +304,7 @@ static void httpconn_on_write(struct bufferevent *bev, void *arg)
     if (hc->state == HTTPCONN_CLOSING && out_len == 0) {
         httpconn_hand_to_drain(hc);
     } else if (hc->state == HTTPCONN_SENDING &&
-               out_len <= hc->server->config->low_watermark_bytes) {
+               out_len <= server_config(hc->server)->low_watermark_bytes) {
         httpconn_set_state(hc, HTTPCONN_HEAD);
         if (!hc->read_eof)
             bufferevent_enable(bev, EV_READ);
@@ -327,7 +328,7 @@ static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_TIMEOUT)
         log_msg(LOG_LEVEL_DEBUG, "client=%s took no bytes of its answer for %u ms", hc->peer,
-                hc->server->config->handshake_timeout_ms);
+                server_config(hc->server)->handshake_timeout_ms);
     else
         log_msg(LOG_LEVEL_DEBUG, "client=%s left before finishing its request (%s)", hc->peer,
                 what & BEV_EVENT_ERROR ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
@@ -352,7 +353,7 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa)
 {
-    const struct config *cfg = s->config;
+    const struct config *cfg = server_config(s);
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
     struct httpconn *hc = calloc(1, sizeof(*hc));
 

@@ -3,22 +3,20 @@
  * run it. Exit status: 0 after a clean stop or a good --check, 1 when the daemon cannot
  * start (a port in use), 2 for a bad command line or configuration.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <event2/event.h>
 
 #include "config.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "runconf.h"
 #include "server.h"
-#include "tls.h"
 
 #ifndef WSB_SYSCONFDIR
 #define WSB_SYSCONFDIR "/etc"
@@ -44,26 +42,10 @@ static void main_usage(FILE *out)
             "(certificates and keys included).\n"
             "Signals: SIGTERM/SIGINT close every client with 1001 and exit; a second one exits "
             "at once.\n"
-            "SIGHUP re-reads TLS certificates and keys for new connections.\n",
+            "SIGHUP reloads FILE (routes, limits, certificates) for new connections; live ones\n"
+            "keep theirs, and a file with errors is refused. SIGUSR1 reopens the log file;\n"
+            "SIGUSR2 logs a status line.\n",
             WSB_SYSCONFDIR);
-}
-
-/* Checks what the config names on disk, which config.c (pure) leaves to the daemon. */
-static int main_check_files(const struct config *c, char *err, size_t err_len)
-{
-    struct stat st;
-
-    if (c->web_root == NULL)
-        return 0;
-    if (stat(c->web_root, &st) != 0) {
-        snprintf(err, err_len, "%s: web_root \"%s\": %s", c->file, c->web_root, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, err_len, "%s: web_root \"%s\": not a directory", c->file, c->web_root);
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -79,8 +61,7 @@ int main(int argc, char **argv)
     };
     const char *file = WSB_SYSCONFDIR "/wsbridge.yaml";
     bool check = false;
-    struct config *config;
-    struct tls *tls;
+    struct runconf *conf;
     struct server server;
     char err[1024];
     int opt;
@@ -116,24 +97,16 @@ int main(int argc, char **argv)
         main_usage(stderr);
         return MAIN_EXIT_USAGE;
     }
-    config = config_load(file, err, sizeof(err));
-    if (config == NULL || main_check_files(config, err, sizeof(err)) != 0) {
+    /* The file, the certificates and keys it names, its web root: a bad one is found by
+     * --check too, and stops the start with the same status. */
+    conf = runconf_load(file, 1, err, sizeof(err));
+    if (conf == NULL) {
         fprintf(stderr, "%s\n", err);
-        config_free(config);
-        return MAIN_EXIT_USAGE;
-    }
-    /* Certificates and keys are part of the configuration: a bad one is found by --check
-     * too, and stops the start with the same status. */
-    tls = tls_new(config, err, sizeof(err));
-    if (tls == NULL) {
-        fprintf(stderr, "%s\n", err);
-        config_free(config);
         return MAIN_EXIT_USAGE;
     }
     if (check) {
         printf("%s: ok\n", file);
-        tls_free(tls);
-        config_free(config);
+        runconf_unref(conf);
         return 0;
     }
     /* evbuffer chains of 64-256 KiB are allocated and freed at a high rate on a busy
@@ -145,13 +118,13 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
     /* A peer that vanishes mid-write must give EPIPE, not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
-    if (server_init(&server, config, tls, err, sizeof(err)) != 0) {
+    if (server_init(&server, conf, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         server_free(&server);
         return MAIN_EXIT_RUNTIME;
     }
     log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s", PACKAGE_VERSION,
-            config->n_routes, config->n_routes == 1 ? "" : "s", file);
+            conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file);
     sdnotify_send("READY=1");
     server_run(&server);
     server_free(&server);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,6 +32,7 @@
 #include "http_reply.h"
 #include "httpconn.h"
 #include "log.h"
+#include "runconf.h"
 #include "sdnotify.h"
 #include "static.h"
 #include "tls.h"
@@ -48,6 +50,7 @@ static void server_tlsconn_free(struct server_tlsconn *tc)
         bufferevent_free(tc->bev);
     if (tc->fd >= 0)
         close(tc->fd);
+    runconf_unref(tc->conf);
     free(tc);
 }
 
@@ -120,7 +123,7 @@ static void server_tlsconn_refuse_plain(struct server_tlsconn *tc)
     if (bev != NULL) {
         tc->fd = -1;
         bufferevent_write(bev, buf, n);
-        drain_start(s, bev, s->config->close_timeout_ms);
+        drain_start(s, bev, tc->conf->config->close_timeout_ms);
     }
     server_tlsconn_finish(tc);
 }
@@ -149,14 +152,14 @@ static void server_tlsconn_on_event(struct bufferevent *bev, short what, void *a
             tc->listener->name, info);
     /* The alert OpenSSL wrote is followed by our FIN, not cut by a reset. */
     tc->bev = NULL;
-    drain_start(tc->server, bev, tc->server->config->close_timeout_ms);
+    drain_start(tc->server, bev, tc->conf->config->close_timeout_ms);
     server_tlsconn_finish(tc);
 }
 
 static void server_tlsconn_start_handshake(struct server_tlsconn *tc)
 {
     struct server *s = tc->server;
-    SSL *ssl = tls_accept_ssl_new(tc->listener->tls);
+    SSL *ssl = tls_accept_ssl_new(&tc->conf->tls->listeners[tc->listener->index]);
 
     if (ssl != NULL)
         tc->bev = bufferevent_openssl_socket_new(s->base, tc->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -213,7 +216,7 @@ static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
                                const struct sockaddr *sa, int socklen)
 {
     struct server *s = sl->server;
-    unsigned ms = s->config->handshake_timeout_ms;
+    unsigned ms = s->conf->config->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     struct server_tlsconn *tc = calloc(1, sizeof(*tc));
 
@@ -223,6 +226,7 @@ static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
     }
     tc->server = s;
     tc->listener = sl;
+    tc->conf = runconf_ref(s->conf);
     tc->fd = fd;
     if (socklen > 0 && (size_t)socklen <= sizeof(tc->sa))
         memcpy(&tc->sa, sa, (size_t)socklen);
@@ -252,7 +256,7 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
         return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (sl->tls != NULL) {
+    if (sl->tls) {
         server_tlsconn_new(sl, fd, sa, socklen);
         return;
     }
@@ -319,9 +323,13 @@ static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const cha
     return fd;
 }
 
-static int server_add_listeners(struct server *s, const struct addr *a, struct tls_listener *tls,
-                                char *err, size_t err_len)
+/* Opens the listeners of listen entry <index> of the current config: one per address
+ * its host name resolves to. */
+static int server_add_listeners(struct server *s, size_t index, char *err, size_t err_len)
 {
+    const struct addr *a = &s->conf->config->listen[index];
+    struct tls_listener *tls =
+        s->conf->tls->listeners[index].cfg != NULL ? &s->conf->tls->listeners[index] : NULL;
     char info[512] = "";
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
@@ -360,7 +368,8 @@ static int server_add_listeners(struct server *s, const struct addr *a, struct t
             return -1;
         }
         sl->server = s;
-        sl->tls = tls;
+        sl->index = index;
+        sl->tls = tls != NULL;
         sl->retry = evtimer_new(s->base, server_on_accept_retry, sl);
         sl->lev = evconnlistener_new(s->base, server_on_accept, sl, LEV_OPT_CLOSE_ON_FREE, -1, fd);
         if (sl->lev == NULL || sl->retry == NULL) {
@@ -394,7 +403,7 @@ static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 
 void server_stop(struct server *s)
 {
-    unsigned ms = s->config->close_timeout_ms + 1000;
+    unsigned ms = s->conf->config->close_timeout_ms + 1000;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     struct server_tlsconn *tc;
     struct wsclient *wc, *next;
@@ -438,23 +447,97 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     server_stop(arg);
 }
 
-/* SIGHUP: new certificates and keys for new connections; live ones keep theirs. The rest
- * of the config is not re-read. */
+int server_reload(struct server *s)
+{
+    const char *file = s->conf->config->file; /* freed with the old one: not used after */
+    struct runconf *next;
+    char err[1024], info[512];
+    struct timespec now;
+
+    /* systemd (Type=notify) shows "reloading" until READY=1 comes back. */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    snprintf(info, sizeof(info), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000);
+    sdnotify_send(info);
+    next = runconf_load(file, s->conf->generation + 1, err, sizeof(err));
+    if (next != NULL && runconf_check_replace(s->conf, next, err, sizeof(err)) != 0) {
+        runconf_unref(next);
+        next = NULL;
+    }
+    if (next == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "reload failed: %s; the previous configuration keeps serving",
+                err);
+        sdnotify_send("READY=1");
+        return -1;
+    }
+    /* Connections made under the old one hold references; it is freed with the last. */
+    runconf_unref(s->conf);
+    s->conf = next;
+    s->reloads++;
+    for (size_t i = 0; i < next->tls->n_listeners; i++) {
+        struct tls_listener *l = &next->tls->listeners[i];
+        if (l->cfg == NULL)
+            continue;
+        tls_listener_info(l, info, sizeof(info));
+        log_msg(LOG_LEVEL_INFO, "reload: TLS %s: %s", l->name, info);
+    }
+    log_msg(LOG_LEVEL_INFO, "config reloaded from %s (generation %lu): %zu route%s",
+            next->config->file,
+            next->generation, next->config->n_routes, next->config->n_routes == 1 ? "" : "s");
+    sdnotify_send("READY=1");
+    return 0;
+}
+
+/* SIGHUP: a new configuration for new connections; live ones keep theirs. A log file is
+ * opened again too, as after SIGUSR1. */
 static void server_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct server *s = arg;
-    int failures;
+
+    (void)what;
+    log_msg(LOG_LEVEL_INFO, "signal %s: reloading %s", strsignal((int)sig),
+            s->conf->config->file);
+    log_reopen();
+    server_reload(s);
+}
+
+/* SIGUSR1: the log file was moved by logrotate; open it again. */
+static void server_on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    if (log_reopen() == 0)
+        log_msg(LOG_LEVEL_INFO, "signal %s: log reopened", strsignal((int)sig));
+}
+
+/* SIGUSR2: one line saying what the daemon holds, for an operator at a terminal. */
+static void server_on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+    unsigned long by_state[4] = {0}, http = 0, tls = 0, draining = 0;
+    const struct wsclient *wc;
+    const struct httpconn *hc;
+    const struct server_tlsconn *tc;
+    const struct drain *d;
 
     (void)sig;
     (void)what;
-    log_msg(LOG_LEVEL_INFO, "signal %s: re-reading TLS certificates and keys", strsignal(SIGHUP));
-    sdnotify_send("RELOADING=1");
-    failures = tls_reload(s->tls);
-    if (failures > 0)
-        log_msg(LOG_LEVEL_ERROR, "reload: %d TLS context%s kept the previous files", failures,
-                failures == 1 ? "" : "s");
-    log_reopen(); /* a log file moved by logrotate is opened again */
-    sdnotify_send("READY=1");
+    TAILQ_FOREACH(wc, &s->wsclients, link)
+        by_state[wc->state]++;
+    TAILQ_FOREACH(hc, &s->httpconns, link)
+        http++;
+    TAILQ_FOREACH(tc, &s->tlsconns, link)
+        tls++;
+    TAILQ_FOREACH(d, &s->drains, link)
+        draining++;
+    log_msg(LOG_LEVEL_INFO,
+            "status: websocket=%u (connecting %lu, open %lu, closing %lu) http=%lu "
+            "tls_handshakes=%lu draining=%lu addresses=%zu config=%s generation=%lu "
+            "reloads=%lu%s",
+            s->ws_clients, by_state[WSCLIENT_CONNECTING], by_state[WSCLIENT_OPEN],
+            by_state[WSCLIENT_CLOSING], http, tls, draining, s->n_ip_counts,
+            s->conf->config->file, s->conf->generation, s->reloads,
+            s->stopping ? " stopping" : "");
 }
 
 /* The key of <sa> in the per-address counts: IPv4-mapped IPv6 addresses (a dual-stack
@@ -496,11 +579,29 @@ static struct server_ip_count *server_ip_find(const struct server *s, const stru
     return NULL;
 }
 
+/* The count entry of route path <path>, or NULL. */
+static struct server_route_count *server_route_find(const struct server *s, const char *path)
+{
+    for (size_t i = 0; i < s->n_route_counts; i++)
+        if (strcmp(s->route_counts[i].path, path) == 0)
+            return &s->route_counts[i];
+    return NULL;
+}
+
+const struct config *server_config(const struct server *s)
+{
+    return s->conf->config;
+}
+
+/* The limits are the current configuration's, so that a reload lowering one holds back
+ * new clients at once; the route's own limit is that of the config the client came in
+ * under. Clients are counted across reloads: a route keeps its count by path. */
 const char *server_limit_reached(const struct server *s, const struct route *route,
                                  const struct sockaddr *sa, unsigned *limit)
 {
-    const struct config *cfg = s->config;
+    const struct config *cfg = s->conf->config;
     const struct server_ip_count *ip = server_ip_find(s, sa);
+    const struct server_route_count *rc = server_route_find(s, route->path);
 
     if (cfg->max_connections != 0 && s->ws_clients >= cfg->max_connections) {
         *limit = cfg->max_connections;
@@ -510,8 +611,7 @@ const char *server_limit_reached(const struct server *s, const struct route *rou
         *limit = cfg->max_connections_per_ip;
         return "max_connections_per_ip";
     }
-    if (route->max_connections != 0 &&
-        s->route_clients[route - cfg->routes] >= route->max_connections) {
+    if (route->max_connections != 0 && rc != NULL && rc->n >= route->max_connections) {
         *limit = route->max_connections;
         return "route max_connections";
     }
@@ -521,8 +621,26 @@ const char *server_limit_reached(const struct server *s, const struct route *rou
 int server_count(struct server *s, const struct route *route, const struct sockaddr *sa)
 {
     struct server_ip_count *ip = server_ip_find(s, sa);
+    struct server_route_count *rc = server_route_find(s, route->path);
     unsigned char addr[16];
     int family;
+
+    if (rc == NULL) {
+        if (s->n_route_counts == s->cap_route_counts) {
+            size_t cap = s->cap_route_counts == 0 ? 8 : s->cap_route_counts * 2;
+            struct server_route_count *grown = realloc(s->route_counts, cap * sizeof(*grown));
+            if (grown == NULL)
+                return -1;
+            s->route_counts = grown;
+            s->cap_route_counts = cap;
+        }
+        rc = &s->route_counts[s->n_route_counts];
+        rc->path = strdup(route->path);
+        if (rc->path == NULL)
+            return -1;
+        rc->n = 0;
+        s->n_route_counts++;
+    }
 
     if (ip == NULL && server_ip_key(sa, &family, addr)) {
         if (s->n_ip_counts == s->cap_ip_counts) {
@@ -540,27 +658,29 @@ int server_count(struct server *s, const struct route *route, const struct socka
     }
     if (ip != NULL)
         ip->n++;
+    rc->n++;
     s->ws_clients++;
-    s->route_clients[route - s->config->routes]++;
     return 0;
 }
 
 void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa)
 {
     struct server_ip_count *ip = server_ip_find(s, sa);
+    struct server_route_count *rc = server_route_find(s, route->path);
 
     if (ip != NULL && --ip->n == 0)
         *ip = s->ip_counts[--s->n_ip_counts]; /* order does not matter: swap the last in */
+    if (rc != NULL && --rc->n == 0) {
+        free(rc->path);
+        *rc = s->route_counts[--s->n_route_counts];
+    }
     s->ws_clients--;
-    s->route_clients[route - s->config->routes]--;
 }
 
-int server_init(struct server *s, struct config *config, struct tls *tls, char *err, size_t err_len)
+int server_init(struct server *s, struct runconf *conf, char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
-    s->config = config;
-    s->tls = tls;
-    tls_set_active(tls);
+    s->conf = conf;
     TAILQ_INIT(&s->tlsconns);
     TAILQ_INIT(&s->dead_tls);
     TAILQ_INIT(&s->httpconns);
@@ -568,11 +688,6 @@ int server_init(struct server *s, struct config *config, struct tls *tls, char *
     TAILQ_INIT(&s->drains);
     TAILQ_INIT(&s->dead);
     TAILQ_INIT(&s->dead_http);
-    s->route_clients = calloc(config->n_routes + 1, sizeof(*s->route_clients));
-    if (s->route_clients == NULL) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
@@ -583,28 +698,25 @@ int server_init(struct server *s, struct config *config, struct tls *tls, char *
         /* No usable resolv.conf: numeric targets and /etc/hosts still work. */
         s->dns = evdns_base_new(s->base, 0);
     }
-    if (config->web_root != NULL) {
-        s->web = static_root_new(config->web_root, STATIC_MIME_TYPES_FILE, err, err_len);
-        if (s->web == NULL)
-            return -1;
-    }
     s->reaper = event_new(s->base, -1, 0, server_on_reap, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, server_on_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, server_on_signal, s);
     s->sig_hup = evsignal_new(s->base, SIGHUP, server_on_hup, s);
+    s->sig_usr1 = evsignal_new(s->base, SIGUSR1, server_on_usr1, s);
+    s->sig_usr2 = evsignal_new(s->base, SIGUSR2, server_on_usr2, s);
     if (s->dns == NULL || s->reaper == NULL || s->sig_term == NULL || s->sig_int == NULL ||
-        s->sig_hup == NULL) {
+        s->sig_hup == NULL || s->sig_usr1 == NULL || s->sig_usr2 == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
     evsignal_add(s->sig_term, NULL);
     evsignal_add(s->sig_int, NULL);
     evsignal_add(s->sig_hup, NULL);
-    for (size_t i = 0; i < config->n_listen; i++) {
-        struct tls_listener *tl = tls->listeners[i].cfg != NULL ? &tls->listeners[i] : NULL;
-        if (server_add_listeners(s, &config->listen[i], tl, err, err_len) != 0)
+    evsignal_add(s->sig_usr1, NULL);
+    evsignal_add(s->sig_usr2, NULL);
+    for (size_t i = 0; i < conf->config->n_listen; i++)
+        if (server_add_listeners(s, i, err, err_len) != 0)
             return -1;
-    }
     return 0;
 }
 
@@ -657,19 +769,22 @@ void server_free(struct server *s)
         event_free(s->sig_int);
     if (s->sig_hup != NULL)
         event_free(s->sig_hup);
+    if (s->sig_usr1 != NULL)
+        event_free(s->sig_usr1);
+    if (s->sig_usr2 != NULL)
+        event_free(s->sig_usr2);
     if (s->reaper != NULL)
         event_free(s->reaper);
     if (s->dns != NULL)
         evdns_base_free(s->dns, 0);
     if (s->base != NULL)
         event_base_free(s->base);
-    static_root_free(s->web);
-    /* After every connection: their SSL objects hold references to these contexts, and
-     * the SNI callback's argument is a listener in here. */
-    tls_set_active(NULL);
-    tls_free(s->tls);
-    config_free(s->config);
-    free(s->route_clients);
+    /* After every connection: their SSL objects hold references to its contexts, and
+     * the SNI callback's argument is a listener in there. */
+    runconf_unref(s->conf);
+    for (size_t i = 0; i < s->n_route_counts; i++)
+        free(s->route_counts[i].path);
+    free(s->route_counts);
     free(s->ip_counts);
     memset(s, 0, sizeof(*s));
 }

@@ -1,8 +1,9 @@
 /*
  * server.h - the server socket: event base, listeners, and the set of live connections
  * (TLS handshakes, requests being read, WebSocket clients, connections being closed),
- * shutdown, and SIGHUP for TLS certificates. It owns every connection object; they point
- * back at it without owning it.
+ * the connection counts behind the limits, signals: SIGHUP reloads the configuration,
+ * SIGTERM/SIGINT stop, SIGUSR1 reopens the log file, SIGUSR2 logs a status line. It owns
+ * every connection object; they point back at it without owning it.
  */
 #ifndef WSB_SERVER_H
 #define WSB_SERVER_H
@@ -18,6 +19,7 @@
 
 struct config;
 struct route;
+struct runconf;
 struct event;
 struct event_base;
 struct evdns_base;
@@ -36,7 +38,8 @@ TAILQ_HEAD(drain_list, drain);
 
 struct server_listener {
     struct server *server;          /* not owned */
-    struct tls_listener *tls;       /* in server->tls, not owned; NULL: plain HTTP */
+    size_t index;                   /* its entry in config->listen (and in tls->listeners) */
+    bool tls;                       /* TLS, not plain HTTP (a reload may not change it) */
     struct evconnlistener *lev;     /* owns the listening socket */
     struct event *retry;            /* re-enables accepting after EMFILE and the like */
     char name[64];                  /* "127.0.0.1:8080" for logs */
@@ -48,6 +51,7 @@ struct server_tlsconn {
     TAILQ_ENTRY(server_tlsconn) link;
     struct server *server;          /* not owned */
     struct server_listener *listener; /* not owned */
+    struct runconf *conf;           /* a reference: the SNI callback uses its TLS contexts */
     evutil_socket_t fd;             /* owned until the bufferevent takes it; then -1 */
     struct event *first_byte;       /* readable: peek whether it is TLS at all */
     struct event *deadline;         /* handshake_timeout from the accept */
@@ -59,6 +63,13 @@ struct server_tlsconn {
 
 TAILQ_HEAD(server_tlsconn_list, server_tlsconn);
 
+/* WebSocket clients of one route path, for a route's max_connections. Keyed by path,
+ * not by position in a config, so that counts carry over a reload. */
+struct server_route_count {
+    char *path;             /* owned */
+    unsigned n;             /* live clients; the entry is removed at 0 */
+};
+
 /* WebSocket clients from one address, for max_connections_per_ip. */
 struct server_ip_count {
     int family;             /* AF_INET (IPv4-mapped IPv6 included) or AF_INET6 */
@@ -69,9 +80,8 @@ struct server_ip_count {
 struct server {
     struct event_base *base;
     struct evdns_base *dns;
-    struct config *config;          /* owned */
-    struct static_root *web;        /* owned: web root and MIME types; NULL without web_root */
-    struct tls *tls;                /* owned: contexts of the TLS listeners and targets */
+    struct runconf *conf;           /* current configuration, a reference: new connections
+                                     * take theirs from here; SIGHUP replaces it */
     struct server_listener **listeners; /* each allocated alone: callbacks point at it */
     size_t n_listeners;
     struct server_tlsconn_list tlsconns; /* accepted on a TLS listener, handshake not done */
@@ -83,20 +93,29 @@ struct server {
     struct server_tlsconn_list dead_tls; /* finished, freed by the reaper */
     struct event *reaper;           /* frees dead objects outside their callbacks */
     struct event *sig_term, *sig_int;
-    struct event *sig_hup;          /* re-reads TLS certificates and keys */
+    struct event *sig_hup;          /* reloads the configuration */
+    struct event *sig_usr1;         /* reopens the log file */
+    struct event *sig_usr2;         /* logs a status line */
     struct event *stop_timer;       /* bounds a graceful stop */
     bool stopping;                  /* a stop signal arrived: accept nothing more */
     unsigned ws_clients;            /* WebSocket clients counted, for max_connections */
-    unsigned *route_clients;        /* the same per route, indexed like config->routes */
+    struct server_route_count *route_counts; /* the same per route path */
+    size_t n_route_counts, cap_route_counts;
+    unsigned long reloads;          /* configurations loaded by SIGHUP */
     struct server_ip_count *ip_counts; /* the same per client address; a linear list */
     size_t n_ip_counts, cap_ip_counts;
 };
 
-/* Builds <s> for <config> and its TLS contexts <tls> (taking ownership of both even on
- * failure): event base, DNS, signals, and a bound, listening socket per listen address.
- * Returns 0, or -1 with "what failed: why" in <err>. */
-int server_init(struct server *s, struct config *config, struct tls *tls, char *err,
-                size_t err_len);
+/* Builds <s> for configuration <conf> (taking its reference even on failure): event
+ * base, DNS, signals, and a bound, listening socket per listen address. Returns 0, or
+ * -1 with "what failed: why" in <err>. */
+int server_init(struct server *s, struct runconf *conf, char *err, size_t err_len);
+
+/* Loads the configuration file again (SIGHUP). A file that loads and keeps the listen
+ * addresses becomes current: new connections take its routes, limits, certificates and
+ * web root; live ones keep theirs. Otherwise the error is logged and nothing changes.
+ * Returns 0 or -1. */
+int server_reload(struct server *s);
 
 /* Runs the event loop until a stop signal has been handled. Returns 0. */
 int server_run(struct server *s);
@@ -110,6 +129,9 @@ void server_reap_soon(struct server *s);
 /* Begins a graceful stop: listeners closed, every WebSocket client sent close 1001,
  * the loop ends when all connections are gone or after close_timeout. */
 void server_stop(struct server *s);
+
+/* The current configuration: new connections use it. */
+const struct config *server_config(const struct server *s);
 
 /* Checks the connection limits before a client from <sa> opens a WebSocket on <route>.
  * Returns NULL if it may, or the name of the limit it would pass ("max_connections",

@@ -1,7 +1,7 @@
 /*
  * tls.c - OpenSSL contexts for TLS listeners (default certificate, SNI certificates,
  * client certificates, ALPN "http/1.1") and for tls:// targets (system or route CA,
- * host name check, SNI), reloaded on SIGHUP. Every OpenSSL call made here leaves the
+ * host name check, SNI), built again with the whole configuration on SIGHUP. Every OpenSSL call made here leaves the
  * thread's error queue empty: libevent's SSL_get_error() calls read that queue, so a
  * stale entry would fail some other connection.
  */
@@ -36,7 +36,6 @@ static const unsigned char tls_session_id_context[] = "wsbridge";
 /* The one application protocol a listener speaks (RFC 7301), in wire format. */
 static const unsigned char tls_alpn_http11[] = "\x08http/1.1";
 
-static struct tls *tls_active; /* where tls_connect_ssl_new finds targets; not owned */
 
 struct tls_password {
     char text[TLS_PASSWORD_MAX];
@@ -493,53 +492,10 @@ fail:
     return NULL;
 }
 
-int tls_reload(struct tls *t)
-{
-    char err[1024], info[512];
-    int failures = 0;
-
-    for (size_t i = 0; t != NULL && i < t->n_listeners; i++) {
-        struct tls_listener *l = &t->listeners[i];
-        struct tls_sni *sni;
-        SSL_CTX *ctx;
-        if (l->cfg == NULL)
-            continue;
-        if (tls_listener_load(t->config, l, &ctx, &sni, err, sizeof(err)) != 0) {
-            log_msg(LOG_LEVEL_ERROR, "reload: %s; TLS %s keeps its previous certificates", err,
-                    l->name);
-            failures++;
-            continue;
-        }
-        /* Connections made so far hold references to the old contexts. */
-        SSL_CTX_free(l->ctx);
-        tls_sni_free(l->sni, l->n_sni);
-        l->ctx = ctx;
-        l->sni = sni;
-        l->n_sni = l->cfg->n_certs;
-        tls_cert_info(ctx, l->name, info, sizeof(info));
-        log_msg(LOG_LEVEL_INFO, "reload: TLS %s: %s", l->name, info);
-    }
-    for (size_t i = 0; t != NULL && i < t->n_targets; i++) {
-        struct tls_target *tt = &t->targets[i];
-        SSL_CTX *ctx = tls_client_ctx_new(t->config, tt->route, err, sizeof(err));
-        if (ctx == NULL) {
-            log_msg(LOG_LEVEL_ERROR, "reload: %s; route %s keeps its previous CA", err,
-                    tt->route->path);
-            failures++;
-            continue;
-        }
-        SSL_CTX_free(tt->ctx);
-        tt->ctx = ctx;
-    }
-    return failures;
-}
-
 void tls_free(struct tls *t)
 {
     if (t == NULL)
         return;
-    if (tls_active == t)
-        tls_active = NULL;
     for (size_t i = 0; t->listeners != NULL && i < t->n_listeners; i++) {
         SSL_CTX_free(t->listeners[i].ctx);
         tls_sni_free(t->listeners[i].sni, t->listeners[i].n_sni);
@@ -549,11 +505,6 @@ void tls_free(struct tls *t)
     free(t->listeners);
     free(t->targets);
     free(t);
-}
-
-void tls_set_active(struct tls *t)
-{
-    tls_active = t;
 }
 
 void tls_listener_info(struct tls_listener *l, char *out, size_t cap)
@@ -569,15 +520,16 @@ SSL *tls_accept_ssl_new(struct tls_listener *l)
     return ssl;
 }
 
-SSL *tls_connect_ssl_new(const struct addr *target, char *err, size_t err_len)
+SSL *tls_connect_ssl_new(const struct tls *t, const struct addr *target, char *err,
+                         size_t err_len)
 {
     const struct tls_target *tt = NULL;
     unsigned char ip[16];
     SSL *ssl;
 
-    for (size_t i = 0; tls_active != NULL && i < tls_active->n_targets; i++)
-        if (&tls_active->targets[i].route->target == target)
-            tt = &tls_active->targets[i];
+    for (size_t i = 0; t != NULL && i < t->n_targets; i++)
+        if (&t->targets[i].route->target == target)
+            tt = &t->targets[i];
     if (tt == NULL) {
         snprintf(err, err_len, "no TLS context for this target");
         return NULL;

@@ -54,17 +54,8 @@ struct tls {
  * setting is in the config file. The OpenSSL error queue is left empty. */
 struct tls *tls_new(const struct config *c, char *err, size_t err_len);
 
-/* Re-reads the files of every context of <t>. A listener or target whose files all load
- * switches to its new contexts (connections already made keep theirs); one that fails
- * keeps its previous contexts, and the error is logged. Returns the number of failures. */
-int tls_reload(struct tls *t);
-
 /* Frees <t> and drops its references to its contexts; NULL is fine. */
 void tls_free(struct tls *t);
-
-/* Makes <t> (or NULL) the set tls_connect_ssl_new looks targets up in: clientsock.c is
- * handed only a target address, never the server. */
-void tls_set_active(struct tls *t);
 
 /* Writes "certificate \"SUBJECT\", valid until DATE, sha256 PREFIX..." of TLS listener
  * <l>'s default certificate into <out> (logs a warning if it has expired). */
@@ -73,10 +64,11 @@ void tls_listener_info(struct tls_listener *l, char *out, size_t cap);
 /* A new server-side SSL for a connection accepted on <l>, or NULL when memory ran out. */
 SSL *tls_accept_ssl_new(struct tls_listener *l);
 
-/* A new client-side SSL for <target> (the very address of a route in the active config):
+/* A new client-side SSL for <target> (the very address of a route in <t>'s config):
  * SNI set to its host name, certificate and host name checked unless the route says
  * "verify: false". NULL with the reason in <err> when there is none or memory ran out. */
-SSL *tls_connect_ssl_new(const struct addr *target, char *err, size_t err_len);
+SSL *tls_connect_ssl_new(const struct tls *t, const struct addr *target, char *err,
+                         size_t err_len);
 
 /* Writes why the TLS connection <bev> failed into <out>: OpenSSL's reasons, with the
  * certificate check's verdict when that was the cause ("certificate verify failed:

@@ -21,6 +21,7 @@
 #include "http_reply.h"
 #include "drain.h"
 #include "log.h"
+#include "runconf.h"
 #include "server.h"
 
 static void wsclient_pump_client(struct wsclient *wc, bool force);
@@ -42,7 +43,7 @@ static void wsclient_set_state(struct wsclient *wc, enum wsclient_state state)
 
 static const struct config *wsclient_config(const struct wsclient *wc)
 {
-    return wc->server->config;
+    return wc->conf->config;
 }
 
 static uint64_t wsclient_elapsed_ms(const struct wsclient *wc)
@@ -578,7 +579,7 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
                   const struct handshake_result *res, const struct sockaddr *sa,
                   const char *peer)
 {
-    const struct config *cfg = s->config;
+    const struct config *cfg = server_config(s);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
     struct wsclient *wc = calloc(1, sizeof(*wc));
@@ -589,6 +590,7 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
         return;
     }
     wc->server = s;
+    wc->conf = runconf_ref(s->conf);
     wc->route = route;
     wc->bev = bev;
     wc->subprotocol = res->subprotocol;
@@ -611,9 +613,9 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);
     bufferevent_set_timeouts(bev, NULL, NULL);
-    wc->connecting = clientsock_new(s->base, s->dns, &route->target, route->connect_timeout_ms,
-                                    cfg->high_watermark_bytes, cfg->low_watermark_bytes,
-                                    wsclient_on_connected, wc);
+    wc->connecting = clientsock_new(s->base, s->dns, wc->conf->tls, &route->target,
+                                    route->connect_timeout_ms, cfg->high_watermark_bytes,
+                                    cfg->low_watermark_bytes, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
         wsclient_reply_error(wc, 502, "cannot start a connection to the target");
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
@@ -631,6 +633,7 @@ void wsclient_free(struct wsclient *wc)
     if (wc->hup != NULL)
         event_free(wc->hup);
     clientsock_free(wc->connecting);
+    runconf_unref(wc->conf);
     free(wc);
 }
 

@@ -23,6 +23,7 @@ struct bufferevent;
 struct clientsock;
 struct event;
 struct route;
+struct runconf;
 struct server;
 
 enum wsclient_state {
@@ -35,7 +36,8 @@ enum wsclient_state {
 struct wsclient {
     TAILQ_ENTRY(wsclient) link;
     struct server *server;         /* not owned */
-    const struct route *route;     /* in server->config, not owned */
+    struct runconf *conf;          /* a reference: the configuration it started under */
+    const struct route *route;     /* in conf->config, not owned */
     enum wsclient_state state;
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
@@ -63,8 +65,9 @@ struct wsclient {
 };
 
 /* Takes over <bev>, an accepted connection whose request <res> passed the handshake for
- * <route> (any bytes after the head are still in its input), and starts connecting to
- * the target; the 101 is sent once the target answers, a 502/504 if it does not.
+ * <route>, a route of the server's current configuration (any bytes after the head are
+ * still in its input), and starts connecting to the target; the 101 is sent once the
+ * target answers, a 502/504 if it does not.
  * <sa> is the client's address, counted against the server's connection limits until
  * the client finishes; <peer> is it as text for logs. On failure to allocate, <bev> is
  * closed. The caller checked the limits (server_limit_reached). */

@@ -557,7 +557,7 @@ def test_rotation(d, pki):
         f.write('-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n')
     mark = len(d.log_text())
     os.kill(d.pid, signal.SIGHUP)
-    logged = d.wait_log('keeps its previous certificates', 5, mark)
+    logged = d.wait_log('the previous configuration keeps serving', 5, mark)
     check('rotation: a broken certificate is logged as an error, naming the file',
           logged and pki.path('rot.pem') in d.log_text()[mark:], d.log_text()[mark:][-600:])
     ok, detail, info = roundtrip(d.wss('rot', '/echo'), ctx)

@@ -1,0 +1,111 @@
+/*
+ * runconf.c - loading a whole configuration (file, TLS files, web root) or nothing, and
+ * sharing it by reference between the server and the connections made under it.
+ */
+#include "runconf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "static.h"
+#include "tls.h"
+
+/* What config.c (pure) leaves to the daemon: the web root must be a folder. */
+static int runconf_check_web_root(const struct config *c, char *err, size_t err_len)
+{
+    struct stat st;
+
+    if (stat(c->web_root, &st) != 0) {
+        snprintf(err, err_len, "%s: web_root \"%s\": %s", c->file, c->web_root, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "%s: web_root \"%s\": not a directory", c->file, c->web_root);
+        return -1;
+    }
+    return 0;
+}
+
+struct runconf *runconf_load(const char *file, unsigned long generation, char *err,
+                             size_t err_len)
+{
+    struct runconf *rc = calloc(1, sizeof(*rc));
+
+    if (rc == NULL) {
+        snprintf(err, err_len, "%s: out of memory", file);
+        return NULL;
+    }
+    rc->refs = 1;
+    rc->generation = generation;
+    rc->config = config_load(file, err, err_len);
+    if (rc->config == NULL)
+        goto fail;
+    /* Certificates and keys are part of the configuration: a bad one fails the load. */
+    rc->tls = tls_new(rc->config, err, err_len);
+    if (rc->tls == NULL)
+        goto fail;
+    if (rc->config->web_root != NULL) {
+        if (runconf_check_web_root(rc->config, err, err_len) != 0)
+            goto fail;
+        rc->web = static_root_new(rc->config->web_root, STATIC_MIME_TYPES_FILE, err, err_len);
+        if (rc->web == NULL)
+            goto fail;
+    }
+    return rc;
+fail:
+    runconf_unref(rc);
+    return NULL;
+}
+
+/* True if listener <i> of <c> speaks TLS. */
+static bool runconf_listen_is_tls(const struct config *c, size_t i)
+{
+    return c->listen_tls != NULL && c->listen_tls[i] != NULL;
+}
+
+/* True if <a> and <b> name the same listening address. */
+static bool runconf_same_addr(const struct addr *a, const struct addr *b)
+{
+    return a->kind == b->kind && a->tls == b->tls && a->port == b->port &&
+           strcmp(a->host, b->host) == 0;
+}
+
+int runconf_check_replace(const struct runconf *cur, const struct runconf *next, char *err,
+                          size_t err_len)
+{
+    const struct config *a = cur->config, *b = next->config;
+    bool same = a->n_listen == b->n_listen;
+
+    for (size_t i = 0; same && i < a->n_listen; i++)
+        same = runconf_same_addr(&a->listen[i], &b->listen[i]) &&
+               runconf_listen_is_tls(a, i) == runconf_listen_is_tls(b, i);
+    if (!same) {
+        snprintf(err, err_len,
+                 "%s: the listen addresses (or which of them use TLS) changed; they are bound "
+                 "at start: restart wsbridge to change them",
+                 b->file);
+        return -1;
+    }
+    return 0;
+}
+
+struct runconf *runconf_ref(struct runconf *rc)
+{
+    rc->refs++;
+    return rc;
+}
+
+void runconf_unref(struct runconf *rc)
+{
+    if (rc == NULL || --rc->refs > 0)
+        return;
+    static_root_free(rc->web);
+    tls_free(rc->tls);
+    config_free(rc->config);
+    free(rc);
+}

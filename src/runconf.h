@@ -1,0 +1,44 @@
+/*
+ * runconf.h - the running configuration: a parsed config file together with what it
+ * names on disk (TLS contexts, the web root), loaded as one unit and shared by
+ * reference. SIGHUP loads a new one next to the old; new connections take the new one
+ * while every live connection keeps the one it started with, so a reload never changes
+ * a connection under its feet. The last reference frees it.
+ */
+#ifndef WSB_RUNCONF_H
+#define WSB_RUNCONF_H
+
+#include <stddef.h>
+
+struct config;
+struct static_root;
+struct tls;
+
+struct runconf {
+    unsigned refs;           /* holders: the server while it is current, and connections */
+    unsigned long generation; /* 1 for the first, +1 for each one loaded after it */
+    struct config *config;   /* owned */
+    struct tls *tls;         /* owned: contexts of the TLS listeners and targets */
+    struct static_root *web; /* owned: web root and MIME types; NULL without web_root */
+};
+
+/* Loads <file>: the YAML, then every certificate, key and CA file it names, then its web
+ * root. Returns a runconf holding one reference, or NULL with the first error in <err>:
+ * "FILE:LINE:COL: message" for the file itself and for TLS files (the position of the
+ * setting that names them), "FILE: web_root \"DIR\": why" for the web root. */
+struct runconf *runconf_load(const char *file, unsigned long generation, char *err,
+                             size_t err_len);
+
+/* Checks that <next> may replace <cur> in a running server: the listen addresses (and
+ * whether each is TLS) and the admin address are bound at start, so they must not
+ * change. Returns 0, or -1 with why in <err>. */
+int runconf_check_replace(const struct runconf *cur, const struct runconf *next, char *err,
+                          size_t err_len);
+
+/* Takes a reference to <rc> and returns it. */
+struct runconf *runconf_ref(struct runconf *rc);
+
+/* Drops a reference to <rc>, freeing it with the last; NULL is fine. */
+void runconf_unref(struct runconf *rc);
+
+#endif
