@@ -26,6 +26,8 @@ enum heartbeat_state {
 
 struct heartbeat {
     struct event *timer;
+    struct timeval tv_interval, tv_timeout, tv_rest; /* common timeouts: interval, timeout,
+                                                      * interval - timeout */
     unsigned interval_ms;     /* 0: no pings */
     unsigned timeout_ms;      /* deadline after a ping */
     enum heartbeat_state state;
