@@ -128,6 +128,8 @@ static const struct config_key config_keys[] = {
      CONFIG_MS(config, idle_timeout_ms), 0},
     {CONFIG_TOP, "close_timeout", CONFIG_T_DURATION, "5s", 1, UINT_MAX,
      CONFIG_MS(config, close_timeout_ms), 0},
+    {CONFIG_TOP, "shutdown_timeout", CONFIG_T_DURATION, "10s", 1, UINT_MAX,
+     CONFIG_MS(config, shutdown_timeout_ms), 0},
     {CONFIG_TOP, "high_watermark", CONFIG_T_SIZE, "256KiB", 4 * CONFIG_KIB, UINT64_MAX,
      CONFIG_BYTES(config, high_watermark_bytes), 0},
     {CONFIG_TOP, "low_watermark", CONFIG_T_SIZE, "64KiB", 0, UINT64_MAX,

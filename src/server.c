@@ -397,13 +397,13 @@ static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    log_msg(LOG_LEVEL_WARN, "stop: connections still open after close_timeout; closing them");
+    log_msg(LOG_LEVEL_WARN, "stop: connections still open after shutdown_timeout; closing them");
     event_base_loopbreak(s->base);
 }
 
 void server_stop(struct server *s)
 {
-    unsigned ms = s->conf->config->close_timeout_ms + 1000;
+    unsigned ms = s->conf->config->shutdown_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     struct server_tlsconn *tc;
     struct wsclient *wc, *next;

@@ -127,7 +127,7 @@ void server_free(struct server *s);
 void server_reap_soon(struct server *s);
 
 /* Begins a graceful stop: listeners closed, every WebSocket client sent close 1001,
- * the loop ends when all connections are gone or after close_timeout. */
+ * the loop ends when all connections are gone or after shutdown_timeout. */
 void server_stop(struct server *s);
 
 /* The current configuration: new connections use it. */

@@ -261,6 +261,7 @@ static const struct error_case error_cases[] = {
      "t.yaml:2:12: \"heartbeat\" must be a mapping, like { interval: 30s, timeout: 10s }"},
     {ROUTE_ECHO "connect_timeout: 0\n", 0, "t.yaml:2:18: \"connect_timeout\" must be more than 0"},
     {ROUTE_ECHO "close_timeout: 0ms\n", 0, "t.yaml:2:16: \"close_timeout\" must be more than 0"},
+    {ROUTE_ECHO "shutdown_timeout: 0\n", 0, "t.yaml:2:19: \"shutdown_timeout\" must be more than 0"},
     {ROUTE_ECHO "max_request_head: 1MiB1\n", 0,
      "t.yaml:2:19: bad size \"1MiB1\": unknown unit \"MiB1\" (use B, KiB, MiB, GiB, KB, MB or GB)"},
     {ROUTE_ECHO "max_request_head: {}\n", 0,
@@ -516,6 +517,7 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->connect_timeout_ms, 10000);
     ck_assert_uint_eq(c->idle_timeout_ms, 0);
     ck_assert_uint_eq(c->close_timeout_ms, 5000);
+    ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
     ck_assert_uint_eq(c->high_watermark_bytes, 256 * 1024);
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
