@@ -67,6 +67,8 @@ struct route {
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
+#define CONFIG_WORKERS_MAX 64 /* "workers" at most, and "auto" capped to it */
+
 struct config {
     char *file;                      /* the file it came from, as given */
     struct addr *listen;             /* listen addresses (never ADDR_ECHO, never tls://) */
@@ -85,6 +87,8 @@ struct config {
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */
     unsigned max_connections;        /* WebSocket clients at once; 0 = no limit */
     unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
+    unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
+                                      * one per online CPU (the daemon decides) */
     struct route *routes;
     size_t n_routes;
 };
