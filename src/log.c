@@ -1,7 +1,9 @@
 /*
  * log.c - levelled, one-line-per-event logging: text or JSON, to stderr, a file or syslog.
  * A line is built in a stack buffer and written with one write(2) (or one syslog(3)
- * call), so it is never split; over-long lines are cut, never wrapped.
+ * call), so it is never split; over-long lines are cut, never wrapped. Any thread may log:
+ * nothing shared is written while lines are, but for the descriptor that log_reopen
+ * replaces in place. log_set_level and log_configure are for before the workers start.
  */
 #include "log.h"
 
@@ -180,8 +182,16 @@ int log_reopen(void)
         log_msg(LOG_LEVEL_ERROR, "reopening the log: %s; keeping the old file", err);
         return -1;
     }
-    close(log_fd);
-    log_fd = fd;
+    /* Worker threads write to log_fd meanwhile: the new file takes over the same number in
+     * one step (dup2 is atomic), so a writer gets the old file or the new one, never a
+     * closed or reused descriptor. */
+    if (dup2(fd, log_fd) < 0) {
+        snprintf(err, sizeof(err), "dup2: %s", strerror(errno));
+        close(fd);
+        log_msg(LOG_LEVEL_ERROR, "reopening the log: %s; keeping the old file", err);
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 
