@@ -102,14 +102,14 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
     if (!same) {
         snprintf(err, err_len,
                  "%s: the listen addresses (or which of them use TLS) changed; they are bound "
-                 "at start: restart wsbridge to change them",
+                 "restart wsbridge to change them",
                  b->file);
         return -1;
     }
     if (cur->workers != next->workers) {
         snprintf(err, err_len,
-                 "%s: workers would change from %u to %u; the worker threads are started "
-                 "at start: restart wsbridge to change them",
+                 "%s: workers changed from %u to %u; the worker threads are made at start: "
+                 "restart wsbridge to change them",
                  b->file, cur->workers, next->workers);
         return -1;
     }
