@@ -94,10 +94,10 @@ int main(int argc, char **argv)
             check = true;
             break;
         case 'v':
-            log_set_level(LOG_LEVEL_DEBUG);
+            log_override_level(LOG_LEVEL_DEBUG);
             break;
         case 'q':
-            log_set_level(LOG_LEVEL_WARN);
+            log_override_level(LOG_LEVEL_WARN);
             break;
         case 'V':
             printf("wsbridge %s (libevent %s, %s)\n", PACKAGE_VERSION, event_get_version(),
@@ -145,6 +145,14 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
     /* A peer that vanishes mid-write must give EPIPE, not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
+    /* After --check, which must not create the log file. A file that cannot be opened is a
+     * configuration mistake, reported where the operator is looking: on stderr. */
+    if (log_apply(&config->log, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: log.file: %s\n", file, err);
+        tls_free(tls);
+        config_free(config);
+        return MAIN_EXIT_USAGE;
+    }
     if (server_init(&server, config, tls, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         server_free(&server);
@@ -160,5 +168,6 @@ int main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     log_msg(LOG_LEVEL_INFO, "stopped");
+    log_close();
     return 0;
 }
