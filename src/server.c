@@ -31,6 +31,7 @@
 #include "http_reply.h"
 #include "httpconn.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "static.h"
 #include "tls.h"
@@ -573,6 +574,18 @@ int server_init(struct server *s, struct config *config, struct tls *tls, char *
         snprintf(err, err_len, "out of memory");
         return -1;
     }
+    /* Every route is in the metrics from the start, at zero, not only once used. */
+    s->metrics = metrics_new();
+    for (size_t i = 0; s->metrics != NULL && i < config->n_routes; i++) {
+        if (metrics_route_get(s->metrics, config->routes[i].path) == NULL) {
+            metrics_free(s->metrics);
+            s->metrics = NULL;
+        }
+    }
+    if (s->metrics == NULL) {
+        snprintf(err, err_len, "metrics: out of memory");
+        return -1;
+    }
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
@@ -671,5 +684,6 @@ void server_free(struct server *s)
     config_free(s->config);
     free(s->route_clients);
     free(s->ip_counts);
+    metrics_free(s->metrics);
     memset(s, 0, sizeof(*s));
 }

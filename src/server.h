@@ -25,6 +25,7 @@ struct bufferevent;
 struct evconnlistener;
 struct httpconn;
 struct drain;
+struct metrics;
 struct static_root;
 struct wsclient;
 struct tls;
@@ -90,6 +91,7 @@ struct server {
     unsigned *route_clients;        /* the same per route, indexed like config->routes */
     struct server_ip_count *ip_counts; /* the same per client address; a linear list */
     size_t n_ip_counts, cap_ip_counts;
+    struct metrics *metrics;        /* owned: counters by route path, outliving any config */
 };
 
 /* Builds <s> for <config> and its TLS contexts <tls> (taking ownership of both even on
