@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "config.h"
 #include "drain.h"
 #include "http_reply.h"
@@ -292,8 +293,8 @@ static void server_on_accept_error(struct evconnlistener *lev, void *arg)
 }
 
 /* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>. */
-static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
-                                            size_t err_len)
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len)
 {
     evutil_socket_t fd;
     int one = 1;
@@ -414,6 +415,7 @@ void server_stop(struct server *s)
         evconnlistener_free(s->listeners[i]->lev);
         s->listeners[i]->lev = NULL;
     }
+    admin_stop(s->admin);
     for (wc = TAILQ_FIRST(&s->wsclients); wc != NULL; wc = next) {
         next = TAILQ_NEXT(wc, link);
         if (wc->state == WSCLIENT_OPEN)
@@ -618,6 +620,9 @@ int server_init(struct server *s, struct config *config, struct tls *tls, char *
         if (server_add_listeners(s, &config->listen[i], tl, err, err_len) != 0)
             return -1;
     }
+    if (config->admin_listen != NULL &&
+        (s->admin = admin_new(s, config->admin_listen, err, err_len)) == NULL)
+        return -1;
     return 0;
 }
 
@@ -658,6 +663,7 @@ void server_free(struct server *s)
         free(s->listeners[i]);
     }
     free(s->listeners);
+    admin_free(s->admin);
     if (s->base != NULL) {
         /* Let the echo targets see their partners' end of file and free themselves. */
         event_base_loop(s->base, EVLOOP_NONBLOCK);

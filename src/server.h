@@ -16,6 +16,8 @@
 
 #include "addr.h"
 
+struct addrinfo;
+struct admin;
 struct config;
 struct route;
 struct event;
@@ -92,6 +94,7 @@ struct server {
     struct server_ip_count *ip_counts; /* the same per client address; a linear list */
     size_t n_ip_counts, cap_ip_counts;
     struct metrics *metrics;        /* owned: counters by route path, outliving any config */
+    struct admin *admin;            /* owned: the admin endpoint; NULL without admin.listen */
 };
 
 /* Builds <s> for <config> and its TLS contexts <tls> (taking ownership of both even on
@@ -99,6 +102,12 @@ struct server {
  * Returns 0, or -1 with "what failed: why" in <err>. */
 int server_init(struct server *s, struct config *config, struct tls *tls, char *err,
                 size_t err_len);
+
+/* Creates a socket for <ai>, binds it with SO_REUSEADDR (IPv6: V6ONLY) and listens.
+ * Returns the descriptor (non-blocking, close-on-exec), or -1 with "bind NAME: why" (or
+ * socket, listen) in <err>, <name> being the address as logs write it. */
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len);
 
 /* Runs the event loop until a stop signal has been handled. Returns 0. */
 int server_run(struct server *s);
