@@ -48,6 +48,17 @@ static void main_usage(FILE *out)
             WSB_SYSCONFDIR);
 }
 
+/* libevent's own messages (rare: a failed epoll_ctl, a DNS server that went away) go
+ * through log.c like every other line, so a JSON log or a log file gets them too. */
+static void main_on_libevent_log(int severity, const char *msg)
+{
+    enum log_level level = severity >= EVENT_LOG_ERR    ? LOG_LEVEL_ERROR
+                           : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN
+                                                        : LOG_LEVEL_DEBUG;
+
+    log_msg(level, "libevent: %s", msg);
+}
+
 /* Checks what the config names on disk, which config.c (pure) leaves to the daemon. */
 static int main_check_files(const struct config *c, char *err, size_t err_len)
 {
@@ -153,6 +164,7 @@ int main(int argc, char **argv)
         config_free(config);
         return MAIN_EXIT_USAGE;
     }
+    event_set_log_callback(main_on_libevent_log);
     if (server_init(&server, config, tls, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         server_free(&server);
