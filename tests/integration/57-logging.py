@@ -172,10 +172,10 @@ def test_file(wdir, echo):
                   read(path)[:300])
             check('nothing goes to stderr', d.log_text() == '', d.log_text()[:300])
             os.rename(path, path + '.1')
-            caught = wsb_sig_caught(d.pid, SIGUSR1_BIT)
-            if not caught:
-                # TODO(#5): drop this gate once the SIGUSR1 handler (server.c) is merged.
-                wsb.note('SIGUSR1 is not handled by this build: reopen checks not run')
+            # TODO(#5): drop this gate once the SIGUSR1 handler (server.c) is merged.
+            # valgrind catches every signal itself, so SigCgt cannot tell under it.
+            if wsb.UNDER_VALGRIND or not wsb_sig_caught(d.pid, SIGUSR1_BIT):
+                wsb.note('cannot see a SIGUSR1 handler in this build: reopen checks not run')
                 return
             os.kill(d.pid, signal.SIGUSR1)
             deadline = time.monotonic() + 5 * wsb.SLOW
