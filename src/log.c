@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #define LOG_LINE_MAX 4096
 
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -22,6 +24,7 @@ static enum log_target log_target = LOG_TARGET_STDERR;
 static enum log_format log_format = LOG_FORMAT_TEXT;
 static int log_fd = STDERR_FILENO;
 static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen */
+static bool log_level_fixed; /* the command line set the level: the config's is ignored */
 
 static const char *const log_level_names[] = {
     [LOG_LEVEL_ERROR] = "error",
@@ -165,6 +168,34 @@ int log_configure(enum log_target target, enum log_format format, const char *fi
     log_format = format;
     log_fd = fd;
     log_file = copy;
+    return 0;
+}
+
+void log_override_level(enum log_level level)
+{
+    log_level = level;
+    log_level_fixed = true;
+}
+
+int log_apply(const struct config_log *cfg, char *err, size_t err_len)
+{
+    static const enum log_target targets[] = {
+        [CONFIG_LOG_STDERR] = LOG_TARGET_STDERR,
+        [CONFIG_LOG_SYSLOG] = LOG_TARGET_SYSLOG,
+        [CONFIG_LOG_FILE] = LOG_TARGET_FILE,
+    };
+    static const enum log_level levels[] = {
+        [CONFIG_LOG_ERROR] = LOG_LEVEL_ERROR,
+        [CONFIG_LOG_WARN] = LOG_LEVEL_WARN,
+        [CONFIG_LOG_INFO] = LOG_LEVEL_INFO,
+        [CONFIG_LOG_DEBUG] = LOG_LEVEL_DEBUG,
+    };
+    enum log_format format = cfg->format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+
+    if (log_configure(targets[cfg->target], format, cfg->file, err, err_len) < 0)
+        return -1;
+    if (!log_level_fixed)
+        log_level = levels[cfg->level];
     return 0;
 }
 

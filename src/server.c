@@ -27,11 +27,13 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "config.h"
 #include "drain.h"
 #include "http_reply.h"
 #include "httpconn.h"
 #include "log.h"
+#include "metrics.h"
 #include "runconf.h"
 #include "sdnotify.h"
 #include "static.h"
@@ -295,8 +297,8 @@ static void server_on_accept_error(struct evconnlistener *lev, void *arg)
 }
 
 /* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>. */
-static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
-                                            size_t err_len)
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len)
 {
     evutil_socket_t fd;
     int one = 1;
@@ -422,6 +424,7 @@ void server_stop(struct server *s)
         evconnlistener_free(s->listeners[i]->lev);
         s->listeners[i]->lev = NULL;
     }
+    admin_stop(s->admin);
     for (wc = TAILQ_FIRST(&s->wsclients); wc != NULL; wc = next) {
         next = TAILQ_NEXT(wc, link);
         if (wc->state == WSCLIENT_OPEN)
@@ -445,6 +448,16 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     log_msg(LOG_LEVEL_INFO, "signal %s", strsignal((int)sig));
     server_stop(arg);
+}
+
+/* Gives every route of <c> its entry in the metrics, so a new route shows at zero.
+ * Returns 0, or -1 if memory ran out. */
+static int server_register_routes(struct server *s, const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (metrics_route_get(s->metrics, c->routes[i].path) == NULL)
+            return -1;
+    return 0;
 }
 
 int server_reload(struct server *s)
@@ -474,6 +487,12 @@ int server_reload(struct server *s)
     runconf_unref(s->conf);
     s->conf = next;
     s->reloads++;
+    if (server_register_routes(s, next->config) != 0)
+        log_msg(LOG_LEVEL_WARN, "reload: out of memory for metrics; new routes show when used");
+    /* The log section too; if its file cannot be opened, the previous target stays. */
+    if (log_apply(&next->config->log, err, sizeof(err)) != 0)
+        log_msg(LOG_LEVEL_ERROR, "reload: %s: log.file: %s; logging where it did",
+                next->config->file, err);
     for (size_t i = 0; i < next->tls->n_listeners; i++) {
         struct tls_listener *l = &next->tls->listeners[i];
         if (l->cfg == NULL)
@@ -688,6 +707,12 @@ int server_init(struct server *s, struct runconf *conf, char *err, size_t err_le
     TAILQ_INIT(&s->drains);
     TAILQ_INIT(&s->dead);
     TAILQ_INIT(&s->dead_http);
+    /* Every route is in the metrics from the start, at zero, not only once used. */
+    s->metrics = metrics_new();
+    if (s->metrics == NULL || server_register_routes(s, conf->config) != 0) {
+        snprintf(err, err_len, "metrics: out of memory");
+        return -1;
+    }
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
@@ -717,6 +742,9 @@ int server_init(struct server *s, struct runconf *conf, char *err, size_t err_le
     for (size_t i = 0; i < conf->config->n_listen; i++)
         if (server_add_listeners(s, i, err, err_len) != 0)
             return -1;
+    if (conf->config->admin_listen != NULL &&
+        (s->admin = admin_new(s, conf->config->admin_listen, err, err_len)) == NULL)
+        return -1;
     return 0;
 }
 
@@ -757,6 +785,7 @@ void server_free(struct server *s)
         free(s->listeners[i]);
     }
     free(s->listeners);
+    admin_free(s->admin);
     if (s->base != NULL) {
         /* Let the echo targets see their partners' end of file and free themselves. */
         event_base_loop(s->base, EVLOOP_NONBLOCK);
@@ -786,5 +815,6 @@ void server_free(struct server *s)
         free(s->route_counts[i].path);
     free(s->route_counts);
     free(s->ip_counts);
+    metrics_free(s->metrics);
     memset(s, 0, sizeof(*s));
 }

@@ -17,6 +17,8 @@
 
 #include "addr.h"
 
+struct addrinfo;
+struct admin;
 struct config;
 struct route;
 struct runconf;
@@ -27,6 +29,7 @@ struct bufferevent;
 struct evconnlistener;
 struct httpconn;
 struct drain;
+struct metrics;
 struct static_root;
 struct wsclient;
 struct tls;
@@ -104,6 +107,8 @@ struct server {
     unsigned long reloads;          /* configurations loaded by SIGHUP */
     struct server_ip_count *ip_counts; /* the same per client address; a linear list */
     size_t n_ip_counts, cap_ip_counts;
+    struct metrics *metrics;        /* owned: counters by route path, outliving any config */
+    struct admin *admin;            /* owned: the admin endpoint; NULL without admin.listen */
 };
 
 /* Builds <s> for configuration <conf> (taking its reference even on failure): event
@@ -116,6 +121,12 @@ int server_init(struct server *s, struct runconf *conf, char *err, size_t err_le
  * web root; live ones keep theirs. Otherwise the error is logged and nothing changes.
  * Returns 0 or -1. */
 int server_reload(struct server *s);
+
+/* Creates a socket for <ai>, binds it with SO_REUSEADDR (IPv6: V6ONLY) and listens.
+ * Returns the descriptor (non-blocking, close-on-exec), or -1 with "bind NAME: why" (or
+ * socket, listen) in <err>, <name> being the address as logs write it. */
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len);
 
 /* Runs the event loop until a stop signal has been handled. Returns 0. */
 int server_run(struct server *s);

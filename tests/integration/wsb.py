@@ -306,11 +306,13 @@ def config_yaml(port, routes, **opts):
 
 class Daemon:
     """One wsbridge process. Use as a context manager: it is stopped by PID on exit.
-    <nofile>: a lower RLIMIT_NOFILE (soft and hard) for it."""
+    <nofile>: a lower RLIMIT_NOFILE (soft and hard) for it. <args>: options after
+    "-c FILE" (default -v: debug lines, which override the file's log level)."""
 
-    def __init__(self, wdir, routes, name='wsbridge', nofile=None, **opts):
+    def __init__(self, wdir, routes, name='wsbridge', nofile=None, args=('-v',), **opts):
         self.wdir, self.routes, self.name, self.opts = wdir, routes, name, opts
         self.nofile = nofile
+        self.args = list(args)
         self.proc = None
         self.port = None
         self.exit_status = None
@@ -330,7 +332,7 @@ class Daemon:
             logf = open(self.log, 'ab')
             try:
                 self.proc = subprocess.Popen(daemon_command(self.wdir, self.name) +
-                                             ['-c', self.cfg, '-v'],
+                                             ['-c', self.cfg] + self.args,
                                              stdin=subprocess.DEVNULL, stdout=logf,
                                              stderr=logf, preexec_fn=self._preexec)
             finally:
