@@ -91,6 +91,13 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
                  b->file);
         return -1;
     }
+    if ((a->admin_listen == NULL) != (b->admin_listen == NULL) ||
+        (a->admin_listen != NULL && !runconf_same_addr(a->admin_listen, b->admin_listen))) {
+        snprintf(err, err_len,
+                 "%s: admin.listen changed; it is bound at start: restart wsbridge to change it",
+                 b->file);
+        return -1;
+    }
     return 0;
 }
 
