@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,19 +42,23 @@ enum config_section {
     CONFIG_LISTEN,    /* keys of a listener written as a mapping, struct config_listener */
     CONFIG_TLS,       /* keys under a listener's "tls:", fields of struct config_tls */
     CONFIG_TLS_CERT,  /* keys of one entry of "tls.certificates", struct config_tls_cert */
+    CONFIG_ADMIN,     /* keys under "admin:", fields of struct config */
+    CONFIG_LOG,       /* keys under "log:", fields of struct config (its log member) */
 };
 
 /* What a section is called in "... has no KEY" messages, and the prefix of its keys'
  * labels ("heartbeat.timeout"). */
 static const char *const config_section_noun[] = {
-    [CONFIG_TOP] = "the file", [CONFIG_HEARTBEAT] = "\"heartbeat\"",
-    [CONFIG_ROUTE] = "route",  [CONFIG_LISTEN] = "listener",
-    [CONFIG_TLS] = "\"tls\"",  [CONFIG_TLS_CERT] = "certificate",
+    [CONFIG_TOP] = "the file",    [CONFIG_HEARTBEAT] = "\"heartbeat\"",
+    [CONFIG_ROUTE] = "route",     [CONFIG_LISTEN] = "listener",
+    [CONFIG_TLS] = "\"tls\"",     [CONFIG_TLS_CERT] = "certificate",
+    [CONFIG_ADMIN] = "\"admin\"", [CONFIG_LOG] = "\"log\"",
 };
 static const char *const config_section_prefix[] = {
-    [CONFIG_TOP] = "",     [CONFIG_HEARTBEAT] = "heartbeat.",
-    [CONFIG_ROUTE] = "",   [CONFIG_LISTEN] = "",
-    [CONFIG_TLS] = "tls.", [CONFIG_TLS_CERT] = "tls.certificates.",
+    [CONFIG_TOP] = "",         [CONFIG_HEARTBEAT] = "heartbeat.",
+    [CONFIG_ROUTE] = "",       [CONFIG_LISTEN] = "",
+    [CONFIG_TLS] = "tls.",     [CONFIG_TLS_CERT] = "tls.certificates.",
+    [CONFIG_ADMIN] = "admin.", [CONFIG_LOG] = "log.",
 };
 
 enum config_type {
@@ -79,6 +84,10 @@ enum config_type {
     CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (acl.c) */
     CONFIG_T_NETS,         /* one CIDR network or a list of them (acl.c) */
     CONFIG_T_WORKERS,      /* "auto" (stored as 0) or a whole number within the bounds */
+    CONFIG_T_ADMIN,        /* a mapping of CONFIG_ADMIN keys */
+    CONFIG_T_ADMIN_LISTEN, /* the admin listener: host:port, plain HTTP only */
+    CONFIG_T_LOG,          /* a mapping of CONFIG_LOG keys */
+    CONFIG_T_CHOICE,       /* one word of the key's row in config_choices[] */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -101,6 +110,11 @@ struct config_key {
 #define CONFIG_STR(st, m) _Generic(((struct st *)0)->m, char * : offsetof(struct st, m))
 #define CONFIG_BOOL(st, m) _Generic(((struct st *)0)->m, bool : offsetof(struct st, m))
 #define CONFIG_UINT(st, m) _Generic(((struct st *)0)->m, unsigned : offsetof(struct st, m))
+/* Choices are stored as unsigned: the enums they go to must be that size. */
+#define CONFIG_ENUM(st, m, e) _Generic(((struct st *)0)->m, enum e : offsetof(struct st, m))
+static_assert(sizeof(enum config_log_target) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum config_log_level) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum config_log_format) == sizeof(unsigned), "choices store unsigned");
 /* A listener written as a mapping, while it is read; then split into config->listen and
  * config->listen_tls. */
 struct config_listener {
@@ -192,6 +206,41 @@ static const struct config_key config_keys[] = {
     {CONFIG_TLS_CERT, "key_password_file", CONFIG_T_FILE, NULL, 0, 0,
      CONFIG_STR(config_tls_cert, key_password_file), 0},
     {CONFIG_TLS_CERT, "names", CONFIG_T_NAMES, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    {CONFIG_TOP, "admin", CONFIG_T_ADMIN, NULL, 0, 0, 0, 0},
+    {CONFIG_ADMIN, "listen", CONFIG_T_ADMIN_LISTEN, NULL, 0, 0, 0, 0},
+    {CONFIG_TOP, "log", CONFIG_T_LOG, NULL, 0, 0, 0, 0},
+    {CONFIG_LOG, "target", CONFIG_T_CHOICE, "stderr", 0, 0,
+     CONFIG_ENUM(config, log.target, config_log_target), 0},
+    {CONFIG_LOG, "file", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config, log.file), 0},
+    {CONFIG_LOG, "level", CONFIG_T_CHOICE, "info", 0, 0,
+     CONFIG_ENUM(config, log.level, config_log_level), 0},
+    {CONFIG_LOG, "format", CONFIG_T_CHOICE, "text", 0, 0,
+     CONFIG_ENUM(config, log.format, config_log_format), 0},
+};
+
+/* The words of each CONFIG_T_CHOICE key, in the order of the enum they are stored as. */
+struct config_choice {
+    enum config_section section;
+    const char *name;         /* the key */
+    const char *const *words; /* NULL-terminated; the index is the value */
+};
+
+static const char *const config_log_targets[] = {[CONFIG_LOG_STDERR] = "stderr",
+                                                 [CONFIG_LOG_SYSLOG] = "syslog",
+                                                 [CONFIG_LOG_FILE] = "file",
+                                                 NULL};
+static const char *const config_log_levels[] = {[CONFIG_LOG_ERROR] = "error",
+                                                [CONFIG_LOG_WARN] = "warn",
+                                                [CONFIG_LOG_INFO] = "info",
+                                                [CONFIG_LOG_DEBUG] = "debug",
+                                                NULL};
+static const char *const config_log_formats[] = {
+    [CONFIG_LOG_TEXT] = "text", [CONFIG_LOG_JSON] = "json", NULL};
+
+static const struct config_choice config_choices[] = {
+    {CONFIG_LOG, "target", config_log_targets},
+    {CONFIG_LOG, "level", config_log_levels},
+    {CONFIG_LOG, "format", config_log_formats},
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -257,6 +306,7 @@ struct config_ctx {
     size_t err_len;                               /* its size */
     struct config *c;                             /* being built; not owned */
     struct config_node *routes;                   /* "routes:" value, read after the others */
+    const struct config_node *admin_listen;       /* "admin.listen:" value, for messages */
     const struct config_pair *top[CONFIG_N_KEYS]; /* top-level keys as found, for checks */
 };
 
@@ -1158,6 +1208,91 @@ static int config_set_workers(struct config_ctx *x, const struct config_key *k,
     return 0;
 }
 
+/* One word of <k>'s row in config_choices[], stored as its index. */
+static int config_set_choice(struct config_ctx *x, const struct config_key *k,
+                             const struct config_node *v, void *obj)
+{
+    char q[CONFIG_QUOTE_MAX + 4], label[64], list[128] = "";
+    const char *const *words = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(config_choices) / sizeof(config_choices[0]); i++)
+        if (config_choices[i].section == k->section && strcmp(config_choices[i].name, k->name) == 0)
+            words = config_choices[i].words;
+    if (words == NULL)
+        return config_fail(x, v, "internal error: no choices for \"%s\"", k->name);
+    while (words[n] != NULL)
+        n++;
+    /* "a, b, c or d", for messages */
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", sep, words[i]);
+    }
+    config_key_label(k, label, sizeof(label));
+    if (!config_want_scalar(x, k, v, list))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v->text, words[i]) == 0) {
+            *(unsigned *)((char *)obj + k->offset) = (unsigned)i;
+            return 0;
+        }
+    }
+    return config_fail(x, v, "\"%s\" must be %s, not \"%s\"", label, list,
+                       config_quote(v->text, q));
+}
+
+/* "admin.listen": a host and port for plain HTTP; never echo, never tls://. */
+static int config_set_admin_listen(struct config_ctx *x, const struct config_key *k,
+                                   const struct config_node *v, struct config *c)
+{
+    char q[CONFIG_QUOTE_MAX + 4], why[128];
+    struct addr a;
+
+    if (!config_want_scalar(x, k, v, "a string, like \"127.0.0.1:9090\""))
+        return -1;
+    if (addr_parse(v->text, false, &a, why, sizeof(why)) < 0)
+        return config_fail(x, v, "bad address \"%s\": %s", config_quote(v->text, q), why);
+    if (a.tls)
+        return config_fail(x, v,
+                           "\"admin.listen\" takes no tls://: the admin endpoint speaks "
+                           "plain HTTP (keep it on a loopback or private address)");
+    if ((c->admin_listen = malloc(sizeof(*c->admin_listen))) == NULL)
+        return config_oom(x);
+    *c->admin_listen = a;
+    x->admin_listen = v;
+    return 0;
+}
+
+/* "log": its keys, then the rule tying target and file together. */
+static int config_set_log(struct config_ctx *x, struct config_node *v, struct config *c)
+{
+    const struct config_pair *seen[CONFIG_N_KEYS] = {NULL};
+    const struct config_key *target = config_key_find(CONFIG_LOG, "target");
+    const struct config_key *file = config_key_find(CONFIG_LOG, "file");
+    const struct config_key *level = config_key_find(CONFIG_LOG, "level");
+    const struct config_pair *at;
+
+    if (v->kind != CONFIG_NODE_MAPPING)
+        return config_fail(x, v,
+                           "\"log\" must be a mapping, like { target: stderr, level: info, "
+                           "format: text }");
+    if (config_map_read(x, CONFIG_LOG, v, c, seen) < 0)
+        return -1;
+    c->log.level_set = seen[level - config_keys] != NULL;
+    if (c->log.target == CONFIG_LOG_FILE && c->log.file == NULL) {
+        at = seen[target - config_keys];
+        return config_fail(x, at->value,
+                           "\"log.target: file\" needs \"log.file\", the file to write to");
+    }
+    if (c->log.target != CONFIG_LOG_FILE && c->log.file != NULL) {
+        at = seen[file - config_keys];
+        return config_fail(x, at->key,
+                           "\"log.file\" applies to \"target: file\" only; this log goes to %s",
+                           config_log_targets[c->log.target]);
+    }
+    return 0;
+}
+
 /* Stores value <v> of key <k> into <obj> (struct config or struct route by section). */
 static int config_set(struct config_ctx *x, const struct config_key *k, struct config_node *v,
                       void *obj)
@@ -1229,6 +1364,17 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct c
         return config_set_origins(x, k, v, obj);
     case CONFIG_T_NETS:
         return config_set_nets(x, k, v, obj);
+    case CONFIG_T_ADMIN:
+        if (v->kind != CONFIG_NODE_MAPPING)
+            return config_fail(x, v,
+                               "\"admin\" must be a mapping, like { listen: \"127.0.0.1:9090\" }");
+        return config_map_read(x, CONFIG_ADMIN, v, obj, NULL);
+    case CONFIG_T_ADMIN_LISTEN:
+        return config_set_admin_listen(x, k, v, obj);
+    case CONFIG_T_LOG:
+        return config_set_log(x, v, obj);
+    case CONFIG_T_CHOICE:
+        return config_set_choice(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }
@@ -1329,9 +1475,9 @@ static int config_map_read(struct config_ctx *x, enum config_section sec, struct
             const struct config_key *top = config_key_find(CONFIG_TOP, k->name);
             *(unsigned *)((char *)obj + k->offset) =
                 *(const unsigned *)((const char *)x->c + top->offset);
-        } else if (k->type == CONFIG_T_HEARTBEAT) {
-            def.kind = CONFIG_NODE_MAPPING; /* empty: every heartbeat key takes its default */
-            if (config_map_read(x, CONFIG_HEARTBEAT, &def, obj, NULL) < 0)
+        } else if (k->type == CONFIG_T_HEARTBEAT || k->type == CONFIG_T_LOG) {
+            def.kind = CONFIG_NODE_MAPPING; /* empty: every key of the section takes its default */
+            if (config_set(x, k, &def, obj) < 0)
                 return -1;
         } else if (k->def != NULL) {
             def.text = (char *)k->def; /* never freed: this node lives on the stack */
@@ -1494,6 +1640,12 @@ static int config_check(struct config_ctx *x)
             config_format_number(c->low_watermark_bytes, config_size_units, b, sizeof(b)));
     if (c->n_routes == 0 && c->web_root == NULL)
         return config_fail_at(x, 1, 1, "nothing to serve: add \"routes\" or \"web_root\"");
+    for (size_t i = 0; c->admin_listen != NULL && i < c->n_listen; i++)
+        if (c->listen[i].port == c->admin_listen->port &&
+            strcmp(c->listen[i].host, c->admin_listen->host) == 0)
+            return config_fail(x, x->admin_listen,
+                               "\"admin.listen\" is also a \"listen\" address: give the admin "
+                               "endpoint a port of its own");
     return 0;
 }
 
@@ -1661,6 +1813,8 @@ void config_free(struct config *c)
     free(c->listen_tls);
     free(c->listen);
     free(c->web_root);
+    free(c->admin_listen);
+    free(c->log.file);
     free(c->file);
     free(c);
 }

@@ -69,6 +69,35 @@ struct route {
 
 #define CONFIG_WORKERS_MAX 64 /* "workers" at most, and "auto" capped to it */
 
+/* Where log lines go. config.c keeps its own enums (log.h declares I/O, and this module
+ * has none); log_apply in log.c maps them. */
+enum config_log_target {
+    CONFIG_LOG_STDERR = 0, /* standard error: the journal under systemd */
+    CONFIG_LOG_SYSLOG,     /* syslog(3), facility daemon */
+    CONFIG_LOG_FILE,       /* appended to log.file, opened again on SIGUSR1 */
+};
+
+enum config_log_level {
+    CONFIG_LOG_ERROR = 0, /* failures only */
+    CONFIG_LOG_WARN,      /* and refused or odd input */
+    CONFIG_LOG_INFO,      /* and start, stop, one access line per connection */
+    CONFIG_LOG_DEBUG,     /* and per-event detail */
+};
+
+enum config_log_format {
+    CONFIG_LOG_TEXT = 0, /* "<time> <level> <message>", fields as key=value */
+    CONFIG_LOG_JSON,     /* one JSON object per line */
+};
+
+/* The "log:" mapping. */
+struct config_log {
+    enum config_log_target target;
+    char *file;                   /* CONFIG_LOG_FILE: joined to the file's folder; else NULL */
+    enum config_log_level level;  /* lines above it are dropped */
+    enum config_log_format format;
+    bool level_set;               /* "level" was written (-v and -q still win over it) */
+};
+
 struct config {
     char *file;                      /* the file it came from, as given */
     struct addr *listen;             /* listen addresses (never ADDR_ECHO, never tls://) */
@@ -91,6 +120,8 @@ struct config {
                                       * one per online CPU (the daemon decides) */
     struct route *routes;
     size_t n_routes;
+    struct addr *admin_listen;       /* admin.listen, plain HTTP; NULL: no admin listener */
+    struct config_log log;
 };
 
 /* Reads and checks <file>. Returns a new config, or NULL with "FILE:LINE:COL: message"

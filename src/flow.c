@@ -13,14 +13,18 @@ void flow_init(struct flow *f, uint64_t high_bytes, uint64_t low_bytes)
     f->high_bytes = high_bytes;
     f->low_bytes = low_bytes;
     f->paused = false;
+    f->pauses = NULL;
 }
 
 bool flow_update(struct flow *f, size_t sink_bytes)
 {
     if (f->paused && sink_bytes <= f->low_bytes)
         f->paused = false;
-    else if (!f->paused && sink_bytes > f->high_bytes)
+    else if (!f->paused && sink_bytes > f->high_bytes) {
         f->paused = true;
+        if (f->pauses != NULL)
+            (*f->pauses)++;
+    }
     return !f->paused;
 }
 

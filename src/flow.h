@@ -15,13 +15,15 @@ struct flow {
     uint64_t high_bytes; /* pause when the sink holds more than this */
     uint64_t low_bytes;  /* resume when it holds this much or less */
     bool paused;         /* the source is not being read */
+    uint64_t *pauses;    /* incremented at each pause (a metric); NULL: none; not owned */
 };
 
-/* Sets <f> to "flowing" with the two watermarks (low < high). */
+/* Sets <f> to "flowing" with the two watermarks (low < high), pauses not counted. */
 void flow_init(struct flow *f, uint64_t high_bytes, uint64_t low_bytes);
 
 /* Updates <f> for a sink that now holds <sink_bytes> and returns true if the source may
- * be read. Between the watermarks the previous answer stands (hysteresis). */
+ * be read. Between the watermarks the previous answer stands (hysteresis). Each change
+ * from flowing to paused adds one to *pauses. */
 bool flow_update(struct flow *f, size_t sink_bytes);
 
 /* Applies flow_update to <src>: enables or disables its EV_READ for a sink of

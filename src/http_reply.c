@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Output cursor over caller memory. <len> keeps counting past <cap>, so one test at the
  * end tells whether everything fitted. */
@@ -136,6 +137,21 @@ size_t http_reply_101(char *out, size_t cap, const char *accept, const char *sub
     return http_reply_end(&o);
 }
 
+/* True if the caller's header lines <headers> (NULL: none) include one named <name>,
+ * given with its colon ("Allow:"). */
+static bool http_reply_has_header(const char *headers, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *line = headers; line != NULL && *line != '\0';) {
+        const char *end = strstr(line, "\r\n");
+        if (strncasecmp(line, name, n) == 0)
+            return true;
+        line = end != NULL ? end + 2 : NULL;
+    }
+    return false;
+}
+
 /* Writes a complete error answer for <status> (100..999) with an optional <detail> line
  * into <out> (<cap> bytes), as http_reply.h describes. Returns the length, or 0 if it does
  * not fit or <status> has not three digits (a status line needs exactly three). */
@@ -168,7 +184,8 @@ size_t http_reply_error_with(char *out, size_t cap, int status, const char *deta
     http_reply_put(&o, "\r\nConnection: close\r\n");
     if (status == 426) /* RFC 7231 §6.5.15 and RFC 6455 §4.4 */
         http_reply_put(&o, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
-    if (status == 405) /* RFC 7231 §6.5.5: list the methods the target supports */
+    /* RFC 7231 §6.5.5: list the methods the target supports; GET unless the caller says. */
+    if (status == 405 && !http_reply_has_header(headers, "Allow:"))
         http_reply_put(&o, "Allow: GET\r\n");
     if (headers != NULL)
         http_reply_put(&o, headers);

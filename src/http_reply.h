@@ -25,7 +25,8 @@ size_t http_reply_error(char *out, size_t cap, int status, const char *detail);
 
 /* As http_reply_error, plus <headers> (NULL: none): whole header lines, each ending in
  * CRLF, such as "Retry-After: 1\r\n" or a 401's WWW-Authenticate. They are the caller's
- * text, written as given: never pass client bytes. */
+ * text, written as given: never pass client bytes. An "Allow:" line among them replaces
+ * the 405's own "Allow: GET" (an endpoint that serves HEAD too). */
 size_t http_reply_error_with(char *out, size_t cap, int status, const char *detail,
                              const char *headers);
 

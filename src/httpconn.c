@@ -23,6 +23,7 @@
 #include "handshake.h"
 #include "http_reply.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "runconf.h"
 #include "server.h"
@@ -124,6 +125,19 @@ static void httpconn_reply_error_with(struct httpconn *hc, int status, const cha
     httpconn_hand_to_drain(hc);
 }
 
+/* Refuses an upgrade: counts the failure by <status> and <detail> (a short static text:
+ * it becomes a label value), then answers as httpconn_reply_error_with (<headers> NULL:
+ * none) and closes. */
+static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
+                            const char *headers)
+{
+    metrics_count_failure(hc->server->metrics, status, detail);
+    if (headers == NULL)
+        httpconn_reply_error(hc, status, detail);
+    else
+        httpconn_reply_error_with(hc, status, detail, headers);
+}
+
 /* The route's access rules and the connection limits, before the handshake so that a
  * refused client never causes a connection to the target. Returns true if <hc> may go
  * on, counted against the limits (server_admit); otherwise it has been answered (403,
@@ -137,19 +151,19 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     unsigned limit;
 
     if (route->nets != NULL && !acl_nets_is_allowed(route->nets, sa)) {
-        httpconn_reply_error(hc, 403, "client address not allowed");
+        httpconn_refuse(hc, 403, "client address not allowed", NULL);
         return false;
     }
     if (route->origins != NULL &&
         !acl_origins_is_allowed(route->origins, http_req_header(&hc->req, "Origin"))) {
-        httpconn_reply_error(hc, 403, "origin not allowed");
+        httpconn_refuse(hc, 403, "origin not allowed", NULL);
         return false;
     }
     if (route->users != NULL) {
         auth = acl_basic_check(route->users, http_req_header(&hc->req, "Authorization"), user,
                                sizeof(user));
         if (auth == ACL_AUTH_ERROR) {
-            httpconn_reply_error(hc, 500, "cannot check credentials");
+            httpconn_refuse(hc, 500, "cannot check credentials", NULL);
             return false;
         }
         if (auth != ACL_AUTH_OK) {
@@ -159,7 +173,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
             snprintf(headers, sizeof(headers),
                      "WWW-Authenticate: Basic realm=\"%s\"\r\n",
                      route->auth_realm);
-            httpconn_reply_error_with(hc, 401, "authentication required", headers);
+            httpconn_refuse(hc, 401, "authentication required", headers);
             return false;
         }
     }
@@ -167,7 +181,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     if (limit_name != NULL) {
         log_msg(LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)", hc->peer, hc->req.url,
                 limit_name, limit);
-        httpconn_reply_error_with(hc, 503, "too many connections", "Retry-After: 1\r\n");
+        httpconn_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }
     return true;
@@ -181,7 +195,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     struct bufferevent *bev;
 
     if (route == NULL) {
-        httpconn_reply_error(hc, 404, "no route for this path");
+        httpconn_refuse(hc, 404, "no route for this path", NULL);
         return;
     }
     if (!httpconn_admit(hc, route))
@@ -191,7 +205,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     handshake_check(&hc->req, &policy, &res);
     if (res.status != 101) {
         server_uncount(hc->server, route, (const struct sockaddr *)&hc->sa);
-        httpconn_reply_error(hc, res.status, res.error);
+        httpconn_refuse(hc, res.status, res.error, NULL);
         return;
     }
     log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, hc->req.url,

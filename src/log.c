@@ -17,13 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #define LOG_LINE_MAX 4096
 
-static enum log_level log_level = LOG_LEVEL_INFO;
-static enum log_target log_target = LOG_TARGET_STDERR;
-static enum log_format log_format = LOG_FORMAT_TEXT;
-static int log_fd = STDERR_FILENO;
-static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen */
+/* Worker threads read these for every line while the main thread may change them (a
+ * reload's log section): atomic, so each read sees an old or a new value, never a torn
+ * one. A line written while they change may use the old target once. */
+static _Atomic enum log_level log_level = LOG_LEVEL_INFO;
+static _Atomic enum log_target log_target = LOG_TARGET_STDERR;
+static _Atomic enum log_format log_format = LOG_FORMAT_TEXT;
+static _Atomic int log_fd = STDERR_FILENO;
+/* The descriptor of the log file, once there is one: never closed while the daemon runs,
+ * only replaced in place (dup2), so a writer that read log_fd just before a change
+ * never writes to a closed or reused number. Closed by log_close at exit. */
+static int log_file_fd = -1;
+static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen; main thread only */
+static bool log_level_fixed; /* the command line set the level: the config's is ignored */
 
 static const char *const log_level_names[] = {
     [LOG_LEVEL_ERROR] = "error",
@@ -159,14 +169,55 @@ int log_configure(enum log_target target, enum log_format format, const char *fi
             free(copy);
             return -1;
         }
+        if (log_file_fd < 0) {
+            log_file_fd = fd;
+        } else if (dup2(fd, log_file_fd) < 0) {
+            snprintf(err, err_len, "dup2 for %s: %s", file, strerror(errno));
+            close(fd);
+            free(copy);
+            return -1;
+        } else {
+            close(fd);
+        }
+        fd = log_file_fd;
     }
-    log_close();
-    if (target == LOG_TARGET_SYSLOG)
+    if (log_target == LOG_TARGET_SYSLOG && target != LOG_TARGET_SYSLOG)
+        closelog();
+    if (target == LOG_TARGET_SYSLOG && log_target != LOG_TARGET_SYSLOG)
         openlog("wsbridge", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    log_target = target;
-    log_format = format;
     log_fd = fd;
+    log_format = format;
+    log_target = target;
+    free(log_file);
     log_file = copy;
+    return 0;
+}
+
+void log_override_level(enum log_level level)
+{
+    log_level = level;
+    log_level_fixed = true;
+}
+
+int log_apply(const struct config_log *cfg, char *err, size_t err_len)
+{
+    static const enum log_target targets[] = {
+        [CONFIG_LOG_STDERR] = LOG_TARGET_STDERR,
+        [CONFIG_LOG_SYSLOG] = LOG_TARGET_SYSLOG,
+        [CONFIG_LOG_FILE] = LOG_TARGET_FILE,
+    };
+    static const enum log_level levels[] = {
+        [CONFIG_LOG_ERROR] = LOG_LEVEL_ERROR,
+        [CONFIG_LOG_WARN] = LOG_LEVEL_WARN,
+        [CONFIG_LOG_INFO] = LOG_LEVEL_INFO,
+        [CONFIG_LOG_DEBUG] = LOG_LEVEL_DEBUG,
+    };
+    enum log_format format = cfg->format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+
+    if (log_configure(targets[cfg->target], format, cfg->file, err, err_len) < 0)
+        return -1;
+    if (!log_level_fixed)
+        log_level = levels[cfg->level];
     return 0;
 }
 
@@ -197,14 +248,15 @@ int log_reopen(void)
 
 void log_close(void)
 {
-    if (log_target == LOG_TARGET_FILE && log_fd != STDERR_FILENO)
-        close(log_fd);
     if (log_target == LOG_TARGET_SYSLOG)
         closelog();
-    free(log_file);
-    log_file = NULL;
     log_fd = STDERR_FILENO;
     log_target = LOG_TARGET_STDERR;
+    if (log_file_fd >= 0)
+        close(log_file_fd);
+    log_file_fd = -1;
+    free(log_file);
+    log_file = NULL;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

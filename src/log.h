@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct config_log;
+
 enum log_level {
     LOG_LEVEL_ERROR = 0, /* something failed that an operator must see */
     LOG_LEVEL_WARN,      /* refused or odd input, resource trouble */
@@ -50,6 +52,17 @@ bool log_enabled(enum log_level level);
  * 0, or -1 with "open FILE: why" in <err> (the previous target stays then). */
 int log_configure(enum log_target target, enum log_format format, const char *file, char *err,
                   size_t err_len);
+
+/* The level given on the command line (-v: debug, -q: warn): set now, and kept by every
+ * later log_apply whatever the configuration says. */
+void log_override_level(enum log_level level);
+
+/* Applies the "log:" settings <cfg> of a loaded configuration: target, file and format
+ * (as log_configure), then the level unless log_override_level set one. Called at start
+ * and again with a reloaded configuration's settings; the file is opened anew each time,
+ * even under the same name. Returns 0, or -1 with "open FILE: why" in <err>: the previous
+ * target, format and level then stay in use. */
+int log_apply(const struct config_log *cfg, char *err, size_t err_len);
 
 /* Opens the log file again (after logrotate moved it). Returns 0 or -1; on failure the old
  * descriptor stays in use and an error line is written to it. No-op for other targets. */

@@ -48,6 +48,17 @@ static void main_usage(FILE *out)
             WSB_SYSCONFDIR);
 }
 
+/* libevent's own messages (rare: a failed epoll_ctl, a DNS server that went away) go
+ * through log.c like every other line, so a JSON log or a log file gets them too. */
+static void main_on_libevent_log(int severity, const char *msg)
+{
+    enum log_level level = severity >= EVENT_LOG_ERR    ? LOG_LEVEL_ERROR
+                           : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN
+                                                        : LOG_LEVEL_DEBUG;
+
+    log_msg(level, "libevent: %s", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -75,10 +86,10 @@ int main(int argc, char **argv)
             check = true;
             break;
         case 'v':
-            log_set_level(LOG_LEVEL_DEBUG);
+            log_override_level(LOG_LEVEL_DEBUG);
             break;
         case 'q':
-            log_set_level(LOG_LEVEL_WARN);
+            log_override_level(LOG_LEVEL_WARN);
             break;
         case 'V':
             printf("wsbridge %s (libevent %s, %s)\n", PACKAGE_VERSION, event_get_version(),
@@ -118,6 +129,14 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
     /* A peer that vanishes mid-write must give EPIPE, not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
+    /* After --check, which must not create the log file. A file that cannot be opened is a
+     * configuration mistake, reported where the operator is looking: on stderr. */
+    if (log_apply(&conf->config->log, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: log.file: %s\n", file, err);
+        runconf_unref(conf);
+        return MAIN_EXIT_USAGE;
+    }
+    event_set_log_callback(main_on_libevent_log);
     if (workers_init(&workers, conf, err, sizeof(err)) != 0 ||
         workers_start(&workers, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
@@ -135,5 +154,6 @@ int main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     log_msg(LOG_LEVEL_INFO, "stopped");
+    log_close();
     return 0;
 }

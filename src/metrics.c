@@ -305,29 +305,10 @@ void metrics_buf_reset(struct metrics_buf *b)
 
 /* Registry -------------------------------------------------------------------------- */
 
-/* Returns a registry for the <n> routes at <route_paths>: see metrics.h. */
-struct metrics *metrics_new(const char *const *route_paths, size_t n)
+/* Returns an empty registry: see metrics.h. */
+struct metrics *metrics_new(void)
 {
-    struct metrics *m = calloc(1, sizeof(*m));
-
-    if (m == NULL)
-        return NULL;
-    if (n > 0 && (m->routes = calloc(n, sizeof(*m->routes))) == NULL)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        struct metrics_route *r = &m->routes[i];
-        if ((r->path = strdup(route_paths[i])) == NULL)
-            goto fail;
-        m->n_routes = i + 1;
-        if (metrics_histogram_init(&r->connect_seconds, metrics_connect_bounds,
-                                   METRICS_CONNECT_BUCKETS) < 0)
-            goto fail;
-    }
-    return m;
-
-fail:
-    metrics_free(m);
-    return NULL;
+    return calloc(1, sizeof(struct metrics));
 }
 
 /* Frees <m>; NULL is fine. */
@@ -335,10 +316,83 @@ void metrics_free(struct metrics *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i < m->n_routes; i++)
-        free(m->routes[i].path);
+    for (size_t i = 0; i < m->n_routes; i++) {
+        free(m->routes[i]->path);
+        free(m->routes[i]);
+    }
     free(m->routes);
+    free(m->index);
     free(m);
+}
+
+/* FNV-1a: short paths, no adversary (paths come from the configuration). */
+static size_t metrics_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The slot of <path> in <m>'s index: the one holding it, or the empty one where it would
+ * go. The index is never full (at most half its slots are used). */
+static size_t metrics_slot(const struct metrics *m, const char *path)
+{
+    size_t mask = m->n_index - 1, i = metrics_hash(path) & mask;
+
+    while (m->index[i] != 0 && strcmp(m->routes[m->index[i] - 1]->path, path) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Makes room for one more route in <m>: the array and an index at most half full.
+ * Returns 0, or -1 with <m> unchanged. */
+static int metrics_reserve(struct metrics *m)
+{
+    if (m->n_routes == m->cap_routes) {
+        size_t cap = m->cap_routes == 0 ? 8 : m->cap_routes * 2;
+        struct metrics_route **grown = realloc(m->routes, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        m->routes = grown;
+        m->cap_routes = cap;
+    }
+    if (2 * (m->n_routes + 1) > m->n_index) {
+        size_t n = m->n_index == 0 ? 16 : m->n_index * 2;
+        size_t *index = calloc(n, sizeof(*index)), *old = m->index;
+        if (index == NULL)
+            return -1;
+        m->index = index;
+        m->n_index = n;
+        for (size_t i = 0; i < m->n_routes; i++)
+            m->index[metrics_slot(m, m->routes[i]->path)] = i + 1;
+        free(old);
+    }
+    return 0;
+}
+
+/* Finds or adds the entry of route <path>: see metrics.h. */
+struct metrics_route *metrics_route_get(struct metrics *m, const char *path)
+{
+    struct metrics_route *r;
+
+    if (m->n_index > 0) {
+        size_t slot = metrics_slot(m, path);
+        if (m->index[slot] != 0)
+            return m->routes[m->index[slot] - 1];
+    }
+    if (metrics_reserve(m) < 0 || (r = calloc(1, sizeof(*r))) == NULL)
+        return NULL;
+    if ((r->path = strdup(path)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    /* Cannot fail: the bounds are static and checked by the unit tests. */
+    metrics_histogram_init(&r->connect_seconds, metrics_connect_bounds, METRICS_CONNECT_BUCKETS);
+    m->routes[m->n_routes++] = r;
+    m->index[metrics_slot(m, path)] = m->n_routes;
+    return r;
 }
 
 /* Counts one handshake answered with <status> for <reason>: see metrics.h. */
@@ -415,31 +469,31 @@ int metrics_write(const struct metrics *m, metrics_write_fn write, void *arg)
         metrics_write_family(&w, metrics_route_counters[c].name, METRICS_COUNTER,
                              metrics_route_counters[c].help);
         for (size_t i = 0; i < m->n_routes; i++) {
-            struct metrics_label l = {"route", m->routes[i].path};
+            struct metrics_label l = {"route", m->routes[i]->path};
             metrics_write_counter(
-                &w, &l, 1, metrics_route_value(&m->routes[i], metrics_route_counters[c].offset));
+                &w, &l, 1, metrics_route_value(m->routes[i], metrics_route_counters[c].offset));
         }
     }
     metrics_write_family(&w, "wsbridge_connections_open", METRICS_GAUGE,
                          "WebSocket clients open now, by route.");
     for (size_t i = 0; i < m->n_routes; i++) {
-        struct metrics_label l = {"route", m->routes[i].path};
-        metrics_write_gauge(&w, &l, 1, (double)m->routes[i].connections_open);
+        struct metrics_label l = {"route", m->routes[i]->path};
+        metrics_write_gauge(&w, &l, 1, (double)m->routes[i]->connections_open);
     }
     metrics_write_family(&w, "wsbridge_backpressure_pauses_total", METRICS_COUNTER,
                          "Times reading stopped because the other side had more than "
                          "high_watermark queued, by route and the side no longer read.");
     for (size_t i = 0; i < m->n_routes; i++) {
-        struct metrics_label l[2] = {{"route", m->routes[i].path}, {"paused", "client"}};
-        metrics_write_counter(&w, l, 2, m->routes[i].client_read_pauses);
+        struct metrics_label l[2] = {{"route", m->routes[i]->path}, {"paused", "client"}};
+        metrics_write_counter(&w, l, 2, m->routes[i]->client_read_pauses);
         l[1].value = "target";
-        metrics_write_counter(&w, l, 2, m->routes[i].target_read_pauses);
+        metrics_write_counter(&w, l, 2, m->routes[i]->target_read_pauses);
     }
     metrics_write_family(&w, "wsbridge_target_connect_seconds", METRICS_HISTOGRAM,
                          "Time to connect to a target (DNS included), by route.");
     for (size_t i = 0; i < m->n_routes; i++) {
-        struct metrics_label l = {"route", m->routes[i].path};
-        metrics_write_histogram(&w, &l, 1, &m->routes[i].connect_seconds);
+        struct metrics_label l = {"route", m->routes[i]->path};
+        metrics_write_histogram(&w, &l, 1, &m->routes[i]->connect_seconds);
     }
     metrics_write_family(&w, "wsbridge_handshakes_failed_total", METRICS_COUNTER,
                          "Upgrade requests answered with an HTTP error, by status and reason.");

@@ -139,9 +139,15 @@ struct metrics_close {
     uint64_t count;
 };
 
+/* Routes are found by path, not by position: a reload may add and drop routes while
+ * connections of the old ones still count into their entries. */
 struct metrics {
-    struct metrics_route *routes; /* one per route, in configuration order */
-    size_t n_routes;
+    struct metrics_route **routes; /* each allocated once, never moved or freed before
+                                    * the registry: the glue keeps pointers to them */
+    size_t n_routes, cap_routes;   /* in the order first asked for; capacity of routes */
+    size_t *index;                 /* open addressing by path hash: 1 + position in
+                                    * routes, or 0 for an empty slot */
+    size_t n_index;                /* slots: a power of two, at least twice n_routes */
     struct metrics_failure failures[METRICS_FAILURES_MAX];
     size_t n_failures;
     uint64_t failures_other; /* failures past the table's capacity */
@@ -150,10 +156,16 @@ struct metrics {
     uint64_t closes_other; /* close codes past the table's capacity */
 };
 
-/* Returns a registry with one zeroed struct metrics_route for each of the <n> paths at
- * <route_paths> (copied), their histograms set to the connect buckets (0.5 ms to 10 s),
- * or NULL if memory ran out. The glue adds to the counters directly. */
-struct metrics *metrics_new(const char *const *route_paths, size_t n);
+/* Returns an empty registry, or NULL if memory ran out. */
+struct metrics *metrics_new(void);
+
+/* Returns the entry of route <path> (any text; copied), adding a zeroed one, its
+ * histogram set to the connect buckets (0.5 ms to 10 s), if there is none yet. The entry
+ * stays at the same address until metrics_free, whatever is added after it, so the glue
+ * keeps the pointer and adds to its counters directly. Entries are never removed: a
+ * route dropped by a reload keeps its counters (Prometheus counters must not go back).
+ * Returns NULL only if memory ran out (nothing is added then). */
+struct metrics_route *metrics_route_get(struct metrics *m, const char *path);
 
 /* Frees <m>; NULL is fine. */
 void metrics_free(struct metrics *m);

@@ -102,7 +102,7 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
     if (!same) {
         snprintf(err, err_len,
                  "%s: the listen addresses (or which of them use TLS) changed; they are bound "
-                 "restart wsbridge to change them",
+                 "at start: restart wsbridge to change them",
                  b->file);
         return -1;
     }
@@ -111,6 +111,13 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
                  "%s: workers changed from %u to %u; the worker threads are made at start: "
                  "restart wsbridge to change them",
                  b->file, cur->workers, next->workers);
+        return -1;
+    }
+    if ((a->admin_listen == NULL) != (b->admin_listen == NULL) ||
+        (a->admin_listen != NULL && !runconf_same_addr(a->admin_listen, b->admin_listen))) {
+        snprintf(err, err_len,
+                 "%s: admin.listen changed; it is bound at start: restart wsbridge to change it",
+                 b->file);
         return -1;
     }
     return 0;

@@ -25,11 +25,13 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "admin.h"
 #include "config.h"
 #include "drain.h"
 #include "http_reply.h"
 #include "httpconn.h"
 #include "log.h"
+#include "metrics.h"
 #include "runconf.h"
 #include "static.h"
 #include "tls.h"
@@ -212,6 +214,16 @@ static void server_tlsconn_on_deadline(evutil_socket_t fd, short what, void *arg
     server_tlsconn_finish(tc);
 }
 
+/* Gives every route of <c> its entry in this worker's metrics, so a new route shows at
+ * zero. Returns 0, or -1 if memory ran out. */
+static int server_register_routes(struct server *s, const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (metrics_route_get(s->metrics, c->routes[i].path) == NULL)
+            return -1;
+    return 0;
+}
+
 /* Takes the configuration made current by a reload, if there was one since this worker
  * last looked. Called only where no configuration pointer is held: at an accept, or from
  * this worker's own wake-up event; live connections keep their own references. */
@@ -224,6 +236,10 @@ static void server_refresh_conf(struct server *s)
     next = workers_conf_ref(s->workers);
     runconf_unref(s->conf);
     s->conf = next;
+    /* The metrics are this worker's own: only its thread may add routes to them. */
+    if (server_register_routes(s, next->config) != 0)
+        log_msg(LOG_LEVEL_WARN, "reload: worker %u: out of memory for metrics; new routes show "
+                "when used", s->id);
 }
 
 /* Takes accepted socket <fd> of TLS listener <sl>: waits for its first byte, bounded by
@@ -321,8 +337,8 @@ static void server_on_accept_error(struct evconnlistener *lev, void *arg)
 /* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>.
  * With <reuseport> each worker binds its own socket to the same address and the kernel
  * spreads new connections over them. */
-static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name,
-                                            bool reuseport, char *err, size_t err_len)
+static evutil_socket_t server_bind_socket(const struct addrinfo *ai, const char *name,
+                                          bool reuseport, char *err, size_t err_len)
 {
     evutil_socket_t fd;
     int one = 1;
@@ -354,13 +370,19 @@ static evutil_socket_t server_listen_socket(const struct addrinfo *ai, const cha
     return fd;
 }
 
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len)
+{
+    return server_bind_socket(ai, name, false, err, err_len);
+}
+
 /* Fails with "bind NAME: Address already in use" if something listens on <ai> already.
  * SO_REUSEPORT would otherwise let a second daemon of the same user share the port
  * silently, where one worker alone gets the error at bind. */
 static int server_listen_probe(const struct addrinfo *ai, const char *name, char *err,
                                size_t err_len)
 {
-    evutil_socket_t fd = server_listen_socket(ai, name, false, err, err_len);
+    evutil_socket_t fd = server_bind_socket(ai, name, false, err, err_len);
 
     if (fd < 0)
         return -1;
@@ -410,7 +432,7 @@ static int server_add_listeners(struct server *s, size_t index, char *err, size_
         if (reuseport && s->id == 0 && server_listen_probe(ai, sl->name, err, err_len) != 0)
             fd = -1;
         else
-            fd = server_listen_socket(ai, sl->name, reuseport, err, err_len);
+            fd = server_bind_socket(ai, sl->name, reuseport, err, err_len);
         if (fd < 0) {
             free(sl);
             freeaddrinfo(res);
@@ -467,12 +489,13 @@ void server_stop(struct server *s)
         return;
     }
     s->stopping = true;
-    log_msg(LOG_LEVEL_INFO, "stopping: worker %u: closing listeners and %s", s->id,
-            TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001");
+    log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s (worker %u)",
+            TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001", s->id);
     for (size_t i = 0; i < s->n_listeners; i++) {
         evconnlistener_free(s->listeners[i]->lev);
         s->listeners[i]->lev = NULL;
     }
+    admin_stop(s->admin);
     for (wc = TAILQ_FIRST(&s->wsclients); wc != NULL; wc = next) {
         next = TAILQ_NEXT(wc, link);
         if (wc->state == WSCLIENT_OPEN)
@@ -599,6 +622,12 @@ int server_init(struct server *s, struct workers *w, unsigned id, struct runconf
     TAILQ_INIT(&s->drains);
     TAILQ_INIT(&s->dead);
     TAILQ_INIT(&s->dead_http);
+    /* Every route is in the metrics from the start, at zero, not only once used. */
+    s->metrics = metrics_new();
+    if (s->metrics == NULL || server_register_routes(s, conf->config) != 0) {
+        snprintf(err, err_len, "metrics: out of memory");
+        return -1;
+    }
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
@@ -621,6 +650,10 @@ int server_init(struct server *s, struct workers *w, unsigned id, struct runconf
     for (size_t i = 0; i < conf->config->n_listen; i++)
         if (server_add_listeners(s, i, err, err_len) != 0)
             return -1;
+    /* One admin endpoint, on worker 0 (the main thread); it reports worker 0's view. */
+    if (id == 0 && conf->config->admin_listen != NULL &&
+        (s->admin = admin_new(s, conf->config->admin_listen, err, err_len)) == NULL)
+        return -1;
     return 0;
 }
 
@@ -661,6 +694,7 @@ void server_free(struct server *s)
         free(s->listeners[i]);
     }
     free(s->listeners);
+    admin_free(s->admin);
     if (s->base != NULL) {
         /* Let the echo targets see their partners' end of file and free themselves. */
         event_base_loop(s->base, EVLOOP_NONBLOCK);
@@ -682,5 +716,6 @@ void server_free(struct server *s)
     /* After every connection: their SSL objects hold references to its contexts, and
      * the SNI callback's argument is a listener in there. */
     runconf_unref(s->conf);
+    metrics_free(s->metrics);
     memset(s, 0, sizeof(*s));
 }

@@ -18,6 +18,8 @@
 
 #include "addr.h"
 
+struct addrinfo;
+struct admin;
 struct config;
 struct route;
 struct runconf;
@@ -28,6 +30,7 @@ struct bufferevent;
 struct evconnlistener;
 struct httpconn;
 struct drain;
+struct metrics;
 struct static_root;
 struct wsclient;
 struct tls;
@@ -101,6 +104,10 @@ struct server {
     atomic_uint ws_clients;         /* WebSocket clients this worker counted (any thread
                                      * reads it for the status line) */
     struct server_status status;    /* the last snapshot, for workers_status_done */
+    struct metrics *metrics;        /* owned: this worker's counters by route path,
+                                     * outliving any config */
+    struct admin *admin;            /* owned: the admin endpoint, on worker 0 only; NULL
+                                     * without admin.listen */
 };
 
 /* Builds worker <id> of <w> in <s> for configuration <conf> (taking its reference even
@@ -109,6 +116,12 @@ struct server {
  * failed: why" in <err>. Called on the main thread before any worker thread starts. */
 int server_init(struct server *s, struct workers *w, unsigned id, struct runconf *conf,
                 char *err, size_t err_len);
+
+/* Creates a socket for <ai>, binds it with SO_REUSEADDR (IPv6: V6ONLY) and listens.
+ * Returns the descriptor (non-blocking, close-on-exec), or -1 with "bind NAME: why" (or
+ * socket, listen) in <err>, <name> being the address as logs write it. */
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len);
 
 /* Runs the event loop until a stop has been handled. Returns 0. On the worker's thread. */
 int server_run(struct server *s);

@@ -92,6 +92,10 @@ int workers_reload(struct workers *w)
     pthread_mutex_unlock(&w->lock);
     /* Workers and connections made under the old one hold references; the last frees it. */
     runconf_unref(old);
+    /* The log section too; if its file cannot be opened, the previous target stays. */
+    if (log_apply(&next->config->log, err, sizeof(err)) != 0)
+        log_msg(LOG_LEVEL_ERROR, "reload: %s: log.file: %s; logging where it did",
+                next->config->file, err);
     for (size_t i = 0; i < next->tls->n_listeners; i++) {
         struct tls_listener *l = &next->tls->listeners[i];
         if (l->cfg == NULL)

@@ -13,7 +13,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "bevread.h"
 #include "clientsock.h"
@@ -21,6 +23,7 @@
 #include "http_reply.h"
 #include "drain.h"
 #include "log.h"
+#include "metrics.h"
 #include "runconf.h"
 #include "server.h"
 
@@ -44,6 +47,16 @@ static void wsclient_set_state(struct wsclient *wc, enum wsclient_state state)
 static const struct config *wsclient_config(const struct wsclient *wc)
 {
     return wc->conf->config;
+}
+
+/* Seconds since <wc>->started, to the nanosecond (connect latencies are sub-millisecond). */
+static double wsclient_elapsed_seconds(const struct wsclient *wc)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)((int64_t)now.tv_sec - (int64_t)wc->started.tv_sec) +
+           (double)((int64_t)now.tv_nsec - (int64_t)wc->started.tv_nsec) / 1e9;
 }
 
 static uint64_t wsclient_elapsed_ms(const struct wsclient *wc)
@@ -79,8 +92,10 @@ static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_
 static void wsclient_log_access(const struct wsclient *wc)
 {
     char target[ADDR_HOST_MAX + 16];
+    const SSL *ssl = wc->bev != NULL ? bufferevent_openssl_get_ssl(wc->bev) : NULL;
     struct log_field f[] = {
         {.key = "client", .str = wc->peer},
+        {.key = "tls", .str = ssl != NULL ? SSL_get_version(ssl) : "no"},
         {.key = "route", .str = wc->route->path},
         {.key = "target", .str = target},
         {.key = "to_target", .type = LOG_FIELD_U64, .u64 = wc->to_target_bytes},
@@ -130,6 +145,11 @@ static void wsclient_finish(struct wsclient *wc)
     if (wc->closed_by == NULL)
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, NULL, 0, "bridge");
     wsclient_log_access(wc);
+    /* A client that never got its 101 was counted as a failed handshake instead. */
+    if (wc->stats != NULL && wc->state != WSCLIENT_CONNECTING) {
+        wc->stats->connections_open--;
+        metrics_count_close(s->metrics, wc->close_code);
+    }
     if (wc->counted) {
         server_uncount(s, wc->route, (const struct sockaddr *)&wc->sa);
         wc->counted = false;
@@ -287,6 +307,8 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
             if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
                 evbuffer_remove_buffer(in, bufferevent_get_output(wc->target), ev.len);
                 wc->to_target_bytes += ev.len;
+                if (wc->stats != NULL)
+                    wc->stats->to_target_bytes += ev.len;
                 heartbeat_on_data(&wc->hb);
             } else {
                 evbuffer_drain(in, ev.len);
@@ -384,6 +406,8 @@ static void wsclient_pump_target(struct wsclient *wc)
         else
             evbuffer_remove_buffer(in, out, len);
         wc->to_client_bytes += len;
+        if (wc->stats != NULL)
+            wc->stats->to_client_bytes += len;
         heartbeat_on_data(&wc->hb);
     }
     flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
@@ -526,6 +550,9 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
 
         log_msg(LOG_LEVEL_WARN, "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
                 reason, status);
+        /* The reason names the target and the error: too many label values for a metric. */
+        metrics_count_failure(wc->server->metrics, status,
+                              status == 504 ? "target connect timeout" : "target connect failed");
         wsclient_reply_error(wc, status, reason);
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason),
                             "target");
@@ -547,6 +574,11 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     n = http_reply_101(buf, sizeof(buf), wc->accept, wc->subprotocol);
     bufferevent_write(wc->bev, buf, n);
+    if (wc->stats != NULL) {
+        metrics_histogram_observe(&wc->stats->connect_seconds, wsclient_elapsed_seconds(wc));
+        wc->stats->connections_total++;
+        wc->stats->connections_open++;
+    }
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
     wsclient_set_state(wc, WSCLIENT_OPEN);
     if (heartbeat_start(&wc->hb, wc->server->base, cfg->heartbeat_interval_ms,
@@ -604,6 +636,12 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     utf8_init(&wc->text_out);
     flow_init(&wc->to_target, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
     flow_init(&wc->to_client, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
+    /* Looked up once here: the route's entry never moves, even across reloads. */
+    wc->stats = metrics_route_get(s->metrics, route->path);
+    if (wc->stats != NULL) {
+        wc->to_target.pauses = &wc->stats->client_read_pauses;
+        wc->to_client.pauses = &wc->stats->target_read_pauses;
+    }
     TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
     /* Counted by the caller; from here on every way out goes through wsclient_finish. */
@@ -616,6 +654,7 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
                                     route->connect_timeout_ms, cfg->high_watermark_bytes,
                                     cfg->low_watermark_bytes, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
+        metrics_count_failure(s->metrics, 502, "cannot start a connection to the target");
         wsclient_reply_error(wc, 502, "cannot start a connection to the target");
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
         wsclient_finish(wc);

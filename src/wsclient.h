@@ -22,6 +22,7 @@
 struct bufferevent;
 struct clientsock;
 struct event;
+struct metrics_route;
 struct route;
 struct runconf;
 struct server;
@@ -62,6 +63,8 @@ struct wsclient {
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
     struct sockaddr_storage sa;    /* the client's address, for the per-address count */
     bool counted;                  /* in the server's connection counts until finished */
+    struct metrics_route *stats;   /* its route's counters in server->metrics, not owned;
+                                    * NULL: not counted (memory ran out) */
 };
 
 /* Takes over <bev>, an accepted connection whose request <res> passed the handshake for

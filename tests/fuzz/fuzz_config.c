@@ -114,6 +114,18 @@ static void fuzz_config_check(const struct config *c)
     FUZZ_CHECK(c->max_request_head_bytes >= 1024 && c->max_request_head_bytes <= 1024 * 1024);
     FUZZ_CHECK(c->heartbeat_timeout_ms > 0 && c->handshake_timeout_ms > 0);
     FUZZ_CHECK(c->connect_timeout_ms > 0 && c->close_timeout_ms > 0);
+    if (c->admin_listen != NULL) {
+        FUZZ_CHECK(c->admin_listen->kind == ADDR_HOSTPORT && !c->admin_listen->tls);
+        FUZZ_CHECK(c->admin_listen->port >= 1);
+        for (size_t i = 0; i < c->n_listen; i++)
+            FUZZ_CHECK(c->listen[i].port != c->admin_listen->port ||
+                       strcmp(c->listen[i].host, c->admin_listen->host) != 0);
+    }
+    /* a file exactly when the target is one */
+    FUZZ_CHECK((c->log.target == CONFIG_LOG_FILE) == (c->log.file != NULL));
+    FUZZ_CHECK(c->log.target <= CONFIG_LOG_FILE && c->log.level <= CONFIG_LOG_DEBUG);
+    FUZZ_CHECK(c->log.format <= CONFIG_LOG_JSON);
+    FUZZ_CHECK(c->log.level_set || c->log.level == CONFIG_LOG_INFO);
     for (size_t i = 0; i < c->n_routes; i++) {
         const struct route *r = &c->routes[i];
         size_t len = strlen(r->path);

@@ -178,7 +178,8 @@ def test_stop(wdir):
                 status = None
             check('exit status 0', status == 0, 'status %r' % status)
             check('both workers logged their stop',
-                  d.wait_log(r'stopping: worker 0') and d.wait_log(r'stopping: worker 1'),
+                  d.wait_log(r'stopping: .*\(worker 0\)') and
+                  d.wait_log(r'stopping: .*\(worker 1\)'),
                   d.log_text()[-400:])
         finally:
             close_all(opened)

@@ -10,6 +10,7 @@ or a definite leak. Reports named checks ("ok - name" or
 77 to skip and 99 when the harness itself broke. Also holds an independent raw-socket
 WebSocket client (RFC 6455 §4.1 request, §5 frames) for input no library would send.
 Everything is written under one tempfile.mkdtemp() folder; nothing in the source tree.
+A reload is driven by Daemon.replace_config() (atomic, by rename) and signal(SIGHUP).
 """
 
 import asyncio
@@ -306,11 +307,13 @@ def config_yaml(port, routes, **opts):
 
 class Daemon:
     """One wsbridge process. Use as a context manager: it is stopped by PID on exit.
-    <nofile>: a lower RLIMIT_NOFILE (soft and hard) for it."""
+    <nofile>: a lower RLIMIT_NOFILE (soft and hard) for it. <args>: options after
+    "-c FILE" (default -v: debug lines, which override the file's log level)."""
 
-    def __init__(self, wdir, routes, name='wsbridge', nofile=None, **opts):
+    def __init__(self, wdir, routes, name='wsbridge', nofile=None, args=('-v',), **opts):
         self.wdir, self.routes, self.name, self.opts = wdir, routes, name, opts
         self.nofile = nofile
+        self.args = list(args)
         self.proc = None
         self.port = None
         self.exit_status = None
@@ -330,7 +333,7 @@ class Daemon:
             logf = open(self.log, 'ab')
             try:
                 self.proc = subprocess.Popen(daemon_command(self.wdir, self.name) +
-                                             ['-c', self.cfg, '-v'],
+                                             ['-c', self.cfg] + self.args,
                                              stdin=subprocess.DEVNULL, stdout=logf,
                                              stderr=logf, preexec_fn=self._preexec)
             finally:
@@ -410,6 +413,30 @@ class Daemon:
     def __exit__(self, *exc):
         self.stop()
 
+    def config_text(self, routes=None, port=None, **opts):
+        """A config file like the one this daemon started with: <routes> instead of its
+        routes, listening on <port> instead of its port, <opts> over its options (None
+        drops a key)."""
+        merged = dict(self.opts)
+        merged.update(opts)
+        return config_yaml(self.port if port is None else port,
+                           self.routes if routes is None else routes, **merged)
+
+    def replace_config(self, text):
+        """Replaces the daemon's config file by <text> as deployment tools do: a temporary
+        file beside it, renamed over it, so the daemon never reads half a file. The daemon
+        is not told; send it SIGHUP with signal()."""
+        tmp = self.cfg + '.tmp'
+        with open(tmp, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, self.cfg)
+
+    def signal(self, sig):
+        """Sends <sig> to the daemon (by PID)."""
+        os.kill(self.pid, sig)
+
     def url(self, path):
         return 'ws://127.0.0.1:%d%s' % (self.port, path)
 
@@ -435,11 +462,16 @@ class Daemon:
         except OSError:
             return ''
 
-    def wait_log(self, regex, timeout=5):
-        """The first match of <regex> in the log, waiting up to <timeout> s; or None."""
+    def log_mark(self):
+        """The current end of the log, for wait_log(since=): lines logged later lie after it."""
+        return len(self.log_text())
+
+    def wait_log(self, regex, timeout=5, since=0):
+        """The first match of <regex> in the log (from mark <since> on), waiting up to
+        <timeout> s; or None."""
         deadline = time.monotonic() + timeout * SLOW
         while True:
-            m = re.search(regex, self.log_text())
+            m = re.search(regex, self.log_text()[since:])
             if m or time.monotonic() > deadline:
                 return m
             time.sleep(0.05)

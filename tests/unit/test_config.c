@@ -379,6 +379,52 @@ static const struct error_case error_cases[] = {
      "t.yaml:1:11: no-such-file: No such file or directory"},
     {"routes: [ { path: /e, target: echo, auth_realm: \"a\\\"b\" } ]\n", 0,
      "t.yaml:1:49: \"auth_realm\" must not contain quotes, backslashes or control characters"},
+    {ROUTE_ECHO "admin: \"127.0.0.1:9090\"\n", 0,
+     "t.yaml:2:8: \"admin\" must be a mapping, like { listen: \"127.0.0.1:9090\" }"},
+    {ROUTE_ECHO "admin: { listen: ~ }\n", 0, "t.yaml:2:18: \"admin.listen\" has no value"},
+    {ROUTE_ECHO "admin: { listen: [ \"127.0.0.1:1\" ] }\n", 0,
+     "t.yaml:2:18: \"admin.listen\" must be a string, like \"127.0.0.1:9090\""},
+    {ROUTE_ECHO "admin: { listen: \"tls://127.0.0.1:9090\" }\n", 0,
+     "t.yaml:2:18: \"admin.listen\" takes no tls://: the admin endpoint speaks plain HTTP "
+     "(keep it on a loopback or private address)"},
+    {ROUTE_ECHO "admin: { listen: echo }\n", 0,
+     "t.yaml:2:18: bad address \"echo\": \"echo\" is a target, not an address to listen on"},
+    {ROUTE_ECHO "admin: { listen: \"127.0.0.1:0\" }\n", 0,
+     "t.yaml:2:18: bad address \"127.0.0.1:0\": port must be 1..65535"},
+    {ROUTE_ECHO "admin: { listen: \"[::1]:9\", lisen: x }\n", 0,
+     "t.yaml:2:29: unknown key \"lisen\" (did you mean \"listen\"?)"},
+    {ROUTE_ECHO "listen: [ \"127.0.0.1:1\", \"[::1]:9090\" ]\nadmin: { listen: \"[::1]:9090\" }\n",
+     0,
+     "t.yaml:3:18: \"admin.listen\" is also a \"listen\" address: give the admin endpoint a "
+     "port of its own"},
+    {ROUTE_ECHO "admin: { listen: \"127.0.0.1:8080\" }\n", 0,
+     "t.yaml:2:18: \"admin.listen\" is also a \"listen\" address: give the admin endpoint a "
+     "port of its own"},
+    {ROUTE_ECHO "log: stderr\n", 0,
+     "t.yaml:2:6: \"log\" must be a mapping, like { target: stderr, level: info, format: text }"},
+    {ROUTE_ECHO "log: { level: loud }\n", 0,
+     "t.yaml:2:15: \"log.level\" must be error, warn, info or debug, not \"loud\""},
+    {ROUTE_ECHO "log: { level: INFO }\n", 0,
+     "t.yaml:2:15: \"log.level\" must be error, warn, info or debug, not \"INFO\""},
+    {ROUTE_ECHO "log: { target: journal }\n", 0,
+     "t.yaml:2:16: \"log.target\" must be stderr, syslog or file, not \"journal\""},
+    {ROUTE_ECHO "log: { format: [ json ] }\n", 0, "t.yaml:2:16: \"log.format\" must be text or json"},
+    {ROUTE_ECHO "log: { format: xml }\n", 0,
+     "t.yaml:2:16: \"log.format\" must be text or json, not \"xml\""},
+    {ROUTE_ECHO "log: { target: file }\n", 0,
+     "t.yaml:2:16: \"log.target: file\" needs \"log.file\", the file to write to"},
+    {ROUTE_ECHO "log: { file: w.log }\n", 0,
+     "t.yaml:2:8: \"log.file\" applies to \"target: file\" only; this log goes to stderr"},
+    {ROUTE_ECHO "log: { target: syslog,\n  file: w.log }\n", 0,
+     "t.yaml:3:3: \"log.file\" applies to \"target: file\" only; this log goes to syslog"},
+    {ROUTE_ECHO "log: { target: file, file: \"\" }\n", 0,
+     "t.yaml:2:28: \"log.file\" must not be empty"},
+    {ROUTE_ECHO "log: { levl: info }\n", 0,
+     "t.yaml:2:8: unknown key \"levl\" (did you mean \"level\"?)"},
+    {ROUTE_ECHO "log: { level: info }\nlog: { level: warn }\n", 0,
+     "t.yaml:3:1: duplicate key \"log\" (first at line 2)"},
+    {ROUTE_ECHO "log: { level: info, level: warn }\n", 0,
+     "t.yaml:2:21: duplicate key \"log.level\" (first at line 2)"},
 };
 
 START_TEST(test_config_error)
@@ -532,6 +578,11 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
     ck_assert_uint_eq(c->workers, 0); /* auto */
+    ck_assert_ptr_null(c->admin_listen);
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
+    ck_assert_ptr_null(c->log.file);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
+    ck_assert_int_eq(c->log.format, CONFIG_LOG_TEXT);
 }
 
 START_TEST(test_config_defaults)
@@ -613,6 +664,55 @@ START_TEST(test_config_route_overrides)
     ck_assert_uint_eq(b->max_frame_bytes, 0);
     ck_assert_uint_eq(b->line, 10);
     ck_assert_uint_eq(b->column, 5);
+    config_free(c);
+}
+END_TEST
+
+/* "admin" and "log": absent, they mean no admin listener and text lines at info on
+ * stderr; given, each value lands in its field and the log file is joined like web_root. */
+START_TEST(test_config_admin_log)
+{
+    struct config *c = test_parse_ok("etc/t.yaml", ROUTE_ECHO);
+    char out[64];
+
+    ck_assert_ptr_null(c->admin_listen);
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
+    ck_assert_ptr_null(c->log.file);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
+    ck_assert_int_eq(c->log.format, CONFIG_LOG_TEXT);
+    ck_assert(!c->log.level_set);
+    config_free(c);
+
+    c = test_parse_ok("etc/t.yaml", ROUTE_ECHO "admin: { listen: \"[::1]:9090\" }\n"
+                                    "log:\n  target: file\n  file: ../log/w.log\n"
+                                    "  level: debug\n  format: json\n");
+    ck_assert_ptr_nonnull(c->admin_listen);
+    addr_format(c->admin_listen, out, sizeof(out));
+    ck_assert_str_eq(out, "[::1]:9090");
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_FILE);
+    ck_assert_str_eq(c->log.file, "etc/../log/w.log");
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_DEBUG);
+    ck_assert_int_eq(c->log.format, CONFIG_LOG_JSON);
+    ck_assert(c->log.level_set);
+    config_free(c);
+
+    /* each word of each choice, and an empty "admin" and "log" */
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "admin: {}\nlog: {}\n");
+    ck_assert_ptr_null(c->admin_listen);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
+    ck_assert(!c->log.level_set);
+    config_free(c);
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "log: { target: syslog, level: error, format: text }\n");
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_SYSLOG);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_ERROR);
+    ck_assert(c->log.level_set);
+    config_free(c);
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "log: { target: stderr, level: warn }\n"
+                                "admin: { listen: \"localhost:9\" }\n");
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_WARN);
+    ck_assert_str_eq(c->admin_listen->host, "localhost");
+    ck_assert_uint_eq(c->admin_listen->port, 9);
     config_free(c);
 }
 END_TEST
@@ -798,6 +898,13 @@ START_TEST(test_config_good_full)
     ck_assert_uint_eq(c->routes[1].max_frame_bytes, 65536);
     ck_assert_uint_eq(c->routes[1].line, 14);
     ck_assert_uint_eq(c->routes[2].match_len, 1);
+    ck_assert_str_eq(c->admin_listen->host, "127.0.0.1");
+    ck_assert_uint_eq(c->admin_listen->port, 9090);
+    ck_assert_int_eq(c->log.target, CONFIG_LOG_FILE);
+    snprintf(want, sizeof(want), "%s/%s/wsbridge.log", test_srcdir(), DATA_DIR);
+    ck_assert_str_eq(c->log.file, want);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_WARN);
+    ck_assert_int_eq(c->log.format, CONFIG_LOG_JSON);
     config_free(c);
 }
 END_TEST
@@ -920,6 +1027,7 @@ static Suite *test_suite(void)
     tcase_add_test(values, test_config_defaults);
     tcase_add_test(values, test_config_route_overrides);
     tcase_add_test(values, test_config_top_values);
+    tcase_add_test(values, test_config_admin_log);
     tcase_add_loop_test(values, test_config_web_root, 0,
                         sizeof(web_root_cases) / sizeof(web_root_cases[0]));
     tcase_add_test(values, test_config_default_file);

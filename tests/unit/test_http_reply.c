@@ -188,6 +188,32 @@ START_TEST(test_reason)
 }
 END_TEST
 
+/* Caller header lines come after the status's own; a caller's Allow replaces a 405's. */
+START_TEST(test_extra_headers)
+{
+    char out[512];
+    size_t n;
+
+    n = http_reply_error_with(out, sizeof(out), 405, NULL, "Allow: GET, HEAD\r\n");
+    ck_assert_uint_gt(n, 0);
+    ck_assert_str_eq(out, "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\n"
+                          "Content-Length: 23\r\nConnection: close\r\nAllow: GET, HEAD\r\n\r\n"
+                          "405 Method Not Allowed\n");
+    n = http_reply_error_with(out, sizeof(out), 405, NULL, "X-A: 1\r\nallow: POST\r\n");
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_null(strstr(out, "Allow: GET"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nX-A: 1\r\nallow: POST\r\n\r\n"));
+    /* a header merely containing the word, or another status, changes nothing */
+    n = http_reply_error_with(out, sizeof(out), 405, NULL, "X-Allow: POST\r\n");
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(out, "\r\nAllow: GET\r\nX-Allow: POST\r\n\r\n"));
+    n = http_reply_error_with(out, sizeof(out), 503, "busy", "Retry-After: 1\r\n");
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\nRetry-After: 1\r\n\r\n"));
+    ck_assert_ptr_null(strstr(out, "Allow"));
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
     char out[512];
@@ -212,6 +238,7 @@ static Suite *test_suite(void)
     tcase_add_loop_test(tc, test_every_status_is_framed, 0,
                         (int)(sizeof(test_statuses) / sizeof(test_statuses[0])));
     tcase_add_loop_test(tc, test_reason, 0, (int)(sizeof(test_reasons) / sizeof(test_reasons[0])));
+    tcase_add_test(tc, test_extra_headers);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
     return s;

@@ -850,20 +850,25 @@ static int failing_sink_write(void *arg, const char *data, size_t len)
 
 static struct metrics *registry_sample(void)
 {
-    static const char *const paths[] = {"/echo", "/vnc/*", "/odd\"path\\"};
-    struct metrics *m = metrics_new(paths, 3);
+    struct metrics *m = metrics_new();
+    struct metrics_route *echo, *vnc;
 
     ck_assert_ptr_nonnull(m);
-    m->routes[0].connections_total = 12;
-    m->routes[0].connections_open = 2;
-    m->routes[0].to_target_bytes = 1000;
-    m->routes[0].to_client_bytes = 5000000000ull;
-    m->routes[0].client_read_pauses = 3;
-    m->routes[1].target_read_pauses = 4;
-    metrics_histogram_observe(&m->routes[0].connect_seconds, 0.0003);
-    metrics_histogram_observe(&m->routes[0].connect_seconds, 0.0005);
-    metrics_histogram_observe(&m->routes[0].connect_seconds, 0.2);
-    metrics_histogram_observe(&m->routes[0].connect_seconds, 11);
+    echo = metrics_route_get(m, "/echo");
+    vnc = metrics_route_get(m, "/vnc/*");
+    ck_assert_ptr_nonnull(echo);
+    ck_assert_ptr_nonnull(vnc);
+    ck_assert_ptr_nonnull(metrics_route_get(m, "/odd\"path\\"));
+    echo->connections_total = 12;
+    echo->connections_open = 2;
+    echo->to_target_bytes = 1000;
+    echo->to_client_bytes = 5000000000ull;
+    echo->client_read_pauses = 3;
+    vnc->target_read_pauses = 4;
+    metrics_histogram_observe(&echo->connect_seconds, 0.0003);
+    metrics_histogram_observe(&echo->connect_seconds, 0.0005);
+    metrics_histogram_observe(&echo->connect_seconds, 0.2);
+    metrics_histogram_observe(&echo->connect_seconds, 11);
     metrics_count_failure(m, 404, "no route");
     metrics_count_failure(m, 404, "no route");
     metrics_count_failure(m, 426, "Sec-WebSocket-Version must be 13");
@@ -957,7 +962,7 @@ END_TEST
 /* A registry with no routes and nothing counted is still a valid exposition. */
 START_TEST(test_metrics_registry_empty)
 {
-    struct metrics *m = metrics_new(NULL, 0);
+    struct metrics *m = metrics_new();
     struct metrics_buf b = {0};
     struct parsed *p;
 
@@ -972,10 +977,75 @@ START_TEST(test_metrics_registry_empty)
 }
 END_TEST
 
+/* Routes are found by path: the same path gives the same entry, which never moves while
+ * thousands of others are added (the glue keeps the pointers across reloads), keeps its
+ * counts, and is written in the order first asked for. */
+START_TEST(test_metrics_route_get)
+{
+    enum { N_ROUTES = 3000 };
+    struct metrics *m = metrics_new();
+    struct metrics_route **kept = calloc(N_ROUTES, sizeof(*kept));
+    struct metrics_buf b = {0};
+    char path[32];
+    const struct p_sample *s;
+    struct parsed *p;
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_nonnull(kept);
+    for (int i = 0; i < N_ROUTES; i++) {
+        snprintf(path, sizeof(path), "/r%d", i);
+        kept[i] = metrics_route_get(m, path);
+        ck_assert_ptr_nonnull(kept[i]);
+        ck_assert_str_eq(kept[i]->path, path);
+        ck_assert_uint_eq(kept[i]->connections_total, 0);
+        ck_assert_uint_eq(kept[i]->connect_seconds.n_bounds, METRICS_CONNECT_BUCKETS);
+        kept[i]->connections_total = (uint64_t)i + 1;
+        /* an earlier entry is still where it was, and found again */
+        ck_assert_ptr_eq(metrics_route_get(m, "/r0"), kept[0]);
+        ck_assert_ptr_eq(metrics_route_get(m, path), kept[i]);
+    }
+    ck_assert_uint_eq(m->n_routes, N_ROUTES);
+    for (int i = 0; i < N_ROUTES; i++) {
+        snprintf(path, sizeof(path), "/r%d", i);
+        ck_assert_ptr_eq(metrics_route_get(m, path), kept[i]);
+        ck_assert_uint_eq(kept[i]->connections_total, (uint64_t)i + 1);
+    }
+    ck_assert_uint_eq(m->n_routes, N_ROUTES);
+    /* paths differing only late, empty, or in a byte the hash mixes in last */
+    ck_assert_ptr_ne(metrics_route_get(m, "/r1"), metrics_route_get(m, "/r10"));
+    ck_assert_ptr_nonnull(metrics_route_get(m, ""));
+    ck_assert_ptr_eq(metrics_route_get(m, ""), m->routes[N_ROUTES]);
+    ck_assert_uint_eq(m->n_routes, N_ROUTES + 1);
+    ck_assert_int_eq(metrics_write(m, metrics_buf_append, &b), 0);
+    ck_assert_ptr_nonnull(strstr(b.data, "wsbridge_connections_total{route=\"/r0\"} 1\n"
+                                         "wsbridge_connections_total{route=\"/r1\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(b.data, "wsbridge_connections_total{route=\"/r2999\"} 3000\n"
+                                         "wsbridge_connections_total{route=\"\"} 0\n"));
+    metrics_buf_reset(&b);
+    metrics_free(m);
+    free(kept);
+
+    /* a small registry read back by the strict parser: one sample per route and family */
+    m = metrics_new();
+    ck_assert_ptr_nonnull(metrics_route_get(m, "/b"));
+    ck_assert_ptr_nonnull(metrics_route_get(m, "/a"));
+    metrics_route_get(m, "/b")->connections_open = 5;
+    ck_assert_int_eq(metrics_write(m, metrics_buf_append, &b), 0);
+    p = p_parse_ok(&b);
+    s = p_find(p, "wsbridge_connections_open", "route", "/b");
+    ck_assert(s != NULL && s->value == 5);
+    ck_assert(s == p_find(p, "wsbridge_connections_open", NULL, NULL)); /* "/b" came first */
+    ck_assert_uint_eq(p->n_samples, 2 * (3 + 1 + 2 + 15 + 2));
+    free(p);
+    metrics_buf_reset(&b);
+    metrics_free(m);
+}
+END_TEST
+
 /* The failure and close tables are bounded; what does not fit is counted as "other". */
 START_TEST(test_metrics_registry_bounded)
 {
-    struct metrics *m = metrics_new(NULL, 0);
+    struct metrics *m = metrics_new();
     struct metrics_buf b = {0};
     char reason[160];
     const struct p_sample *s;
@@ -1009,7 +1079,7 @@ START_TEST(test_metrics_registry_bounded)
     metrics_free(m);
 
     /* reasons are cut to METRICS_REASON_MAX bytes */
-    m = metrics_new(NULL, 0);
+    m = metrics_new();
     metrics_count_failure(m, 500, reason);
     ck_assert_uint_eq(strlen(m->failures[0].reason), METRICS_REASON_MAX);
     metrics_free(m);
@@ -1091,6 +1161,7 @@ static Suite *test_suite(void)
     suite_add_tcase(s, writer);
     tcase_add_test(registry, test_metrics_registry);
     tcase_add_test(registry, test_metrics_registry_empty);
+    tcase_add_test(registry, test_metrics_route_get);
     tcase_add_test(registry, test_metrics_registry_bounded);
     tcase_add_test(registry, test_metrics_output_fails);
     tcase_add_test(registry, test_metrics_buf_bound);
