@@ -434,6 +434,60 @@ void metrics_count_close(struct metrics *m, unsigned code)
     m->closes[m->n_closes++] = (struct metrics_close){.code = code, .count = 1};
 }
 
+/* Adds <n> to the failure (<status>, <reason>) of <m>, as that many metrics_count_failure. */
+static void metrics_add_failure(struct metrics *m, int status, const char *reason, uint64_t n)
+{
+    metrics_count_failure(m, status, reason);
+    for (size_t i = 0; i < m->n_failures; i++)
+        if (m->failures[i].status == status && strcmp(m->failures[i].reason, reason) == 0) {
+            m->failures[i].count += n - 1;
+            return;
+        }
+    m->failures_other += n - 1;
+}
+
+/* Adds <n> to close code <code> of <m>, as that many metrics_count_close. */
+static void metrics_add_close(struct metrics *m, unsigned code, uint64_t n)
+{
+    metrics_count_close(m, code);
+    for (size_t i = 0; i < m->n_closes; i++)
+        if (m->closes[i].code == code) {
+            m->closes[i].count += n - 1;
+            return;
+        }
+    m->closes_other += n - 1;
+}
+
+/* Adds every count of <src> to <dst>: see metrics.h. */
+int metrics_merge(struct metrics *dst, const struct metrics *src)
+{
+    for (size_t i = 0; i < src->n_routes; i++) {
+        const struct metrics_route *from = src->routes[i];
+        struct metrics_route *to = metrics_route_get(dst, from->path);
+        if (to == NULL)
+            return -1;
+        to->connections_total += from->connections_total;
+        to->connections_open += from->connections_open;
+        to->to_target_bytes += from->to_target_bytes;
+        to->to_client_bytes += from->to_client_bytes;
+        to->client_read_pauses += from->client_read_pauses;
+        to->target_read_pauses += from->target_read_pauses;
+        /* Same bounds: every route's histogram has the connect buckets. */
+        for (size_t b = 0; b <= from->connect_seconds.n_bounds; b++)
+            to->connect_seconds.counts[b] += from->connect_seconds.counts[b];
+        to->connect_seconds.sum += from->connect_seconds.sum;
+        to->connect_seconds.count += from->connect_seconds.count;
+    }
+    for (size_t i = 0; i < src->n_failures; i++)
+        metrics_add_failure(dst, src->failures[i].status, src->failures[i].reason,
+                            src->failures[i].count);
+    dst->failures_other += src->failures_other;
+    for (size_t i = 0; i < src->n_closes; i++)
+        metrics_add_close(dst, src->closes[i].code, src->closes[i].count);
+    dst->closes_other += src->closes_other;
+    return 0;
+}
+
 /* One per-route counter family: its name, help and field. */
 struct metrics_route_counter {
     const char *name;

@@ -178,6 +178,12 @@ void metrics_count_failure(struct metrics *m, int status, const char *reason);
 /* Counts one WebSocket close with <code>, bounded like metrics_count_failure. */
 void metrics_count_close(struct metrics *m, unsigned code);
 
+/* Adds every count of <src> into <dst>: routes by path, failures by status and reason,
+ * closes by code, histograms bucket by bucket; what <dst> lacks is added. For one
+ * exposition of several registries (one per worker thread). Returns 0, or -1 if memory
+ * ran out (<dst> then holds part of <src>). */
+int metrics_merge(struct metrics *dst, const struct metrics *src);
+
 /* Writes every family of <m> through <write>(<arg>, ...), names prefixed "wsbridge_".
  * Returns 0, or -1 if <write> failed (what was written is then incomplete). */
 int metrics_write(const struct metrics *m, metrics_write_fn write, void *arg);

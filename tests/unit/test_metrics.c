@@ -980,6 +980,74 @@ END_TEST
 /* Routes are found by path: the same path gives the same entry, which never moves while
  * thousands of others are added (the glue keeps the pointers across reloads), keeps its
  * counts, and is written in the order first asked for. */
+/* metrics_merge: the sum of two registries, whatever each holds, is what one registry
+ * would have counted; tables full in one stay bounded in the sum. */
+START_TEST(test_metrics_merge)
+{
+    struct metrics *a = metrics_new(), *b = metrics_new(), *sum = metrics_new();
+    struct metrics_route *ra, *rb, *rs;
+    char reason[32];
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(sum);
+    ra = metrics_route_get(a, "/both");
+    rb = metrics_route_get(b, "/both");
+    ra->connections_total = 3;
+    ra->connections_open = 1;
+    ra->to_target_bytes = 100;
+    ra->to_client_bytes = 200;
+    ra->client_read_pauses = 4;
+    rb->connections_total = 5;
+    rb->to_target_bytes = 1;
+    rb->target_read_pauses = 2;
+    metrics_histogram_observe(&ra->connect_seconds, 0.0001);
+    metrics_histogram_observe(&rb->connect_seconds, 0.0001);
+    metrics_histogram_observe(&rb->connect_seconds, 100.0);
+    metrics_route_get(b, "/b-only")->connections_total = 7;
+    metrics_count_failure(a, 404, "no route");
+    metrics_count_failure(b, 404, "no route");
+    metrics_count_failure(b, 403, "origin");
+    metrics_count_close(a, 1000);
+    metrics_count_close(b, 1000);
+    metrics_count_close(b, 1001);
+    /* b's failure table is full: its overflow adds to the sum's overflow */
+    for (int i = 0; i < METRICS_FAILURES_MAX + 5; i++) {
+        snprintf(reason, sizeof(reason), "r%d", i);
+        metrics_count_failure(b, 500, reason);
+    }
+    ck_assert_int_eq(metrics_merge(sum, a), 0);
+    ck_assert_int_eq(metrics_merge(sum, b), 0);
+    rs = metrics_route_get(sum, "/both");
+    ck_assert_uint_eq(rs->connections_total, 8);
+    ck_assert_uint_eq(rs->connections_open, 1);
+    ck_assert_uint_eq(rs->to_target_bytes, 101);
+    ck_assert_uint_eq(rs->to_client_bytes, 200);
+    ck_assert_uint_eq(rs->client_read_pauses, 4);
+    ck_assert_uint_eq(rs->target_read_pauses, 2);
+    ck_assert_uint_eq(rs->connect_seconds.count, 3);
+    ck_assert_uint_eq(rs->connect_seconds.counts[0], 2);
+    ck_assert_uint_eq(rs->connect_seconds.counts[METRICS_CONNECT_BUCKETS], 1);
+    ck_assert(rs->connect_seconds.sum > 100.0 && rs->connect_seconds.sum < 100.001);
+    ck_assert_uint_eq(metrics_route_get(sum, "/b-only")->connections_total, 7);
+    ck_assert_uint_eq(sum->n_routes, 2);
+    ck_assert_int_eq(sum->failures[0].status, 404);
+    ck_assert_uint_eq(sum->failures[0].count, 2);
+    ck_assert_int_eq(sum->failures[1].status, 403);
+    ck_assert_uint_eq(sum->failures[1].count, 1);
+    ck_assert_uint_eq(sum->n_failures, METRICS_FAILURES_MAX);
+    /* b kept 62 of the 500s and counted 7 as other; the sum has room for the same 62 */
+    ck_assert_uint_eq(sum->failures_other, b->failures_other);
+    ck_assert_uint_eq(sum->closes[0].code, 1000);
+    ck_assert_uint_eq(sum->closes[0].count, 2);
+    ck_assert_uint_eq(sum->closes[1].code, 1001);
+    ck_assert_uint_eq(sum->closes[1].count, 1);
+    metrics_free(a);
+    metrics_free(b);
+    metrics_free(sum);
+}
+END_TEST
+
 START_TEST(test_metrics_route_get)
 {
     enum { N_ROUTES = 3000 };
@@ -1162,6 +1230,7 @@ static Suite *test_suite(void)
     tcase_add_test(registry, test_metrics_registry);
     tcase_add_test(registry, test_metrics_registry_empty);
     tcase_add_test(registry, test_metrics_route_get);
+    tcase_add_test(registry, test_metrics_merge);
     tcase_add_test(registry, test_metrics_registry_bounded);
     tcase_add_test(registry, test_metrics_output_fails);
     tcase_add_test(registry, test_metrics_buf_bound);
