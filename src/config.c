@@ -83,6 +83,7 @@ enum config_type {
     CONFIG_T_COUNT,        /* a whole number, no unit */
     CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (acl.c) */
     CONFIG_T_NETS,         /* one CIDR network or a list of them (acl.c) */
+    CONFIG_T_WORKERS,      /* "auto" (stored as 0) or a whole number within the bounds */
     CONFIG_T_ADMIN,        /* a mapping of CONFIG_ADMIN keys */
     CONFIG_T_ADMIN_LISTEN, /* the admin listener: host:port, plain HTTP only */
     CONFIG_T_LOG,          /* a mapping of CONFIG_LOG keys */
@@ -154,6 +155,8 @@ static const struct config_key config_keys[] = {
      CONFIG_UINT(config, max_connections), 0},
     {CONFIG_TOP, "max_connections_per_ip", CONFIG_T_COUNT, "256", 0, UINT_MAX,
      CONFIG_UINT(config, max_connections_per_ip), 0},
+    {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
+     CONFIG_UINT(config, workers), 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, CONFIG_REQUIRED},
@@ -1181,6 +1184,30 @@ static int config_set_nets(struct config_ctx *x, const struct config_key *k, str
     return 0;
 }
 
+/* "workers": auto (0: the daemon counts the CPUs, since this file reads no system
+ * state) or a thread count within the key's bounds. */
+static int config_set_workers(struct config_ctx *x, const struct config_key *k,
+                              const struct config_node *v, void *obj)
+{
+    static const struct config_unit none[] = {{NULL, 0, false}};
+    char q[CONFIG_QUOTE_MAX + 4];
+    uint64_t n = 0;
+
+    if (!config_want_scalar(x, k, v, "auto or a whole number, like 4"))
+        return -1;
+    if (strcmp(v->text, "auto") == 0) {
+        *(unsigned *)((char *)obj + k->offset) = 0;
+        return 0;
+    }
+    if (config_number(v->text, none, false, UINT_MAX, &n) != CONFIG_NUM_OK ||
+        n < k->min || n > k->max)
+        return config_fail(x, v, "\"workers\" must be auto or a whole number from %llu to %llu, "
+                           "not \"%s\"", (unsigned long long)k->min,
+                           (unsigned long long)k->max, config_quote(v->text, q));
+    *(unsigned *)((char *)obj + k->offset) = (unsigned)n;
+    return 0;
+}
+
 /* One word of <k>'s row in config_choices[], stored as its index. */
 static int config_set_choice(struct config_ctx *x, const struct config_key *k,
                              const struct config_node *v, void *obj)
@@ -1331,6 +1358,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct c
         return config_set_names(x, k, v, obj);
     case CONFIG_T_COUNT:
         return config_set_count(x, k, v, obj);
+    case CONFIG_T_WORKERS:
+        return config_set_workers(x, k, v, obj);
     case CONFIG_T_ORIGINS:
         return config_set_origins(x, k, v, obj);
     case CONFIG_T_NETS:

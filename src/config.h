@@ -67,6 +67,8 @@ struct route {
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
+#define CONFIG_WORKERS_MAX 64 /* "workers" at most, and "auto" capped to it */
+
 /* Where log lines go. config.c keeps its own enums (log.h declares I/O, and this module
  * has none); log_apply in log.c maps them. */
 enum config_log_target {
@@ -114,6 +116,8 @@ struct config {
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */
     unsigned max_connections;        /* WebSocket clients at once; 0 = no limit */
     unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
+    unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
+                                      * one per online CPU (the daemon decides) */
     struct route *routes;
     size_t n_routes;
     struct addr *admin_listen;       /* admin.listen, plain HTTP; NULL: no admin listener */

@@ -140,7 +140,8 @@ static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
 
 /* The route's access rules and the connection limits, before the handshake so that a
  * refused client never causes a connection to the target. Returns true if <hc> may go
- * on; otherwise it has been answered (403, 401, 503 or 500) and closed. */
+ * on, counted against the limits (server_admit); otherwise it has been answered (403,
+ * 401, 503 or 500) and closed. */
 static bool httpconn_admit(struct httpconn *hc, const struct route *route)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
@@ -176,7 +177,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
             return false;
         }
     }
-    limit_name = server_limit_reached(hc->server, route, sa, &limit);
+    limit_name = server_admit(hc->server, route, sa, &limit);
     if (limit_name != NULL) {
         log_msg(LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)", hc->peer, hc->req.url,
                 limit_name, limit);
@@ -203,6 +204,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     policy.n_subprotocols = route->n_subprotocols;
     handshake_check(&hc->req, &policy, &res);
     if (res.status != 101) {
+        server_uncount(hc->server, route, (const struct sockaddr *)&hc->sa);
         httpconn_refuse(hc, res.status, res.error, NULL);
         return;
     }

@@ -1,7 +1,9 @@
 /*
  * log.c - levelled, one-line-per-event logging: text or JSON, to stderr, a file or syslog.
  * A line is built in a stack buffer and written with one write(2) (or one syslog(3)
- * call), so it is never split; over-long lines are cut, never wrapped.
+ * call), so it is never split; over-long lines are cut, never wrapped. Any thread may log:
+ * nothing shared is written while lines are, but for the descriptor that log_reopen
+ * replaces in place. log_set_level and log_configure are for before the workers start.
  */
 #include "log.h"
 
@@ -19,11 +21,18 @@
 
 #define LOG_LINE_MAX 4096
 
-static enum log_level log_level = LOG_LEVEL_INFO;
-static enum log_target log_target = LOG_TARGET_STDERR;
-static enum log_format log_format = LOG_FORMAT_TEXT;
-static int log_fd = STDERR_FILENO;
-static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen */
+/* Worker threads read these for every line while the main thread may change them (a
+ * reload's log section): atomic, so each read sees an old or a new value, never a torn
+ * one. A line written while they change may use the old target once. */
+static _Atomic enum log_level log_level = LOG_LEVEL_INFO;
+static _Atomic enum log_target log_target = LOG_TARGET_STDERR;
+static _Atomic enum log_format log_format = LOG_FORMAT_TEXT;
+static _Atomic int log_fd = STDERR_FILENO;
+/* The descriptor of the log file, once there is one: never closed while the daemon runs,
+ * only replaced in place (dup2), so a writer that read log_fd just before a change
+ * never writes to a closed or reused number. Closed by log_close at exit. */
+static int log_file_fd = -1;
+static char *log_file; /* LOG_TARGET_FILE: its path, for log_reopen; main thread only */
 static bool log_level_fixed; /* the command line set the level: the config's is ignored */
 
 static const char *const log_level_names[] = {
@@ -160,13 +169,26 @@ int log_configure(enum log_target target, enum log_format format, const char *fi
             free(copy);
             return -1;
         }
+        if (log_file_fd < 0) {
+            log_file_fd = fd;
+        } else if (dup2(fd, log_file_fd) < 0) {
+            snprintf(err, err_len, "dup2 for %s: %s", file, strerror(errno));
+            close(fd);
+            free(copy);
+            return -1;
+        } else {
+            close(fd);
+        }
+        fd = log_file_fd;
     }
-    log_close();
-    if (target == LOG_TARGET_SYSLOG)
+    if (log_target == LOG_TARGET_SYSLOG && target != LOG_TARGET_SYSLOG)
+        closelog();
+    if (target == LOG_TARGET_SYSLOG && log_target != LOG_TARGET_SYSLOG)
         openlog("wsbridge", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    log_target = target;
-    log_format = format;
     log_fd = fd;
+    log_format = format;
+    log_target = target;
+    free(log_file);
     log_file = copy;
     return 0;
 }
@@ -211,21 +233,30 @@ int log_reopen(void)
         log_msg(LOG_LEVEL_ERROR, "reopening the log: %s; keeping the old file", err);
         return -1;
     }
-    close(log_fd);
-    log_fd = fd;
+    /* Worker threads write to log_fd meanwhile: the new file takes over the same number in
+     * one step (dup2 is atomic), so a writer gets the old file or the new one, never a
+     * closed or reused descriptor. */
+    if (dup2(fd, log_fd) < 0) {
+        snprintf(err, sizeof(err), "dup2: %s", strerror(errno));
+        close(fd);
+        log_msg(LOG_LEVEL_ERROR, "reopening the log: %s; keeping the old file", err);
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 
 void log_close(void)
 {
-    if (log_target == LOG_TARGET_FILE && log_fd != STDERR_FILENO)
-        close(log_fd);
     if (log_target == LOG_TARGET_SYSLOG)
         closelog();
-    free(log_file);
-    log_file = NULL;
     log_fd = STDERR_FILENO;
     log_target = LOG_TARGET_STDERR;
+    if (log_file_fd >= 0)
+        close(log_file_fd);
+    log_file_fd = -1;
+    free(log_file);
+    log_file = NULL;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "sdnotify.h"
 #include "runconf.h"
-#include "server.h"
+#include "workers.h"
 
 #ifndef WSB_SYSCONFDIR
 #define WSB_SYSCONFDIR "/etc"
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     const char *file = WSB_SYSCONFDIR "/wsbridge.yaml";
     bool check = false;
     struct runconf *conf;
-    struct server server;
+    struct workers workers;
     char err[1024];
     int opt;
 
@@ -137,18 +137,20 @@ int main(int argc, char **argv)
         return MAIN_EXIT_USAGE;
     }
     event_set_log_callback(main_on_libevent_log);
-    if (server_init(&server, conf, err, sizeof(err)) != 0) {
+    if (workers_init(&workers, conf, err, sizeof(err)) != 0 ||
+        workers_start(&workers, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
-        server_free(&server);
+        workers_free(&workers);
         return MAIN_EXIT_RUNTIME;
     }
-    log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s", PACKAGE_VERSION,
-            conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file);
+    log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s, %u worker%s", PACKAGE_VERSION,
+            conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file, conf->workers,
+            conf->workers == 1 ? "" : "s");
     sdnotify_send("READY=1");
-    server_run(&server);
-    server_free(&server);
+    workers_run(&workers);
+    workers_free(&workers);
     /* Already leaving: a stop signal now (a supervisor repeating itself) must not turn a
-     * clean stop into death by signal. server_free gave the handlers back to the system. */
+     * clean stop into death by signal. workers_free gave the handlers back to the system. */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     log_msg(LOG_LEVEL_INFO, "stopped");

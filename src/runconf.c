@@ -10,10 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "static.h"
 #include "tls.h"
+
+/* What "workers: auto" means here: one per online CPU, within 1..CONFIG_WORKERS_MAX. */
+static unsigned runconf_workers(const struct config *c)
+{
+    long cpus;
+
+    if (c->workers != 0)
+        return c->workers;
+    cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        return 1;
+    return cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
+}
 
 /* What config.c (pure) leaves to the daemon: the web root must be a folder. */
 static int runconf_check_web_root(const struct config *c, char *err, size_t err_len)
@@ -40,11 +54,12 @@ struct runconf *runconf_load(const char *file, unsigned long generation, char *e
         snprintf(err, err_len, "%s: out of memory", file);
         return NULL;
     }
-    rc->refs = 1;
+    atomic_init(&rc->refs, 1);
     rc->generation = generation;
     rc->config = config_load(file, err, err_len);
     if (rc->config == NULL)
         goto fail;
+    rc->workers = runconf_workers(rc->config);
     /* Certificates and keys are part of the configuration: a bad one fails the load. */
     rc->tls = tls_new(rc->config, err, err_len);
     if (rc->tls == NULL)
@@ -91,6 +106,13 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
                  b->file);
         return -1;
     }
+    if (cur->workers != next->workers) {
+        snprintf(err, err_len,
+                 "%s: workers changed from %u to %u; the worker threads are made at start: "
+                 "restart wsbridge to change them",
+                 b->file, cur->workers, next->workers);
+        return -1;
+    }
     if ((a->admin_listen == NULL) != (b->admin_listen == NULL) ||
         (a->admin_listen != NULL && !runconf_same_addr(a->admin_listen, b->admin_listen))) {
         snprintf(err, err_len,
@@ -103,13 +125,15 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
 
 struct runconf *runconf_ref(struct runconf *rc)
 {
-    rc->refs++;
+    atomic_fetch_add_explicit(&rc->refs, 1, memory_order_relaxed);
     return rc;
 }
 
 void runconf_unref(struct runconf *rc)
 {
-    if (rc == NULL || --rc->refs > 0)
+    /* The thread that drops the last reference must see every other thread's use of
+     * <rc> done: release on each drop, acquire before the free. */
+    if (rc == NULL || atomic_fetch_sub_explicit(&rc->refs, 1, memory_order_acq_rel) > 1)
         return;
     static_root_free(rc->web);
     tls_free(rc->tls);

@@ -8,6 +8,7 @@
 #ifndef WSB_RUNCONF_H
 #define WSB_RUNCONF_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct config;
@@ -15,8 +16,10 @@ struct static_root;
 struct tls;
 
 struct runconf {
-    unsigned refs;           /* holders: the server while it is current, and connections */
+    atomic_uint refs;        /* holders: the workers while it is current, and connections;
+                              * atomic: a connection on any worker thread may drop the last */
     unsigned long generation; /* 1 for the first, +1 for each one loaded after it */
+    unsigned workers;        /* config->workers, with auto resolved to the online CPUs */
     struct config *config;   /* owned */
     struct tls *tls;         /* owned: contexts of the TLS listeners and targets */
     struct static_root *web; /* owned: web root and MIME types; NULL without web_root */
@@ -30,12 +33,13 @@ struct runconf *runconf_load(const char *file, unsigned long generation, char *e
                              size_t err_len);
 
 /* Checks that <next> may replace <cur> in a running server: the listen addresses (and
- * whether each is TLS) and the admin address are bound at start, so they must not
- * change. Returns 0, or -1 with why in <err>. */
+ * whether each is TLS) and the admin address are bound at start, and the worker threads
+ * are started then, so none of them may change. Returns 0, or -1 with why in <err>. */
 int runconf_check_replace(const struct runconf *cur, const struct runconf *next, char *err,
                           size_t err_len);
 
-/* Takes a reference to <rc> and returns it. */
+/* Takes a reference to <rc> and returns it. Any thread, with a reference already held
+ * (or the lock that guards the pointer it came from). */
 struct runconf *runconf_ref(struct runconf *rc);
 
 /* Drops a reference to <rc>, freeing it with the last; NULL is fine. */

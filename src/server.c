@@ -1,9 +1,9 @@
 /*
- * server.c - the server socket: listeners, the live set of connections, signals, and an
- * orderly end. A TLS listener's connection is peeked at (plain HTTP gets a readable 400)
+ * server.c - the server socket of one worker: listeners, the live set of connections, and
+ * an orderly end. A TLS listener's connection is peeked at (plain HTTP gets a readable 400)
  * and shakes hands here before httpconn sees it. Objects finished inside their own
  * callbacks are freed by the reaper, an event that runs once the callback has returned
- * (as redis's freeClientAsync does).
+ * (as redis's freeClientAsync does). Signals, and what workers share, are in workers.c.
  */
 #include "server.h"
 
@@ -11,12 +11,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,9 +33,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "runconf.h"
-#include "sdnotify.h"
 #include "static.h"
 #include "tls.h"
+#include "workers.h"
 #include "wsclient.h"
 
 #define SERVER_ACCEPT_RETRY_MS 100 /* pause after accept fails for lack of fds or memory */
@@ -88,8 +86,12 @@ void server_reap_soon(struct server *s)
 void server_conn_gone(struct server *s)
 {
     if (s->stopping && TAILQ_EMPTY(&s->tlsconns) && TAILQ_EMPTY(&s->httpconns) &&
-        TAILQ_EMPTY(&s->wsclients) && TAILQ_EMPTY(&s->drains))
+        TAILQ_EMPTY(&s->wsclients) && TAILQ_EMPTY(&s->drains)) {
+        /* Worker 0's base keeps running while the other workers finish: no late warning. */
+        if (s->stop_timer != NULL)
+            evtimer_del(s->stop_timer);
         event_base_loopbreak(s->base);
+    }
 }
 
 /* Ends <tc>'s part: its connection was handed on, or is closed when the reaper frees it. */
@@ -212,6 +214,34 @@ static void server_tlsconn_on_deadline(evutil_socket_t fd, short what, void *arg
     server_tlsconn_finish(tc);
 }
 
+/* Gives every route of <c> its entry in this worker's metrics, so a new route shows at
+ * zero. Returns 0, or -1 if memory ran out. */
+static int server_register_routes(struct server *s, const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (metrics_route_get(s->metrics, c->routes[i].path) == NULL)
+            return -1;
+    return 0;
+}
+
+/* Takes the configuration made current by a reload, if there was one since this worker
+ * last looked. Called only where no configuration pointer is held: at an accept, or from
+ * this worker's own wake-up event; live connections keep their own references. */
+static void server_refresh_conf(struct server *s)
+{
+    struct runconf *next;
+
+    if (workers_generation(s->workers) == s->conf->generation)
+        return;
+    next = workers_conf_ref(s->workers);
+    runconf_unref(s->conf);
+    s->conf = next;
+    /* The metrics are this worker's own: only its thread may add routes to them. */
+    if (server_register_routes(s, next->config) != 0)
+        log_msg(LOG_LEVEL_WARN, "reload: worker %u: out of memory for metrics; new routes show "
+                "when used", s->id);
+}
+
 /* Takes accepted socket <fd> of TLS listener <sl>: waits for its first byte, bounded by
  * handshake_timeout (which also bounds the handshake; the request head gets its own). */
 static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
@@ -257,6 +287,14 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
         close(fd);
         return;
     }
+    server_refresh_conf(sl->server);
+    if (log_enabled(LOG_LEVEL_DEBUG)) {
+        char peer[ADDR_SOCKADDR_STR_MAX];
+
+        addr_format_sockaddr(sa, peer);
+        log_msg(LOG_LEVEL_DEBUG, "client=%s accepted on %s by worker %u", peer, sl->name,
+                sl->server->id);
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (sl->tls) {
         server_tlsconn_new(sl, fd, sa, socklen);
@@ -296,9 +334,11 @@ static void server_on_accept_error(struct evconnlistener *lev, void *arg)
     evtimer_add(sl->retry, &tv);
 }
 
-/* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>. */
-evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
-                                     size_t err_len)
+/* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>.
+ * With <reuseport> each worker binds its own socket to the same address and the kernel
+ * spreads new connections over them. */
+static evutil_socket_t server_bind_socket(const struct addrinfo *ai, const char *name,
+                                          bool reuseport, char *err, size_t err_len)
 {
     evutil_socket_t fd;
     int one = 1;
@@ -309,6 +349,11 @@ evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        snprintf(err, err_len, "SO_REUSEPORT for %s: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
     /* "[::]:8080" and "0.0.0.0:8080" are two listeners, not one that collides. */
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -325,6 +370,26 @@ evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name
     return fd;
 }
 
+evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
+                                     size_t err_len)
+{
+    return server_bind_socket(ai, name, false, err, err_len);
+}
+
+/* Fails with "bind NAME: Address already in use" if something listens on <ai> already.
+ * SO_REUSEPORT would otherwise let a second daemon of the same user share the port
+ * silently, where one worker alone gets the error at bind. */
+static int server_listen_probe(const struct addrinfo *ai, const char *name, char *err,
+                               size_t err_len)
+{
+    evutil_socket_t fd = server_bind_socket(ai, name, false, err, err_len);
+
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
 /* Opens the listeners of listen entry <index> of the current config: one per address
  * its host name resolves to. */
 static int server_add_listeners(struct server *s, size_t index, char *err, size_t err_len)
@@ -335,6 +400,7 @@ static int server_add_listeners(struct server *s, size_t index, char *err, size_
     char info[512] = "";
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
+    bool reuseport = s->conf->workers > 1;
     char port[8];
     char name[ADDR_HOST_MAX + 16];
     int r;
@@ -363,7 +429,10 @@ static int server_add_listeners(struct server *s, size_t index, char *err, size_
         s->listeners = grown;
         s->listeners[s->n_listeners] = sl;
         addr_format_sockaddr(ai->ai_addr, sl->name);
-        fd = server_listen_socket(ai, sl->name, err, err_len);
+        if (reuseport && s->id == 0 && server_listen_probe(ai, sl->name, err, err_len) != 0)
+            fd = -1;
+        else
+            fd = server_bind_socket(ai, sl->name, reuseport, err, err_len);
         if (fd < 0) {
             free(sl);
             freeaddrinfo(res);
@@ -384,10 +453,12 @@ static int server_add_listeners(struct server *s, size_t index, char *err, size_
         }
         evconnlistener_set_error_cb(sl->lev, server_on_accept_error);
         s->n_listeners++;
+        if (s->id != 0)
+            continue; /* the others listen on the same addresses: said once is enough */
         if (tls != NULL && info[0] == '\0')
             tls_listener_info(tls, info, sizeof(info));
-        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s", sl->name, tls != NULL ? " with TLS, " : "",
-                info);
+        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s%s", sl->name, tls != NULL ? " with TLS, " : "",
+                info, reuseport ? " (a socket per worker)" : "");
     }
     freeaddrinfo(res);
     return 0;
@@ -399,7 +470,8 @@ static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    log_msg(LOG_LEVEL_WARN, "stop: connections still open after shutdown_timeout; closing them");
+    log_msg(LOG_LEVEL_WARN, "stop: worker %u: connections still open after shutdown_timeout; "
+            "closing them", s->id);
     event_base_loopbreak(s->base);
 }
 
@@ -416,10 +488,9 @@ void server_stop(struct server *s)
         event_base_loopbreak(s->base);
         return;
     }
-    sdnotify_send("STOPPING=1");
     s->stopping = true;
-    log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s",
-            TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001");
+    log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s (worker %u)",
+            TAILQ_EMPTY(&s->wsclients) ? "no live clients" : "live clients with 1001", s->id);
     for (size_t i = 0; i < s->n_listeners; i++) {
         evconnlistener_free(s->listeners[i]->lev);
         s->listeners[i]->lev = NULL;
@@ -443,168 +514,72 @@ void server_stop(struct server *s)
     server_conn_gone(s);
 }
 
-static void server_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    (void)what;
-    log_msg(LOG_LEVEL_INFO, "signal %s", strsignal((int)sig));
-    server_stop(arg);
-}
-
-/* Gives every route of <c> its entry in the metrics, so a new route shows at zero.
- * Returns 0, or -1 if memory ran out. */
-static int server_register_routes(struct server *s, const struct config *c)
-{
-    for (size_t i = 0; i < c->n_routes; i++)
-        if (metrics_route_get(s->metrics, c->routes[i].path) == NULL)
-            return -1;
-    return 0;
-}
-
-int server_reload(struct server *s)
-{
-    const char *file = s->conf->config->file; /* freed with the old one: not used after */
-    struct runconf *next;
-    char err[1024], info[512];
-    struct timespec now;
-
-    /* systemd (Type=notify) shows "reloading" until READY=1 comes back. */
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    snprintf(info, sizeof(info), "RELOADING=1\nMONOTONIC_USEC=%llu",
-             (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000);
-    sdnotify_send(info);
-    next = runconf_load(file, s->conf->generation + 1, err, sizeof(err));
-    if (next != NULL && runconf_check_replace(s->conf, next, err, sizeof(err)) != 0) {
-        runconf_unref(next);
-        next = NULL;
-    }
-    if (next == NULL) {
-        log_msg(LOG_LEVEL_ERROR, "reload failed: %s; the previous configuration keeps serving",
-                err);
-        sdnotify_send("READY=1");
-        return -1;
-    }
-    /* Connections made under the old one hold references; it is freed with the last. */
-    runconf_unref(s->conf);
-    s->conf = next;
-    s->reloads++;
-    if (server_register_routes(s, next->config) != 0)
-        log_msg(LOG_LEVEL_WARN, "reload: out of memory for metrics; new routes show when used");
-    /* The log section too; if its file cannot be opened, the previous target stays. */
-    if (log_apply(&next->config->log, err, sizeof(err)) != 0)
-        log_msg(LOG_LEVEL_ERROR, "reload: %s: log.file: %s; logging where it did",
-                next->config->file, err);
-    for (size_t i = 0; i < next->tls->n_listeners; i++) {
-        struct tls_listener *l = &next->tls->listeners[i];
-        if (l->cfg == NULL)
-            continue;
-        tls_listener_info(l, info, sizeof(info));
-        log_msg(LOG_LEVEL_INFO, "reload: TLS %s: %s", l->name, info);
-    }
-    log_msg(LOG_LEVEL_INFO, "config reloaded from %s (generation %lu): %zu route%s",
-            next->config->file,
-            next->generation, next->config->n_routes, next->config->n_routes == 1 ? "" : "s");
-    sdnotify_send("READY=1");
-    return 0;
-}
-
-/* SIGHUP: a new configuration for new connections; live ones keep theirs. A log file is
- * opened again too, as after SIGUSR1. */
-static void server_on_hup(evutil_socket_t sig, short what, void *arg)
+/* The main thread asked for a stop (a stop signal): the first begins a graceful one, a
+ * second ends the loop at once. */
+static void server_on_wake_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
+    unsigned n = atomic_exchange(&s->stops_asked, 0);
 
+    (void)fd;
     (void)what;
-    log_msg(LOG_LEVEL_INFO, "signal %s: reloading %s", strsignal((int)sig),
-            s->conf->config->file);
-    log_reopen();
-    server_reload(s);
+    while (n-- > 0)
+        server_stop(s);
 }
 
-/* SIGUSR1: the log file was moved by logrotate; open it again. */
-static void server_on_usr1(evutil_socket_t sig, short what, void *arg)
+/* The main thread loaded a new configuration: take it now, so an idle worker does not
+ * keep the old one alive until its next accept. */
+static void server_on_wake_conf(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
     (void)what;
-    (void)arg;
-    if (log_reopen() == 0)
-        log_msg(LOG_LEVEL_INFO, "signal %s: log reopened", strsignal((int)sig));
+    server_refresh_conf(arg);
 }
 
-/* SIGUSR2: one line saying what the daemon holds, for an operator at a terminal. */
-static void server_on_usr2(evutil_socket_t sig, short what, void *arg)
+/* SIGUSR2: what this worker holds, counted on its own thread; workers.c sums them. */
+static void server_on_wake_status(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
-    unsigned long by_state[4] = {0}, http = 0, tls = 0, draining = 0;
+    struct server_status st = {0};
     const struct wsclient *wc;
     const struct httpconn *hc;
     const struct server_tlsconn *tc;
     const struct drain *d;
 
-    (void)sig;
+    (void)fd;
     (void)what;
-    TAILQ_FOREACH(wc, &s->wsclients, link)
-        by_state[wc->state]++;
+    TAILQ_FOREACH(wc, &s->wsclients, link) {
+        if (wc->state == WSCLIENT_CONNECTING)
+            st.connecting++;
+        else if (wc->state == WSCLIENT_OPEN)
+            st.open++;
+        else
+            st.closing++;
+    }
     TAILQ_FOREACH(hc, &s->httpconns, link)
-        http++;
+        st.http++;
     TAILQ_FOREACH(tc, &s->tlsconns, link)
-        tls++;
+        st.tls++;
     TAILQ_FOREACH(d, &s->drains, link)
-        draining++;
-    log_msg(LOG_LEVEL_INFO,
-            "status: websocket=%u (connecting %lu, open %lu, closing %lu) http=%lu "
-            "tls_handshakes=%lu draining=%lu addresses=%zu config=%s generation=%lu "
-            "reloads=%lu%s",
-            s->ws_clients, by_state[WSCLIENT_CONNECTING], by_state[WSCLIENT_OPEN],
-            by_state[WSCLIENT_CLOSING], http, tls, draining, s->n_ip_counts,
-            s->conf->config->file, s->conf->generation, s->reloads,
-            s->stopping ? " stopping" : "");
+        st.draining++;
+    s->status = st;
+    workers_status_done(s->workers);
 }
 
-/* The key of <sa> in the per-address counts: IPv4-mapped IPv6 addresses (a dual-stack
- * listener) count with their IPv4 address. Returns false for other families. */
-static bool server_ip_key(const struct sockaddr *sa, int *family, unsigned char addr[16])
+void server_wake_stop(struct server *s)
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-    memset(addr, 0, 16);
-    if (sa->sa_family == AF_INET) {
-        *family = AF_INET;
-        memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return true;
-    }
-    if (sa->sa_family != AF_INET6)
-        return false;
-    const unsigned char *a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
-        *family = AF_INET;
-        memcpy(addr, a6 + 12, 4);
-    } else {
-        *family = AF_INET6;
-        memcpy(addr, a6, 16);
-    }
-    return true;
+    atomic_fetch_add(&s->stops_asked, 1);
+    event_active(s->wake_stop, EV_TIMEOUT, 0);
 }
 
-/* The entry of <sa> in <s>'s per-address counts, or NULL. */
-static struct server_ip_count *server_ip_find(const struct server *s, const struct sockaddr *sa)
+void server_wake_conf(struct server *s)
 {
-    unsigned char addr[16];
-    int family;
-
-    if (!server_ip_key(sa, &family, addr))
-        return NULL;
-    for (size_t i = 0; i < s->n_ip_counts; i++)
-        if (s->ip_counts[i].family == family && memcmp(s->ip_counts[i].addr, addr, 16) == 0)
-            return &s->ip_counts[i];
-    return NULL;
+    event_active(s->wake_conf, EV_TIMEOUT, 0);
 }
 
-/* The count entry of route path <path>, or NULL. */
-static struct server_route_count *server_route_find(const struct server *s, const char *path)
+void server_wake_status(struct server *s)
 {
-    for (size_t i = 0; i < s->n_route_counts; i++)
-        if (strcmp(s->route_counts[i].path, path) == 0)
-            return &s->route_counts[i];
-    return NULL;
+    event_active(s->wake_status, EV_TIMEOUT, 0);
 }
 
 const struct config *server_config(const struct server *s)
@@ -612,94 +587,34 @@ const struct config *server_config(const struct server *s)
     return s->conf->config;
 }
 
-/* The limits are the current configuration's, so that a reload lowering one holds back
- * new clients at once; the route's own limit is that of the config the client came in
- * under. Clients are counted across reloads: a route keeps its count by path. */
-const char *server_limit_reached(const struct server *s, const struct route *route,
-                                 const struct sockaddr *sa, unsigned *limit)
+/* The limits are those of the current configuration, so that a reload lowering one holds
+ * back new clients at once; the route's own limit is that of the config the client came
+ * in under. The counts are shared by all workers (workers.c). */
+const char *server_admit(struct server *s, const struct route *route, const struct sockaddr *sa,
+                         unsigned *limit)
 {
-    const struct config *cfg = s->conf->config;
-    const struct server_ip_count *ip = server_ip_find(s, sa);
-    const struct server_route_count *rc = server_route_find(s, route->path);
+    const char *reached = workers_count_add(s->workers, route, sa, limit);
 
-    if (cfg->max_connections != 0 && s->ws_clients >= cfg->max_connections) {
-        *limit = cfg->max_connections;
-        return "max_connections";
-    }
-    if (cfg->max_connections_per_ip != 0 && ip != NULL && ip->n >= cfg->max_connections_per_ip) {
-        *limit = cfg->max_connections_per_ip;
-        return "max_connections_per_ip";
-    }
-    if (route->max_connections != 0 && rc != NULL && rc->n >= route->max_connections) {
-        *limit = route->max_connections;
-        return "route max_connections";
-    }
-    return NULL;
-}
-
-int server_count(struct server *s, const struct route *route, const struct sockaddr *sa)
-{
-    struct server_ip_count *ip = server_ip_find(s, sa);
-    struct server_route_count *rc = server_route_find(s, route->path);
-    unsigned char addr[16];
-    int family;
-
-    if (rc == NULL) {
-        if (s->n_route_counts == s->cap_route_counts) {
-            size_t cap = s->cap_route_counts == 0 ? 8 : s->cap_route_counts * 2;
-            struct server_route_count *grown = realloc(s->route_counts, cap * sizeof(*grown));
-            if (grown == NULL)
-                return -1;
-            s->route_counts = grown;
-            s->cap_route_counts = cap;
-        }
-        rc = &s->route_counts[s->n_route_counts];
-        rc->path = strdup(route->path);
-        if (rc->path == NULL)
-            return -1;
-        rc->n = 0;
-        s->n_route_counts++;
-    }
-
-    if (ip == NULL && server_ip_key(sa, &family, addr)) {
-        if (s->n_ip_counts == s->cap_ip_counts) {
-            size_t cap = s->cap_ip_counts == 0 ? 16 : s->cap_ip_counts * 2;
-            struct server_ip_count *grown = realloc(s->ip_counts, cap * sizeof(*grown));
-            if (grown == NULL)
-                return -1;
-            s->ip_counts = grown;
-            s->cap_ip_counts = cap;
-        }
-        ip = &s->ip_counts[s->n_ip_counts++];
-        ip->family = family;
-        memcpy(ip->addr, addr, sizeof(ip->addr));
-        ip->n = 0;
-    }
-    if (ip != NULL)
-        ip->n++;
-    rc->n++;
-    s->ws_clients++;
-    return 0;
+    if (reached == NULL)
+        atomic_fetch_add_explicit(&s->ws_clients, 1, memory_order_relaxed);
+    return reached;
 }
 
 void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa)
 {
-    struct server_ip_count *ip = server_ip_find(s, sa);
-    struct server_route_count *rc = server_route_find(s, route->path);
-
-    if (ip != NULL && --ip->n == 0)
-        *ip = s->ip_counts[--s->n_ip_counts]; /* order does not matter: swap the last in */
-    if (rc != NULL && --rc->n == 0) {
-        free(rc->path);
-        *rc = s->route_counts[--s->n_route_counts];
-    }
-    s->ws_clients--;
+    workers_count_remove(s->workers, route, sa);
+    atomic_fetch_sub_explicit(&s->ws_clients, 1, memory_order_relaxed);
 }
 
-int server_init(struct server *s, struct runconf *conf, char *err, size_t err_len)
+int server_init(struct server *s, struct workers *w, unsigned id, struct runconf *conf,
+                char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
+    s->workers = w;
+    s->id = id;
     s->conf = conf;
+    atomic_init(&s->ws_clients, 0);
+    atomic_init(&s->stops_asked, 0);
     TAILQ_INIT(&s->tlsconns);
     TAILQ_INIT(&s->dead_tls);
     TAILQ_INIT(&s->httpconns);
@@ -724,25 +639,19 @@ int server_init(struct server *s, struct runconf *conf, char *err, size_t err_le
         s->dns = evdns_base_new(s->base, 0);
     }
     s->reaper = event_new(s->base, -1, 0, server_on_reap, s);
-    s->sig_term = evsignal_new(s->base, SIGTERM, server_on_signal, s);
-    s->sig_int = evsignal_new(s->base, SIGINT, server_on_signal, s);
-    s->sig_hup = evsignal_new(s->base, SIGHUP, server_on_hup, s);
-    s->sig_usr1 = evsignal_new(s->base, SIGUSR1, server_on_usr1, s);
-    s->sig_usr2 = evsignal_new(s->base, SIGUSR2, server_on_usr2, s);
-    if (s->dns == NULL || s->reaper == NULL || s->sig_term == NULL || s->sig_int == NULL ||
-        s->sig_hup == NULL || s->sig_usr1 == NULL || s->sig_usr2 == NULL) {
+    s->wake_stop = event_new(s->base, -1, 0, server_on_wake_stop, s);
+    s->wake_conf = event_new(s->base, -1, 0, server_on_wake_conf, s);
+    s->wake_status = event_new(s->base, -1, 0, server_on_wake_status, s);
+    if (s->dns == NULL || s->reaper == NULL || s->wake_stop == NULL || s->wake_conf == NULL ||
+        s->wake_status == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
-    evsignal_add(s->sig_term, NULL);
-    evsignal_add(s->sig_int, NULL);
-    evsignal_add(s->sig_hup, NULL);
-    evsignal_add(s->sig_usr1, NULL);
-    evsignal_add(s->sig_usr2, NULL);
     for (size_t i = 0; i < conf->config->n_listen; i++)
         if (server_add_listeners(s, i, err, err_len) != 0)
             return -1;
-    if (conf->config->admin_listen != NULL &&
+    /* One admin endpoint, on worker 0 (the main thread); it reports worker 0's view. */
+    if (id == 0 && conf->config->admin_listen != NULL &&
         (s->admin = admin_new(s, conf->config->admin_listen, err, err_len)) == NULL)
         return -1;
     return 0;
@@ -792,16 +701,12 @@ void server_free(struct server *s)
     }
     if (s->stop_timer != NULL)
         event_free(s->stop_timer);
-    if (s->sig_term != NULL)
-        event_free(s->sig_term);
-    if (s->sig_int != NULL)
-        event_free(s->sig_int);
-    if (s->sig_hup != NULL)
-        event_free(s->sig_hup);
-    if (s->sig_usr1 != NULL)
-        event_free(s->sig_usr1);
-    if (s->sig_usr2 != NULL)
-        event_free(s->sig_usr2);
+    if (s->wake_stop != NULL)
+        event_free(s->wake_stop);
+    if (s->wake_conf != NULL)
+        event_free(s->wake_conf);
+    if (s->wake_status != NULL)
+        event_free(s->wake_status);
     if (s->reaper != NULL)
         event_free(s->reaper);
     if (s->dns != NULL)
@@ -811,10 +716,6 @@ void server_free(struct server *s)
     /* After every connection: their SSL objects hold references to its contexts, and
      * the SNI callback's argument is a listener in there. */
     runconf_unref(s->conf);
-    for (size_t i = 0; i < s->n_route_counts; i++)
-        free(s->route_counts[i].path);
-    free(s->route_counts);
-    free(s->ip_counts);
     metrics_free(s->metrics);
     memset(s, 0, sizeof(*s));
 }

@@ -1,13 +1,14 @@
 /*
- * server.h - the server socket: event base, listeners, and the set of live connections
- * (TLS handshakes, requests being read, WebSocket clients, connections being closed),
- * the connection counts behind the limits, signals: SIGHUP reloads the configuration,
- * SIGTERM/SIGINT stop, SIGUSR1 reopens the log file, SIGUSR2 logs a status line. It owns
- * every connection object; they point back at it without owning it.
+ * server.h - the server socket of one worker: event base, listeners, and the set of live
+ * connections (TLS handshakes, requests being read, WebSocket clients, connections being
+ * closed). It owns every connection object; they point back at it without owning it.
+ * What workers share (the current configuration, the connection counts, signals) is in
+ * workers.c; a worker touches it only at accept, admit, close, reload and stop.
  */
 #ifndef WSB_SERVER_H
 #define WSB_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/queue.h>
@@ -34,6 +35,7 @@ struct static_root;
 struct wsclient;
 struct tls;
 struct tls_listener;
+struct workers;
 
 TAILQ_HEAD(httpconn_list, httpconn);
 TAILQ_HEAD(wsclient_list, wsclient);
@@ -66,25 +68,22 @@ struct server_tlsconn {
 
 TAILQ_HEAD(server_tlsconn_list, server_tlsconn);
 
-/* WebSocket clients of one route path, for a route's max_connections. Keyed by path,
- * not by position in a config, so that counts carry over a reload. */
-struct server_route_count {
-    char *path;             /* owned */
-    unsigned n;             /* live clients; the entry is removed at 0 */
-};
-
-/* WebSocket clients from one address, for max_connections_per_ip. */
-struct server_ip_count {
-    int family;             /* AF_INET (IPv4-mapped IPv6 included) or AF_INET6 */
-    unsigned char addr[16]; /* 4 or 16 bytes used */
-    unsigned n;             /* live clients; the entry is removed at 0 */
+/* What one worker holds, counted by its own thread for a SIGUSR2 status line. */
+struct server_status {
+    unsigned long connecting, open, closing; /* WebSocket clients by state */
+    unsigned long http;                     /* requests being read or answered */
+    unsigned long tls;                      /* TLS handshakes */
+    unsigned long draining;                 /* connections being drained and closed */
 };
 
 struct server {
+    struct workers *workers;        /* not owned: what the workers share */
+    unsigned id;                    /* 0 for the main thread's worker, then 1, 2 ... */
     struct event_base *base;
     struct evdns_base *dns;
-    struct runconf *conf;           /* current configuration, a reference: new connections
-                                     * take theirs from here; SIGHUP replaces it */
+    struct runconf *conf;           /* this worker's reference to the current configuration:
+                                     * new connections take theirs from here; replaced
+                                     * after a reload, at the next accept or wake-up */
     struct server_listener **listeners; /* each allocated alone: callbacks point at it */
     size_t n_listeners;
     struct server_tlsconn_list tlsconns; /* accepted on a TLS listener, handshake not done */
@@ -95,32 +94,28 @@ struct server {
     struct httpconn_list dead_http; /* finished, freed by the reaper */
     struct server_tlsconn_list dead_tls; /* finished, freed by the reaper */
     struct event *reaper;           /* frees dead objects outside their callbacks */
-    struct event *sig_term, *sig_int;
-    struct event *sig_hup;          /* reloads the configuration */
-    struct event *sig_usr1;         /* reopens the log file */
-    struct event *sig_usr2;         /* logs a status line */
+    struct event *wake_stop;        /* activated by the main thread: server_stop here */
+    atomic_uint stops_asked;        /* server_wake_stop calls not yet acted on: two quick
+                                     * signals must not merge into one active event */
+    struct event *wake_conf;        /* activated by the main thread: a reload happened */
+    struct event *wake_status;      /* activated by the main thread: take a snapshot */
     struct event *stop_timer;       /* bounds a graceful stop */
     bool stopping;                  /* a stop signal arrived: accept nothing more */
-    unsigned ws_clients;            /* WebSocket clients counted, for max_connections */
-    struct server_route_count *route_counts; /* the same per route path */
-    size_t n_route_counts, cap_route_counts;
-    unsigned long reloads;          /* configurations loaded by SIGHUP */
-    struct server_ip_count *ip_counts; /* the same per client address; a linear list */
-    size_t n_ip_counts, cap_ip_counts;
-    struct metrics *metrics;        /* owned: counters by route path, outliving any config */
-    struct admin *admin;            /* owned: the admin endpoint; NULL without admin.listen */
+    atomic_uint ws_clients;         /* WebSocket clients this worker counted (any thread
+                                     * reads it for the status line) */
+    struct server_status status;    /* the last snapshot, for workers_status_done */
+    struct metrics *metrics;        /* owned: this worker's counters by route path,
+                                     * outliving any config */
+    struct admin *admin;            /* owned: the admin endpoint, on worker 0 only; NULL
+                                     * without admin.listen */
 };
 
-/* Builds <s> for configuration <conf> (taking its reference even on failure): event
- * base, DNS, signals, and a bound, listening socket per listen address. Returns 0, or
- * -1 with "what failed: why" in <err>. */
-int server_init(struct server *s, struct runconf *conf, char *err, size_t err_len);
-
-/* Loads the configuration file again (SIGHUP). A file that loads and keeps the listen
- * addresses becomes current: new connections take its routes, limits, certificates and
- * web root; live ones keep theirs. Otherwise the error is logged and nothing changes.
- * Returns 0 or -1. */
-int server_reload(struct server *s);
+/* Builds worker <id> of <w> in <s> for configuration <conf> (taking its reference even
+ * on failure): event base, DNS, wake-up events, and a bound, listening socket per listen
+ * address, with SO_REUSEPORT when there are several workers. Returns 0, or -1 with "what
+ * failed: why" in <err>. Called on the main thread before any worker thread starts. */
+int server_init(struct server *s, struct workers *w, unsigned id, struct runconf *conf,
+                char *err, size_t err_len);
 
 /* Creates a socket for <ai>, binds it with SO_REUSEADDR (IPv6: V6ONLY) and listens.
  * Returns the descriptor (non-blocking, close-on-exec), or -1 with "bind NAME: why" (or
@@ -128,7 +123,7 @@ int server_reload(struct server *s);
 evutil_socket_t server_listen_socket(const struct addrinfo *ai, const char *name, char *err,
                                      size_t err_len);
 
-/* Runs the event loop until a stop signal has been handled. Returns 0. */
+/* Runs the event loop until a stop has been handled. Returns 0. On the worker's thread. */
 int server_run(struct server *s);
 
 /* Frees everything <s> owns, connections included. Safe after a failed server_init. */
@@ -138,23 +133,28 @@ void server_free(struct server *s);
 void server_reap_soon(struct server *s);
 
 /* Begins a graceful stop: listeners closed, every WebSocket client sent close 1001,
- * the loop ends when all connections are gone or after shutdown_timeout. */
+ * the loop ends when all connections are gone or after shutdown_timeout. A second call
+ * ends the loop at once. On the worker's own thread. */
 void server_stop(struct server *s);
+
+/* Asks worker <s> to run server_stop, to take the current configuration, or to take a
+ * status snapshot, on its own thread. Any thread (event_active is thread-safe). */
+void server_wake_stop(struct server *s);
+void server_wake_conf(struct server *s);
+void server_wake_status(struct server *s);
 
 /* The current configuration: new connections use it. */
 const struct config *server_config(const struct server *s);
 
-/* Checks the connection limits before a client from <sa> opens a WebSocket on <route>.
- * Returns NULL if it may, or the name of the limit it would pass ("max_connections",
- * "max_connections_per_ip", "route max_connections") with that limit in <limit>. */
-const char *server_limit_reached(const struct server *s, const struct route *route,
-                                 const struct sockaddr *sa, unsigned *limit);
+/* Checks the connection limits before a client from <sa> opens a WebSocket on <route>
+ * and, if none is reached, counts the client, in one step across all workers. Returns
+ * NULL (counted: matched by one server_uncount), or the name of the limit it would pass
+ * ("max_connections", "max_connections_per_ip", "route max_connections", or "out of
+ * memory") with that limit in <limit>. */
+const char *server_admit(struct server *s, const struct route *route, const struct sockaddr *sa,
+                         unsigned *limit);
 
-/* Counts a new WebSocket client from <sa> on <route>. Returns 0, or -1 if memory ran out
- * (nothing is counted then). Each successful call is matched by one server_uncount. */
-int server_count(struct server *s, const struct route *route, const struct sockaddr *sa);
-
-/* Forgets a client counted by server_count with the same <route> and <sa>. */
+/* Forgets a client counted by server_admit with the same <route> and <sa>. */
 void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa);
 
 /* Called when a connection was removed from the live sets: a stopping server ends its

@@ -475,17 +475,26 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
  * socket). The buffer owns <fd> from then on. Returns 0, or -1 with <fd> closed. */
 static int static_add_file(struct evbuffer *out, int fd, off_t size)
 {
+    struct evbuffer_file_segment *seg;
+    int r;
+
     if (size == 0) {
         close(fd);
         return 0;
     }
-    if (evbuffer_add_file(out, fd, 0, size) == 0)
-        return 0;
-    /* libevent 2.1.12 closes <fd> on some failure paths of evbuffer_add_file and not on
-     * others; the loop is single-threaded, so nothing can have reused the number. */
-    if (fcntl(fd, F_GETFD) != -1)
+    /* Not evbuffer_add_file: in libevent 2.1.12 its failure paths disagree about whether
+     * <fd> was closed, and asking the kernel afterwards (F_GETFD) is a race once other
+     * worker threads open descriptors. A segment's contract is plain: a failed
+     * evbuffer_file_segment_new leaves <fd> open; once it exists, <fd> is closed with
+     * its last reference, whether or not the buffer took one. */
+    seg = evbuffer_file_segment_new(fd, 0, size, EVBUF_FS_CLOSE_ON_FREE);
+    if (seg == NULL) {
         close(fd);
-    return -1;
+        return -1;
+    }
+    r = evbuffer_add_file_segment(out, seg, 0, size);
+    evbuffer_file_segment_free(seg); /* ours; the buffer holds its own on success */
+    return r == 0 ? 0 : -1;
 }
 
 /* Answers with the file <fd> (a regular file described by <st>, named <name> for its
@@ -521,7 +530,7 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
         return keep;
     }
     if (static_add_file(out, fd, st->st_size) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "client=%s %s: evbuffer_add_file failed; closing", peer, req->url);
+        log_msg(LOG_LEVEL_ERROR, "client=%s %s: queueing the file failed; closing", peer, req->url);
         return false;
     }
     return keep;

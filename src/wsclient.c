@@ -618,6 +618,7 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
 
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
+        server_uncount(s, route, sa);
         bufferevent_free(bev);
         return;
     }
@@ -643,10 +644,8 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     }
     TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
-    /* Counted from here on, so every way out below goes through wsclient_finish. */
-    wc->counted = server_count(s, route, sa) == 0;
-    if (!wc->counted)
-        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory counting connections", peer);
+    /* Counted by the caller; from here on every way out goes through wsclient_finish. */
+    wc->counted = true;
     bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);

@@ -73,7 +73,8 @@ struct wsclient {
  * target answers, a 502/504 if it does not.
  * <sa> is the client's address, counted against the server's connection limits until
  * the client finishes; <peer> is it as text for logs. On failure to allocate, <bev> is
- * closed. The caller checked the limits (server_limit_reached). */
+ * closed. The caller counted it (server_admit); this takes the count over, and gives it
+ * back even when it fails. */
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
                   const struct handshake_result *res, const struct sockaddr *sa,
                   const char *peer);

@@ -346,6 +346,16 @@ static const struct error_case error_cases[] = {
      "t.yaml:2:18: \"max_connections\" must be a whole number (0: no limit), not \"-1\""},
     {ROUTE_ECHO "max_connections_per_ip: 10k\n", 0,
      "t.yaml:2:25: \"max_connections_per_ip\" must be a whole number (0: no limit), not \"10k\""},
+    {ROUTE_ECHO "workers: 0\n", 0,
+     "t.yaml:2:10: \"workers\" must be auto or a whole number from 1 to 64, not \"0\""},
+    {ROUTE_ECHO "workers: 65\n", 0,
+     "t.yaml:2:10: \"workers\" must be auto or a whole number from 1 to 64, not \"65\""},
+    {ROUTE_ECHO "workers: many\n", 0,
+     "t.yaml:2:10: \"workers\" must be auto or a whole number from 1 to 64, not \"many\""},
+    {ROUTE_ECHO "workers: -2\n", 0,
+     "t.yaml:2:10: \"workers\" must be auto or a whole number from 1 to 64, not \"-2\""},
+    {ROUTE_ECHO "workers: [ 2 ]\n", 0,
+     "t.yaml:2:10: \"workers\" must be auto or a whole number, like 4"},
     {ROUTE_ECHO "max_connections: 4294967296\n", 0,
      "t.yaml:2:18: \"max_connections\" is too large: at most 4294967295"},
     {"routes: [ { path: /e, target: echo, max_connections: [] } ]\n", 0,
@@ -567,6 +577,7 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->high_watermark_bytes, 256 * 1024);
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
+    ck_assert_uint_eq(c->workers, 0); /* auto */
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
     ck_assert_ptr_null(c->log.file);
@@ -744,6 +755,17 @@ START_TEST(test_config_top_values)
     ck_assert_uint_eq(c->heartbeat_interval_ms, 0);
     ck_assert_uint_eq(c->heartbeat_timeout_ms, 10000);
     config_free(c);
+
+    /* workers: the bounds, and auto written out */
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: 1\n");
+    ck_assert_uint_eq(c->workers, 1);
+    config_free(c);
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: 64\n");
+    ck_assert_uint_eq(c->workers, 64);
+    config_free(c);
+    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: auto\n");
+    ck_assert_uint_eq(c->workers, 0);
+    config_free(c);
 }
 END_TEST
 
@@ -796,6 +818,7 @@ START_TEST(test_config_default_file)
     ck_assert_uint_eq(c->high_watermark_bytes, d->high_watermark_bytes);
     ck_assert_uint_eq(c->low_watermark_bytes, d->low_watermark_bytes);
     ck_assert_uint_eq(c->max_request_head_bytes, d->max_request_head_bytes);
+    ck_assert_uint_eq(c->workers, d->workers);
     config_free(d);
     snprintf(want, sizeof(want), "%s/etc/../web", test_srcdir());
     ck_assert_str_eq(c->web_root, want);
