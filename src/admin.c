@@ -1,9 +1,9 @@
 /*
  * admin.c - the admin endpoint: its own listener, one request per connection read with
  * http_req.c under the handshake deadline, answered and closed (Connection: close).
- * /metrics is metrics.c's registry, then gauges read from the server's live sets and
- * from the process (/proc); /healthz says whether the server is stopping. Error answers
- * come from http_reply.c. Plain HTTP only: it belongs on loopback or a private network.
+ * /metrics is the sum of every worker's registry (workers_collect_metrics), then gauges
+ * of the live connections and of the process (/proc); /healthz says whether the server
+ * is stopping. Error answers come from http_reply.c. Plain HTTP only: it belongs on loopback or a private network.
  */
 #include "admin.h"
 
@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "workers.h"
 #include "wsclient.h"
 
 #define ADMIN_ACCEPT_RETRY_MS 100 /* pause after accept fails for lack of fds or memory */
@@ -108,37 +109,22 @@ static int admin_buffer_add(void *arg, const char *data, size_t len)
     return evbuffer_add(arg, data, len);
 }
 
-/* Writes the live connections of <a>'s server by state, counted now (a walk over the
- * live sets: cheap next to the text it goes into). */
-static void admin_write_states(struct admin *a, struct metrics_writer *w)
+/* Writes the live connections of every worker by state, <st> (counted at this scrape),
+ * and the admin endpoint's own. */
+static void admin_write_states(const struct admin *a, const struct server_status *st,
+                               struct metrics_writer *w)
 {
-    enum { TLS, HTTP, CONNECTING, OPEN, CLOSING, DRAINING, ADMIN, N_STATES };
-    static const char *const names[N_STATES] = {"tls_handshake", "http",     "connecting", "open",
-                                                "closing",       "draining", "admin"};
-    const struct server *s = a->server;
-    const struct server_tlsconn *tc;
-    const struct httpconn *hc;
-    const struct wsclient *wc;
-    const struct drain *d;
-    uint64_t n[N_STATES] = {0};
+    static const char *const names[] = {"tls_handshake", "http",     "connecting", "open",
+                                        "closing",       "draining", "admin"};
+    const unsigned long n[] = {st->tls,     st->http,     st->connecting, st->open,
+                               st->closing, st->draining, (unsigned long)a->n_conns};
 
-    for (tc = TAILQ_FIRST(&s->tlsconns); tc != NULL; tc = TAILQ_NEXT(tc, link))
-        n[TLS]++;
-    for (hc = TAILQ_FIRST(&s->httpconns); hc != NULL; hc = TAILQ_NEXT(hc, link))
-        n[HTTP]++;
-    for (wc = TAILQ_FIRST(&s->wsclients); wc != NULL; wc = TAILQ_NEXT(wc, link))
-        n[wc->state == WSCLIENT_CONNECTING ? CONNECTING
-          : wc->state == WSCLIENT_OPEN     ? OPEN
-                                           : CLOSING]++;
-    for (d = TAILQ_FIRST(&s->drains); d != NULL; d = TAILQ_NEXT(d, link))
-        n[DRAINING]++;
-    n[ADMIN] = a->n_conns;
     metrics_write_family(w, "wsbridge_connections_by_state", METRICS_GAUGE,
                          "Connections being served now, by state: TLS handshake, HTTP request, "
                          "WebSocket connecting to its target, open or closing, and sockets "
                          "being drained and closed (each side of a WebSocket counts once), "
                          "admin requests.");
-    for (size_t i = 0; i < N_STATES; i++) {
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct metrics_label l = {"state", names[i]};
         metrics_write_gauge(w, &l, 1, (double)n[i]);
     }
@@ -207,15 +193,26 @@ static void admin_conn_metrics(struct admin_conn *c)
 {
     struct admin *a = c->admin;
     struct evbuffer *body = evbuffer_new(), *out = bufferevent_get_output(c->bev);
+    struct metrics *sum = metrics_new();
+    struct server_status st;
     struct metrics_writer w;
+    size_t missing;
     int rc = -1;
 
-    if (body != NULL && metrics_write(a->server->metrics, admin_buffer_add, body) == 0) {
-        metrics_writer_init(&w, admin_buffer_add, body);
-        admin_write_states(a, &w);
-        admin_write_process(a, &w);
-        rc = w.error == NULL ? 0 : -1;
+    /* Each worker counts into its own registry; their sum is the daemon's. */
+    if (body != NULL && sum != NULL) {
+        missing = workers_collect_metrics(a->server->workers, a->server, sum, &st);
+        if (missing > 0)
+            log_msg(LOG_LEVEL_WARN, "admin: /metrics without %zu worker%s that did not answer",
+                    missing, missing == 1 ? "" : "s");
+        if (metrics_write(sum, admin_buffer_add, body) == 0) {
+            metrics_writer_init(&w, admin_buffer_add, body);
+            admin_write_states(a, &st, &w);
+            admin_write_process(a, &w);
+            rc = w.error == NULL ? 0 : -1;
+        }
     }
+    metrics_free(sum);
     if (rc != 0) {
         evbuffer_free(body);
         admin_conn_error(c, 500, "out of memory", NULL);

@@ -537,33 +537,94 @@ static void server_on_wake_conf(evutil_socket_t fd, short what, void *arg)
 }
 
 /* SIGUSR2: what this worker holds, counted on its own thread; workers.c sums them. */
-static void server_on_wake_status(evutil_socket_t fd, short what, void *arg)
+void server_count_status(const struct server *s, struct server_status *st)
 {
-    struct server *s = arg;
-    struct server_status st = {0};
     const struct wsclient *wc;
     const struct httpconn *hc;
     const struct server_tlsconn *tc;
     const struct drain *d;
 
-    (void)fd;
-    (void)what;
+    *st = (struct server_status){0};
     TAILQ_FOREACH(wc, &s->wsclients, link) {
         if (wc->state == WSCLIENT_CONNECTING)
-            st.connecting++;
+            st->connecting++;
         else if (wc->state == WSCLIENT_OPEN)
-            st.open++;
+            st->open++;
         else
-            st.closing++;
+            st->closing++;
     }
     TAILQ_FOREACH(hc, &s->httpconns, link)
-        st.http++;
+        st->http++;
     TAILQ_FOREACH(tc, &s->tlsconns, link)
-        st.tls++;
+        st->tls++;
     TAILQ_FOREACH(d, &s->drains, link)
-        st.draining++;
-    s->status = st;
+        st->draining++;
+}
+
+static void server_on_wake_status(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+
+    (void)fd;
+    (void)what;
+    server_count_status(s, &s->status);
     workers_status_done(s->workers);
+}
+
+/* The admin endpoint (another thread) wants this worker's counters: copy them here, on
+ * the only thread that changes them, so no counter is ever read while it is written. */
+static void server_on_wake_metrics(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    struct metrics *copy = metrics_new();
+
+    (void)fd;
+    (void)what;
+    if (copy != NULL && metrics_merge(copy, s->metrics) != 0) {
+        metrics_free(copy);
+        copy = NULL;
+    }
+    pthread_mutex_lock(&s->snap_lock);
+    metrics_free(s->snap);
+    s->snap = copy;
+    server_count_status(s, &s->snap_status);
+    s->snap_done = s->snap_asked;
+    pthread_cond_broadcast(&s->snap_cond);
+    pthread_mutex_unlock(&s->snap_lock);
+}
+
+unsigned long server_metrics_ask(struct server *s)
+{
+    unsigned long ticket;
+
+    pthread_mutex_lock(&s->snap_lock);
+    ticket = ++s->snap_asked;
+    pthread_mutex_unlock(&s->snap_lock);
+    event_active(s->wake_metrics, EV_TIMEOUT, 0);
+    return ticket;
+}
+
+int server_metrics_wait(struct server *s, unsigned long ticket, const struct timespec *deadline,
+                        struct metrics *into, struct server_status *st)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->snap_lock);
+    while (s->snap_done < ticket && rc == 0)
+        rc = pthread_cond_timedwait(&s->snap_cond, &s->snap_lock, deadline);
+    if (s->snap_done >= ticket && s->snap != NULL && metrics_merge(into, s->snap) == 0) {
+        st->connecting += s->snap_status.connecting;
+        st->open += s->snap_status.open;
+        st->closing += s->snap_status.closing;
+        st->http += s->snap_status.http;
+        st->tls += s->snap_status.tls;
+        st->draining += s->snap_status.draining;
+        rc = 0;
+    } else {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&s->snap_lock);
+    return rc;
 }
 
 void server_wake_stop(struct server *s)
@@ -615,6 +676,12 @@ int server_init(struct server *s, struct workers *w, unsigned id, struct runconf
     s->conf = conf;
     atomic_init(&s->ws_clients, 0);
     atomic_init(&s->stops_asked, 0);
+    if (pthread_mutex_init(&s->snap_lock, NULL) != 0 ||
+        pthread_cond_init(&s->snap_cond, NULL) != 0) {
+        snprintf(err, err_len, "pthread: cannot make a lock");
+        return -1;
+    }
+    s->snap_made = true;
     TAILQ_INIT(&s->tlsconns);
     TAILQ_INIT(&s->dead_tls);
     TAILQ_INIT(&s->httpconns);
@@ -642,15 +709,16 @@ int server_init(struct server *s, struct workers *w, unsigned id, struct runconf
     s->wake_stop = event_new(s->base, -1, 0, server_on_wake_stop, s);
     s->wake_conf = event_new(s->base, -1, 0, server_on_wake_conf, s);
     s->wake_status = event_new(s->base, -1, 0, server_on_wake_status, s);
+    s->wake_metrics = event_new(s->base, -1, 0, server_on_wake_metrics, s);
     if (s->dns == NULL || s->reaper == NULL || s->wake_stop == NULL || s->wake_conf == NULL ||
-        s->wake_status == NULL) {
+        s->wake_status == NULL || s->wake_metrics == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
     for (size_t i = 0; i < conf->config->n_listen; i++)
         if (server_add_listeners(s, i, err, err_len) != 0)
             return -1;
-    /* One admin endpoint, on worker 0 (the main thread); it reports worker 0's view. */
+    /* One admin endpoint, on worker 0 (the main thread); it sums every worker's counters. */
     if (id == 0 && conf->config->admin_listen != NULL &&
         (s->admin = admin_new(s, conf->config->admin_listen, err, err_len)) == NULL)
         return -1;
@@ -707,6 +775,8 @@ void server_free(struct server *s)
         event_free(s->wake_conf);
     if (s->wake_status != NULL)
         event_free(s->wake_status);
+    if (s->wake_metrics != NULL)
+        event_free(s->wake_metrics);
     if (s->reaper != NULL)
         event_free(s->reaper);
     if (s->dns != NULL)
@@ -717,5 +787,10 @@ void server_free(struct server *s)
      * the SNI callback's argument is a listener in there. */
     runconf_unref(s->conf);
     metrics_free(s->metrics);
+    metrics_free(s->snap);
+    if (s->snap_made) {
+        pthread_mutex_destroy(&s->snap_lock);
+        pthread_cond_destroy(&s->snap_cond);
+    }
     memset(s, 0, sizeof(*s));
 }

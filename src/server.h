@@ -9,10 +9,12 @@
 #define WSB_SERVER_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/util.h>
 
@@ -105,7 +107,14 @@ struct server {
                                      * reads it for the status line) */
     struct server_status status;    /* the last snapshot, for workers_status_done */
     struct metrics *metrics;        /* owned: this worker's counters by route path,
-                                     * outliving any config */
+                                     * outliving any config; touched by its thread only */
+    struct event *wake_metrics;     /* activated by the admin endpoint: copy the counters */
+    pthread_mutex_t snap_lock;      /* guards the four fields below */
+    pthread_cond_t snap_cond;       /* signalled when a copy is made */
+    bool snap_made;                 /* snap_lock and snap_cond initialised, to destroy */
+    unsigned long snap_asked, snap_done; /* copies asked for / made */
+    struct metrics *snap;           /* owned: the last copy of metrics; NULL if none */
+    struct server_status snap_status; /* what the worker held at that copy */
     struct admin *admin;            /* owned: the admin endpoint, on worker 0 only; NULL
                                      * without admin.listen */
 };
@@ -142,6 +151,19 @@ void server_stop(struct server *s);
 void server_wake_stop(struct server *s);
 void server_wake_conf(struct server *s);
 void server_wake_status(struct server *s);
+
+/* Counts what <s> holds now, by state. On <s>'s own thread only. */
+void server_count_status(const struct server *s, struct server_status *st);
+
+/* Asks <s> (another worker) for a copy of its counters, made on its own thread. Returns
+ * the ticket to wait for with server_metrics_wait. Any thread. */
+unsigned long server_metrics_ask(struct server *s);
+
+/* Waits until the copy of <ticket> is made, up to <deadline> (CLOCK_REALTIME), then adds
+ * it to <into> and its connection states to <st>. Returns 0, or -1 if <s> did not answer
+ * in time (a worker ending its loop) or memory ran out. Any thread but <s>'s. */
+int server_metrics_wait(struct server *s, unsigned long ticket, const struct timespec *deadline,
+                        struct metrics *into, struct server_status *st);
 
 /* The current configuration: new connections use it. */
 const struct config *server_config(const struct server *s);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "runconf.h"
 #include "sdnotify.h"
@@ -151,6 +152,34 @@ static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
     }
     for (size_t i = 0; i < w->n; i++)
         server_wake_status(&w->servers[i]);
+}
+
+size_t workers_collect_metrics(struct workers *w, struct server *self, struct metrics *into,
+                               struct server_status *st)
+{
+    unsigned long tickets[CONFIG_WORKERS_MAX];
+    struct server_status own;
+    struct timespec deadline;
+    size_t missing = 0;
+
+    for (size_t i = 0; i < w->n; i++)
+        if (&w->servers[i] != self)
+            tickets[i] = server_metrics_ask(&w->servers[i]);
+    if (metrics_merge(into, self->metrics) != 0)
+        missing++;
+    server_count_status(self, &own);
+    *st = own;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 500 * 1000 * 1000;
+    if (deadline.tv_nsec >= 1000 * 1000 * 1000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000 * 1000 * 1000;
+    }
+    for (size_t i = 0; i < w->n; i++)
+        if (&w->servers[i] != self &&
+            server_metrics_wait(&w->servers[i], tickets[i], &deadline, into, st) != 0)
+            missing++;
+    return missing;
 }
 
 void workers_status_done(struct workers *w)

@@ -17,6 +17,8 @@
 #include "conncount.h"
 
 struct event;
+struct metrics;
+struct server_status;
 struct route;
 struct runconf;
 struct server;
@@ -80,6 +82,13 @@ const char *workers_count_add(struct workers *w, const struct route *route,
 /* Forgets a client counted by workers_count_add with the same <route> and <sa>. */
 void workers_count_remove(struct workers *w, const struct route *route,
                           const struct sockaddr *sa);
+
+/* For the admin endpoint on worker <self>: adds every worker's counters into <into> and
+ * what each holds now into <st>. The others copy theirs on their own threads, asked all
+ * at once and waited for up to half a second. Returns the number of workers that did not
+ * answer (0 normally; a worker ending its loop at a stop may not). */
+size_t workers_collect_metrics(struct workers *w, struct server *self, struct metrics *into,
+                               struct server_status *st);
 
 /* Called by a worker once its status snapshot is taken; the last one logs the line. */
 void workers_status_done(struct workers *w);

@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,9 +70,20 @@ def close_all(ws):
         w.sock.close()
 
 
+def scrape(port):
+    """The admin endpoint's /metrics text, or "" if it cannot be read."""
+    try:
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as r:
+            return r.read().decode('utf-8')
+    except OSError as e:
+        return 'scrape failed: %s' % e
+
+
 def test_spread(wdir):
     with section('64 concurrent clients on workers: 2'):
-        with wsb.Daemon(wdir, ECHO, name='spread', workers=2) as d:
+        aport = wsb.free_port()
+        with wsb.Daemon(wdir, ECHO, name='spread', workers=2,
+                        admin={'listen': '"127.0.0.1:%d"' % aport}) as d:
             check('ready line says 2 workers', d.wait_log(r'ready: .*, 2 workers'),
                   d.log_text()[-300:])
             clients = []
@@ -85,6 +97,14 @@ def test_spread(wdir):
                 check('every accept names its worker', None not in workers, repr(workers))
                 check('connections landed on both workers', set(workers) == {0, 1},
                       'workers seen: %r' % sorted(set(w for w in workers if w is not None)))
+                # /metrics (worker 0) sums every worker's registry
+                text = scrape(aport)
+                m = re.search(r'^wsbridge_connections_total\{route="/echo"\} (\d+)$', text, re.M)
+                check('/metrics: 64 connections in all, from both workers',
+                      m is not None and m.group(1) == '64', text[:400])
+                m = re.search(r'^wsbridge_connections_by_state\{state="open"\} (\d+)$', text,
+                              re.M)
+                check('/metrics: 64 open now', m is not None and m.group(1) == '64', text[-600:])
                 st = status_line(d)
                 check('SIGUSR2 status line', st is not None, d.log_text()[-300:])
                 if st is not None:

@@ -780,10 +780,10 @@ def main():
             {'path': '/flood', 'target': flood.port},
             {'path': '/refused', 'target': targets.refused_port()},
         ]
-        # workers: 1 because the counters are per worker and /metrics (on worker 0) shows
-        # worker 0's only, until the admin endpoint sums the workers' registries.
+        # workers: 2: each worker counts into its own registry and /metrics (on worker 0)
+        # must show their sum, whichever worker the kernel gave each connection to.
         d = wsb.Daemon(wdir, routes, name='metrics', handshake_timeout='2s', close_timeout='3s',
-                       admin={'listen': '"127.0.0.1:%d"' % aport}, workers=1)
+                       admin={'listen': '"127.0.0.1:%d"' % aport}, workers=2)
         with d:
             check('log: admin listening on 127.0.0.1:%d' % aport,
                   d.wait_log(r'info admin listening on 127\.0\.0\.1:%d' % aport))
