@@ -146,13 +146,20 @@ static int http_req_on_header_field(http_parser *p, const char *at, size_t len)
 
     /* A name continues across feeds; a new one starts after a value (http-parser always
      * reports a value, empty ones too, before the next name). */
+    if (r->too_many_headers && r->last_cb == HTTP_REQ_CB_VALUE) {
+        r->too_many_next = true;
+        r->last_cb = HTTP_REQ_CB_FIELD;
+    }
     if (r->last_cb != HTTP_REQ_CB_FIELD) {
         if (http_req_close_string(r) != 0)
             return -1;
         if (r->n_headers == r->limits.max_headers) {
-            /* Fail only once the name is whole (at its value): a name cut by a feed
-             * boundary may still turn out malformed, and the verdict (400 or 431) must
-             * not depend on where TCP split the request. */
+            /* The verdict (400 or 431) must not depend on where TCP split the request,
+             * and http-parser calls back for a name or value cut by a feed boundary
+             * before it has seen the rest, which may still be malformed (400). So the
+             * 431 waits for a callback that comes at the same point in every chunking:
+             * the end of the head, or the value of the line after this one (its name
+             * is whole then). Meanwhile names are checked and nothing is kept. */
             r->too_many_headers = true;
             r->last_cb = HTTP_REQ_CB_FIELD;
         }
@@ -177,8 +184,12 @@ static int http_req_on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_req *r = p->data;
 
-    if (r->too_many_headers)
+    if (r->too_many_next)
         return http_req_fail(r, 431, "too many header lines");
+    if (r->too_many_headers) {
+        r->last_cb = HTTP_REQ_CB_VALUE;
+        return 0;
+    }
     /* Consecutive value callbacks are one value split by feed boundaries, never a folded
      * line: the scanner rejects obs-fold before http-parser sees it. */
     if (r->last_cb != HTTP_REQ_CB_VALUE) {

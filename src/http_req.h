@@ -70,7 +70,8 @@ struct http_req {
     bool request_line_seen;        /* the scanner is past the start of the request line */
     size_t blank_lines;            /* empty lines seen before the request line */
     size_t *offs;                  /* offsets in buf: url, then name and value per header */
-    bool too_many_headers;         /* a name past max_headers started: 431 once it is whole */
+    bool too_many_headers;         /* a line past max_headers started: 431 later (http_req.c) */
+    bool too_many_next;            /* ... and the name of the line after it started */
     enum http_req_result result;
 };
 
