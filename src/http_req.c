@@ -146,10 +146,8 @@ static int http_req_on_header_field(http_parser *p, const char *at, size_t len)
 
     /* A name continues across feeds; a new one starts after a value (http-parser always
      * reports a value, empty ones too, before the next name). */
-    if (r->too_many_headers && r->last_cb == HTTP_REQ_CB_VALUE) {
-        r->too_many_next = true;
+    if (r->too_many_headers && r->last_cb == HTTP_REQ_CB_VALUE)
         r->last_cb = HTTP_REQ_CB_FIELD;
-    }
     if (r->last_cb != HTTP_REQ_CB_FIELD) {
         if (http_req_close_string(r) != 0)
             return -1;
@@ -157,9 +155,9 @@ static int http_req_on_header_field(http_parser *p, const char *at, size_t len)
             /* The verdict (400 or 431) must not depend on where TCP split the request,
              * and http-parser calls back for a name or value cut by a feed boundary
              * before it has seen the rest, which may still be malformed (400). So the
-             * 431 waits for a callback that comes at the same point in every chunking:
-             * the end of the head, or the value of the line after this one (its name
-             * is whole then). Meanwhile names are checked and nothing is kept. */
+             * 431 waits for the end of the head, the one callback that comes after
+             * every byte was checked in any chunking. Meanwhile names are checked and
+             * nothing is kept; max_head_bytes still bounds the bytes read. */
             r->too_many_headers = true;
             r->last_cb = HTTP_REQ_CB_FIELD;
         }
@@ -184,8 +182,6 @@ static int http_req_on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_req *r = p->data;
 
-    if (r->too_many_next)
-        return http_req_fail(r, 431, "too many header lines");
     if (r->too_many_headers) {
         r->last_cb = HTTP_REQ_CB_VALUE;
         return 0;

@@ -70,8 +70,7 @@ struct http_req {
     bool request_line_seen;        /* the scanner is past the start of the request line */
     size_t blank_lines;            /* empty lines seen before the request line */
     size_t *offs;                  /* offsets in buf: url, then name and value per header */
-    bool too_many_headers;         /* a line past max_headers started: 431 later (http_req.c) */
-    bool too_many_next;            /* ... and the name of the line after it started */
+    bool too_many_headers;         /* a line past max_headers: 431 at the end of the head */
     enum http_req_result result;
 };
 

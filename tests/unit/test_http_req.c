@@ -443,13 +443,11 @@ START_TEST(test_many_headers_fail_early)
     char *s = test_make_head(1, 10000, 0, "", &len);
 
     test_expect(&lim, s, len, 0, HTTP_REQ_FAIL, 431);
-    /* fails at the first byte of the value of header line 102 (its name is whole then):
-     * not earlier, since a name or value cut by a feed boundary may still prove
-     * malformed (400), which a parser given the whole head would find first */
+    /* fails at the head limit at the latest, never reading on: the count's own 431 waits
+     * for the end of the head, since a name or value cut by a feed boundary may still
+     * prove malformed (400), which a parser given the whole head would find first */
     at = test_bytes_until_fail(&lim, s, len, 431);
-    ck_assert_uint_lt(at, 200 * 10);
-    ck_assert_msg(at >= 7 && memcmp(s + at - 7, "H101: v", 7) == 0, "failed at %zu: %.12s", at,
-                  s + (at >= 7 ? at - 7 : 0));
+    ck_assert_uint_le(at, lim.max_head_bytes + 1);
     free(s);
 }
 END_TEST
@@ -600,9 +598,10 @@ START_TEST(test_header_count_verdict_ignores_splits)
          * 431 where a feed boundary cut the value before the bad byte */
         {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 4ecererb\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n", 431},
-        /* ... and a name http-parser refuses on the line after the one past the limit */
+        /* ... and a name or a value http-parser refuses on a later line */
         {"GET / HTTP/1.1\r\nHost: x\r\nAb: b\r\nOrigin)): c\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: x\r\nAb: b\r\nOrigin: c\r\n\r\n", 431},
+        {"GET / HTTP/1.1\r\nHost: x\r\nAb: b\r\nContent-Length: 4cereu\r\n\r\n", 400},
     };
     struct http_req_limits lim = HTTP_REQ_DEFAULT_LIMITS;
 
