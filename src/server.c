@@ -537,6 +537,16 @@ static void server_on_wake_conf(evutil_socket_t fd, short what, void *arg)
 }
 
 /* SIGUSR2: what this worker holds, counted on its own thread; workers.c sums them. */
+void server_status_add(struct server_status *sum, const struct server_status *add)
+{
+    sum->connecting += add->connecting;
+    sum->open += add->open;
+    sum->closing += add->closing;
+    sum->http += add->http;
+    sum->tls += add->tls;
+    sum->draining += add->draining;
+}
+
 void server_count_status(const struct server *s, struct server_status *st)
 {
     const struct wsclient *wc;
@@ -613,12 +623,7 @@ int server_metrics_wait(struct server *s, unsigned long ticket, const struct tim
     while (s->snap_done < ticket && rc == 0)
         rc = pthread_cond_timedwait(&s->snap_cond, &s->snap_lock, deadline);
     if (s->snap_done >= ticket && s->snap != NULL && metrics_merge(into, s->snap) == 0) {
-        st->connecting += s->snap_status.connecting;
-        st->open += s->snap_status.open;
-        st->closing += s->snap_status.closing;
-        st->http += s->snap_status.http;
-        st->tls += s->snap_status.tls;
-        st->draining += s->snap_status.draining;
+        server_status_add(st, &s->snap_status);
         rc = 0;
     } else {
         rc = -1;

@@ -152,6 +152,9 @@ void server_wake_stop(struct server *s);
 void server_wake_conf(struct server *s);
 void server_wake_status(struct server *s);
 
+/* Adds every count of <add> to <sum>. */
+void server_status_add(struct server_status *sum, const struct server_status *add);
+
 /* Counts what <s> holds now, by state. On <s>'s own thread only. */
 void server_count_status(const struct server *s, struct server_status *st);
 

@@ -198,12 +198,7 @@ void workers_status_done(struct workers *w)
         const struct server_status *st = &w->servers[i].status;
         int r;
 
-        sum.connecting += st->connecting;
-        sum.open += st->open;
-        sum.closing += st->closing;
-        sum.http += st->http;
-        sum.tls += st->tls;
-        sum.draining += st->draining;
+        server_status_add(&sum, st);
         r = snprintf(per + used, sizeof(per) - used, "%s%u", i == 0 ? "" : ",",
                      atomic_load(&w->servers[i].ws_clients));
         if (r > 0 && (size_t)r < sizeof(per) - used)
