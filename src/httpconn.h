@@ -13,6 +13,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "filebody.h"
 #include "http_req.h"
 
 struct bufferevent;
@@ -21,7 +22,8 @@ struct server;
 
 enum httpconn_state {
     HTTPCONN_HEAD = 0, /* reading a request head under the deadline */
-    HTTPCONN_SENDING,  /* static answers above the high watermark: not reading until they drain */
+    HTTPCONN_SENDING,  /* an answer's file is still being streamed, or answers are above
+                        * the high watermark: not reading until they have left */
     HTTPCONN_CLOSING,  /* last answer queued: drain takes over once the output is empty */
 };
 
@@ -35,6 +37,8 @@ struct httpconn {
     struct http_req_limits limits; /* for every request on this connection */
     enum httpconn_state state;
     unsigned long served;    /* static answers given on this connection */
+    struct filebody body;    /* the file streamed to a TLS connection; idle otherwise */
+    bool tls;                /* files are streamed (filebody), never added by reference */
     bool read_eof;           /* the client has closed its side: no request will follow */
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];
