@@ -2,8 +2,9 @@
  * httpconn.c - glue between an accepted socket and the pure request parser: feed bytes,
  * act on the verdict. Bytes after the head stay in the bufferevent's input, so frames a
  * client pipelines after its request reach the WebSocket client untouched, and requests
- * pipelined after a static one are answered in order. An upgrade or an error ends this
- * object's part; a static answer may keep the connection for the next request.
+ * pipelined after a static one are answered in order, one file at a time. An upgrade or
+ * an error ends this object's part; a static answer may keep the connection for the next
+ * request, within keepalive_requests, keepalive_timeout and keepalive_time.
  */
 #include "httpconn.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -83,16 +85,16 @@ static void httpconn_reply_error(struct httpconn *hc, int status, const char *de
 }
 
 /* Sets when the write callback runs: while a file is streamed, when the output falls to
- * the refill level; while the last answer is going out, when the output is empty;
- * otherwise at the low watermark. libevent calls it after every write that leaves the
- * output at or under this level. */
+ * the refill level; while a file segment is queued or the last answer is going out, when
+ * the output is empty; otherwise at the low watermark. libevent calls it after every
+ * write that leaves the output at or under this level. */
 static void httpconn_watch_output(struct httpconn *hc)
 {
     size_t low = (size_t)server_config(hc->server)->low_watermark_bytes;
 
     if (filebody_is_active(&hc->body))
         low = FILEBODY_REFILL_BYTES;
-    else if (hc->state == HTTPCONN_CLOSING)
+    else if (hc->file_in_output || hc->state == HTTPCONN_CLOSING)
         low = 0;
     bufferevent_setwatermark(hc->bev, EV_WRITE, low, 0);
 }
@@ -113,12 +115,62 @@ static void httpconn_close_after_output(struct httpconn *hc)
     httpconn_watch_output(hc);
 }
 
-/* (Re)starts the deadline for the next request head. */
+/* (Re)starts the deadline for the request head being read. */
 static void httpconn_arm_deadline(struct httpconn *hc)
 {
     unsigned ms = server_config(hc->server)->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
+    hc->idle = false;
+    evtimer_add(hc->deadline, &tv);
+}
+
+static uint64_t httpconn_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Milliseconds of keepalive_time <hc> has left; 0 once it is over. */
+static uint64_t httpconn_lifetime_left_ms(const struct httpconn *hc)
+{
+    uint64_t age = httpconn_now_ms() - hc->started_ms;
+    uint64_t limit = server_config(hc->server)->keepalive_time_ms;
+
+    return age < limit ? limit - age : 0;
+}
+
+/* True if the answer about to be written may leave <hc> open for another request: the
+ * server is not stopping, keep-alive is on, this is not the keepalive_requests-th answer
+ * and keepalive_time has not run out. Otherwise the answer says "Connection: close". */
+static bool httpconn_may_keep(const struct httpconn *hc)
+{
+    const struct config *cfg = server_config(hc->server);
+
+    return !hc->server->stopping && cfg->keepalive_timeout_ms > 0 &&
+           hc->served + 1 < cfg->keepalive_requests && httpconn_lifetime_left_ms(hc) > 0;
+}
+
+/* After an answer on a kept-alive connection: the next head's handshake_timeout if some
+ * of it is already in, else the idle limit, keepalive_timeout, cut short if keepalive_time
+ * runs out sooner. The deadline no longer restarts for a client that just keeps asking. */
+static void httpconn_arm_next(struct httpconn *hc)
+{
+    uint64_t ms = server_config(hc->server)->keepalive_timeout_ms;
+    uint64_t left = httpconn_lifetime_left_ms(hc);
+    struct timeval tv;
+
+    if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0) {
+        httpconn_arm_deadline(hc);
+        return;
+    }
+    if (left < ms)
+        ms = left;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    hc->idle = true;
     evtimer_add(hc->deadline, &tv);
 }
 
@@ -258,19 +310,24 @@ static bool httpconn_start_file(struct httpconn *hc, const struct static_body *b
     enum filebody_result r = filebody_start(&hc->body, body->fd, body->size,
                                             bufferevent_get_output(hc->bev), !hc->tls);
 
-    if (r == FILEBODY_MORE || r == FILEBODY_DONE)
+    if (r == FILEBODY_MORE || r == FILEBODY_DONE) {
+        hc->file_in_output = !hc->tls;
         return true;
+    }
     httpconn_log_file_cut(hc, r);
     return false;
 }
 
-/* True while <hc>'s answers hold the next request back: a file still being streamed,
- * or more than <level> bytes queued. */
+/* True while <hc>'s answers hold the next request back: a file still being sent (one
+ * open file per connection, however many requests a client pipelines), or more than
+ * <level> bytes queued. */
 static bool httpconn_is_sending(struct httpconn *hc, uint64_t level)
 {
     size_t out_len = evbuffer_get_length(bufferevent_get_output(hc->bev));
 
-    return filebody_is_active(&hc->body) || out_len > level;
+    if (hc->file_in_output && out_len == 0)
+        hc->file_in_output = false; /* the segment has left, and its fd is closed */
+    return filebody_is_active(&hc->body) || hc->file_in_output || out_len > level;
 }
 
 /* A static request: static.c writes the answer and hands over its file; then either the
@@ -290,7 +347,7 @@ static void httpconn_serve_static(struct httpconn *hc)
         bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
     }
     keep = static_serve(s->conf->web, &hc->req, bufferevent_get_output(hc->bev),
-                        !s->stopping, hc->peer, &body);
+                        httpconn_may_keep(hc), hc->peer, &body);
     hc->served++;
     evtimer_del(hc->deadline);
     http_req_free(&hc->req);
@@ -305,14 +362,15 @@ static void httpconn_serve_static(struct httpconn *hc)
         return;
     }
     /* Pipelined requests wait in the input while the answers before them are sent, so
-     * a client cannot make the daemon queue more than a watermark of answers. */
+     * a client cannot make the daemon hold more than one file and a watermark of
+     * answers for it. */
     if (httpconn_is_sending(hc, cfg->high_watermark_bytes)) {
         bufferevent_disable(hc->bev, EV_READ);
         httpconn_set_state(hc, HTTPCONN_SENDING);
         httpconn_watch_output(hc);
         return;
     }
-    httpconn_arm_deadline(hc);
+    httpconn_arm_next(hc);
 }
 
 /* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
@@ -334,6 +392,10 @@ static void httpconn_parse(struct httpconn *hc)
         struct evbuffer *in = bufferevent_get_input(hc->bev);
         enum http_req_result r = HTTP_REQ_MORE;
 
+        /* The next head has begun: from now on it has handshake_timeout, not the idle
+         * limit. */
+        if (hc->idle && evbuffer_get_length(in) > 0)
+            httpconn_arm_deadline(hc);
         while (r == HTTP_REQ_MORE && evbuffer_get_length(in) > 0) {
             struct evbuffer_iovec v;
             size_t used = 0;
@@ -386,8 +448,8 @@ static void httpconn_on_write(struct bufferevent *bev, void *arg)
     }
     /* A deferred write callback may have been queued before the answer now in the output
      * was added (libevent 2.1 triggers one after every write event, even an empty one):
-     * check the level here rather than trust the call. SENDING resumes once the file is
-     * read and the output is at the low watermark; CLOSING waits for an empty output. */
+     * check the level here rather than trust the call. SENDING resumes once the file has
+     * left and the output is at the low watermark; CLOSING waits for an empty output. */
     if (hc->state == HTTPCONN_CLOSING && !httpconn_is_sending(hc, 0)) {
         httpconn_hand_to_drain(hc);
     } else if (hc->state == HTTPCONN_SENDING &&
@@ -396,7 +458,7 @@ static void httpconn_on_write(struct bufferevent *bev, void *arg)
         httpconn_watch_output(hc);
         if (!hc->read_eof)
             bufferevent_enable(bev, EV_READ);
-        httpconn_arm_deadline(hc);
+        httpconn_arm_next(hc);
         httpconn_parse(hc);
     } else {
         httpconn_watch_output(hc); /* the stream may just have ended */
@@ -443,6 +505,11 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
         httpconn_close_after_output(hc);
         return;
     }
+    if (hc->idle) {
+        /* Bytes of the next head came with the idle limit: they get their own deadline. */
+        httpconn_arm_deadline(hc);
+        return;
+    }
     /* A slow or silent client (slowloris) must not hold a connection for ever. */
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
@@ -461,6 +528,7 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
     hc->bev = bev;
     filebody_init(&hc->body);
     hc->tls = bufferevent_openssl_get_ssl(bev) != NULL;
+    hc->started_ms = httpconn_now_ms();
     addr_format_sockaddr(sa, hc->peer);
     memcpy(&hc->sa, sa,
            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
