@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define FILEBODY_AHEAD_BYTES (256 * 1024) /* a stream fills the output up to this */
+#define FILEBODY_AHEAD_BYTES (256 * 1024)  /* a stream fills the output up to this */
 #define FILEBODY_REFILL_BYTES (128 * 1024) /* ... and is refilled when it falls to this */
 
 struct evbuffer;

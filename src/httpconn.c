@@ -294,8 +294,7 @@ static void httpconn_log_file_cut(struct httpconn *hc, enum filebody_result r)
 {
     if (r == FILEBODY_SHORT)
         log_msg(LOG_LEVEL_WARN,
-                "client=%s: the file shrank while sent (it ended at byte %jd of %jd); "
-                "closing",
+                "client=%s: the file shrank while sent (%jd of its %jd bytes read); closing",
                 hc->peer, (intmax_t)hc->body.offset, (intmax_t)hc->body.size);
     else
         log_msg(LOG_LEVEL_ERROR, "client=%s: sending a file: %s; closing", hc->peer,
@@ -307,8 +306,8 @@ static void httpconn_log_file_cut(struct httpconn *hc, enum filebody_result r)
  * false if it cannot be sent, and the connection must close. */
 static bool httpconn_start_file(struct httpconn *hc, const struct static_body *body)
 {
-    enum filebody_result r = filebody_start(&hc->body, body->fd, body->size,
-                                            bufferevent_get_output(hc->bev), !hc->tls);
+    enum filebody_result r =
+        filebody_start(&hc->body, body->fd, body->size, bufferevent_get_output(hc->bev), !hc->tls);
 
     if (r == FILEBODY_MORE || r == FILEBODY_DONE) {
         hc->file_in_output = !hc->tls;
@@ -482,8 +481,9 @@ static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
         /* A plain socket reports a write of nothing as end of file, and only sendfile
          * writes nothing: the file in the output ended before its length. (TLS says EOF
          * when the client closes while we write.) */
-        log_msg(LOG_LEVEL_WARN, "client=%s: the file shrank while sent (sendfile found its end "
-                "early); closing", hc->peer);
+        log_msg(LOG_LEVEL_WARN,
+                "client=%s: the file shrank while sent (sendfile found its end early); closing",
+                hc->peer);
     else if (what & BEV_EVENT_TIMEOUT)
         log_msg(LOG_LEVEL_DEBUG, "client=%s took no bytes of its answer for %u ms", hc->peer,
                 server_config(hc->server)->handshake_timeout_ms);
