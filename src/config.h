@@ -116,6 +116,11 @@ struct config {
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */
     unsigned max_connections;        /* WebSocket clients at once; 0 = no limit */
     unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
+    unsigned keepalive_requests;     /* static answers on one connection, the last with
+                                      * "Connection: close" */
+    unsigned keepalive_timeout_ms;   /* idle time allowed between requests; 0: no keep-alive */
+    unsigned keepalive_time_ms;      /* a kept-alive connection closes at the first request
+                                      * boundary after this long */
     unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
                                       * one per online CPU (the daemon decides) */
     struct route *routes;

@@ -2,24 +2,29 @@
  * httpconn.c - glue between an accepted socket and the pure request parser: feed bytes,
  * act on the verdict. Bytes after the head stay in the bufferevent's input, so frames a
  * client pipelines after its request reach the WebSocket client untouched, and requests
- * pipelined after a static one are answered in order. An upgrade or an error ends this
- * object's part; a static answer may keep the connection for the next request.
+ * pipelined after a static one are answered in order, one file at a time. An upgrade or
+ * an error ends this object's part; a static answer may keep the connection for the next
+ * request, within keepalive_requests, keepalive_timeout and keepalive_time.
  */
 #include "httpconn.h"
 
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "acl.h"
 #include "config.h"
 #include "drain.h"
+#include "filebody.h"
 #include "handshake.h"
 #include "http_reply.h"
 #include "log.h"
@@ -49,6 +54,7 @@ static void httpconn_finish(struct httpconn *hc)
     if (hc->done)
         return;
     hc->done = true;
+    filebody_reset(&hc->body); /* an answer cut short: its file is no longer needed */
     if (hc->deadline != NULL)
         evtimer_del(hc->deadline);
     TAILQ_REMOVE(&s->httpconns, hc, link);
@@ -78,27 +84,93 @@ static void httpconn_reply_error(struct httpconn *hc, int status, const char *de
     httpconn_hand_to_drain(hc);
 }
 
-/* Closes gracefully once every queued byte has left: drain frees the connection at the
- * client's end of file, which may arrive before our last bytes are out, so it gets the
- * connection only with an empty output. */
+/* Sets when the write callback runs: while a file is streamed, when the output falls to
+ * the refill level; while a file segment is queued or the last answer is going out, when
+ * the output is empty; otherwise at the low watermark. libevent calls it after every
+ * write that leaves the output at or under this level. */
+static void httpconn_watch_output(struct httpconn *hc)
+{
+    size_t low = (size_t)server_config(hc->server)->low_watermark_bytes;
+
+    if (filebody_is_active(&hc->body))
+        low = FILEBODY_REFILL_BYTES;
+    else if (hc->file_in_output || hc->state == HTTPCONN_CLOSING)
+        low = 0;
+    bufferevent_setwatermark(hc->bev, EV_WRITE, low, 0);
+}
+
+/* Closes gracefully once every byte of the answers (their files included) has left:
+ * drain frees the connection at the client's end of file, which may arrive before our
+ * last bytes are out, so it gets the connection only with an empty output. */
 static void httpconn_close_after_output(struct httpconn *hc)
 {
-    if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
+    if (!filebody_is_active(&hc->body) &&
+        evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
         httpconn_hand_to_drain(hc);
         return;
     }
     evtimer_del(hc->deadline);
     bufferevent_disable(hc->bev, EV_READ);
-    bufferevent_setwatermark(hc->bev, EV_WRITE, 0, 0); /* the write callback at empty */
     httpconn_set_state(hc, HTTPCONN_CLOSING);
+    httpconn_watch_output(hc);
 }
 
-/* (Re)starts the deadline for the next request head. */
+/* (Re)starts the deadline for the request head being read. */
 static void httpconn_arm_deadline(struct httpconn *hc)
 {
     unsigned ms = server_config(hc->server)->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
+    hc->idle = false;
+    evtimer_add(hc->deadline, &tv);
+}
+
+static uint64_t httpconn_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Milliseconds of keepalive_time <hc> has left; 0 once it is over. */
+static uint64_t httpconn_lifetime_left_ms(const struct httpconn *hc)
+{
+    uint64_t age = httpconn_now_ms() - hc->started_ms;
+    uint64_t limit = server_config(hc->server)->keepalive_time_ms;
+
+    return age < limit ? limit - age : 0;
+}
+
+/* True if the answer about to be written may leave <hc> open for another request: the
+ * server is not stopping, keep-alive is on, this is not the keepalive_requests-th answer
+ * and keepalive_time has not run out. Otherwise the answer says "Connection: close". */
+static bool httpconn_may_keep(const struct httpconn *hc)
+{
+    const struct config *cfg = server_config(hc->server);
+
+    return !hc->server->stopping && cfg->keepalive_timeout_ms > 0 &&
+           hc->served + 1 < cfg->keepalive_requests && httpconn_lifetime_left_ms(hc) > 0;
+}
+
+/* After an answer on a kept-alive connection: the next head's handshake_timeout if some
+ * of it is already in, else the idle limit, keepalive_timeout, cut short if keepalive_time
+ * runs out sooner. The deadline no longer restarts for a client that just keeps asking. */
+static void httpconn_arm_next(struct httpconn *hc)
+{
+    uint64_t ms = server_config(hc->server)->keepalive_timeout_ms;
+    uint64_t left = httpconn_lifetime_left_ms(hc);
+    struct timeval tv;
+
+    if (evbuffer_get_length(bufferevent_get_input(hc->bev)) > 0) {
+        httpconn_arm_deadline(hc);
+        return;
+    }
+    if (left < ms)
+        ms = left;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    hc->idle = true;
     evtimer_add(hc->deadline, &tv);
 }
 
@@ -216,15 +288,56 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     wsclient_new(hc->server, bev, route, &res, (const struct sockaddr *)&hc->sa, hc->peer);
 }
 
-/* A static request: static.c writes the answer; then either the next request (now, or
- * once the output has fallen under the watermark) or a graceful close. */
+/* Logs why the file of the answer being sent could not be completed (<r> from
+ * filebody.c): the client gets fewer bytes than the Content-Length promised. */
+static void httpconn_log_file_cut(struct httpconn *hc, enum filebody_result r)
+{
+    if (r == FILEBODY_SHORT)
+        log_msg(LOG_LEVEL_WARN,
+                "client=%s: the file shrank while sent (%jd of its %jd bytes read); closing",
+                hc->peer, (intmax_t)hc->body.offset, (intmax_t)hc->body.size);
+    else
+        log_msg(LOG_LEVEL_ERROR, "client=%s: sending a file: %s; closing", hc->peer,
+                strerror(errno));
+}
+
+/* Sends the file of the answer whose head is in the output: by reference on a plain
+ * socket (sendfile), streamed in chunks on TLS, where libevent would map it. Returns
+ * false if it cannot be sent, and the connection must close. */
+static bool httpconn_start_file(struct httpconn *hc, const struct static_body *body)
+{
+    enum filebody_result r =
+        filebody_start(&hc->body, body->fd, body->size, bufferevent_get_output(hc->bev), !hc->tls);
+
+    if (r == FILEBODY_MORE || r == FILEBODY_DONE) {
+        hc->file_in_output = !hc->tls;
+        return true;
+    }
+    httpconn_log_file_cut(hc, r);
+    return false;
+}
+
+/* True while <hc>'s answers hold the next request back: a file still being sent (one
+ * open file per connection, however many requests a client pipelines), or more than
+ * <level> bytes queued. */
+static bool httpconn_is_sending(struct httpconn *hc, uint64_t level)
+{
+    size_t out_len = evbuffer_get_length(bufferevent_get_output(hc->bev));
+
+    if (hc->file_in_output && out_len == 0)
+        hc->file_in_output = false; /* the segment has left, and its fd is closed */
+    return filebody_is_active(&hc->body) || hc->file_in_output || out_len > level;
+}
+
+/* A static request: static.c writes the answer and hands over its file; then either the
+ * next request (now, or once the file and the answers have left) or a graceful close. */
 static void httpconn_serve_static(struct httpconn *hc)
 {
     struct server *s = hc->server;
     const struct config *cfg = server_config(s);
-    struct evbuffer *out = bufferevent_get_output(hc->bev);
     unsigned ms = cfg->handshake_timeout_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct static_body body;
     bool keep;
 
     if (hc->served == 0) {
@@ -232,10 +345,13 @@ static void httpconn_serve_static(struct httpconn *hc)
         bufferevent_set_timeouts(hc->bev, NULL, &tv);
         bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
     }
-    keep = static_serve(s->conf->web, &hc->req, out, !s->stopping, hc->peer);
+    keep = static_serve(s->conf->web, &hc->req, bufferevent_get_output(hc->bev),
+                        httpconn_may_keep(hc), hc->peer, &body);
     hc->served++;
     evtimer_del(hc->deadline);
     http_req_free(&hc->req);
+    if (body.fd >= 0 && !httpconn_start_file(hc, &body))
+        keep = false; /* the head is out: only a close can tell the client */
     if (keep && http_req_init(&hc->req, &hc->limits) != 0) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", hc->peer);
         keep = false;
@@ -245,13 +361,15 @@ static void httpconn_serve_static(struct httpconn *hc)
         return;
     }
     /* Pipelined requests wait in the input while the answers before them are sent, so
-     * a client cannot make the daemon queue more than a watermark of answers. */
-    if (evbuffer_get_length(out) > cfg->high_watermark_bytes) {
+     * a client cannot make the daemon hold more than one file and a watermark of
+     * answers for it. */
+    if (httpconn_is_sending(hc, cfg->high_watermark_bytes)) {
         bufferevent_disable(hc->bev, EV_READ);
         httpconn_set_state(hc, HTTPCONN_SENDING);
+        httpconn_watch_output(hc);
         return;
     }
-    httpconn_arm_deadline(hc);
+    httpconn_arm_next(hc);
 }
 
 /* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
@@ -273,6 +391,10 @@ static void httpconn_parse(struct httpconn *hc)
         struct evbuffer *in = bufferevent_get_input(hc->bev);
         enum http_req_result r = HTTP_REQ_MORE;
 
+        /* The next head has begun: from now on it has handshake_timeout, not the idle
+         * limit. */
+        if (hc->idle && evbuffer_get_length(in) > 0)
+            httpconn_arm_deadline(hc);
         while (r == HTTP_REQ_MORE && evbuffer_get_length(in) > 0) {
             struct evbuffer_iovec v;
             size_t used = 0;
@@ -311,21 +433,34 @@ static void httpconn_on_read(struct bufferevent *bev, void *arg)
 static void httpconn_on_write(struct bufferevent *bev, void *arg)
 {
     struct httpconn *hc = arg;
-    size_t out_len = evbuffer_get_length(bufferevent_get_output(bev));
+    enum filebody_result r;
 
+    /* The streamed file first: refilled in every state, CLOSING included. A file that
+     * shrank ends this answer, and so the connection: its Content-Length is a promise. */
+    if (filebody_is_active(&hc->body)) {
+        r = filebody_fill(&hc->body, bufferevent_get_output(bev));
+        if (r == FILEBODY_SHORT || r == FILEBODY_ERROR) {
+            httpconn_log_file_cut(hc, r);
+            httpconn_hand_to_drain(hc);
+            return;
+        }
+    }
     /* A deferred write callback may have been queued before the answer now in the output
      * was added (libevent 2.1 triggers one after every write event, even an empty one):
-     * check the level here rather than trust the call. SENDING resumes at the low
-     * watermark; CLOSING waits for an empty output. */
-    if (hc->state == HTTPCONN_CLOSING && out_len == 0) {
+     * check the level here rather than trust the call. SENDING resumes once the file has
+     * left and the output is at the low watermark; CLOSING waits for an empty output. */
+    if (hc->state == HTTPCONN_CLOSING && !httpconn_is_sending(hc, 0)) {
         httpconn_hand_to_drain(hc);
     } else if (hc->state == HTTPCONN_SENDING &&
-               out_len <= server_config(hc->server)->low_watermark_bytes) {
+               !httpconn_is_sending(hc, server_config(hc->server)->low_watermark_bytes)) {
         httpconn_set_state(hc, HTTPCONN_HEAD);
+        httpconn_watch_output(hc);
         if (!hc->read_eof)
             bufferevent_enable(bev, EV_READ);
-        httpconn_arm_deadline(hc);
+        httpconn_arm_next(hc);
         httpconn_parse(hc);
+    } else {
+        httpconn_watch_output(hc); /* the stream may just have ended */
     }
 }
 
@@ -342,7 +477,14 @@ static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
             httpconn_close_after_output(hc);
         return;
     }
-    if (what & BEV_EVENT_TIMEOUT)
+    if (!hc->tls && (what & BEV_EVENT_WRITING) && (what & BEV_EVENT_EOF))
+        /* A plain socket reports a write of nothing as end of file, and only sendfile
+         * writes nothing: the file in the output ended before its length. (TLS says EOF
+         * when the client closes while we write.) */
+        log_msg(LOG_LEVEL_WARN,
+                "client=%s: the file shrank while sent (sendfile found its end early); closing",
+                hc->peer);
+    else if (what & BEV_EVENT_TIMEOUT)
         log_msg(LOG_LEVEL_DEBUG, "client=%s took no bytes of its answer for %u ms", hc->peer,
                 server_config(hc->server)->handshake_timeout_ms);
     else
@@ -363,6 +505,11 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
         httpconn_close_after_output(hc);
         return;
     }
+    if (hc->idle) {
+        /* Bytes of the next head came with the idle limit: they get their own deadline. */
+        httpconn_arm_deadline(hc);
+        return;
+    }
     /* A slow or silent client (slowloris) must not hold a connection for ever. */
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
@@ -379,6 +526,9 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
     }
     hc->server = s;
     hc->bev = bev;
+    filebody_init(&hc->body);
+    hc->tls = bufferevent_openssl_get_ssl(bev) != NULL;
+    hc->started_ms = httpconn_now_ms();
     addr_format_sockaddr(sa, hc->peer);
     memcpy(&hc->sa, sa,
            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
@@ -418,6 +568,7 @@ void httpconn_free(struct httpconn *hc)
         return;
     if (hc->deadline != NULL)
         event_free(hc->deadline);
+    filebody_reset(&hc->body);
     if (hc->bev != NULL)
         bufferevent_free(hc->bev);
     http_req_free(&hc->req);

@@ -7,12 +7,14 @@
 #define WSB_HTTPCONN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/util.h>
 
 #include "addr.h"
+#include "filebody.h"
 #include "http_req.h"
 
 struct bufferevent;
@@ -21,7 +23,8 @@ struct server;
 
 enum httpconn_state {
     HTTPCONN_HEAD = 0, /* reading a request head under the deadline */
-    HTTPCONN_SENDING,  /* static answers above the high watermark: not reading until they drain */
+    HTTPCONN_SENDING,  /* an answer's file is still being sent, or answers are above the
+                        * high watermark: not reading until they have left */
     HTTPCONN_CLOSING,  /* last answer queued: drain takes over once the output is empty */
 };
 
@@ -30,11 +33,17 @@ struct httpconn {
     struct server *server;   /* not owned */
     struct bufferevent *bev; /* owned until handed on */
     struct event *deadline;  /* the whole head must arrive before it fires; between kept-alive
-                              * requests, the idle limit */
+                              * requests, the idle limit (keepalive_timeout) */
     struct http_req req;     /* the request being read; reset after each static answer */
     struct http_req_limits limits; /* for every request on this connection */
     enum httpconn_state state;
     unsigned long served;    /* static answers given on this connection */
+    struct filebody body;    /* the file streamed to a TLS connection; idle otherwise */
+    bool file_in_output;     /* a file segment (sendfile) is in the output: the next request
+                              * waits until the output is empty, so one file at a time */
+    bool tls;                /* files are streamed (filebody), never added by reference */
+    bool idle;               /* the deadline is the idle limit, not a request head's */
+    uint64_t started_ms;     /* CLOCK_MONOTONIC at the accept, for keepalive_time */
     bool read_eof;           /* the client has closed its side: no request will follow */
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];

@@ -1,9 +1,9 @@
 /*
  * static.c - glue for one static request: path.c names the file, the kernel opens it
  * beneath the root (openat2 RESOLVE_BENEATH with no symlinks at all, else an O_NOFOLLOW
- * walk), mime.c names its type, and libevent sends it with sendfile. RFC 7232 for the
+ * walk), mime.c names its type, and the caller sends it (filebody.c). RFC 7232 for the
  * validators (ETag, Last-Modified, 304), RFC 7231 §7.1.1 for dates, RFC 7230 §6.3 for
- * keep-alive. Every answer is written whole into the caller's output buffer.
+ * keep-alive. Every head is written whole into the caller's output buffer.
  */
 #include "static.h"
 
@@ -471,38 +471,12 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
     return keep;
 }
 
-/* Adds <size> bytes of <fd> to <out> by reference (sendfile when <out> drains to a
- * socket). The buffer owns <fd> from then on. Returns 0, or -1 with <fd> closed. */
-static int static_add_file(struct evbuffer *out, int fd, off_t size)
-{
-    struct evbuffer_file_segment *seg;
-    int r;
-
-    if (size == 0) {
-        close(fd);
-        return 0;
-    }
-    /* Not evbuffer_add_file: in libevent 2.1.12 its failure paths disagree about whether
-     * <fd> was closed, and asking the kernel afterwards (F_GETFD) is a race once other
-     * worker threads open descriptors. A segment's contract is plain: a failed
-     * evbuffer_file_segment_new leaves <fd> open; once it exists, <fd> is closed with
-     * its last reference, whether or not the buffer took one. */
-    seg = evbuffer_file_segment_new(fd, 0, size, EVBUF_FS_CLOSE_ON_FREE);
-    if (seg == NULL) {
-        close(fd);
-        return -1;
-    }
-    r = evbuffer_add_file_segment(out, seg, 0, size);
-    evbuffer_file_segment_free(seg); /* ours; the buffer holds its own on success */
-    return r == 0 ? 0 : -1;
-}
-
 /* Answers with the file <fd> (a regular file described by <st>, named <name> for its
- * type): 304 or 200, its body unless HEAD. Takes <fd>. Returns whether to keep the
- * connection: false if the body could not be queued, since the head is already out. */
+ * type): 304 or 200; unless HEAD, <fd> becomes <body>, else it is closed. Returns <keep>. */
 static bool static_reply_file(struct static_root *root, struct evbuffer *out,
                               const struct http_req *req, int fd, const struct stat *st,
-                              const char *name, bool keep, const char *peer)
+                              const char *name, bool keep, const char *peer,
+                              struct static_body *body)
 {
     bool head = strcmp(req->method, "HEAD") == 0;
     bool not_modified;
@@ -525,21 +499,19 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method, req->url,
             not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
             not_modified || head ? (intmax_t)0 : (intmax_t)st->st_size);
-    if (not_modified || head) {
+    if (not_modified || head || st->st_size == 0) {
         close(fd);
         return keep;
     }
-    if (static_add_file(out, fd, st->st_size) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "client=%s %s: queueing the file failed; closing", peer, req->url);
-        return false;
-    }
+    body->fd = fd;
+    body->size = st->st_size;
     return keep;
 }
 
 /* Answers <req> from <root> into <out>, as static.h describes. Returns whether the
  * connection may carry another request. */
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
-                  bool may_keep, const char *peer)
+                  bool may_keep, const char *peer, struct static_body *body)
 {
     bool keep = may_keep && !req->has_body && static_wants_keep_alive(req);
     const char *name, *detail;
@@ -548,6 +520,8 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
     struct stat st;
     int fd, dir, status;
 
+    body->fd = -1;
+    body->size = 0;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
         /* RFC 7231 §6.5.5 */
         return static_reply_error(out, req, 405, "only GET and HEAD are served",
@@ -595,5 +569,5 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         close(fd);
         return static_reply_error(out, req, 403, "not a regular file", NULL, keep, peer);
     }
-    return static_reply_file(root, out, req, fd, &st, name, keep, peer);
+    return static_reply_file(root, out, req, fd, &st, name, keep, peer, body);
 }

@@ -792,8 +792,8 @@ def test_backpressure(d, pki, flood, sink, pattern):
 
 def test_static(d, pki, files):
     """The web root over TLS: two files on one kept-alive connection (the second large,
-    so libevent has to map it rather than sendfile it), then Connection: close ending
-    with close_notify."""
+    so it is streamed in chunks over several refills rather than sent by sendfile), then
+    Connection: close ending with close_notify."""
     s = tls_socket(d.ports['ec'], client_ctx(pki))
     try:
         rest = b''

@@ -577,6 +577,9 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->high_watermark_bytes, 256 * 1024);
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
+    ck_assert_uint_eq(c->keepalive_requests, 100);
+    ck_assert_uint_eq(c->keepalive_timeout_ms, 15000);
+    ck_assert_uint_eq(c->keepalive_time_ms, 300000);
     ck_assert_uint_eq(c->workers, 0); /* auto */
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
@@ -818,6 +821,9 @@ START_TEST(test_config_default_file)
     ck_assert_uint_eq(c->high_watermark_bytes, d->high_watermark_bytes);
     ck_assert_uint_eq(c->low_watermark_bytes, d->low_watermark_bytes);
     ck_assert_uint_eq(c->max_request_head_bytes, d->max_request_head_bytes);
+    ck_assert_uint_eq(c->keepalive_requests, d->keepalive_requests);
+    ck_assert_uint_eq(c->keepalive_timeout_ms, d->keepalive_timeout_ms);
+    ck_assert_uint_eq(c->keepalive_time_ms, d->keepalive_time_ms);
     ck_assert_uint_eq(c->workers, d->workers);
     config_free(d);
     snprintf(want, sizeof(want), "%s/etc/../web", test_srcdir());
@@ -889,6 +895,9 @@ START_TEST(test_config_good_full)
     ck_assert_uint_eq(c->high_watermark_bytes, 1048576);
     ck_assert_uint_eq(c->low_watermark_bytes, 0);
     ck_assert_uint_eq(c->max_request_head_bytes, 1024);
+    ck_assert_uint_eq(c->keepalive_requests, 7);
+    ck_assert_uint_eq(c->keepalive_timeout_ms, 0);
+    ck_assert_uint_eq(c->keepalive_time_ms, 90000);
     ck_assert_uint_eq(c->n_routes, 3);
     ck_assert_int_eq(c->routes[0].frames, ROUTE_FRAMES_TEXT);
     ck_assert_uint_eq(c->routes[0].connect_timeout_ms, 3000);
