@@ -26,6 +26,7 @@
 #include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "workers.h"
 #include "wsclient.h"
@@ -382,10 +383,11 @@ static void admin_on_accept_error(struct evconnlistener *lev, void *arg)
 {
     struct admin_listener *al = arg;
     struct timeval tv = {0, ADMIN_ACCEPT_RETRY_MS * 1000};
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
     /* Out of fds or memory: the connection stays in the backlog, so accepting again at
      * once would spin. Pause briefly, as server.c does for the main listeners. */
-    log_msg(LOG_LEVEL_WARN, "accept on admin %s: %s; pausing for %d ms", al->name,
+    log_msg_limited(&rl, LOG_LEVEL_WARN, "accept on admin %s: %s; pausing for %d ms", al->name,
             evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), ADMIN_ACCEPT_RETRY_MS);
     evconnlistener_disable(lev);
     evtimer_add(al->retry, &tv);

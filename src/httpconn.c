@@ -24,6 +24,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "runconf.h"
 #include "server.h"
@@ -31,6 +32,9 @@
 #include "wsclient.h"
 
 static const char *const httpconn_state_names[] = {"head", "sending", "closing"};
+
+/* The 503 warn line of a limit reached: a peer may repeat it at will. */
+static struct ratelimit httpconn_limit_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
 static void httpconn_set_state(struct httpconn *hc, enum httpconn_state state)
 {
@@ -179,8 +183,8 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     }
     limit_name = server_admit(hc->server, route, sa, &limit);
     if (limit_name != NULL) {
-        log_msg(LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)", hc->peer, hc->req.url,
-                limit_name, limit);
+        log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
+                        hc->peer, hc->req.url, limit_name, limit);
         httpconn_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }

@@ -32,6 +32,7 @@
 #include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "runconf.h"
 #include "static.h"
 #include "tls.h"
@@ -322,14 +323,15 @@ static void server_on_accept_retry(evutil_socket_t fd, short what, void *arg)
 
 static void server_on_accept_error(struct evconnlistener *lev, void *arg)
 {
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
     struct server_listener *sl = arg;
     struct timeval tv = {0, SERVER_ACCEPT_RETRY_MS * 1000};
     int err = EVUTIL_SOCKET_ERROR();
 
     /* Out of fds or memory: the pending connection stays in the backlog, so accepting again
      * at once would spin. Pause this listener briefly; live connections keep being served. */
-    log_msg(LOG_LEVEL_WARN, "accept on %s: %s; pausing for %d ms", sl->name,
-            evutil_socket_error_to_string(err), SERVER_ACCEPT_RETRY_MS);
+    log_msg_limited(&rl, LOG_LEVEL_WARN, "accept on %s: %s; pausing for %d ms", sl->name,
+                    evutil_socket_error_to_string(err), SERVER_ACCEPT_RETRY_MS);
     evconnlistener_disable(lev);
     evtimer_add(sl->retry, &tv);
 }

@@ -24,11 +24,15 @@
 #include "drain.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "runconf.h"
 #include "server.h"
 
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
+
+/* The warn line of a failed target connect: a peer may repeat it at will. */
+static struct ratelimit wsclient_connect_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
 static const char *wsclient_state_names[] = {
     [WSCLIENT_CONNECTING] = "connecting",
@@ -548,8 +552,9 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     if (result != CLIENTSOCK_CONNECTED) {
         int status = result == CLIENTSOCK_TIMEOUT ? 504 : 502;
 
-        log_msg(LOG_LEVEL_WARN, "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
-                reason, status);
+        log_msg_limited(&wsclient_connect_log, LOG_LEVEL_WARN,
+                        "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
+                        reason, status);
         /* The reason names the target and the error: too many label values for a metric. */
         metrics_count_failure(wc->server->metrics, status,
                               status == 504 ? "target connect timeout" : "target connect failed");
