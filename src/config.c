@@ -155,6 +155,12 @@ static const struct config_key config_keys[] = {
      CONFIG_UINT(config, max_connections), 0},
     {CONFIG_TOP, "max_connections_per_ip", CONFIG_T_COUNT, "256", 0, UINT_MAX,
      CONFIG_UINT(config, max_connections_per_ip), 0},
+    {CONFIG_TOP, "max_pending_per_ip", CONFIG_T_COUNT, "32", 0, UINT_MAX,
+     CONFIG_UINT(config, max_pending_per_ip), 0},
+    {CONFIG_TOP, "per_ip_prefix_v6", CONFIG_T_COUNT, "64", 1, 128,
+     CONFIG_UINT(config, per_ip_prefix_v6), 0},
+    {CONFIG_TOP, "fd_reserve", CONFIG_T_COUNT, "32", 0, UINT_MAX, CONFIG_UINT(config, fd_reserve),
+     0},
     {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
      CONFIG_UINT(config, workers), 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
@@ -1119,8 +1125,9 @@ static int config_set_count(struct config_ctx *x, const struct config_key *k,
     case CONFIG_NUM_RANGE:
         return config_fail(x, v, "\"%s\" is too large: at most %u", label, UINT_MAX);
     default:
-        return config_fail(x, v, "\"%s\" must be a whole number (0: no limit), not \"%s\"", label,
-                           config_quote(v->text, q));
+        /* A count whose bounds exclude 0 is not a limit (per_ip_prefix_v6). */
+        return config_fail(x, v, "\"%s\" must be a whole number%s, not \"%s\"", label,
+                           k->min == 0 ? " (0: no limit)" : "", config_quote(v->text, q));
     }
     if (n < k->min || n > k->max)
         return config_fail(x, v, "\"%s\" must be between %llu and %llu", label,

@@ -63,7 +63,8 @@ static void httpconn_finish(struct httpconn *hc)
 /* Hands the connection to drain: what is queued is sent, then a graceful close. */
 static void httpconn_hand_to_drain(struct httpconn *hc)
 {
-    drain_start(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms);
+    drain_start_counted(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms,
+                        &hc->slot);
     hc->bev = NULL;
     httpconn_finish(hc);
 }
@@ -144,8 +145,8 @@ static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
 
 /* The route's access rules and the connection limits, before the handshake so that a
  * refused client never causes a connection to the target. Returns true if <hc> may go
- * on, counted against the limits (server_admit); otherwise it has been answered (403,
- * 401, 503 or 500) and closed. */
+ * on, counted as a client of <route> (connslot_upgrade); otherwise it has been answered
+ * (403, 401, 503 or 500) and closed. */
 static bool httpconn_admit(struct httpconn *hc, const struct route *route)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
@@ -181,7 +182,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
             return false;
         }
     }
-    limit_name = server_admit(hc->server, route, sa, &limit);
+    limit_name = connslot_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
         log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
                         hc->peer, hc->req.url, limit_name, limit);
@@ -208,7 +209,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     policy.n_subprotocols = route->n_subprotocols;
     handshake_check(&hc->req, &policy, &res);
     if (res.status != 101) {
-        server_uncount(hc->server, route, (const struct sockaddr *)&hc->sa);
+        connslot_leave_route(&hc->slot);
         httpconn_refuse(hc, res.status, res.error, NULL);
         return;
     }
@@ -217,7 +218,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     bev = hc->bev;
     hc->bev = NULL;
     httpconn_finish(hc);
-    wsclient_new(hc->server, bev, route, &res, (const struct sockaddr *)&hc->sa, hc->peer);
+    wsclient_new(hc->server, bev, route, &res, &hc->slot, hc->peer);
 }
 
 /* A static request: static.c writes the answer; then either the next request (now, or
@@ -371,7 +372,8 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
 
-void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa)
+void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa,
+                  struct connslot *slot)
 {
     const struct config *cfg = server_config(s);
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
@@ -379,8 +381,10 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
 
     if (hc == NULL) {
         bufferevent_free(bev);
+        connslot_release(slot);
         return;
     }
+    connslot_move(&hc->slot, slot);
     hc->server = s;
     hc->bev = bev;
     addr_format_sockaddr(sa, hc->peer);
@@ -424,6 +428,7 @@ void httpconn_free(struct httpconn *hc)
         event_free(hc->deadline);
     if (hc->bev != NULL)
         bufferevent_free(hc->bev);
+    connslot_release(&hc->slot);
     http_req_free(&hc->req);
     free(hc);
 }

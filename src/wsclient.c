@@ -142,8 +142,10 @@ static void wsclient_finish(struct wsclient *wc)
         event_free(wc->hup); /* before the socket moves on */
         wc->hup = NULL;
     }
+    /* The target is gone: the route's count goes back now, the socket's with the socket. */
+    connslot_leave_route(&wc->slot);
     if (wc->bev != NULL) {
-        drain_start(s, wc->bev, wsclient_config(wc)->close_timeout_ms);
+        drain_start_counted(s, wc->bev, wsclient_config(wc)->close_timeout_ms, &wc->slot);
         wc->bev = NULL;
     }
     if (wc->closed_by == NULL)
@@ -153,10 +155,6 @@ static void wsclient_finish(struct wsclient *wc)
     if (wc->stats != NULL && wc->state != WSCLIENT_CONNECTING) {
         wc->stats->connections_open--;
         metrics_count_close(s->metrics, wc->close_code);
-    }
-    if (wc->counted) {
-        server_uncount(s, wc->route, (const struct sockaddr *)&wc->sa);
-        wc->counted = false;
     }
     wsclient_set_state(wc, WSCLIENT_DONE);
     TAILQ_REMOVE(&s->wsclients, wc, link);
@@ -613,8 +611,7 @@ static void wsclient_on_early_event(struct bufferevent *bev, short what, void *a
 }
 
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, const struct sockaddr *sa,
-                  const char *peer)
+                  const struct handshake_result *res, struct connslot *slot, const char *peer)
 {
     const struct config *cfg = server_config(s);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
@@ -623,10 +620,11 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
 
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
-        server_uncount(s, route, sa);
         bufferevent_free(bev);
+        connslot_release(slot);
         return;
     }
+    connslot_move(&wc->slot, slot);
     wc->server = s;
     wc->conf = runconf_ref(s->conf);
     wc->route = route;
@@ -634,8 +632,6 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
-    memcpy(&wc->sa, sa,
-           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
     ws_msg_init(&wc->msg, &limits);
     utf8_init(&wc->text_out);
@@ -649,8 +645,6 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     }
     TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
-    /* Counted by the caller; from here on every way out goes through wsclient_finish. */
-    wc->counted = true;
     bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);
@@ -676,6 +670,7 @@ void wsclient_free(struct wsclient *wc)
     if (wc->hup != NULL)
         event_free(wc->hup);
     clientsock_free(wc->connecting);
+    connslot_release(&wc->slot);
     runconf_unref(wc->conf);
     free(wc);
 }

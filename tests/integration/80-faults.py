@@ -1,9 +1,9 @@
 """
 80-faults.py - proves that wsbridge survives running out of file descriptors and peers
 that vanish. Out of fds (RLIMIT_NOFILE 64, many clients connected, more waiting in the
-backlog): the daemon logs a warning (at most one a second), pauses accepting instead of
-spinning (under 20 % of a core over 2 s), stays up, keeps serving live WebSockets, and
-accepts the waiting and new clients once clients leave. A target
+backlog; no descriptor reserve): the daemon logs a warning (at most one a second), pauses
+accepting instead of spinning (under 20 % of a core over 2 s), stays up, keeps serving
+live WebSockets, and accepts the waiting and new clients once clients leave. A target
 that resets mid-stream gives the client close 1011; a client that resets mid-frame,
 mid-handshake or while its target is still connecting, a target that never reads, and a
 client that half-closes after sending all end with both connections closed (a
@@ -128,7 +128,9 @@ def test_emfile(wdir, tcp_echo):
     routes = [{'path': '/echo', 'target': 'echo'}, {'path': '/tcp', 'target': tcp_echo.port}]
     clients, waiting = [], []
     with section('out of file descriptors'):
-        with wsb.Daemon(wdir, routes, name='emfile', nofile=NOFILE,
+        # fd_reserve 0: no descriptor budget, so the table really fills (86-accept-limits
+        # tests the budget that otherwise stops accepting first).
+        with wsb.Daemon(wdir, routes, name='emfile', nofile=NOFILE, fd_reserve=0,
                         close_timeout=CLOSE_TIMEOUT) as d:
             base = settle_fds(d)
             note('daemon fds at start: %s (limit %d)' % (base, NOFILE))

@@ -1,8 +1,9 @@
 """
 87-log-flood.py - proves that a peer cannot flood the log (issue 12, item 10): a burst of
 requests that each earn a warning (502 from a target that refuses, 503 past a route's
-max_connections) writes at most about one warn line per second of each kind, and a line
-that follows suppressed ones says how many were suppressed.
+max_connections, connections refused at accept past max_pending_per_ip) writes at most
+about one warn line per second of each kind, and a line that follows suppressed ones
+says how many were suppressed.
 """
 
 import os
@@ -101,6 +102,20 @@ def main():
                               time.monotonic() - t0)
             finally:
                 held.close()
+    with wsb.Daemon(wdir, routes, name='refuse', close_timeout='1s', max_pending_per_ip=2) as d:
+        with section('refused at accept: warn lines'):
+            idle = [socket.create_connection(('127.0.0.1', d.port)) for _ in range(2)]
+            try:
+                time.sleep(0.3)
+                since = d.log_mark()
+                t0 = time.monotonic()
+                made = burst(lambda: handshake(d.port, '/one'), BURST)
+                time.sleep(0.3)
+                check_limited('refused at accept', d, since, r'refused', made,
+                              time.monotonic() - t0)
+            finally:
+                for s in idle:
+                    s.close()
 
 
 if __name__ == '__main__':
