@@ -26,6 +26,7 @@
 #include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "workers.h"
 #include "wsclient.h"
@@ -109,6 +110,33 @@ static int admin_buffer_add(void *arg, const char *data, size_t len)
     return evbuffer_add(arg, data, len);
 }
 
+/* Writes what the connection limits count now (workers.c, shared by all workers). */
+static void admin_write_counts(const struct admin *a, struct metrics_writer *w)
+{
+    struct workers_counts c;
+    struct metrics_label l = {"state", "pending"};
+
+    workers_counts_get(a->server->workers, &c);
+    metrics_write_family(w, "wsbridge_connections_counted", METRICS_GAUGE,
+                         "Connections counted against max_connections and the per-address "
+                         "limits, from accept to close: not upgraded yet (pending), WebSocket "
+                         "clients, and WebSocket sockets being closed.");
+    metrics_write_gauge(w, &l, 1, (double)c.pending);
+    l.value = "websocket";
+    metrics_write_gauge(w, &l, 1, (double)c.clients);
+    l.value = "closing";
+    metrics_write_gauge(w, &l, 1, (double)(c.conns - c.pending - c.clients));
+    metrics_write_family(w, "wsbridge_client_addresses", METRICS_GAUGE,
+                         "Distinct client addresses counted (IPv6: per_ip_prefix_v6 prefixes).");
+    metrics_write_gauge(w, NULL, 0, (double)c.addresses);
+    if (c.max_by_fds != 0) {
+        metrics_write_family(w, "wsbridge_connections_max_by_fds", METRICS_GAUGE,
+                             "Connections the descriptor limit holds, two descriptors each "
+                             "with fd_reserve kept free.");
+        metrics_write_gauge(w, NULL, 0, (double)c.max_by_fds);
+    }
+}
+
 /* Writes the live connections of every worker by state, <st> (counted at this scrape),
  * and the admin endpoint's own. */
 static void admin_write_states(const struct admin *a, const struct server_status *st,
@@ -128,6 +156,7 @@ static void admin_write_states(const struct admin *a, const struct server_status
         struct metrics_label l = {"state", names[i]};
         metrics_write_gauge(w, &l, 1, (double)n[i]);
     }
+    admin_write_counts(a, w);
 }
 
 /* Number of open descriptors (entries of /proc/self/fd but the one reading it), or -1. */
@@ -382,10 +411,11 @@ static void admin_on_accept_error(struct evconnlistener *lev, void *arg)
 {
     struct admin_listener *al = arg;
     struct timeval tv = {0, ADMIN_ACCEPT_RETRY_MS * 1000};
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
     /* Out of fds or memory: the connection stays in the backlog, so accepting again at
      * once would spin. Pause briefly, as server.c does for the main listeners. */
-    log_msg(LOG_LEVEL_WARN, "accept on admin %s: %s; pausing for %d ms", al->name,
+    log_msg_limited(&rl, LOG_LEVEL_WARN, "accept on admin %s: %s; pausing for %d ms", al->name,
             evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), ADMIN_ACCEPT_RETRY_MS);
     evconnlistener_disable(lev);
     evtimer_add(al->retry, &tv);

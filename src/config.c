@@ -161,6 +161,12 @@ static const struct config_key config_keys[] = {
      CONFIG_MS(config, keepalive_timeout_ms), 0},
     {CONFIG_TOP, "keepalive_time", CONFIG_T_DURATION, "5m", 1, UINT_MAX,
      CONFIG_MS(config, keepalive_time_ms), 0},
+    {CONFIG_TOP, "max_pending_per_ip", CONFIG_T_COUNT, "32", 0, UINT_MAX,
+     CONFIG_UINT(config, max_pending_per_ip), 0},
+    {CONFIG_TOP, "per_ip_prefix_v6", CONFIG_T_COUNT, "64", 1, 128,
+     CONFIG_UINT(config, per_ip_prefix_v6), 0},
+    {CONFIG_TOP, "fd_reserve", CONFIG_T_COUNT, "32", 0, UINT_MAX, CONFIG_UINT(config, fd_reserve),
+     0},
     {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
      CONFIG_UINT(config, workers), 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
@@ -1125,6 +1131,7 @@ static int config_set_count(struct config_ctx *x, const struct config_key *k,
     case CONFIG_NUM_RANGE:
         return config_fail(x, v, "\"%s\" is too large: at most %u", label, UINT_MAX);
     default:
+        /* A count whose bounds exclude 0 is not a limit (per_ip_prefix_v6). */
         return config_fail(x, v, "\"%s\" must be a whole number%s, not \"%s\"", label,
                            k->min == 0 ? " (0: no limit)" : "", config_quote(v->text, q));
     }

@@ -114,13 +114,17 @@ struct config {
     uint64_t high_watermark_bytes;   /* pause a source when its sink's output is above */
     uint64_t low_watermark_bytes;    /* resume below this */
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */
-    unsigned max_connections;        /* WebSocket clients at once; 0 = no limit */
+    unsigned max_connections;        /* connections at once, upgraded or not; 0 = no limit */
     unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
     unsigned keepalive_requests;     /* static answers on one connection, the last with
                                       * "Connection: close" */
     unsigned keepalive_timeout_ms;   /* idle time allowed between requests; 0: no keep-alive */
     unsigned keepalive_time_ms;      /* a kept-alive connection closes at the first request
                                       * boundary after this long */
+    unsigned max_pending_per_ip;     /* ... not upgraded yet, from one address; 0 = no limit */
+    unsigned per_ip_prefix_v6;       /* IPv6 clients count per prefix of this many bits */
+    unsigned fd_reserve;             /* descriptors kept free for admitted connections (or
+                                      * 1 % of RLIMIT_NOFILE if more); 0 = no reserve */
     unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
                                       * one per online CPU (the daemon decides) */
     struct route *routes;

@@ -78,13 +78,22 @@ static void drain_on_timeout(evutil_socket_t fd, short what, void *arg)
 
 void drain_start(struct server *s, struct bufferevent *bev, unsigned timeout_ms)
 {
+    drain_start_counted(s, bev, timeout_ms, NULL);
+}
+
+void drain_start_counted(struct server *s, struct bufferevent *bev, unsigned timeout_ms,
+                         struct connslot *slot)
+{
     struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
     struct drain *l = calloc(1, sizeof(*l));
 
     if (l == NULL) {
         bufferevent_free(bev);
+        if (slot != NULL)
+            connslot_release(slot);
         return;
     }
+    connslot_move(&l->slot, slot);
     l->server = s;
     l->bev = bev;
     l->timer = evtimer_new(s->base, drain_on_timeout, l);
@@ -113,6 +122,7 @@ void drain_free(struct drain *l)
     if (!l->shut && bufferevent_getfd(l->bev) < 0)
         bufferevent_flush(l->bev, EV_WRITE, BEV_FINISHED);
     bufferevent_free(l->bev);
+    connslot_release(&l->slot);
     free(l);
     server_conn_gone(s);
 }

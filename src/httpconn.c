@@ -29,6 +29,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "runconf.h"
 #include "server.h"
@@ -36,6 +37,9 @@
 #include "wsclient.h"
 
 static const char *const httpconn_state_names[] = {"head", "sending", "closing"};
+
+/* The 503 warn line of a limit reached: a peer may repeat it at will. */
+static struct ratelimit httpconn_limit_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
 static void httpconn_set_state(struct httpconn *hc, enum httpconn_state state)
 {
@@ -65,7 +69,8 @@ static void httpconn_finish(struct httpconn *hc)
 /* Hands the connection to drain: what is queued is sent, then a graceful close. */
 static void httpconn_hand_to_drain(struct httpconn *hc)
 {
-    drain_start(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms);
+    drain_start_counted(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms,
+                        &hc->slot);
     hc->bev = NULL;
     httpconn_finish(hc);
 }
@@ -212,8 +217,8 @@ static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
 
 /* The route's access rules and the connection limits, before the handshake so that a
  * refused client never causes a connection to the target. Returns true if <hc> may go
- * on, counted against the limits (server_admit); otherwise it has been answered (403,
- * 401, 503 or 500) and closed. */
+ * on, counted as a client of <route> (connslot_upgrade); otherwise it has been answered
+ * (403, 401, 503 or 500) and closed. */
 static bool httpconn_admit(struct httpconn *hc, const struct route *route)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
@@ -249,10 +254,10 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
             return false;
         }
     }
-    limit_name = server_admit(hc->server, route, sa, &limit);
+    limit_name = connslot_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
-        log_msg(LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)", hc->peer, hc->req.url,
-                limit_name, limit);
+        log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
+                        hc->peer, hc->req.url, limit_name, limit);
         httpconn_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }
@@ -276,7 +281,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     policy.n_subprotocols = route->n_subprotocols;
     handshake_check(&hc->req, &policy, &res);
     if (res.status != 101) {
-        server_uncount(hc->server, route, (const struct sockaddr *)&hc->sa);
+        connslot_leave_route(&hc->slot);
         httpconn_refuse(hc, res.status, res.error, NULL);
         return;
     }
@@ -285,7 +290,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
     bev = hc->bev;
     hc->bev = NULL;
     httpconn_finish(hc);
-    wsclient_new(hc->server, bev, route, &res, (const struct sockaddr *)&hc->sa, hc->peer);
+    wsclient_new(hc->server, bev, route, &res, &hc->slot, hc->peer);
 }
 
 /* Logs why the file of the answer being sent could not be completed (<r> from
@@ -514,7 +519,8 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
     httpconn_reply_error(hc, 408, "request head not received in time");
 }
 
-void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa)
+void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa,
+                  struct connslot *slot)
 {
     const struct config *cfg = server_config(s);
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
@@ -522,8 +528,10 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
 
     if (hc == NULL) {
         bufferevent_free(bev);
+        connslot_release(slot);
         return;
     }
+    connslot_move(&hc->slot, slot);
     hc->server = s;
     hc->bev = bev;
     filebody_init(&hc->body);
@@ -571,6 +579,7 @@ void httpconn_free(struct httpconn *hc)
     filebody_reset(&hc->body);
     if (hc->bev != NULL)
         bufferevent_free(hc->bev);
+    connslot_release(&hc->slot);
     http_req_free(&hc->req);
     free(hc);
 }

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "filebody.h"
+#include "connslot.h"
 #include "http_req.h"
 
 struct bufferevent;
@@ -48,12 +49,14 @@ struct httpconn {
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];
     struct sockaddr_storage sa; /* the client's address, for access rules and limits */
+    struct connslot slot;    /* its count, handed on with the connection */
 };
 
 /* Takes <bev>, an accepted connection from <sa> (a socket bufferevent, or a TLS one whose
- * handshake is done; server.c makes both), and starts reading its request. On failure
- * <bev> is freed. */
-void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa);
+ * handshake is done; server.c makes both), and its count <slot> (moved in), and starts
+ * reading its request. On failure <bev> is freed and <slot> released. */
+void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa,
+                  struct connslot *slot);
 
 /* Server stop: closes <hc> at once if it is a kept-alive connection waiting for its next
  * request; one in the middle of a request is left to finish, and its answer says

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ratelimit.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -335,4 +336,27 @@ void log_event(enum log_level level, const char *event, const struct log_field *
         }
     }
     log_end(&l, level);
+}
+
+void log_msg_limited(struct ratelimit *rl, enum log_level level, const char *fmt, ...)
+{
+    char msg[LOG_LINE_MAX];
+    struct timespec now;
+    unsigned long suppressed;
+    va_list ap;
+
+    if (!log_enabled(level))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!ratelimit_allow(rl, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
+                         &suppressed))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (suppressed > 0)
+        log_msg(level, "%s (%lu similar line%s suppressed)", msg, suppressed,
+                suppressed == 1 ? "" : "s");
+    else
+        log_msg(level, "%s", msg);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct config_log;
+struct ratelimit;
 
 enum log_level {
     LOG_LEVEL_ERROR = 0, /* something failed that an operator must see */
@@ -78,5 +79,14 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* Writes one event named <event> with <n> fields: text "... info access client=1.2.3.4:5
  * route=/echo ...", JSON {"time":..,"level":"info","event":"access","client":"..",..}. */
 void log_event(enum log_level level, const char *event, const struct log_field *fields, size_t n);
+
+/* As log_msg, for a line a peer could make the daemon repeat at will: at most one per
+ * interval of <rl> (one per call site, shared by every thread, e.g. a static
+ * RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS)); the others are counted, and the next line
+ * written ends with "(N similar lines suppressed)". */
+void log_msg_limited(struct ratelimit *rl, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define LOG_LIMITED_INTERVAL_MS 1000 /* one line per second per kind */
 
 #endif

@@ -434,6 +434,35 @@ void metrics_count_close(struct metrics *m, unsigned code)
     m->closes[m->n_closes++] = (struct metrics_close){.code = code, .count = 1};
 }
 
+/* The refusal entry of <reason> in <m>, added with count 0 if there is room; NULL if not. */
+static struct metrics_refused *metrics_refused_entry(struct metrics *m, const char *reason)
+{
+    char cut[METRICS_REASON_MAX + 1];
+    struct metrics_refused *r;
+
+    snprintf(cut, sizeof(cut), "%s", reason != NULL ? reason : "");
+    for (size_t i = 0; i < m->n_refused; i++)
+        if (strcmp(m->refused[i].reason, cut) == 0)
+            return &m->refused[i];
+    if (m->n_refused == METRICS_REFUSED_MAX)
+        return NULL;
+    r = &m->refused[m->n_refused++];
+    memcpy(r->reason, cut, sizeof(cut));
+    r->count = 0;
+    return r;
+}
+
+/* Counts one connection refused at accept for <reason>: see metrics.h. */
+void metrics_count_refused(struct metrics *m, const char *reason)
+{
+    struct metrics_refused *r = metrics_refused_entry(m, reason);
+
+    if (r != NULL)
+        r->count++;
+    else
+        m->refused_other++;
+}
+
 /* Adds <n> to the failure (<status>, <reason>) of <m>, as that many metrics_count_failure. */
 static void metrics_add_failure(struct metrics *m, int status, const char *reason, uint64_t n)
 {
@@ -485,6 +514,14 @@ int metrics_merge(struct metrics *dst, const struct metrics *src)
     for (size_t i = 0; i < src->n_closes; i++)
         metrics_add_close(dst, src->closes[i].code, src->closes[i].count);
     dst->closes_other += src->closes_other;
+    for (size_t i = 0; i < src->n_refused; i++) {
+        struct metrics_refused *r = metrics_refused_entry(dst, src->refused[i].reason);
+        if (r != NULL)
+            r->count += src->refused[i].count;
+        else
+            dst->refused_other += src->refused[i].count;
+    }
+    dst->refused_other += src->refused_other;
     return 0;
 }
 
@@ -570,6 +607,17 @@ int metrics_write(const struct metrics *m, metrics_write_fn write, void *arg)
     if (m->closes_other > 0) {
         struct metrics_label l = {"code", "other"};
         metrics_write_counter(&w, &l, 1, m->closes_other);
+    }
+    metrics_write_family(&w, "wsbridge_connections_refused_total", METRICS_COUNTER,
+                         "Connections closed at accept, unread, by the limit they would have "
+                         "passed.");
+    for (size_t i = 0; i < m->n_refused; i++) {
+        struct metrics_label l = {"reason", m->refused[i].reason};
+        metrics_write_counter(&w, &l, 1, m->refused[i].count);
+    }
+    if (m->refused_other > 0) {
+        struct metrics_label l = {"reason", "other"};
+        metrics_write_counter(&w, &l, 1, m->refused_other);
     }
     return w.error == NULL ? 0 : -1;
 }

@@ -116,6 +116,7 @@ void metrics_buf_reset(struct metrics_buf *b);
 #define METRICS_FAILURES_MAX 64    /* distinct (status, reason) pairs kept; others: "other" */
 #define METRICS_REASON_MAX 63      /* bytes of a failure reason kept */
 #define METRICS_CLOSE_CODES_MAX 64 /* distinct close codes kept; others: code="other" */
+#define METRICS_REFUSED_MAX 16     /* distinct reasons for refusing at accept kept */
 
 struct metrics_route {
     char *path;                               /* the route's path, label route="..." */
@@ -139,6 +140,11 @@ struct metrics_close {
     uint64_t count;
 };
 
+struct metrics_refused {
+    char reason[METRICS_REASON_MAX + 1]; /* the limit reached, as its configuration key */
+    uint64_t count;
+};
+
 /* Routes are found by path, not by position: a reload may add and drop routes while
  * connections of the old ones still count into their entries. */
 struct metrics {
@@ -154,6 +160,9 @@ struct metrics {
     struct metrics_close closes[METRICS_CLOSE_CODES_MAX];
     size_t n_closes;
     uint64_t closes_other; /* close codes past the table's capacity */
+    struct metrics_refused refused[METRICS_REFUSED_MAX];
+    size_t n_refused;
+    uint64_t refused_other; /* reasons past the table's capacity */
 };
 
 /* Returns an empty registry, or NULL if memory ran out. */
@@ -178,8 +187,12 @@ void metrics_count_failure(struct metrics *m, int status, const char *reason);
 /* Counts one WebSocket close with <code>, bounded like metrics_count_failure. */
 void metrics_count_close(struct metrics *m, unsigned code);
 
+/* Counts one connection closed at accept for <reason> (the limit reached; cut to
+ * METRICS_REASON_MAX bytes), bounded like metrics_count_failure (reason="other"). */
+void metrics_count_refused(struct metrics *m, const char *reason);
+
 /* Adds every count of <src> into <dst>: routes by path, failures by status and reason,
- * closes by code, histograms bucket by bucket; what <dst> lacks is added. For one
+ * closes by code, refusals by reason, histograms bucket by bucket; what <dst> lacks is added. For one
  * exposition of several registries (one per worker thread). Returns 0, or -1 if memory
  * ran out (<dst> then holds part of <src>). */
 int metrics_merge(struct metrics *dst, const struct metrics *src);

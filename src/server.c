@@ -32,6 +32,7 @@
 #include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "runconf.h"
 #include "static.h"
 #include "tls.h"
@@ -50,6 +51,7 @@ static void server_tlsconn_free(struct server_tlsconn *tc)
         bufferevent_free(tc->bev);
     if (tc->fd >= 0)
         close(tc->fd);
+    connslot_release(&tc->slot);
     runconf_unref(tc->conf);
     free(tc);
 }
@@ -127,7 +129,7 @@ static void server_tlsconn_refuse_plain(struct server_tlsconn *tc)
     if (bev != NULL) {
         tc->fd = -1;
         bufferevent_write(bev, buf, n);
-        drain_start(s, bev, tc->conf->config->close_timeout_ms);
+        drain_start_counted(s, bev, tc->conf->config->close_timeout_ms, &tc->slot);
     }
     server_tlsconn_finish(tc);
 }
@@ -148,7 +150,7 @@ static void server_tlsconn_on_event(struct bufferevent *bev, short what, void *a
         tc->bev = NULL;
         bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
         server_tlsconn_finish(tc);
-        httpconn_new(tc->server, bev, (const struct sockaddr *)&tc->sa);
+        httpconn_new(tc->server, bev, (const struct sockaddr *)&tc->sa, &tc->slot);
         return;
     }
     tls_bev_error(bev, info, sizeof(info));
@@ -156,7 +158,7 @@ static void server_tlsconn_on_event(struct bufferevent *bev, short what, void *a
             tc->listener->name, info);
     /* The alert OpenSSL wrote is followed by our FIN, not cut by a reset. */
     tc->bev = NULL;
-    drain_start(tc->server, bev, tc->conf->config->close_timeout_ms);
+    drain_start_counted(tc->server, bev, tc->conf->config->close_timeout_ms, &tc->slot);
     server_tlsconn_finish(tc);
 }
 
@@ -242,10 +244,11 @@ static void server_refresh_conf(struct server *s)
                 "when used", s->id);
 }
 
-/* Takes accepted socket <fd> of TLS listener <sl>: waits for its first byte, bounded by
- * handshake_timeout (which also bounds the handshake; the request head gets its own). */
+/* Takes accepted socket <fd> of TLS listener <sl> and its count <slot>: waits for its
+ * first byte, bounded by handshake_timeout (which also bounds the handshake; the request
+ * head gets its own). */
 static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
-                               const struct sockaddr *sa, int socklen)
+                               const struct sockaddr *sa, int socklen, struct connslot *slot)
 {
     struct server *s = sl->server;
     unsigned ms = s->conf->config->handshake_timeout_ms;
@@ -254,8 +257,10 @@ static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
 
     if (tc == NULL) {
         close(fd);
+        connslot_release(slot);
         return;
     }
+    connslot_move(&tc->slot, slot);
     tc->server = s;
     tc->listener = sl;
     tc->conf = runconf_ref(s->conf);
@@ -275,11 +280,42 @@ static void server_tlsconn_new(struct server_listener *sl, evutil_socket_t fd,
     evtimer_add(tc->deadline, &tv);
 }
 
+/* Stops accepting on <sl> for a while: the connections wait in the listen queue. */
+static void server_pause_accepting(struct server_listener *sl)
+{
+    struct timeval tv = {0, SERVER_ACCEPT_RETRY_MS * 1000};
+
+    evconnlistener_disable(sl->lev);
+    evtimer_add(sl->retry, &tv);
+}
+
+/* Closes accepted socket <fd> from <sa> unread (no TLS or HTTP work is spent on it): it
+ * would pass limit <reason> of value <limit>. */
+static void server_refuse(struct server_listener *sl, evutil_socket_t fd,
+                          const struct sockaddr *sa, const char *reason, unsigned limit)
+{
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
+    char peer[ADDR_SOCKADDR_STR_MAX];
+
+    close(fd);
+    metrics_count_refused(sl->server->metrics, reason);
+    if (!log_enabled(LOG_LEVEL_WARN))
+        return;
+    addr_format_sockaddr(sa, peer);
+    log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s refused on %s: %s reached (%u)", peer,
+                    sl->name, reason, limit);
+}
+
 static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                              int socklen, void *arg)
 {
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
     struct server_listener *sl = arg;
+    struct connslot slot;
     struct bufferevent *bev;
+    const char *reached;
+    unsigned limit;
+    bool full;
     int one = 1;
 
     (void)lev;
@@ -295,9 +331,24 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
         log_msg(LOG_LEVEL_DEBUG, "client=%s accepted on %s by worker %u", peer, sl->name,
                 sl->server->id);
     }
+    /* Counted from here to the close of its socket, whatever it turns out to be. */
+    reached = connslot_admit(&slot, sl->server, sa, &limit, &full);
+    if (reached != NULL) {
+        server_refuse(sl, fd, sa, reached, limit);
+        if (strcmp(reached, "fd_reserve") == 0)
+            server_pause_accepting(sl);
+        return;
+    }
+    if (full) {
+        /* The next connection would eat into the descriptors kept for those admitted:
+         * leave it in the listen queue until some close. */
+        log_msg_limited(&rl, LOG_LEVEL_WARN, "accept on %s: connections fill the descriptor "
+                        "budget (RLIMIT_NOFILE less fd_reserve); pausing", sl->name);
+        server_pause_accepting(sl);
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (sl->tls) {
-        server_tlsconn_new(sl, fd, sa, socklen);
+        server_tlsconn_new(sl, fd, sa, socklen, &slot);
         return;
     }
     bev = bufferevent_socket_new(sl->server->base, fd,
@@ -305,33 +356,40 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
     if (bev == NULL) {
         log_msg(LOG_LEVEL_ERROR, "accept on %s: out of memory", sl->name);
         close(fd);
+        connslot_release(&slot);
         return;
     }
-    httpconn_new(sl->server, bev, sa);
+    httpconn_new(sl->server, bev, sa, &slot);
 }
 
 static void server_on_accept_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct server_listener *sl = arg;
+    struct timeval tv = {0, SERVER_ACCEPT_RETRY_MS * 1000};
 
     (void)fd;
     (void)what;
-    if (!sl->server->stopping)
-        evconnlistener_enable(sl->lev);
+    if (sl->server->stopping)
+        return;
+    if (!connslot_has_room(sl->server)) {
+        evtimer_add(sl->retry, &tv);
+        return;
+    }
+    evconnlistener_enable(sl->lev);
 }
 
 static void server_on_accept_error(struct evconnlistener *lev, void *arg)
 {
+    static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
     struct server_listener *sl = arg;
-    struct timeval tv = {0, SERVER_ACCEPT_RETRY_MS * 1000};
     int err = EVUTIL_SOCKET_ERROR();
 
     /* Out of fds or memory: the pending connection stays in the backlog, so accepting again
      * at once would spin. Pause this listener briefly; live connections keep being served. */
-    log_msg(LOG_LEVEL_WARN, "accept on %s: %s; pausing for %d ms", sl->name,
-            evutil_socket_error_to_string(err), SERVER_ACCEPT_RETRY_MS);
-    evconnlistener_disable(lev);
-    evtimer_add(sl->retry, &tv);
+    log_msg_limited(&rl, LOG_LEVEL_WARN, "accept on %s: %s; pausing for %d ms", sl->name,
+                    evutil_socket_error_to_string(err), SERVER_ACCEPT_RETRY_MS);
+    (void)lev;
+    server_pause_accepting(sl);
 }
 
 /* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>.
@@ -651,25 +709,6 @@ void server_wake_status(struct server *s)
 const struct config *server_config(const struct server *s)
 {
     return s->conf->config;
-}
-
-/* The limits are those of the current configuration, so that a reload lowering one holds
- * back new clients at once; the route's own limit is that of the config the client came
- * in under. The counts are shared by all workers (workers.c). */
-const char *server_admit(struct server *s, const struct route *route, const struct sockaddr *sa,
-                         unsigned *limit)
-{
-    const char *reached = workers_count_add(s->workers, route, sa, limit);
-
-    if (reached == NULL)
-        atomic_fetch_add_explicit(&s->ws_clients, 1, memory_order_relaxed);
-    return reached;
-}
-
-void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa)
-{
-    workers_count_remove(s->workers, route, sa);
-    atomic_fetch_sub_explicit(&s->ws_clients, 1, memory_order_relaxed);
 }
 
 int server_init(struct server *s, struct workers *w, unsigned id, struct runconf *conf,

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "connslot.h"
 
 struct addrinfo;
 struct admin;
@@ -65,6 +66,7 @@ struct server_tlsconn {
     struct bufferevent *bev;        /* the TLS connection while it shakes hands; owned */
     struct sockaddr_storage sa;     /* the peer, for httpconn */
     bool done;                      /* handed on or closed; waits for the reaper */
+    struct connslot slot;           /* its count, handed on with the connection */
     char peer[ADDR_SOCKADDR_STR_MAX];
 };
 
@@ -103,8 +105,8 @@ struct server {
     struct event *wake_status;      /* activated by the main thread: take a snapshot */
     struct event *stop_timer;       /* bounds a graceful stop */
     bool stopping;                  /* a stop signal arrived: accept nothing more */
-    atomic_uint ws_clients;         /* WebSocket clients this worker counted (any thread
-                                     * reads it for the status line) */
+    atomic_uint ws_clients;         /* WebSocket clients this worker counted (connslot.c;
+                                     * any thread reads it for the status line) */
     struct server_status status;    /* the last snapshot, for workers_status_done */
     struct metrics *metrics;        /* owned: this worker's counters by route path,
                                      * outliving any config; touched by its thread only */
@@ -170,17 +172,6 @@ int server_metrics_wait(struct server *s, unsigned long ticket, const struct tim
 
 /* The current configuration: new connections use it. */
 const struct config *server_config(const struct server *s);
-
-/* Checks the connection limits before a client from <sa> opens a WebSocket on <route>
- * and, if none is reached, counts the client, in one step across all workers. Returns
- * NULL (counted: matched by one server_uncount), or the name of the limit it would pass
- * ("max_connections", "max_connections_per_ip", "route max_connections", or "out of
- * memory") with that limit in <limit>. */
-const char *server_admit(struct server *s, const struct route *route, const struct sockaddr *sa,
-                         unsigned *limit);
-
-/* Forgets a client counted by server_admit with the same <route> and <sa>. */
-void server_uncount(struct server *s, const struct route *route, const struct sockaddr *sa);
 
 /* Called when a connection was removed from the live sets: a stopping server ends its
  * loop once nothing is left. */

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mime.h"
 #include "path.h"
+#include "ratelimit.h"
 
 #define STATIC_MIME_FILE_MAX (4 * 1024 * 1024) /* a mime.types larger than this is ignored */
 #define STATIC_INDEX "index.html"
@@ -557,12 +558,14 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         return static_reply_error(out, req, 404, "not a folder", NULL, keep, peer);
     }
     if (fd < 0) {
+        /* EMFILE and the like: as often as a peer asks, so at most a line a second. */
+        static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
         int err = errno;
 
         status = static_errno_status(err, &detail);
         if (status >= 500)
-            log_msg(LOG_LEVEL_WARN, "client=%s open %s beneath the web root: %s", peer,
-                    rel[0] != '\0' ? rel : ".", strerror(err));
+            log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s open %s beneath the web root: %s",
+                            peer, rel[0] != '\0' ? rel : ".", strerror(err));
         return static_reply_error(out, req, status, detail, NULL, keep, peer);
     }
     if (!S_ISREG(st.st_mode)) {

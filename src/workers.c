@@ -7,17 +7,22 @@
  */
 #include "workers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
 #include "config.h"
+#include "conncount.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -25,6 +30,8 @@
 #include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
+
+static void workers_fd_budget(struct workers *w, const struct config *c);
 
 /* Runs one worker but the first on its own thread; tells the main thread when done. */
 static void *workers_thread(void *arg)
@@ -90,6 +97,7 @@ int workers_reload(struct workers *w)
     w->conf = next;
     w->reloads++;
     atomic_store(&w->generation, next->generation);
+    workers_fd_budget(w, next->config);
     pthread_mutex_unlock(&w->lock);
     /* Workers and connections made under the old one hold references; the last frees it. */
     runconf_unref(old);
@@ -188,7 +196,7 @@ void workers_status_done(struct workers *w)
     char per[CONFIG_WORKERS_MAX * 11 + 1] = "", file[512];
     size_t used = 0, addresses;
     unsigned long generation, reloads;
-    unsigned clients;
+    unsigned clients, conns, pending;
 
     /* The last worker to report sees every snapshot: each was written before its
      * worker's (sequentially consistent) decrement. */
@@ -206,6 +214,8 @@ void workers_status_done(struct workers *w)
     }
     pthread_mutex_lock(&w->lock);
     clients = w->counts.clients;
+    conns = w->counts.conns;
+    pending = w->counts.pending;
     addresses = w->counts.n_ips;
     generation = w->conf->generation;
     reloads = w->reloads;
@@ -213,10 +223,10 @@ void workers_status_done(struct workers *w)
     pthread_mutex_unlock(&w->lock);
     log_msg(LOG_LEVEL_INFO,
             "status: websocket=%u (connecting %lu, open %lu, closing %lu) http=%lu "
-            "tls_handshakes=%lu draining=%lu addresses=%zu workers=%zu websocket_per_worker=%s "
-            "config=%s generation=%lu reloads=%lu",
+            "tls_handshakes=%lu draining=%lu counted=%u pending=%u addresses=%zu workers=%zu "
+            "websocket_per_worker=%s config=%s generation=%lu reloads=%lu",
             clients, sum.connecting, sum.open, sum.closing, sum.http, sum.tls, sum.draining,
-            addresses, w->n, per, file, generation, reloads);
+            conns, pending, addresses, w->n, per, file, generation, reloads);
 }
 
 struct runconf *workers_conf_ref(struct workers *w)
@@ -234,38 +244,145 @@ unsigned long workers_generation(struct workers *w)
     return atomic_load_explicit(&w->generation, memory_order_acquire);
 }
 
-const char *workers_count_add(struct workers *w, const struct route *route,
-                              const struct sockaddr *sa, unsigned *limit)
+/* How early the descriptor budget counts as full: every other worker may still accept
+ * one connection before it sees that (and all may start again at once), so a paused
+ * budget is not overrun. Under the lock. */
+static unsigned workers_fd_margin(const struct workers *w)
 {
-    struct conncount_limits limits = {.route_max_connections = route->max_connections};
+    unsigned others = (unsigned)w->n - 1;
+
+    return w->max_by_fds > others ? others : w->max_by_fds - 1;
+}
+
+const char *workers_count_add(struct workers *w, struct conncount_ticket *t, unsigned *limit,
+                              bool *budget_full)
+{
+    struct conncount_limits limits;
     const char *reached;
 
     pthread_mutex_lock(&w->lock);
-    limits.max_connections = w->conf->config->max_connections;
-    limits.max_connections_per_ip = w->conf->config->max_connections_per_ip;
-    reached = conncount_add(&w->counts, &limits, route->path, sa, limit);
+    limits = (struct conncount_limits){
+        .max_connections = w->conf->config->max_connections,
+        .max_connections_per_ip = w->conf->config->max_connections_per_ip,
+        .max_pending_per_ip = w->conf->config->max_pending_per_ip,
+        .max_by_fds = w->max_by_fds,
+    };
+    reached = conncount_add(&w->counts, &limits, t, limit);
+    *budget_full = w->max_by_fds != 0 && w->counts.conns + workers_fd_margin(w) >= w->max_by_fds;
     pthread_mutex_unlock(&w->lock);
     return reached;
 }
 
-void workers_count_remove(struct workers *w, const struct route *route,
-                          const struct sockaddr *sa)
+const char *workers_count_upgrade(struct workers *w, const struct route *route,
+                                  struct conncount_ticket *t, unsigned *limit)
+{
+    const char *reached;
+
+    pthread_mutex_lock(&w->lock);
+    reached = conncount_upgrade(&w->counts, route->max_connections, route->path, t, limit);
+    pthread_mutex_unlock(&w->lock);
+    return reached;
+}
+
+void workers_count_leave_route(struct workers *w, struct conncount_ticket *t)
 {
     pthread_mutex_lock(&w->lock);
-    conncount_remove(&w->counts, route->path, sa);
+    conncount_leave_route(&w->counts, t);
     pthread_mutex_unlock(&w->lock);
+}
+
+void workers_count_remove(struct workers *w, struct conncount_ticket *t)
+{
+    pthread_mutex_lock(&w->lock);
+    conncount_remove(&w->counts, t);
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool workers_count_has_room(struct workers *w)
+{
+    bool room;
+
+    pthread_mutex_lock(&w->lock);
+    room = w->max_by_fds == 0 || w->counts.conns + workers_fd_margin(w) < w->max_by_fds;
+    pthread_mutex_unlock(&w->lock);
+    return room;
+}
+
+void workers_counts_get(struct workers *w, struct workers_counts *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = (struct workers_counts){
+        .conns = w->counts.conns,
+        .pending = w->counts.pending,
+        .clients = w->counts.clients,
+        .addresses = w->counts.n_ips,
+        .max_by_fds = w->max_by_fds,
+    };
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Descriptors open now: the entries of /proc/self/fd but the one reading it; without
+ * /proc, the lowest free descriptor (they are dense at start). */
+static unsigned workers_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    unsigned n = 0;
+    int fd;
+
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                n++;
+        closedir(d);
+        return n > 0 ? n - 1 : 0;
+    }
+    fd = dup(0);
+    if (fd < 0)
+        return 3;
+    close(fd);
+    return (unsigned)fd;
+}
+
+/* Sets the descriptor budget from <c>'s fd_reserve: how many connections fit below
+ * RLIMIT_NOFILE with two descriptors each and the reserve kept free. Under the lock, or
+ * before any thread runs. */
+static void workers_fd_budget(struct workers *w, const struct config *c)
+{
+    unsigned reserve = conncount_fd_reserve(w->fd_limit, w->fd_in_use, c->fd_reserve);
+    unsigned budget = conncount_fd_budget(w->fd_limit, w->fd_in_use, reserve);
+
+    if (budget == w->max_by_fds && reserve == w->fd_reserve)
+        return;
+    w->fd_reserve = reserve;
+    w->max_by_fds = budget;
+    if (budget == 0)
+        log_msg(LOG_LEVEL_INFO, "descriptors: limit %llu, %u in use, no reserve kept",
+                (unsigned long long)w->fd_limit, w->fd_in_use);
+    else
+        log_msg(budget < 16 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+                "descriptors: limit %llu, %u in use, %u kept in reserve: room for %u "
+                "connections", (unsigned long long)w->fd_limit, w->fd_in_use, reserve, budget);
 }
 
 int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_len)
 {
     struct event_base *base;
+    uint8_t hash_key[SIPHASH_KEY_BYTES];
+    struct rlimit rl;
 
     memset(w, 0, sizeof(*w));
     w->conf = conf;
     atomic_init(&w->generation, conf->generation);
     atomic_init(&w->running, 0);
     atomic_init(&w->status_pending, 0);
-    conncount_init(&w->counts);
+    /* The address table's secret: peers must not be able to predict where an address
+     * lands. */
+    if (getrandom(hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key)) {
+        snprintf(err, err_len, "getrandom: %s", strerror(errno));
+        return -1;
+    }
+    conncount_init(&w->counts, hash_key);
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         snprintf(err, err_len, "pthread_mutex_init: failed");
         return -1;
@@ -307,6 +424,12 @@ int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_
     evsignal_add(w->sig_hup, NULL);
     evsignal_add(w->sig_usr1, NULL);
     evsignal_add(w->sig_usr2, NULL);
+    /* Every listener, event base and log file is open: what the daemon needs before its
+     * first client. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        w->fd_limit = rl.rlim_cur;
+    w->fd_in_use = workers_open_fds();
+    workers_fd_budget(w, conf->config);
     return 0;
 }
 

@@ -28,7 +28,12 @@ struct workers {
     bool lock_made;              /* lock initialised, to destroy */
     struct runconf *conf;        /* current configuration, a reference; under lock */
     atomic_ulong generation;     /* conf->generation: a worker sees a reload without the lock */
-    struct conncount counts;     /* live WebSocket clients of every worker; under lock */
+    struct conncount counts;     /* live connections of every worker; under lock */
+    uint64_t fd_limit;           /* RLIMIT_NOFILE at start; 0: none */
+    unsigned fd_in_use;          /* descriptors the daemon held at start, before any client */
+    unsigned fd_reserve;         /* descriptors kept free for admitted connections; under lock */
+    unsigned max_by_fds;         /* connections the descriptor budget holds (0: no limit);
+                                  * under lock */
     unsigned long reloads;       /* configurations loaded by SIGHUP; under lock */
     size_t n;                    /* workers, >= 1 */
     struct server *servers;      /* n of them; servers[0] runs on the main thread */
@@ -72,16 +77,37 @@ struct runconf *workers_conf_ref(struct workers *w);
 /* The current configuration's generation, read without the lock (any thread). */
 unsigned long workers_generation(struct workers *w);
 
-/* Checks the connection limits of the current configuration and <route>'s own for a new
- * WebSocket client from <sa> and counts it, in one step under the lock, so that limits
- * hold across workers. Returns NULL (counted; matched by one workers_count_remove) or the
- * limit reached with its value in <limit> (or "out of memory"). Any thread. */
-const char *workers_count_add(struct workers *w, const struct route *route,
-                              const struct sockaddr *sa, unsigned *limit);
+/* What the counts hold now, for the status line and the admin endpoint. */
+struct workers_counts {
+    unsigned conns, pending, clients; /* connections counted; not upgraded; WebSocket */
+    size_t addresses;                 /* distinct client addresses (IPv6: prefixes) */
+    unsigned max_by_fds;              /* the descriptor budget; 0: no limit */
+};
 
-/* Forgets a client counted by workers_count_add with the same <route> and <sa>. */
-void workers_count_remove(struct workers *w, const struct route *route,
-                          const struct sockaddr *sa);
+/* Checks the connection limits of the current configuration and the descriptor budget
+ * for a connection just accepted with <t>->key and counts it as pending, in one step
+ * under the lock, so that limits hold across workers. Returns NULL (counted; matched by
+ * one workers_count_remove) or the limit reached with its value in <limit> (or "out of
+ * memory"). <*budget_full>: the budget has no room left for one more accept on every
+ * worker; the caller stops accepting until workers_count_has_room. Any thread. */
+const char *workers_count_add(struct workers *w, struct conncount_ticket *t, unsigned *limit,
+                              bool *budget_full);
+
+/* The pending connection of <t> becomes a WebSocket client of <route> if the route's own
+ * max_connections allows (conncount_upgrade). Any thread. */
+const char *workers_count_upgrade(struct workers *w, const struct route *route,
+                                  struct conncount_ticket *t, unsigned *limit);
+
+/* conncount_leave_route and conncount_remove under the lock. Any thread. */
+void workers_count_leave_route(struct workers *w, struct conncount_ticket *t);
+void workers_count_remove(struct workers *w, struct conncount_ticket *t);
+
+/* True if the descriptor budget has room for one more connection on every worker (they
+ * may all resume accepting at once). Any thread. */
+bool workers_count_has_room(struct workers *w);
+
+/* Copies what the counts hold now into <out>. Any thread. */
+void workers_counts_get(struct workers *w, struct workers_counts *out);
 
 /* For the admin endpoint on worker <self>: adds every worker's counters into <into> and
  * what each holds now into <st>. The others copy theirs on their own threads, asked all

@@ -24,11 +24,15 @@
 #include "drain.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "runconf.h"
 #include "server.h"
 
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
+
+/* The warn line of a failed target connect: a peer may repeat it at will. */
+static struct ratelimit wsclient_connect_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
 
 static const char *wsclient_state_names[] = {
     [WSCLIENT_CONNECTING] = "connecting",
@@ -138,8 +142,10 @@ static void wsclient_finish(struct wsclient *wc)
         event_free(wc->hup); /* before the socket moves on */
         wc->hup = NULL;
     }
+    /* The target is gone: the route's count goes back now, the socket's with the socket. */
+    connslot_leave_route(&wc->slot);
     if (wc->bev != NULL) {
-        drain_start(s, wc->bev, wsclient_config(wc)->close_timeout_ms);
+        drain_start_counted(s, wc->bev, wsclient_config(wc)->close_timeout_ms, &wc->slot);
         wc->bev = NULL;
     }
     if (wc->closed_by == NULL)
@@ -149,10 +155,6 @@ static void wsclient_finish(struct wsclient *wc)
     if (wc->stats != NULL && wc->state != WSCLIENT_CONNECTING) {
         wc->stats->connections_open--;
         metrics_count_close(s->metrics, wc->close_code);
-    }
-    if (wc->counted) {
-        server_uncount(s, wc->route, (const struct sockaddr *)&wc->sa);
-        wc->counted = false;
     }
     wsclient_set_state(wc, WSCLIENT_DONE);
     TAILQ_REMOVE(&s->wsclients, wc, link);
@@ -548,8 +550,9 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     if (result != CLIENTSOCK_CONNECTED) {
         int status = result == CLIENTSOCK_TIMEOUT ? 504 : 502;
 
-        log_msg(LOG_LEVEL_WARN, "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
-                reason, status);
+        log_msg_limited(&wsclient_connect_log, LOG_LEVEL_WARN,
+                        "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
+                        reason, status);
         /* The reason names the target and the error: too many label values for a metric. */
         metrics_count_failure(wc->server->metrics, status,
                               status == 504 ? "target connect timeout" : "target connect failed");
@@ -608,8 +611,7 @@ static void wsclient_on_early_event(struct bufferevent *bev, short what, void *a
 }
 
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, const struct sockaddr *sa,
-                  const char *peer)
+                  const struct handshake_result *res, struct connslot *slot, const char *peer)
 {
     const struct config *cfg = server_config(s);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
@@ -618,10 +620,11 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
 
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
-        server_uncount(s, route, sa);
         bufferevent_free(bev);
+        connslot_release(slot);
         return;
     }
+    connslot_move(&wc->slot, slot);
     wc->server = s;
     wc->conf = runconf_ref(s->conf);
     wc->route = route;
@@ -629,8 +632,6 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
-    memcpy(&wc->sa, sa,
-           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
     ws_msg_init(&wc->msg, &limits);
     utf8_init(&wc->text_out);
@@ -644,8 +645,6 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     }
     TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
-    /* Counted by the caller; from here on every way out goes through wsclient_finish. */
-    wc->counted = true;
     bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);
@@ -671,6 +670,7 @@ void wsclient_free(struct wsclient *wc)
     if (wc->hup != NULL)
         event_free(wc->hup);
     clientsock_free(wc->connecting);
+    connslot_release(&wc->slot);
     runconf_unref(wc->conf);
     free(wc);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "connslot.h"
 #include "flow.h"
 #include "handshake.h"
 #include "heartbeat.h"
@@ -61,8 +62,8 @@ struct wsclient {
     char close_reason[124];        /* its reason, printable */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
-    struct sockaddr_storage sa;    /* the client's address, for the per-address count */
-    bool counted;                  /* in the server's connection counts until finished */
+    struct connslot slot;          /* its count: the route's until finished, the socket's
+                                    * until closed (handed to drain with it) */
     struct metrics_route *stats;   /* its route's counters in server->metrics, not owned;
                                     * NULL: not counted (memory ran out) */
 };
@@ -71,13 +72,12 @@ struct wsclient {
  * <route>, a route of the server's current configuration (any bytes after the head are
  * still in its input), and starts connecting to the target; the 101 is sent once the
  * target answers, a 502/504 if it does not.
- * <sa> is the client's address, counted against the server's connection limits until
- * the client finishes; <peer> is it as text for logs. On failure to allocate, <bev> is
- * closed. The caller counted it (server_admit); this takes the count over, and gives it
- * back even when it fails. */
+ * <slot> is the connection's count, already a client of <route> (connslot_upgrade): it
+ * moves in, the route's part is given back when the client finishes and the rest when
+ * its socket is closed, even when this fails. <peer> is the client's address as text for
+ * logs. On failure to allocate, <bev> is closed. */
 void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, const struct sockaddr *sa,
-                  const char *peer);
+                  const struct handshake_result *res, struct connslot *slot, const char *peer);
 
 /* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
  * the target after it has received everything queued for it, and either waits for the

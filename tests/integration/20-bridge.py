@@ -383,7 +383,8 @@ def main():
             {'path': '/blackhole', 'target': blackhole.port},
             {'path': '/silent', 'target': silent.port},
         ]
-        with wsb.Daemon(wdir, routes, connect_timeout='1s') as d:
+        # 100 clients connect at once from one address: no cap on those not upgraded yet.
+        with wsb.Daemon(wdir, routes, connect_timeout='1s', max_pending_per_ip=0) as d:
             check('log says "info listening on 127.0.0.1:%d"' % d.port,
                   d.wait_log(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port),
                   'log: %r' % d.log_text()[-300:])

@@ -1,15 +1,16 @@
 """
 80-faults.py - proves that wsbridge survives running out of file descriptors and peers
 that vanish. Out of fds (RLIMIT_NOFILE 64, many clients connected, more waiting in the
-backlog): the daemon logs a warning, pauses accepting instead of spinning (under 20 % of
-a core over 2 s), stays up, keeps serving live WebSockets, and accepts the waiting and
-new clients once clients leave. A target that resets mid-stream gives the client close
-1011; a client that resets mid-frame, mid-handshake or while its target is still
-connecting, a target that never reads, and a client that half-closes after sending all
-end with both connections closed (a half-closing client's bytes all reach the target
-before its EOF), exactly one access line for a WebSocket (none for a request that never
-became one), and the daemon's fd count back where it started (close_timeout 1 s). Also:
-an access line's duration_ms is right across a second boundary.
+backlog; no descriptor reserve): the daemon logs a warning (at most one a second), pauses
+accepting instead of spinning (under 20 % of a core over 2 s), stays up, keeps serving
+live WebSockets, and accepts the waiting and new clients once clients leave. A target
+that resets mid-stream gives the client close 1011; a client that resets mid-frame,
+mid-handshake or while its target is still connecting, a target that never reads, and a
+client that half-closes after sending all end with both connections closed (a
+half-closing client's bytes all reach the target before its EOF), exactly one access
+line for a WebSocket (none for a request that never became one), and the daemon's fd
+count back where it started (close_timeout 1 s). Also: an access line's duration_ms is
+right across a second boundary.
 """
 
 import os
@@ -127,7 +128,9 @@ def test_emfile(wdir, tcp_echo):
     routes = [{'path': '/echo', 'target': 'echo'}, {'path': '/tcp', 'target': tcp_echo.port}]
     clients, waiting = [], []
     with section('out of file descriptors'):
-        with wsb.Daemon(wdir, routes, name='emfile', nofile=NOFILE,
+        # fd_reserve 0: no descriptor budget, so the table really fills (86-accept-limits
+        # tests the budget that otherwise stops accepting first).
+        with wsb.Daemon(wdir, routes, name='emfile', nofile=NOFILE, fd_reserve=0,
                         close_timeout=CLOSE_TIMEOUT) as d:
             base = settle_fds(d)
             note('daemon fds at start: %s (limit %d)' % (base, NOFILE))
@@ -171,6 +174,9 @@ def test_emfile(wdir, tcp_echo):
                                 if ' warn' in l.lower() and 'pausing' in l])
                 note('warn lines while out of fds: %d in %.1f s'
                      % (warn_now - before_lines, t1 - t0))
+                check('EMFILE: at most a warn line a second while out of fds',
+                      warn_now - before_lines <= int(t1 - t0) + 1,
+                      '%d lines in %.1f s' % (warn_now - before_lines, t1 - t0))
                 if not wsb.UNDER_VALGRIND:
                     check('EMFILE: all waiting clients still unanswered', all(
                         not _readable(s) for s in waiting), 'one got an answer with no fd free')

@@ -346,6 +346,14 @@ static const struct error_case error_cases[] = {
      "t.yaml:2:18: \"max_connections\" must be a whole number (0: no limit), not \"-1\""},
     {ROUTE_ECHO "max_connections_per_ip: 10k\n", 0,
      "t.yaml:2:25: \"max_connections_per_ip\" must be a whole number (0: no limit), not \"10k\""},
+    {ROUTE_ECHO "max_pending_per_ip: x\n", 0,
+     "t.yaml:2:21: \"max_pending_per_ip\" must be a whole number (0: no limit), not \"x\""},
+    {ROUTE_ECHO "per_ip_prefix_v6: 0\n", 0,
+     "t.yaml:2:19: \"per_ip_prefix_v6\" must be between 1 and 128"},
+    {ROUTE_ECHO "per_ip_prefix_v6: /64\n", 0,
+     "t.yaml:2:19: \"per_ip_prefix_v6\" must be a whole number, not \"/64\""},
+    {ROUTE_ECHO "fd_reserve: -1\n", 0,
+     "t.yaml:2:13: \"fd_reserve\" must be a whole number (0: no limit), not \"-1\""},
     {ROUTE_ECHO "workers: 0\n", 0,
      "t.yaml:2:10: \"workers\" must be auto or a whole number from 1 to 64, not \"0\""},
     {ROUTE_ECHO "workers: 65\n", 0,
@@ -581,6 +589,11 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->keepalive_timeout_ms, 15000);
     ck_assert_uint_eq(c->keepalive_time_ms, 300000);
     ck_assert_uint_eq(c->workers, 0); /* auto */
+    ck_assert_uint_eq(c->max_connections, 10000);
+    ck_assert_uint_eq(c->max_connections_per_ip, 256);
+    ck_assert_uint_eq(c->max_pending_per_ip, 32);
+    ck_assert_uint_eq(c->per_ip_prefix_v6, 64);
+    ck_assert_uint_eq(c->fd_reserve, 32);
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
     ck_assert_ptr_null(c->log.file);

@@ -876,6 +876,9 @@ static struct metrics *registry_sample(void)
     metrics_count_close(m, 1000);
     metrics_count_close(m, 1001);
     metrics_count_close(m, 1000);
+    metrics_count_refused(m, "max_connections_per_ip");
+    metrics_count_refused(m, "fd_reserve");
+    metrics_count_refused(m, "max_connections_per_ip");
     return m;
 }
 
@@ -903,6 +906,7 @@ START_TEST(test_metrics_registry)
         {"wsbridge_target_connect_seconds", "histogram"},
         {"wsbridge_handshakes_failed_total", "counter"},
         {"wsbridge_closes_total", "counter"},
+        {"wsbridge_connections_refused_total", "counter"},
     };
     struct metrics *m = registry_sample();
     struct metrics_buf b = {0};
@@ -941,6 +945,11 @@ START_TEST(test_metrics_registry)
     ck_assert(s != NULL && s->value == 1);
     ck_assert_ptr_null(p_find(p, "wsbridge_closes_total", "code", "other"));
     ck_assert_ptr_null(p_find(p, "wsbridge_handshakes_failed_total", "reason", "other"));
+    s = p_find(p, "wsbridge_connections_refused_total", "reason", "max_connections_per_ip");
+    ck_assert(s != NULL && s->value == 2);
+    s = p_find(p, "wsbridge_connections_refused_total", "reason", "fd_reserve");
+    ck_assert(s != NULL && s->value == 1);
+    ck_assert_ptr_null(p_find(p, "wsbridge_connections_refused_total", "reason", "other"));
     /* the connect histogram: 0.5 ms to 10 s, le inclusive, 11 s only in +Inf */
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_bucket{route=\"/echo\","
                              "le=\"0.0005\"} 2\n") != NULL);
@@ -951,7 +960,7 @@ START_TEST(test_metrics_registry)
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_bucket{route=\"/echo\","
                              "le=\"+Inf\"} 4\n") != NULL);
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_count{route=\"/echo\"} 4\n") != NULL);
-    ck_assert_uint_eq(p->n_samples, 3 * 3 + 3 + 6 + 3 * (15 + 2) + 3 + 2);
+    ck_assert_uint_eq(p->n_samples, 3 * 3 + 3 + 6 + 3 * (15 + 2) + 3 + 2 + 2);
     free(p);
     metrics_buf_reset(&b);
     metrics_free(m);
@@ -969,7 +978,7 @@ START_TEST(test_metrics_registry_empty)
     ck_assert_ptr_nonnull(m);
     ck_assert_int_eq(metrics_write(m, metrics_buf_append, &b), 0);
     p = p_parse_ok(&b);
-    ck_assert_uint_eq(p->n_families, 8);
+    ck_assert_uint_eq(p->n_families, 9);
     ck_assert_uint_eq(p->n_samples, 0);
     free(p);
     metrics_buf_reset(&b);
@@ -1016,6 +1025,16 @@ START_TEST(test_metrics_merge)
         snprintf(reason, sizeof(reason), "r%d", i);
         metrics_count_failure(b, 500, reason);
     }
+    metrics_count_refused(a, "max_pending_per_ip");
+    metrics_count_refused(b, "max_pending_per_ip");
+    metrics_count_refused(b, "fd_reserve");
+    /* b's refusal table is full too */
+    for (int i = 0; i < METRICS_REFUSED_MAX + 3; i++) {
+        snprintf(reason, sizeof(reason), "x%d", i);
+        metrics_count_refused(b, reason);
+    }
+    ck_assert_uint_eq(b->n_refused, METRICS_REFUSED_MAX);
+    ck_assert_uint_eq(b->refused_other, 5);
     ck_assert_int_eq(metrics_merge(sum, a), 0);
     ck_assert_int_eq(metrics_merge(sum, b), 0);
     rs = metrics_route_get(sum, "/both");
@@ -1042,6 +1061,12 @@ START_TEST(test_metrics_merge)
     ck_assert_uint_eq(sum->closes[0].count, 2);
     ck_assert_uint_eq(sum->closes[1].code, 1001);
     ck_assert_uint_eq(sum->closes[1].count, 1);
+    ck_assert_str_eq(sum->refused[0].reason, "max_pending_per_ip");
+    ck_assert_uint_eq(sum->refused[0].count, 2);
+    ck_assert_str_eq(sum->refused[1].reason, "fd_reserve");
+    ck_assert_uint_eq(sum->refused[1].count, 1);
+    ck_assert_uint_eq(sum->n_refused, METRICS_REFUSED_MAX);
+    ck_assert_uint_eq(sum->refused_other, b->refused_other);
     metrics_free(a);
     metrics_free(b);
     metrics_free(sum);
