@@ -340,9 +340,16 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
     if (wc->state == WSCLIENT_OPEN && !force) {
         size_t queued =
             wc->target != NULL ? evbuffer_get_length(bufferevent_get_output(wc->target)) : 0;
-        bool ok = flow_update(&wc->to_target, queued) &&
-                  evbuffer_get_length(out_client) <= cfg->high_watermark_bytes;
-        wsclient_set_client_reading(wc, ok);
+        bool target_ok = flow_update(&wc->to_target, queued);
+
+        wsclient_set_client_reading(
+            wc, target_ok && evbuffer_get_length(out_client) <= cfg->high_watermark_bytes);
+        /* Held back for its target, the client cannot be heard: excuse its pongs. Held
+         * back because it does not read what we send, it stays on the hook. */
+        if (target_ok)
+            heartbeat_resume(&wc->hb);
+        else
+            heartbeat_pause(&wc->hb);
     }
 }
 
