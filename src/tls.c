@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "logesc.h"
 
 #define TLS_PASSWORD_MAX 1024 /* bytes of a key password file that are read */
 #define TLS_REASON_MAX 384    /* "reason: reason: ..." of one failure */
@@ -582,10 +583,15 @@ void tls_describe(const SSL *ssl, char *out, size_t cap)
     unsigned alpn_len = 0;
     int n;
 
+    char name[2 * TLSEXT_MAXLEN_host_name + 8];
+
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     n = snprintf(out, cap, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-    if (sni != NULL && n >= 0 && (size_t)n < cap)
-        n += snprintf(out + n, cap - (size_t)n, " sni=%s", sni);
+    if (sni != NULL && n >= 0 && (size_t)n < cap) {
+        /* Any bytes but NUL may come in a server name: a quoted, escaped log value. */
+        name[logesc_text_value(name, sizeof(name) - 1, sni, strlen(sni))] = '\0';
+        n += snprintf(out + n, cap - (size_t)n, " sni=%s", name);
+    }
     if (alpn_len > 0 && n >= 0 && (size_t)n < cap)
         snprintf(out + n, cap - (size_t)n, " alpn=%.*s", (int)alpn_len, (const char *)alpn);
 }
@@ -595,6 +601,7 @@ bool tls_peer_certificate(const SSL *ssl, char *out, size_t cap)
     X509 *x = SSL_get0_peer_certificate(ssl);
     char subject[256] = "", issuer[256] = "";
     BIO *b;
+    size_t len;
     int n;
 
     if (x == NULL)
@@ -609,7 +616,18 @@ bool tls_peer_certificate(const SSL *ssl, char *out, size_t cap)
         BIO_free(b);
     }
     ERR_clear_error();
-    snprintf(out, cap, "subject=\"%s\" issuer=\"%s\"", subject, issuer);
+    /* A peer's names, and a cut can end inside an RFC 2253 escape: log values. */
+    if (cap < 32) {
+        if (cap > 0)
+            out[0] = '\0';
+        return true;
+    }
+    memcpy(out, "subject=", 8);
+    len = 8 + logesc_text_value(out + 8, cap / 2 - 8, subject, strlen(subject));
+    memcpy(out + len, " issuer=", 8);
+    len += 8;
+    len += logesc_text_value(out + len, cap - len - 1, issuer, strlen(issuer));
+    out[len] = '\0';
     return true;
 }
 

@@ -81,11 +81,9 @@ static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_
     wc->close_code = code;
     if (len > sizeof(wc->close_reason) - 1)
         len = sizeof(wc->close_reason) - 1;
-    for (size_t i = 0; i < len; i++) {
-        /* The reason may come from the client: keep the access line one parseable line. */
-        uint8_t c = reason[i];
-        wc->close_reason[i] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
-    }
+    /* The reason may come from the client: kept as it is, escaped by log.c. */
+    if (len > 0)
+        memcpy(wc->close_reason, reason, len);
     wc->close_reason[len] = '\0';
 }
 
