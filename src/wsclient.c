@@ -27,6 +27,11 @@
 #include "runconf.h"
 #include "server.h"
 
+/* What a client is told when its target cannot be reached: fixed texts, never the
+ * target's address or the error (issue 12); the detail goes to the log line. */
+#define WSCLIENT_REPLY_UNAVAILABLE "target unavailable"
+#define WSCLIENT_REPLY_TIMEOUT "target timed out"
+
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
 
@@ -555,10 +560,13 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
 
         log_msg(LOG_LEVEL_WARN, "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
                 reason, status);
-        /* The reason names the target and the error: too many label values for a metric. */
+        /* The reason names the target and the error: too many label values for a metric,
+         * and nothing a client should learn of the inside (addresses, TLS verdicts). It
+         * stays in the log line above. */
         metrics_count_failure(wc->server->metrics, status,
                               status == 504 ? "target connect timeout" : "target connect failed");
-        wsclient_reply_error(wc, status, reason);
+        wsclient_reply_error(wc, status,
+                             status == 504 ? WSCLIENT_REPLY_TIMEOUT : WSCLIENT_REPLY_UNAVAILABLE);
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason),
                             "target");
         wsclient_finish(wc);
@@ -659,8 +667,10 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
                                     route->connect_timeout_ms, cfg->high_watermark_bytes,
                                     cfg->low_watermark_bytes, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
+        log_msg(LOG_LEVEL_WARN, "client=%s route=%s: cannot start a connection to the target "
+                "(answered 502)", peer, route->path);
         metrics_count_failure(s->metrics, 502, "cannot start a connection to the target");
-        wsclient_reply_error(wc, 502, "cannot start a connection to the target");
+        wsclient_reply_error(wc, 502, WSCLIENT_REPLY_UNAVAILABLE);
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
         wsclient_finish(wc);
     }

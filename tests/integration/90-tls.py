@@ -6,8 +6,9 @@ default, 1.2 accepted, 1.1 refused, a "1.3" listener refusing 1.2; ALPN http/1.1
 choosing among several certificates; an encrypted RSA key opened with its password file;
 client certificates required (accepted, absent, from another CA) and the subject logged;
 tls:// targets checked against a route CA (by address and by name, with SNI), failing
-with a 502 that carries OpenSSL's reason (system store, self-signed, wrong host, plain
-target), or not checked with "verify: false"; the web root, backpressure both ways (RSS
+with a 502 whose log line carries OpenSSL's reason (system store, self-signed, wrong host,
+plain target) while its body says only "target unavailable", or not checked with
+"verify: false"; the web root, backpressure both ways (RSS
 under 64 MiB while a side does not read, then every byte) and heartbeats over TLS as over
 TCP; SIGHUP rotating the certificate (a new connection sees the new one while an old one
 keeps working; a broken file keeps the current one); plain HTTP on a TLS port answered
@@ -514,6 +515,7 @@ def test_targets(d, pki, echo_ok):
                         ('/tls-selfsigned', ['certificate verify failed', 'self-signed']),
                         ('/tls-wronghost', ['certificate verify failed', 'mismatch']),
                         ('/tls-plain', ['wrong version number'])):
+        mark = len(d.log_text())
         try:
             r, s = tls_request(d.ports['ec'], ctx, path)
             s.close()
@@ -522,8 +524,11 @@ def test_targets(d, pki, echo_ok):
             continue
         body = r.body.decode('utf-8', 'replace')
         check('TLS target %s: 502, never 101' % path, r.status == 502, repr(r))
-        check('TLS target %s: the 502 says why' % path, all(w in body for w in words),
-              'body %r, want %r' % (body, words))
+        check('TLS target %s: the 502 is the fixed text' % path,
+              body == '502 Bad Gateway: target unavailable\n', 'body %r' % body)
+        line = [l for l in d.log_text()[mark:].splitlines() if 'answered 502' in l]
+        check('TLS target %s: the log line says why' % path,
+              line and all(w in line[0] for w in words), 'lines %r, want %r' % (line, words))
 
 
 def test_rotation(d, pki):
