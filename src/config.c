@@ -198,6 +198,8 @@ static const struct config_key config_keys[] = {
     {CONFIG_TLS, "ciphers", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphers), 0},
     {CONFIG_TLS, "ciphersuites", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphersuites),
      0},
+    {CONFIG_TLS, "allow_expired", CONFIG_T_BOOL, "false", 0, 0,
+     CONFIG_BOOL(config_tls, allow_expired), 0},
     {CONFIG_TLS, "certificates", CONFIG_T_CERTS, NULL, 0, 0, 0, 0},
     {CONFIG_TLS_CERT, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, cert_file),
      CONFIG_REQUIRED},

@@ -39,8 +39,9 @@ struct config_tls {
     char *ca_file;                 /* client certificates are asked for and checked; NULL: none */
     bool verify_client;            /* a client without a valid certificate is refused */
     unsigned min_version;          /* 12 or 13: the lowest TLS 1.x accepted */
-    char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: OpenSSL's */
+    char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: tls.c's default */
     char *ciphersuites;            /* TLS 1.3 suites; NULL: OpenSSL's */
+    bool allow_expired;            /* serve certificates outside their validity dates */
 };
 
 struct route {

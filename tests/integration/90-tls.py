@@ -15,7 +15,13 @@ keeps working; a broken file keeps the current one); plain HTTP on a TLS port an
 400; silent and stalled handshakes cut at handshake_timeout; close_notify before FIN to
 clients and targets; a bad certificate, key, password, cipher list or CA stopping --check
 and the start with status 2, the file and OpenSSL's reason; open fds back to their start
-count. Also drives the bridge with `openssl s_client`.
+count. Also drives the bridge with `openssl s_client`. Issue 12 item 9: without
+"ciphers", TLS 1.2 offers forward-secret AEAD suites only (AES128-SHA, ECDHE-*-AES128-SHA
+refused by s_client, ECDHE GCM and ChaCha20 accepted); an expired or not yet valid
+certificate stops --check and the start with status 2 and "certificate expired on DATE"
+(or "not valid before DATE") unless "allow_expired: true", and a SIGHUP to an expired
+certificate is refused while the previous one keeps serving (same serial and fingerprint
+through s_client).
 """
 
 import asyncio
@@ -108,6 +114,35 @@ class PKI:
         return self.path(name + '.pem')
 
 
+    def leaf_dated(self, name, ca, cn, start, end, sans=('DNS:localhost', 'IP:127.0.0.1')):
+        """A certificate for <cn> signed by <ca>, valid from <start> to <end>
+        ("YYYYMMDDHHMMSSZ"): "openssl ca" sets dates that "x509 -days" cannot (OpenSSL
+        3.0 has no -not_before/-not_after)."""
+        self.key(name, 'ec')
+        db = self.path('ca-db')
+        os.makedirs(os.path.join(db, 'new'), exist_ok=True)
+        if not os.path.exists(os.path.join(db, 'serial')):
+            open(os.path.join(db, 'index.txt'), 'w').close()
+            with open(os.path.join(db, 'serial'), 'w') as f:
+                f.write('7e57\n')
+        cnf = os.path.join(db, 'ca.cnf')
+        with open(cnf, 'w') as f:
+            f.write('[ca]\ndefault_ca = c\n[c]\ndatabase = %s/index.txt\nnew_certs_dir = %s/new\n'
+                    'serial = %s/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n'
+                    '[p]\ncommonName = supplied\n' % (db, db, db))
+        ext = self.path(name + '.ext')
+        with open(ext, 'w') as f:
+            f.write('basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+                    'subjectAltName=%s\n' % ','.join(sans))
+        openssl('req', '-new', '-key', self.path(name + '.key'), '-subj', '/CN=' + cn,
+                '-out', self.path(name + '.csr'))
+        openssl('ca', '-batch', '-config', cnf, '-cert', self.path(ca + '.pem'),
+                '-keyfile', self.path(ca + '.key'), '-in', self.path(name + '.csr'),
+                '-out', self.path(name + '.pem'), '-startdate', start, '-enddate', end,
+                '-notext', '-extfile', ext)
+        return self.path(name + '.pem')
+
+
 def make_pki(d):
     p = PKI(d)
     p.ca('ca', 'wsbridge test CA')
@@ -120,6 +155,8 @@ def make_pki(d):
     p.leaf('alice', 'ca', 'alice', client=True)
     p.leaf('mallory', 'other-ca', 'mallory', client=True)
     p.leaf('selfsigned', None, 'localhost', local)
+    p.leaf_dated('expired', 'ca', 'localhost', '20200101000000Z', '20200102000000Z')
+    p.leaf_dated('future', 'ca', 'localhost', '20990101000000Z', '20990102000000Z')
     with open(p.path('rsa.pass'), 'w') as f:
         f.write('s3cret pass\n')
     with open(p.path('wrong.pass'), 'w') as f:
@@ -396,6 +433,14 @@ def test_config_errors(wdir, pki):
          ['sni-missing.pem', 'tls.certificates.cert', 'No such file or directory']),
         ('route CA missing', good, {'path': '/t', 'target': 'tls://127.0.0.1:9', 'ca': 'no-ca.pem'},
          ['no-ca.pem', 'route /t', 'No such file or directory']),
+        ('expired certificate', {'cert': P('expired.pem'), 'key': P('expired.key')}, None,
+         ['tls.cert "%s": certificate expired on 2020-01-02 00:00:00Z' % P('expired.pem')]),
+        ('certificate not yet valid', {'cert': P('future.pem'), 'key': P('future.key')}, None,
+         ['tls.cert "%s": certificate not valid before 2099-01-01 00:00:00Z'
+          % P('future.pem')]),
+        ('expired SNI certificate', dict(good, certificates=[
+            {'cert': P('expired.pem'), 'key': P('expired.key'), 'names': ['a.test']}]), None,
+         ['tls.certificates.cert "%s": certificate expired on' % P('expired.pem')]),
     ]
     for name, tls, route, words in cases:
         path = os.path.join(wdir, 'bad.yaml')
@@ -416,6 +461,11 @@ def test_config_errors(wdir, pki):
                       'verify_client': True}))
     status, out, err = wsb.run_cli(['--check', '-c', path])
     check('--check loads a good TLS config with an encrypted key', status == 0 and 'ok' in out,
+          'status %s, %r %r' % (status, out, err))
+    with open(path, 'w') as f:
+        f.write(conf({'cert': P('expired.pem'), 'key': P('expired.key'), 'allow_expired': True}))
+    status, out, err = wsb.run_cli(['--check', '-c', path])
+    check('allow_expired: true: an expired certificate is accepted', status == 0 and 'ok' in out,
           'status %s, %r %r' % (status, out, err))
 
 
@@ -568,6 +618,61 @@ def test_rotation(d, pki):
     ok, detail, info = roundtrip(d.wss('rot', '/echo'), ctx)
     check('rotation: after a broken reload, the last good certificate is still served',
           ok and info['fp'] == new_fp and d.alive(), '%s %r' % (detail, info))
+    # Issue 12 item 9: an expired certificate is a broken file too.
+    shutil.copy(pki.path('expired.pem'), pki.path('rot.pem'))
+    shutil.copy(pki.path('expired.key'), pki.path('rot.key'))
+    mark = len(d.log_text())
+    os.kill(d.pid, signal.SIGHUP)
+    logged = d.wait_log('the previous configuration keeps serving', 5, mark)
+    check('rotation: a reload to an expired certificate is refused, saying so',
+          logged and 'tls.cert "%s": certificate expired on' % pki.path('rot.pem')
+          in d.log_text()[mark:], d.log_text()[mark:][-600:])
+    serial = served_serial(d.ports['rot'])
+    check('rotation: after it, s_client still sees the previous certificate',
+          serial == file_serial(pki.path('server-ec2.pem')) and
+          serial != file_serial(pki.path('expired.pem')), 'served %r' % serial)
+    ok, detail, info = roundtrip(d.wss('rot', '/echo'), ctx)
+    check('rotation: and it still carries data', ok and info['fp'] == new_fp and d.alive(),
+          '%s %r' % (detail, info))
+
+
+def s_client(port, *args, stdin=b''):
+    """Runs openssl s_client against 127.0.0.1:<port> with <args>; (exit status, output)."""
+    p = subprocess.run(['openssl', 's_client', '-connect', '127.0.0.1:%d' % port,
+                        '-servername', 'localhost'] + list(args), input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    return p.returncode, p.stdout.decode('utf-8', 'replace')
+
+
+def served_serial(port):
+    """The serial of the certificate the listener on <port> sends, through s_client."""
+    _, out = s_client(port)
+    p = subprocess.run(['openssl', 'x509', '-noout', '-serial'], input=out.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    return p.stdout.decode().strip()
+
+
+def file_serial(path):
+    return openssl('x509', '-noout', '-serial', '-in', path).decode().strip()
+
+
+def test_default_ciphers(d):
+    """Issue 12 item 9: no "ciphers": TLS 1.2 offers forward-secret AEAD suites only."""
+    for lname, bad, good in (
+            ('rsa', ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA'],
+             ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-CHACHA20-POLY1305']),
+            ('ec', ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384'],
+             ['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305'])):
+        for cipher in bad:
+            status, out = s_client(d.ports[lname], '-tls1_2', '-cipher', cipher)
+            check('TLS 1.2 %s listener refuses %s by default' % (lname, cipher),
+                  status != 0 and 'Cipher is %s' % cipher not in out, out[-300:])
+        for cipher in good:
+            status, out = s_client(d.ports[lname], '-tls1_2', '-cipher', cipher)
+            check('TLS 1.2 %s listener accepts %s' % (lname, cipher),
+                  status == 0 and 'Cipher is %s' % cipher in out, out[-300:])
+    status, out = s_client(d.ports['ec'], '-tls1_3')
+    check('TLS 1.3 keeps OpenSSL\'s suites', status == 0 and 'TLSv1.3' in out, out[-300:])
 
 
 def test_plain_on_tls_port(d):
@@ -921,6 +1026,8 @@ def main():
                 test_deadlines(d)
             with section('openssl s_client'):
                 test_s_client(d, pki)
+            with section('default TLS 1.2 ciphers'):
+                test_default_ciphers(d)
             with section('web root over TLS'):
                 test_static(d, pki, files)
             with section('backpressure over TLS'):
