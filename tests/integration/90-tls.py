@@ -465,6 +465,23 @@ def test_config_errors(wdir, pki):
     status, out, err = wsb.run_cli(['--check', '-c', path])
     check('--check loads a good TLS config with an encrypted key', status == 0 and 'ok' in out,
           'status %s, %r %r' % (status, out, err))
+    # Issue 12 item 11: files from systemd's LoadCredential= folder.
+    with open(path, 'w') as f:
+        f.write(conf({'cert': '$CREDENTIALS_DIRECTORY/server-ec.pem',
+                      'key': '${CREDENTIALS_DIRECTORY}/server-ec.key'}))
+    saved = os.environ.pop('CREDENTIALS_DIRECTORY', None)
+    try:
+        status, out, err = wsb.run_cli(['--check', '-c', path])
+        check('$CREDENTIALS_DIRECTORY unset: exit 2, saying so', status == 2 and
+              'names $CREDENTIALS_DIRECTORY, which is not set' in err, 'status %s, %r' % (status, err))
+        os.environ['CREDENTIALS_DIRECTORY'] = pki.d
+        status, out, err = wsb.run_cli(['--check', '-c', path])
+        check('$CREDENTIALS_DIRECTORY set: the certificate and key load from it',
+              status == 0 and 'ok' in out, 'status %s, %r %r' % (status, out, err))
+    finally:
+        os.environ.pop('CREDENTIALS_DIRECTORY', None)
+        if saved is not None:
+            os.environ['CREDENTIALS_DIRECTORY'] = saved
     with open(path, 'w') as f:
         f.write(conf({'cert': P('expired.pem'), 'key': P('expired.key'), 'allow_expired': True}))
     status, out, err = wsb.run_cli(['--check', '-c', path])
