@@ -3,9 +3,10 @@
  * after a ping the timer waits <timeout>, then, if the client answered, the rest of the
  * interval before the next ping. The idle deadline (no data either way) has a timer of
  * its own. While the caller does not read the client (backpressure from its target) the
- * deadline is suspended, not the pings: see heartbeat_pause. Every client of a configuration arms the same few durations, so they are
- * libevent common timeouts: a queue per duration, O(1) to arm, instead of one heap
- * entry each (100,000 clients would otherwise keep a heap of 100,000 timers busy).
+ * deadline is suspended, not the pings: see heartbeat_pause. Every client of a
+ * configuration arms the same few durations, so they are libevent common timeouts: a
+ * queue per duration, O(1) to arm, instead of one heap entry each (100,000 clients would
+ * otherwise keep a heap of 100,000 timers busy).
  */
 #include "heartbeat.h"
 
@@ -100,9 +101,10 @@ void heartbeat_on_activity(struct heartbeat *hb)
 /* Why suspend the deadline rather than read ahead for control frames: a pong can sit
  * behind a data frame of up to max_frame_bytes, so finding it means buffering that frame,
  * which is the memory backpressure exists to bound. A client that is really gone is
- * still found: its socket's EV_CLOSED watcher sees a FIN or reset, the pings sent while
- * paused make TCP give up on a silent peer (tcp_retries2), the idle timeout (when set)
- * sees no data move, and once the target reads again the deadline applies as before. */
+ * still found: its socket's EV_CLOSED watcher sees a FIN or reset, a ping sent while
+ * paused draws a reset from an orphaned socket and makes TCP give up on a silent peer
+ * (tcp_retries2, about 15 minutes), the idle timeout (when set) sees no data move, and
+ * once the target reads again the deadline applies as before. */
 void heartbeat_pause(struct heartbeat *hb)
 {
     hb->paused = true;

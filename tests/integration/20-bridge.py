@@ -4,12 +4,13 @@ TCP targets: python-websockets round trips of 0 B to 16 MiB (every frame-length
 boundary) through the built-in echo and through a TCP echo target, text messages, 100
 concurrent clients each with its own data; a refused target gives 502 and a target
 that never answers the connect gives 504, never 101, each with a fixed body that names
-neither the target's address nor the error (those go to the warn log line only); the access line counts the
-payload bytes of each direction; a target that speaks first is heard at once; a target's
-EOF gives the client all data then close 1000; a client's close gives the target every
-byte sent before it, then EOF; prefix routes match and unknown paths get 404; a
-"frames: text" route sends whole UTF-8 text frames. Message boundaries are never
-assumed: received messages are concatenated and compared as byte streams.
+neither the target's address nor the error (those go to the warn log line only); the
+access line counts the payload bytes of each direction; a target that speaks first is
+heard at once; a target's EOF gives the client all data then close 1000; a client's
+close gives the target every byte sent before it, then EOF; prefix routes match and
+unknown paths get 404; a "frames: text" route sends whole UTF-8 text frames. Message
+boundaries are never assumed: received messages are concatenated and compared as byte
+streams.
 """
 
 import asyncio
@@ -114,8 +115,8 @@ def test_unreachable(d, blackhole, refused_port):
             r = wsb.read_response(s, 5)
             check('refused target -> 502', r.status == 502, 'got %r' % r)
             # Issue 12 item 8: the client learns nothing of the inside.
-            check('502 body is the fixed text', r.body == b'502 Bad Gateway: target unavailable\n',
-                  'body %r' % r.body)
+            check('502 body is the fixed text',
+                  r.body == b'502 Bad Gateway: target unavailable\n', 'body %r' % r.body)
             check('502 body names neither the address, the port nor the error',
                   b'127.0.0.1' not in r.body and str(refused_port).encode() not in r.body and
                   b'refused' not in r.body.lower(), 'body %r' % r.body)
@@ -136,8 +137,8 @@ def test_unreachable(d, blackhole, refused_port):
             r = wsb.read_response(s, 6)
             t = time.monotonic() - t0
             check('connect timeout -> 504', r.status == 504, 'got %r' % r)
-            check('504 body is the fixed text', r.body == b'504 Gateway Timeout: target timed out\n',
-                  'body %r' % r.body)
+            check('504 body is the fixed text',
+                  r.body == b'504 Gateway Timeout: target timed out\n', 'body %r' % r.body)
             check('504 after connect_timeout (1 s), not before or much after', 0.7 <= t <= 3.0,
                   'answered after %.2f s' % t)
         finally:

@@ -324,7 +324,8 @@ def test_hostile_text(wdir, root):
             text = raw.decode('utf-8')
             check('text: the log is valid UTF-8', True)
         except UnicodeDecodeError as e:
-            check('text: the log is valid UTF-8', False, '%s: %r' % (e, raw[e.start - 40:e.end + 20]))
+            check('text: the log is valid UTF-8', False,
+                  '%s: %r' % (e, raw[e.start - 40:e.end + 20]))
             text = raw.decode('utf-8', 'replace')
         ctrl = [l for l in raw.split(b'\n') if re.search(rb'[\x00-\x1f\x7f]', l)]
         check('text: no raw control byte in any line', not ctrl, ctrl[:2])
@@ -397,10 +398,10 @@ def test_hostile_json(wdir, root):
 def main():
     wsb.need_websockets()
     wdir = wsb.workdir()
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(wdir, 'users.htpasswd'), 'w') as f:
         # Any hash will do: every request here carries a wrong password.
-        f.write('alice:$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/\n')
+        f.write('alice:$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/'
+                'jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/\n')
     root = os.path.join(wdir, 'www')
     os.mkdir(root)
     with open(os.path.join(root, 'index.html'), 'w') as f:

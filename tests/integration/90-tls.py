@@ -473,7 +473,8 @@ def test_config_errors(wdir, pki):
     try:
         status, out, err = wsb.run_cli(['--check', '-c', path])
         check('$CREDENTIALS_DIRECTORY unset: exit 2, saying so', status == 2 and
-              'names $CREDENTIALS_DIRECTORY, which is not set' in err, 'status %s, %r' % (status, err))
+              'names $CREDENTIALS_DIRECTORY, which is not set' in err,
+              'status %s, %r' % (status, err))
         os.environ['CREDENTIALS_DIRECTORY'] = pki.d
         status, out, err = wsb.run_cli(['--check', '-c', path])
         check('$CREDENTIALS_DIRECTORY set: the certificate and key load from it',
