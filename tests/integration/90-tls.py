@@ -21,7 +21,8 @@ refused by s_client, ECDHE GCM and ChaCha20 accepted); an expired or not yet val
 certificate stops --check and the start with status 2 and "certificate expired on DATE"
 (or "not valid before DATE") unless "allow_expired: true", and a SIGHUP to an expired
 certificate is refused while the previous one keeps serving (same serial and fingerprint
-through s_client).
+through s_client). Item 7: an SNI name with a control byte, a quote and a line break is
+logged as one escaped value.
 """
 
 import asyncio
@@ -677,6 +678,21 @@ def file_serial(path):
     return openssl('x509', '-noout', '-serial', '-in', path).decode().strip()
 
 
+def test_hostile_sni(d):
+    """Issue 12 item 7: a server name is the client's text; in the log it is one escaped
+    value, never a raw control byte, a line break or a key of its own."""
+    name = 'a\x01"b c\nx level=error'
+    mark = len(d.log_text())
+    s_client(d.ports['ec'], '-servername', name)
+    want = 'sni="a\\x01\\"b c\\nx level=error"'
+    check('hostile SNI: logged as one escaped value', d.wait_log(want, after=mark),
+          repr(d.log_text()[mark:][-400:]))
+    new = d.log_text()[mark:]
+    check('hostile SNI: no raw control byte, no line of its own',
+          '\x01' not in new and not any(l.startswith('x level=') for l in new.splitlines()),
+          repr(new[-400:]))
+
+
 def test_default_ciphers(d):
     """Issue 12 item 9: no "ciphers": TLS 1.2 offers forward-secret AEAD suites only."""
     for lname, bad, good in (
@@ -1049,6 +1065,8 @@ def main():
                 test_s_client(d, pki)
             with section('default TLS 1.2 ciphers'):
                 test_default_ciphers(d)
+            with section('hostile SNI in the log'):
+                test_hostile_sni(d)
             with section('web root over TLS'):
                 test_static(d, pki, files)
             with section('backpressure over TLS'):
