@@ -86,8 +86,7 @@ static void admin_conn_send(struct admin_conn *c, int status, const char *reply,
         (end = memmem(reply, len, ADMIN_HEAD_END, 4)) != NULL)
         len = (size_t)(end - reply) + 4;
     log_msg(LOG_LEVEL_DEBUG, "admin client=%s %s %s: %d", c->peer,
-            c->req.method != NULL ? c->req.method : "-", c->req.url != NULL ? c->req.url : "-",
-            status);
+            c->req.method != NULL ? c->req.method : "-", LOG_Q(c->req.url), status);
     bufferevent_write(c->bev, reply, len);
     drain_start(s, c->bev, server_config(s)->close_timeout_ms);
     c->bev = NULL;
@@ -248,7 +247,7 @@ static void admin_conn_metrics(struct admin_conn *c)
         return;
     }
     log_msg(LOG_LEVEL_DEBUG, "admin client=%s %s %s: 200, %zu bytes", c->peer, c->req.method,
-            c->req.url, evbuffer_get_length(body));
+            LOG_Q(c->req.url), evbuffer_get_length(body));
     evbuffer_add_printf(out,
                         "HTTP/1.1 200 OK\r\n"
                         "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"

@@ -2,7 +2,7 @@
  * clientsock.c - connect to a target: numeric addresses directly, names through evdns,
  * the built-in echo through echo.c; for tls:// the connected socket then moves to an
  * OpenSSL bufferevent for the handshake. One deadline covers resolving, connecting and
- * the handshake.
+ * the handshake. A connected target socket gets TCP_NODELAY and TCP keepalive.
  */
 #include "clientsock.h"
 
@@ -39,6 +39,28 @@ static void clientsock_report(struct clientsock *cs, enum clientsock_result resu
 }
 
 static void clientsock_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* TCP keepalive on a target socket: a target that vanishes without a FIN or reset (a host
+ * powered off, a firewall or NAT that forgot the flow) is otherwise never noticed while
+ * the bridge has nothing to send it. With these values the first probe goes after 60 s
+ * of silence and the socket fails (ETIMEDOUT, then close 1011 to the client) after 6
+ * unanswered probes 10 s apart: about two minutes. Best effort: a failure only loses
+ * the probes. */
+#define CLIENTSOCK_KEEPIDLE_S 60
+#define CLIENTSOCK_KEEPINTVL_S 10
+#define CLIENTSOCK_KEEPCNT 6
+
+static void clientsock_keepalive(evutil_socket_t fd)
+{
+    int on = 1, idle = CLIENTSOCK_KEEPIDLE_S, intvl = CLIENTSOCK_KEEPINTVL_S,
+        cnt = CLIENTSOCK_KEEPCNT;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
+        log_msg(LOG_LEVEL_DEBUG, "setsockopt keepalive: %s", strerror(errno));
+}
 
 /* TCP is up to a tls:// target: the socket moves to a TLS bufferevent, which shakes
  * hands. Done in two steps so that a refused connect reads exactly as for a plain
@@ -90,6 +112,7 @@ static void clientsock_on_event(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_CONNECTED) {
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        clientsock_keepalive(bufferevent_getfd(bev));
         if (cs->tls_target != NULL)
             clientsock_tls_start(cs);
         else

@@ -210,6 +210,8 @@ static const struct config_key config_keys[] = {
     {CONFIG_TLS, "ciphers", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphers), 0},
     {CONFIG_TLS, "ciphersuites", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(config_tls, ciphersuites),
      0},
+    {CONFIG_TLS, "allow_expired", CONFIG_T_BOOL, "false", 0, 0,
+     CONFIG_BOOL(config_tls, allow_expired), 0},
     {CONFIG_TLS, "certificates", CONFIG_T_CERTS, NULL, 0, 0, 0, 0},
     {CONFIG_TLS_CERT, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, cert_file),
      CONFIG_REQUIRED},
@@ -319,6 +321,7 @@ struct config_ctx {
     struct config *c;                             /* being built; not owned */
     struct config_node *routes;                   /* "routes:" value, read after the others */
     const struct config_node *admin_listen;       /* "admin.listen:" value, for messages */
+    const char *credentials_dir;                  /* $CREDENTIALS_DIRECTORY; NULL: unset */
     const struct config_pair *top[CONFIG_N_KEYS]; /* top-level keys as found, for checks */
 };
 
@@ -823,19 +826,60 @@ static int config_set_dir(struct config_ctx *x, const struct config_key *k,
     return c->web_root == NULL ? config_oom(x) : 0;
 }
 
-/* File names (certificates, keys, CAs): joined like web_root, stored at <k>'s offset. */
+/* The one variable a file name may start with. Under systemd, LoadCredential= copies a
+ * root-only file (a TLS key, an auth file) into a folder readable by the service's user
+ * alone, and names that folder here: with DynamicUser=yes there is no other way to give
+ * the daemon a secret that is not world-readable. */
+#define CONFIG_CREDENTIALS_VAR "CREDENTIALS_DIRECTORY"
+
+/* Length of the "$CREDENTIALS_DIRECTORY" or "${CREDENTIALS_DIRECTORY}" that <s> starts
+ * with, if a '/' or the end follows it; else 0. */
+static size_t config_credentials_prefix(const char *s)
+{
+    size_t n = strlen(CONFIG_CREDENTIALS_VAR);
+
+    if (strncmp(s, "$" CONFIG_CREDENTIALS_VAR, 1 + n) == 0 && (s[1 + n] == '/' || s[1 + n] == '\0'))
+        return 1 + n;
+    if (strncmp(s, "${" CONFIG_CREDENTIALS_VAR "}", 3 + n) == 0 &&
+        (s[3 + n] == '/' || s[3 + n] == '\0'))
+        return 3 + n;
+    return 0;
+}
+
+/* File names (certificates, keys, CAs): a leading $CREDENTIALS_DIRECTORY replaced by its
+ * value, then joined like web_root; stored at <k>'s offset. */
 static int config_set_file(struct config_ctx *x, const struct config_key *k,
                            const struct config_node *v, void *obj)
 {
-    char label[64];
+    char label[64], q[CONFIG_QUOTE_MAX + 4];
     char **field = (char **)((char *)obj + k->offset);
+    const char *name = v->text;
+    char *expanded = NULL;
+    size_t skip;
 
     if (!config_want_scalar(x, k, v, "a file name"))
         return -1;
-    if (v->text[0] == '\0')
-        return config_fail(x, v, "\"%s\" must not be empty",
-                           config_key_label(k, label, sizeof(label)));
-    *field = config_path_join(x, v->text);
+    config_key_label(k, label, sizeof(label));
+    if (name[0] == '\0')
+        return config_fail(x, v, "\"%s\" must not be empty", label);
+    if (name[0] == '$') {
+        skip = config_credentials_prefix(name);
+        if (skip == 0)
+            return config_fail(x, v,
+                               "\"%s\": only $" CONFIG_CREDENTIALS_VAR " is expanded in a file "
+                               "name, not \"%s\"",
+                               label, config_quote(name, q));
+        if (x->credentials_dir == NULL || x->credentials_dir[0] == '\0')
+            return config_fail(x, v,
+                               "\"%s\" names $" CONFIG_CREDENTIALS_VAR ", which is not set "
+                               "(systemd sets it for a unit with LoadCredential=)",
+                               label);
+        if (asprintf(&expanded, "%s%s", x->credentials_dir, name + skip) < 0)
+            return config_oom(x);
+        name = expanded;
+    }
+    *field = config_path_join(x, name);
+    free(expanded);
     return *field == NULL ? config_oom(x) : 0;
 }
 
@@ -1668,11 +1712,18 @@ static int config_check(struct config_ctx *x)
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t err_len)
 {
+    return config_parse_env(name, text, len, NULL, err, err_len);
+}
+
+struct config *config_parse_env(const char *name, const char *text, size_t len,
+                                const char *credentials_dir, char *err, size_t err_len)
+{
     struct config_ctx x = {.name = name != NULL ? name : "-",
                            .text = text,
                            .len = len,
                            .err = err,
-                           .err_len = err_len};
+                           .err_len = err_len,
+                           .credentials_dir = credentials_dir};
     struct config_node *root = NULL;
     yaml_parser_t parser;
     bool parser_ready = false;
@@ -1769,7 +1820,7 @@ struct config *config_load(const char *file, char *err, size_t err_len)
         }
     }
     close(fd);
-    c = config_parse(file, buf, len, err, err_len);
+    c = config_parse_env(file, buf, len, getenv(CONFIG_CREDENTIALS_VAR), err, err_len);
     free(buf);
     return c;
 

@@ -39,8 +39,9 @@ struct config_tls {
     char *ca_file;                 /* client certificates are asked for and checked; NULL: none */
     bool verify_client;            /* a client without a valid certificate is refused */
     unsigned min_version;          /* 12 or 13: the lowest TLS 1.x accepted */
-    char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: OpenSSL's */
+    char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: tls.c's default */
     char *ciphersuites;            /* TLS 1.3 suites; NULL: OpenSSL's */
+    bool allow_expired;            /* serve certificates outside their validity dates */
 };
 
 struct route {
@@ -134,13 +135,23 @@ struct config {
 };
 
 /* Reads and checks <file>. Returns a new config, or NULL with "FILE:LINE:COL: message"
- * (or "FILE: reason" when the file cannot be read) in <err>. */
+ * (or "FILE: reason" when the file cannot be read) in <err>. A file name that starts with
+ * $CREDENTIALS_DIRECTORY takes the variable from the environment (see config_parse_env). */
 struct config *config_load(const char *file, char *err, size_t err_len);
 
 /* As config_load, on <len> bytes of YAML at <text>; <name> is used in messages and to
- * resolve relative web_root and TLS file names (its folder). For tests and fuzzers. */
+ * resolve relative web_root and TLS file names (its folder). For tests and fuzzers:
+ * $CREDENTIALS_DIRECTORY counts as not set. */
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t err_len);
+
+/* As config_parse, with <credentials_dir> the value of $CREDENTIALS_DIRECTORY (NULL: not
+ * set). A file-valued key (cert, key, key_password_file, ca, auth_file, log.file) written
+ * "$CREDENTIALS_DIRECTORY/NAME" or "${CREDENTIALS_DIRECTORY}/NAME" names NAME in that
+ * folder, where systemd puts the files of LoadCredential=. No other variable is expanded:
+ * any other file name starting with "$" is an error, as is the variable unset. */
+struct config *config_parse_env(const char *name, const char *text, size_t len,
+                                const char *credentials_dir, char *err, size_t err_len);
 
 /* Frees <c> and everything it owns; NULL is fine. */
 void config_free(struct config *c);

@@ -2,9 +2,11 @@
  * heartbeat.c - ping interval and pong deadline (RFC 6455 §5.5.2, §5.5.3) on one timer:
  * after a ping the timer waits <timeout>, then, if the client answered, the rest of the
  * interval before the next ping. The idle deadline (no data either way) has a timer of
- * its own. Every client of a configuration arms the same few durations, so they are
- * libevent common timeouts: a queue per duration, O(1) to arm, instead of one heap
- * entry each (100,000 clients would otherwise keep a heap of 100,000 timers busy).
+ * its own. While the caller does not read the client (backpressure from its target) the
+ * deadline is suspended, not the pings: see heartbeat_pause. Every client of a
+ * configuration arms the same few durations, so they are libevent common timeouts: a
+ * queue per duration, O(1) to arm, instead of one heap entry each (100,000 clients would
+ * otherwise keep a heap of 100,000 timers busy).
  */
 #include "heartbeat.h"
 
@@ -47,8 +49,12 @@ static void heartbeat_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     switch (hb->state) {
     case HEARTBEAT_AWAITING:
-        hb->expired(hb->arg);
-        break;
+        if (!hb->paused) {
+            hb->expired(hb->arg);
+            break;
+        }
+        /* Unread, the answer may well be there: count the ping as answered. */
+        /* fall through */
     case HEARTBEAT_ANSWERED:
         hb->state = HEARTBEAT_IDLE;
         if (hb->interval_ms > hb->timeout_ms) {
@@ -90,6 +96,27 @@ void heartbeat_on_activity(struct heartbeat *hb)
 {
     if (hb->state == HEARTBEAT_AWAITING)
         hb->state = HEARTBEAT_ANSWERED;
+}
+
+/* Why suspend the deadline rather than read ahead for control frames: a pong can sit
+ * behind a data frame of up to max_frame_bytes, so finding it means buffering that frame,
+ * which is the memory backpressure exists to bound. A client that is really gone is
+ * still found: its socket's EV_CLOSED watcher sees a FIN or reset, a ping sent while
+ * paused draws a reset from an orphaned socket and makes TCP give up on a silent peer
+ * (tcp_retries2, about 15 minutes), the idle timeout (when set) sees no data move, and
+ * once the target reads again the deadline applies as before. */
+void heartbeat_pause(struct heartbeat *hb)
+{
+    hb->paused = true;
+}
+
+void heartbeat_resume(struct heartbeat *hb)
+{
+    if (!hb->paused)
+        return;
+    hb->paused = false;
+    if (hb->timer != NULL && hb->state == HEARTBEAT_AWAITING)
+        heartbeat_arm(hb, &hb->tv_timeout);
 }
 
 static void heartbeat_on_idle_timer(evutil_socket_t fd, short what, void *arg)
@@ -145,4 +172,5 @@ void heartbeat_stop(struct heartbeat *hb)
         event_free(hb->idle_timer);
     hb->idle_timer = NULL;
     hb->state = HEARTBEAT_IDLE;
+    hb->paused = false;
 }

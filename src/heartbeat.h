@@ -31,6 +31,7 @@ struct heartbeat {
     unsigned interval_ms;     /* 0: no pings */
     unsigned timeout_ms;      /* deadline after a ping */
     enum heartbeat_state state;
+    bool paused;              /* the client is not being read: a missed deadline is excused */
     uint64_t pings_sent;      /* also the ping payload, so pongs can be told apart in logs */
     heartbeat_ping_cb *ping;
     heartbeat_expired_cb *expired;
@@ -49,6 +50,16 @@ int heartbeat_start(struct heartbeat *hb, struct event_base *base, unsigned inte
 
 /* A frame (pong, data, anything) arrived from the client: the deadline is met. */
 void heartbeat_on_activity(struct heartbeat *hb);
+
+/* The caller stopped reading the client because its target is not reading
+ * (backpressure): pongs cannot be seen, so a missed deadline no longer fails the client.
+ * Pings still go out every interval, so a peer that vanished is still found by TCP's
+ * retransmission timeout on them. Idempotent. */
+void heartbeat_pause(struct heartbeat *hb);
+
+/* Reading the client again: a ping still unanswered gets a whole timeout from now (its
+ * pong may wait, unread, in the socket). Does nothing unless paused. */
+void heartbeat_resume(struct heartbeat *hb);
 
 /* Adds an idle deadline to a started <hb>: <idle> runs when no data has moved either way
  * for <idle_ms> (0: never). Returns 0, or -1 if the timer could not be made. */

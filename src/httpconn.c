@@ -82,9 +82,8 @@ static void httpconn_reply_error(struct httpconn *hc, int status, const char *de
     size_t n = http_reply_error(buf, sizeof(buf), status, detail);
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s%s%s", hc->peer,
-            hc->req.method != NULL ? hc->req.method : "-", hc->req.url != NULL ? hc->req.url : "-",
-            status, http_reply_reason(status), detail != NULL ? ": " : "",
-            detail != NULL ? detail : "");
+            hc->req.method != NULL ? hc->req.method : "-", LOG_Q(hc->req.url), status,
+            http_reply_reason(status), detail != NULL ? ": " : "", detail != NULL ? detail : "");
     bufferevent_write(hc->bev, buf, n);
     httpconn_hand_to_drain(hc);
 }
@@ -196,8 +195,8 @@ static void httpconn_reply_error_with(struct httpconn *hc, int status, const cha
     char buf[1024];
     size_t n = http_reply_error_with(buf, sizeof(buf), status, detail, headers);
 
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", hc->peer, hc->req.method, hc->req.url,
-            status, http_reply_reason(status), detail);
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", hc->peer, hc->req.method,
+            LOG_Q(hc->req.url), status, http_reply_reason(status), detail);
     bufferevent_write(hc->bev, buf, n);
     httpconn_hand_to_drain(hc);
 }
@@ -244,8 +243,8 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
             return false;
         }
         if (auth != ACL_AUTH_OK) {
-            log_msg(LOG_LEVEL_INFO, "client=%s user=\"%s\" %s: authentication %s", hc->peer, user,
-                    hc->req.url, acl_auth_name(auth));
+            log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer,
+                    LOG_Q(user), LOG_Q(hc->req.url), acl_auth_name(auth));
             /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
             snprintf(headers, sizeof(headers),
                      "WWW-Authenticate: Basic realm=\"%s\"\r\n",
@@ -257,7 +256,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     limit_name = connslot_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
         log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
-                        hc->peer, hc->req.url, limit_name, limit);
+                        hc->peer, LOG_Q(hc->req.url), limit_name, limit);
         httpconn_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }
@@ -285,7 +284,7 @@ static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
         httpconn_refuse(hc, res.status, res.error, NULL);
         return;
     }
-    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, hc->req.url,
+    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
             route->path);
     bev = hc->bev;
     hc->bev = NULL;

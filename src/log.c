@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "logesc.h"
 #include "ratelimit.h"
 
 #define LOG_LINE_MAX 4096
@@ -50,54 +51,57 @@ static const int log_syslog_priorities[] = {
     [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
-/* A line under construction; every append is bounded and the last byte kept for '\n'. */
+/* A line under construction. Pieces of structure go in whole or not at all, and strings
+ * are cut at a character boundary with room left for their closing quote, so a line
+ * that reaches LOG_LINE_MAX is shorter, never malformed (a JSON line still parses). */
 struct log_line {
     char buf[LOG_LINE_MAX];
     size_t len;
+    size_t reserve; /* kept free at the end: the '\n' (or NUL), and "}" in JSON */
 };
 
-static void log_append(struct log_line *l, const char *s, size_t n)
+static size_t log_room(const struct log_line *l)
 {
-    size_t room = sizeof(l->buf) - 1 - l->len;
-
-    if (n > room)
-        n = room;
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
+    return sizeof(l->buf) - l->reserve - l->len;
 }
 
-static void log_appendf(struct log_line *l, const char *fmt, ...)
+/* Appends <n> bytes at <s> if they all fit; returns whether they did. */
+static bool log_append(struct log_line *l, const char *s, size_t n)
+{
+    if (n > log_room(l))
+        return false;
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+    return true;
+}
+
+static bool log_appendf(struct log_line *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void log_appendf(struct log_line *l, const char *fmt, ...)
+static bool log_appendf(struct log_line *l, const char *fmt, ...)
 {
-    size_t room = sizeof(l->buf) - 1 - l->len;
+    char piece[128];
     va_list ap;
     int r;
 
     va_start(ap, fmt);
-    r = vsnprintf(l->buf + l->len, room + 1, fmt, ap);
+    r = vsnprintf(piece, sizeof(piece), fmt, ap);
     va_end(ap);
-    if (r > 0)
-        l->len += (size_t)r < room ? (size_t)r : room;
+    return r >= 0 && (size_t)r < sizeof(piece) && log_append(l, piece, (size_t)r);
 }
 
-/* JSON string body (RFC 8259 §7): quotes, backslashes and control characters escaped;
- * other bytes as they are (the daemon's own strings, peers' text already made printable). */
-static void log_append_json(struct log_line *l, const char *s)
+/* Appends <s> as a JSON string, quotes included (logesc_json: valid UTF-8 whatever <s>
+ * holds), cut so that <after> more bytes still fit. Returns false if not even "" fit. */
+static bool log_append_json(struct log_line *l, const char *s, size_t after)
 {
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
+    size_t room = log_room(l);
 
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            log_append(l, esc, 2);
-        } else if (c < 0x20) {
-            log_appendf(l, "\\u%04x", c);
-        } else {
-            log_append(l, (const char *)&c, 1);
-        }
-    }
+    if (room < 2 + after)
+        return false;
+    l->buf[l->len++] = '"';
+    l->len += logesc_json(l->buf + l->len, room - 2 - after, s, strlen(s), NULL);
+    l->buf[l->len++] = '"';
+    return true;
 }
 
 static void log_begin(struct log_line *l, enum log_level level)
@@ -107,6 +111,7 @@ static void log_begin(struct log_line *l, enum log_level level)
     char when[32];
 
     l->len = 0;
+    l->reserve = log_format == LOG_FORMAT_JSON ? 2 : 1;
     if (log_target == LOG_TARGET_SYSLOG && log_format == LOG_FORMAT_TEXT)
         return; /* syslog stamps time and priority itself */
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -122,7 +127,7 @@ static void log_begin(struct log_line *l, enum log_level level)
 static void log_end(struct log_line *l, enum log_level level)
 {
     if (log_format == LOG_FORMAT_JSON)
-        log_append(l, "}", 1);
+        l->buf[l->len++] = '}';
     if (log_target == LOG_TARGET_SYSLOG) {
         l->buf[l->len] = '\0';
         syslog(log_syslog_priorities[level], "%s", l->buf);
@@ -265,38 +270,69 @@ void log_msg(enum log_level level, const char *fmt, ...)
     struct log_line l;
     char msg[LOG_LINE_MAX];
     va_list ap;
+    int n;
 
     if (!log_enabled(level))
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
     log_begin(&l, level);
     if (log_format == LOG_FORMAT_JSON) {
-        log_append(&l, ",\"msg\":\"", 8);
-        log_append_json(&l, msg);
-        log_append(&l, "\"", 1);
+        size_t start = l.len;
+
+        if (!log_append(&l, ",\"msg\":", 7) || !log_append_json(&l, msg, 0))
+            l.len = start;
     } else {
-        log_append(&l, msg, strlen(msg));
+        /* The daemon's own quotes stay; a control byte or broken UTF-8 from a peer
+         * string a caller did not log_quote still cannot split or garble the line. */
+        l.len += logesc_text(l.buf + l.len, log_room(&l), msg, strlen(msg), 0, NULL);
     }
     log_end(&l, level);
 }
 
-/* Text form of a string field: bare when it is one word, else in double quotes with
- * quotes and backslashes escaped, so the line splits unambiguously on spaces. */
-static void log_append_text_value(struct log_line *l, const char *s)
+const char *log_quote(char *buf, size_t cap, const char *s)
 {
-    if (*s != '\0' && strpbrk(s, " \"\\=") == NULL) {
-        log_append(l, s, strlen(s));
-        return;
+    size_t n;
+
+    if (cap == 0)
+        return "";
+    if (s == NULL)
+        s = "-";
+    n = logesc_text_value(buf, cap - 1, s, strlen(s));
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Appends one field of an event, whole or not at all: a string value may be cut, the
+ * structure around it never is. */
+static void log_append_field(struct log_line *l, const struct log_field *f)
+{
+    size_t start = l->len;
+    const char *str = f->str != NULL ? f->str : "";
+    bool ok;
+
+    if (log_format == LOG_FORMAT_JSON) {
+        ok = log_append(l, ",", 1) && log_append_json(l, f->key, 1) && log_append(l, ":", 1);
+        if (ok && f->type == LOG_FIELD_U64)
+            ok = log_appendf(l, "%llu", (unsigned long long)f->u64);
+        else if (ok)
+            ok = log_append_json(l, str, 0);
+    } else {
+        ok = log_appendf(l, " %s=", f->key);
+        if (ok && f->type == LOG_FIELD_U64) {
+            ok = log_appendf(l, "%llu", (unsigned long long)f->u64);
+        } else if (ok) {
+            size_t n = logesc_text_value(l->buf + l->len, log_room(l), str, strlen(str));
+
+            l->len += n;
+            ok = n > 0;
+        }
     }
-    log_append(l, "\"", 1);
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\')
-            log_append(l, "\\", 1);
-        log_append(l, s, 1);
-    }
-    log_append(l, "\"", 1);
+    if (!ok)
+        l->len = start;
 }
 
 void log_event(enum log_level level, const char *event, const struct log_field *fields, size_t n)
@@ -307,34 +343,15 @@ void log_event(enum log_level level, const char *event, const struct log_field *
         return;
     log_begin(&l, level);
     if (log_format == LOG_FORMAT_JSON) {
-        log_append(&l, ",\"event\":\"", 10);
-        log_append_json(&l, event);
-        log_append(&l, "\"", 1);
-    } else {
-        log_append(&l, event, strlen(event));
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct log_field *f = &fields[i];
+        size_t start = l.len;
 
-        if (log_format == LOG_FORMAT_JSON) {
-            log_append(&l, ",\"", 2);
-            log_append_json(&l, f->key);
-            log_append(&l, "\":", 2);
-            if (f->type == LOG_FIELD_U64) {
-                log_appendf(&l, "%llu", (unsigned long long)f->u64);
-            } else {
-                log_append(&l, "\"", 1);
-                log_append_json(&l, f->str != NULL ? f->str : "");
-                log_append(&l, "\"", 1);
-            }
-        } else {
-            log_appendf(&l, " %s=", f->key);
-            if (f->type == LOG_FIELD_U64)
-                log_appendf(&l, "%llu", (unsigned long long)f->u64);
-            else
-                log_append_text_value(&l, f->str != NULL ? f->str : "");
-        }
+        if (!log_append(&l, ",\"event\":", 9) || !log_append_json(&l, event, 0))
+            l.len = start;
+    } else {
+        l.len += logesc_text(l.buf + l.len, log_room(&l), event, strlen(event), 0, NULL);
     }
+    for (size_t i = 0; i < n; i++)
+        log_append_field(&l, &fields[i]);
     log_end(&l, level);
 }
 

@@ -1,7 +1,9 @@
 /*
  * log.h - one line per event, to stderr, a file (reopened on request, for logrotate) or
  * syslog, as text ("<UTC time> <level> <message>") or JSON (one object per line).
- * Events with fields (the access line) keep their fields as keys in JSON.
+ * Events with fields (the access line) keep their fields as keys in JSON. Whatever the
+ * strings hold, a line is one line: text has no raw control byte and its quoted values
+ * are escaped; JSON is valid UTF-8, bytes that are not being \ufffd (see logesc.h).
  */
 #ifndef WSB_LOG_H
 #define WSB_LOG_H
@@ -32,7 +34,7 @@ enum log_format {
 };
 
 enum log_field_type {
-    LOG_FIELD_STR = 0, /* quoted in text when it holds spaces or quotes; escaped in JSON */
+    LOG_FIELD_STR = 0, /* any bytes: bare or quoted and escaped in text, escaped in JSON */
     LOG_FIELD_U64,
 };
 
@@ -73,8 +75,23 @@ int log_reopen(void);
 void log_close(void);
 
 /* Writes one line at <level> with the printf-formatted message. One write(2) per line so
- * that concurrent writers do not interleave. */
+ * that concurrent writers do not interleave. The message's control bytes and invalid
+ * UTF-8 are escaped, but its quotes are not (they are the caller's): every string a peer
+ * chose goes in through log_quote (LOG_Q), so that it cannot fake a key or a quote. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Longest quoted value LOG_Q makes, NUL included; longer peer strings are cut. */
+#define LOG_QUOTE_MAX 1024
+
+/* Writes peer-supplied <s> (NULL: "-") as one text-format value into <buf> of <cap>
+ * bytes, NUL-terminated, and returns <buf>: bare if it is one plain ASCII word, else in
+ * double quotes with quotes, backslashes, control bytes and invalid UTF-8 escaped
+ * (logesc_text_value). For log_msg arguments. */
+const char *log_quote(char *buf, size_t cap, const char *s);
+
+/* log_quote into a buffer that lives until the end of the enclosing block, so a call
+ * site changes by one word: log_msg(..., "%s", LOG_Q(req->url)). */
+#define LOG_Q(s) log_quote((char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX, (s))
 
 /* Writes one event named <event> with <n> fields: text "... info access client=1.2.3.4:5
  * route=/echo ...", JSON {"time":..,"level":"info","event":"access","client":"..",..}. */

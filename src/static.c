@@ -390,8 +390,8 @@ static bool static_reply_error(struct evbuffer *out, const struct http_req *req,
 {
     const char *reason = http_reply_reason(status);
 
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, req->url, status,
-            reason, detail);
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(req->url),
+            status, reason, detail);
     static_start_head(out, status);
     evbuffer_add_printf(out,
                         "Content-Type: text/plain; charset=utf-8\r\n"
@@ -458,7 +458,7 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
     static const char body[] = "301 Moved Permanently\n";
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: 301 to the folder's slash", peer, req->method,
-            req->url);
+            LOG_Q(req->url));
     static_start_head(out, 301);
     evbuffer_add_printf(out, "Location: /");
     static_add_encoded(out, rel);
@@ -497,8 +497,8 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
                             "X-Content-Type-Options: nosniff\r\n",
                             mime_lookup(root->mime, name), (intmax_t)st->st_size);
     static_end_head(out, req, keep);
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method, req->url,
-            not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method,
+            LOG_Q(req->url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
             not_modified || head ? (intmax_t)0 : (intmax_t)st->st_size);
     if (not_modified || head || st->st_size == 0) {
         close(fd);
@@ -565,7 +565,7 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         status = static_errno_status(err, &detail);
         if (status >= 500)
             log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s open %s beneath the web root: %s",
-                            peer, rel[0] != '\0' ? rel : ".", strerror(err));
+                            peer, LOG_Q(rel[0] != '\0' ? rel : "."), strerror(err));
         return static_reply_error(out, req, status, detail, NULL, keep, peer);
     }
     if (!S_ISREG(st.st_mode)) {

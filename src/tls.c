@@ -26,12 +26,23 @@
 
 #include "config.h"
 #include "log.h"
+#include "logesc.h"
 
 #define TLS_PASSWORD_MAX 1024 /* bytes of a key password file that are read */
 #define TLS_REASON_MAX 384    /* "reason: reason: ..." of one failure */
 
 /* Session ids and tickets are only resumed by the context family that made them. */
 static const unsigned char tls_session_id_context[] = "wsbridge";
+
+/* TLS 1.2 suites when "ciphers" is not set: Mozilla's "intermediate" list (v5.7), so
+ * forward secrecy (ECDHE, DHE) and AEAD (AES-GCM, ChaCha20-Poly1305) only. OpenSSL's own
+ * default also offers RSA key exchange and CBC with SHA-1 (AES128-SHA). TLS 1.3 suites
+ * are all AEAD and forward secret: OpenSSL's default stays. */
+static const char tls_default_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
 /* The one application protocol a listener speaks (RFC 7301), in wire format. */
 static const unsigned char tls_alpn_http11[] = "\x08http/1.1";
@@ -231,10 +242,50 @@ static int tls_on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* <t> as "2020-01-02 00:00:00Z" into <out>. */
+static void tls_time_format(const ASN1_TIME *t, char *out, size_t cap)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    int n = 0;
+
+    if (b != NULL && ASN1_TIME_print_ex(b, t, ASN1_DTFLGS_ISO8601) == 1)
+        n = BIO_read(b, out, (int)cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+    if (n <= 0)
+        snprintf(out, cap, "an unreadable date");
+    BIO_free(b);
+    ERR_clear_error();
+}
+
+/* Returns 0 if the certificate of <ctx> is within its validity dates (RFC 5280
+ * §4.1.2.5), else -1 with "certificate expired on DATE" or "certificate not valid before
+ * DATE" in <why>. Checked at every load, a reload included, so that an expired file never
+ * replaces a good one: every client that checks dates would fail its handshake. */
+static int tls_check_dates(SSL_CTX *ctx, char *why, size_t why_len)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    char when[64];
+
+    if (x == NULL)
+        return 0;
+    if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        tls_time_format(X509_get0_notBefore(x), when, sizeof(when));
+        snprintf(why, why_len, "certificate not valid before %s", when);
+        return -1;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+        tls_time_format(X509_get0_notAfter(x), when, sizeof(when));
+        snprintf(why, why_len, "certificate expired on %s", when);
+        return -1;
+    }
+    return 0;
+}
+
 /* Loads <cert>'s certificate chain and key into <ctx>; <label> is "tls." or
- * "tls.certificates." for messages. */
+ * "tls.certificates." for messages. A certificate outside its dates is refused unless
+ * <allow_expired>. */
 static int tls_load_cert(SSL_CTX *ctx, const struct config *c, const struct config_tls_cert *cert,
-                         const char *label, char *err, size_t err_len)
+                         const char *label, bool allow_expired, char *err, size_t err_len)
 {
     struct tls_password pw = {.len = 0};
     char what[64], why[TLS_REASON_MAX];
@@ -245,6 +296,8 @@ static int tls_load_cert(SSL_CTX *ctx, const struct config *c, const struct conf
         return tls_fail(err, err_len, c, cert->line, cert->column, what, cert->cert_file, why);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert->cert_file) != 1)
         return tls_fail_ssl(err, err_len, c, cert->line, cert->column, what, cert->cert_file);
+    if (!allow_expired && tls_check_dates(ctx, why, sizeof(why)) != 0)
+        return tls_fail(err, err_len, c, cert->line, cert->column, what, cert->cert_file, why);
     if (cert->key_password_file != NULL) {
         snprintf(what, sizeof(what), "%skey_password_file", label);
         if (tls_password_read(cert->key_password_file, &pw, why, sizeof(why)) != 0)
@@ -278,6 +331,7 @@ static SSL_CTX *tls_server_ctx_new(const struct config *c, const struct config_t
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     struct stack_st_X509_NAME *cas; /* STACK_OF(X509_NAME), which clang-format mangles */
+    const char *ciphers = cfg->ciphers != NULL ? cfg->ciphers : tls_default_ciphers;
 
     if (ctx == NULL) {
         tls_fail_ssl(err, err_len, c, cert->line, cert->column, "tls", "context");
@@ -293,8 +347,8 @@ static SSL_CTX *tls_server_ctx_new(const struct config *c, const struct config_t
     SSL_CTX_set_dh_auto(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, tls_session_id_context, sizeof(tls_session_id_context) - 1);
     SSL_CTX_set_alpn_select_cb(ctx, tls_on_alpn, NULL);
-    if (cfg->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, cfg->ciphers) != 1) {
-        tls_fail_ssl(err, err_len, c, cert->line, cert->column, "tls.ciphers", cfg->ciphers);
+    if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+        tls_fail_ssl(err, err_len, c, cert->line, cert->column, "tls.ciphers", ciphers);
         goto fail;
     }
     if (cfg->ciphersuites != NULL && SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites) != 1) {
@@ -302,7 +356,7 @@ static SSL_CTX *tls_server_ctx_new(const struct config *c, const struct config_t
                      cfg->ciphersuites);
         goto fail;
     }
-    if (tls_load_cert(ctx, c, cert, label, err, err_len) != 0)
+    if (tls_load_cert(ctx, c, cert, label, cfg->allow_expired, err, err_len) != 0)
         goto fail;
     if (cfg->ca_file != NULL) {
         char why[TLS_REASON_MAX];
@@ -336,13 +390,13 @@ fail:
 }
 
 /* "CN=x, valid until DATE, sha256 0123456789abcdef" of <ctx>'s certificate, into <out>;
- * a warning is logged for an expired one. */
+ * a warning is logged for one outside its dates (served under allow_expired). */
 static void tls_cert_info(SSL_CTX *ctx, const char *where, char *out, size_t cap)
 {
     X509 *x = SSL_CTX_get0_certificate(ctx);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
-    char subject[256] = "?", until[64] = "?", fp[17] = "";
+    char subject[256] = "?", until[64] = "?", fp[17] = "", why[128];
     BIO *b = BIO_new(BIO_s_mem());
     int n;
 
@@ -356,9 +410,9 @@ static void tls_cert_info(SSL_CTX *ctx, const char *where, char *out, size_t cap
         if (X509_digest(x, EVP_sha256(), md, &md_len) == 1)
             for (unsigned i = 0; i < 8 && i < md_len; i++)
                 snprintf(fp + 2 * i, 3, "%02x", md[i]);
-        if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-            log_msg(LOG_LEVEL_WARN, "TLS %s: certificate \"%s\" expired on %s", where, subject,
-                    until);
+        if (tls_check_dates(ctx, why, sizeof(why)) != 0)
+            log_msg(LOG_LEVEL_WARN, "TLS %s: certificate \"%s\": %s (allow_expired)", where,
+                    subject, why);
     }
     BIO_free(b);
     ERR_clear_error();
@@ -582,10 +636,15 @@ void tls_describe(const SSL *ssl, char *out, size_t cap)
     unsigned alpn_len = 0;
     int n;
 
+    char name[2 * TLSEXT_MAXLEN_host_name + 8];
+
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     n = snprintf(out, cap, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-    if (sni != NULL && n >= 0 && (size_t)n < cap)
-        n += snprintf(out + n, cap - (size_t)n, " sni=%s", sni);
+    if (sni != NULL && n >= 0 && (size_t)n < cap) {
+        /* Any bytes but NUL may come in a server name: a quoted, escaped log value. */
+        name[logesc_text_value(name, sizeof(name) - 1, sni, strlen(sni))] = '\0';
+        n += snprintf(out + n, cap - (size_t)n, " sni=%s", name);
+    }
     if (alpn_len > 0 && n >= 0 && (size_t)n < cap)
         snprintf(out + n, cap - (size_t)n, " alpn=%.*s", (int)alpn_len, (const char *)alpn);
 }
@@ -595,6 +654,7 @@ bool tls_peer_certificate(const SSL *ssl, char *out, size_t cap)
     X509 *x = SSL_get0_peer_certificate(ssl);
     char subject[256] = "", issuer[256] = "";
     BIO *b;
+    size_t len;
     int n;
 
     if (x == NULL)
@@ -609,7 +669,18 @@ bool tls_peer_certificate(const SSL *ssl, char *out, size_t cap)
         BIO_free(b);
     }
     ERR_clear_error();
-    snprintf(out, cap, "subject=\"%s\" issuer=\"%s\"", subject, issuer);
+    /* A peer's names, and a cut can end inside an RFC 2253 escape: log values. */
+    if (cap < 32) {
+        if (cap > 0)
+            out[0] = '\0';
+        return true;
+    }
+    memcpy(out, "subject=", 8);
+    len = 8 + logesc_text_value(out + 8, cap / 2 - 8, subject, strlen(subject));
+    memcpy(out + len, " issuer=", 8);
+    len += 8;
+    len += logesc_text_value(out + len, cap - len - 1, issuer, strlen(issuer));
+    out[len] = '\0';
     return true;
 }
 

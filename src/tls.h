@@ -76,11 +76,12 @@ SSL *tls_connect_ssl_new(const struct tls *t, const struct addr *target, char *e
 void tls_bev_error(struct bufferevent *bev, char *out, size_t cap);
 
 /* Writes "TLSv1.3 TLS_AES_128_GCM_SHA256" and, when set, " sni=NAME alpn=PROTO" for the
- * established <ssl> into <out>. */
+ * established <ssl> into <out>. The client chose NAME: it is a log value (logesc.h). */
 void tls_describe(const SSL *ssl, char *out, size_t cap);
 
-/* Writes the subject and issuer of <ssl>'s peer certificate (RFC 2253 form) into <out>
- * and returns true, or returns false when the peer sent none. */
+/* Writes "subject=S issuer=I" of <ssl>'s peer certificate (RFC 2253 form, each a log
+ * value as logesc_text_value writes it) into <out> and returns true, or returns false
+ * when the peer sent none. */
 bool tls_peer_certificate(const SSL *ssl, char *out, size_t cap);
 
 /* Sends close_notify on the established <ssl> if it can go out at once (RFC 8446 §6.1:

@@ -28,6 +28,11 @@
 #include "runconf.h"
 #include "server.h"
 
+/* What a client is told when its target cannot be reached: fixed texts, never the
+ * target's address or the error (issue 12); the detail goes to the log line. */
+#define WSCLIENT_REPLY_UNAVAILABLE "target unavailable"
+#define WSCLIENT_REPLY_TIMEOUT "target timed out"
+
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
 
@@ -85,11 +90,9 @@ static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_
     wc->close_code = code;
     if (len > sizeof(wc->close_reason) - 1)
         len = sizeof(wc->close_reason) - 1;
-    for (size_t i = 0; i < len; i++) {
-        /* The reason may come from the client: keep the access line one parseable line. */
-        uint8_t c = reason[i];
-        wc->close_reason[i] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
-    }
+    /* The reason may come from the client: kept as it is, escaped by log.c. */
+    if (len > 0)
+        memcpy(wc->close_reason, reason, len);
     wc->close_reason[len] = '\0';
 }
 
@@ -342,9 +345,16 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
     if (wc->state == WSCLIENT_OPEN && !force) {
         size_t queued =
             wc->target != NULL ? evbuffer_get_length(bufferevent_get_output(wc->target)) : 0;
-        bool ok = flow_update(&wc->to_target, queued) &&
-                  evbuffer_get_length(out_client) <= cfg->high_watermark_bytes;
-        wsclient_set_client_reading(wc, ok);
+        bool target_ok = flow_update(&wc->to_target, queued);
+
+        wsclient_set_client_reading(
+            wc, target_ok && evbuffer_get_length(out_client) <= cfg->high_watermark_bytes);
+        /* Held back for its target, the client cannot be heard: excuse its pongs. Held
+         * back because it does not read what we send, it stays on the hook. */
+        if (target_ok)
+            heartbeat_resume(&wc->hb);
+        else
+            heartbeat_pause(&wc->hb);
     }
 }
 
@@ -553,10 +563,13 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
         log_msg_limited(&wsclient_connect_log, LOG_LEVEL_WARN,
                         "client=%s route=%s: %s (answered %d)", wc->peer, wc->route->path,
                         reason, status);
-        /* The reason names the target and the error: too many label values for a metric. */
+        /* The reason names the target and the error: too many label values for a metric,
+         * and nothing a client should learn of the inside (addresses, TLS verdicts). It
+         * stays in the log line above. */
         metrics_count_failure(wc->server->metrics, status,
                               status == 504 ? "target connect timeout" : "target connect failed");
-        wsclient_reply_error(wc, status, reason);
+        wsclient_reply_error(wc, status,
+                             status == 504 ? WSCLIENT_REPLY_TIMEOUT : WSCLIENT_REPLY_UNAVAILABLE);
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason),
                             "target");
         wsclient_finish(wc);
@@ -653,8 +666,10 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
                                     route->connect_timeout_ms, cfg->high_watermark_bytes,
                                     cfg->low_watermark_bytes, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
+        log_msg(LOG_LEVEL_WARN, "client=%s route=%s: cannot start a connection to the target "
+                "(answered 502)", peer, route->path);
         metrics_count_failure(s->metrics, 502, "cannot start a connection to the target");
-        wsclient_reply_error(wc, 502, "cannot start a connection to the target");
+        wsclient_reply_error(wc, 502, WSCLIENT_REPLY_UNAVAILABLE);
         wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
         wsclient_finish(wc);
     }

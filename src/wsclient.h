@@ -59,7 +59,7 @@ struct wsclient {
     const char *subprotocol;       /* chosen at the handshake (static or in the config) */
     const char *closed_by;         /* "client", "target" or "bridge" */
     uint16_t close_code;           /* code received or sent first; 1006 if none */
-    char close_reason[124];        /* its reason, printable */
+    char close_reason[124];        /* its reason, as sent (the log escapes it) */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
     struct connslot slot;          /* its count: the route's until finished, the socket's

@@ -3,12 +3,14 @@
 TCP targets: python-websockets round trips of 0 B to 16 MiB (every frame-length
 boundary) through the built-in echo and through a TCP echo target, text messages, 100
 concurrent clients each with its own data; a refused target gives 502 and a target
-that never answers the connect gives 504, never 101; the access line counts the
-payload bytes of each direction; a target that speaks first is heard at once; a target's
-EOF gives the client all data then close 1000; a client's close gives the target every
-byte sent before it, then EOF; prefix routes match and unknown paths get 404; a
-"frames: text" route sends whole UTF-8 text frames. Message boundaries are never
-assumed: received messages are concatenated and compared as byte streams.
+that never answers the connect gives 504, never 101, each with a fixed body that names
+neither the target's address nor the error (those go to the warn log line only); the
+access line counts the payload bytes of each direction; a target that speaks first is
+heard at once; a target's EOF gives the client all data then close 1000; a client's
+close gives the target every byte sent before it, then EOF; prefix routes match and
+unknown paths get 404; a "frames: text" route sends whole UTF-8 text frames. Message
+boundaries are never assumed: received messages are concatenated and compared as byte
+streams.
 """
 
 import asyncio
@@ -104,14 +106,23 @@ def test_concurrent(d, echo):
               'target saw %d' % (echo.accepted - before))
 
 
-def test_unreachable(d, blackhole):
+def test_unreachable(d, blackhole, refused_port):
     with section('unreachable targets'):
         s = wsb.connect(d.port)
         try:
+            mark = d.log_mark()
             s.sendall(wsb.http_request('/refused', wsb.ws_headers('127.0.0.1', wsb.new_key())))
             r = wsb.read_response(s, 5)
             check('refused target -> 502', r.status == 502, 'got %r' % r)
-            check('502 body names the reason', b'refused' in r.body.lower(), 'body %r' % r.body)
+            # Issue 12 item 8: the client learns nothing of the inside.
+            check('502 body is the fixed text',
+                  r.body == b'502 Bad Gateway: target unavailable\n', 'body %r' % r.body)
+            check('502 body names neither the address, the port nor the error',
+                  b'127.0.0.1' not in r.body and str(refused_port).encode() not in r.body and
+                  b'refused' not in r.body.lower(), 'body %r' % r.body)
+            check('the log line keeps the detail',
+                  d.wait_log(r'warn .*connect 127\.0\.0\.1:%d: Connection refused'
+                             % refused_port, since=mark), d.log_text()[mark:][-300:])
             closed, _, _ = wsb.wait_closed(s, 3)
             check('502: connection closed', closed, 'still open')
         finally:
@@ -126,6 +137,8 @@ def test_unreachable(d, blackhole):
             r = wsb.read_response(s, 6)
             t = time.monotonic() - t0
             check('connect timeout -> 504', r.status == 504, 'got %r' % r)
+            check('504 body is the fixed text',
+                  r.body == b'504 Gateway Timeout: target timed out\n', 'body %r' % r.body)
             check('504 after connect_timeout (1 s), not before or much after', 0.7 <= t <= 3.0,
                   'answered after %.2f s' % t)
         finally:
@@ -369,6 +382,7 @@ def main():
     wsb.need_websockets()
     wdir = wsb.workdir()
     greeting = b'HELLO FROM THE TARGET\r\n'
+    refused_port = targets.refused_port()
     with targets.Echo() as echo, targets.Recorder() as rec, \
             targets.Recorder(greeting=greeting) as greeter, targets.Recorder() as textrec, \
             targets.Blackhole() as blackhole, targets.Silent() as silent:
@@ -379,7 +393,7 @@ def main():
             {'path': '/greet', 'target': greeter.port},
             {'path': '/text', 'target': textrec.port, 'frames': 'text'},
             {'path': '/pre/*', 'target': 'echo'},
-            {'path': '/refused', 'target': targets.refused_port()},
+            {'path': '/refused', 'target': refused_port},
             {'path': '/blackhole', 'target': blackhole.port},
             {'path': '/silent', 'target': silent.port},
         ]
@@ -393,7 +407,7 @@ def main():
             test_roundtrips(d, '/echo')
             test_roundtrips(d, '/tcp')
             test_concurrent(d, echo)
-            test_unreachable(d, blackhole)
+            test_unreachable(d, blackhole, refused_port)
             test_access(d, rec, rec.port)
             test_greeting(d, greeter, greeting)
             test_target_eof(d, rec)

@@ -4,8 +4,11 @@ client that never answers pings and sends nothing gets ping(s), then close 1011 
 close within about 3 s, and its target connection is closed; a raw client that answers
 every ping, and one that never answers but keeps sending data, stay connected; a
 python-websockets client (which answers pings by itself) stays connected for 4 s and
-still round-trips; a client's ping is answered with the same payload; and with
-interval 0 no ping is ever sent.
+still round-trips; a client's ping is answered with the same payload; with
+interval 0 no ping is ever sent; and a python-websockets client whose reading the bridge
+paused because its target stopped reading (backpressure) is not failed for the pongs the
+bridge cannot see: it stays open 8 s with interval 2 s, timeout 1 s, then the target reads
+again and every byte arrives in order.
 """
 
 import asyncio
@@ -164,6 +167,79 @@ def test_interval_zero(wdir):
             check('interval 0 daemon: SIGTERM exit 0', status == 0, 'got %s' % status)
 
 
+def test_stalled_target(wdir):
+    """Item 6 of issue 12: backpressure from a target that does not read must not turn
+    into a missing-pong close of a healthy client."""
+    import websockets
+    total = 64 * wsb.MiB
+    chunk = 64 * wsb.KiB
+    hold = 8.0
+    pattern = wsb.Pattern(6)
+    with targets.Recorder(reading=False, pattern=pattern) as rec, \
+            wsb.Daemon(wdir, [{'path': '/rec', 'target': rec.port}], name='stall',
+                       heartbeat={'interval': '2s', 'timeout': '1s'}) as d:
+        result = {}
+
+        async def body():
+            async with websockets.connect(d.url('/rec'), max_size=None, compression=None,
+                                          ping_interval=None, close_timeout=5) as ws:
+                result['local'] = '%s:%d' % ws.local_address[:2]
+                sent = [0]
+
+                async def sender():
+                    while sent[0] < total:
+                        await ws.send(pattern.bytes(sent[0], chunk))
+                        sent[0] += chunk
+                task = asyncio.create_task(sender())
+                # Until the sender is held by backpressure: no progress for 1 s (bounded).
+                loop = asyncio.get_running_loop()
+                last, last_t, t0 = -1, loop.time(), loop.time()
+                while loop.time() - t0 < 30 and not task.done():
+                    await asyncio.sleep(0.2)
+                    if sent[0] != last:
+                        last, last_t = sent[0], loop.time()
+                    elif loop.time() - last_t >= 1.0:
+                        break
+                result['stalled_at'] = sent[0]
+                result['stalled'] = not task.done() and sent[0] < total
+                await asyncio.sleep(hold)
+                result['open_after_hold'] = not task.done() and ws.open
+                result['access_after_hold'] = d.access_lines_for(result['local'])
+                rec.reading.set()
+                try:
+                    await asyncio.wait_for(task, 60)
+                    result['sent_all'] = sent[0] == total
+                except Exception as e:          # the bridge closed the connection
+                    result['sent_all'] = False
+                    result['error'] = '%s: %s' % (type(e).__name__, e)
+                c = rec.wait_conn(0, 1)
+                if c is not None:
+                    rec.wait_bytes(c, total, 30)
+                await ws.close()
+                result['close_code'] = ws.close_code
+
+        with section('target stops reading, client held by backpressure'):
+            wsb.arun(body(), 150)
+            c = rec.wait_conn(0, 1)
+            wsb.note('sender stalled at %.1f MiB' % (result.get('stalled_at', 0) / wsb.MiB))
+            check('stalled target: the client is held by backpressure',
+                  result.get('stalled'), 'sent %s of %d' % (result.get('stalled_at'), total))
+            check('stalled target: the client stays open %.0f s (pings every 2 s, timeout 1 s)'
+                  % hold, result.get('open_after_hold') and not result.get('access_after_hold'),
+                  'open=%s access %s' % (result.get('open_after_hold'),
+                                         [a['_line'] for a in result.get('access_after_hold', [])]))
+            check('stalled target: the client could send everything once the target read',
+                  result.get('sent_all'), result.get('error', 'not all sent'))
+            check('stalled target: the target gets every byte', c is not None and
+                  c.received == total, 'got %s of %d' % (c and c.received, total))
+            check('stalled target: in order', c is not None and c.mismatch is None,
+                  'first difference at offset %s' % (c and c.mismatch))
+            check('stalled target: closed normally by the client',
+                  result.get('close_code') == 1000, 'close code %s' % result.get('close_code'))
+            check('stalled target: no "no pong" close in the log',
+                  'no pong' not in d.log_text(), 'found in the log')
+
+
 def main():
     wsb.need_websockets()
     wdir = wsb.workdir()
@@ -183,6 +259,7 @@ def main():
                 status = d.stop()
                 check('SIGTERM: exit status 0', status == 0, 'got %s' % status)
         test_interval_zero(wdir)
+        test_stalled_target(wdir)
 
 
 if __name__ == '__main__':

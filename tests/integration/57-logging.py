@@ -9,10 +9,17 @@ none to stderr; after the file is renamed, SIGUSR1 makes the daemon write to a n
 at the path while the renamed one gets nothing more. A log file that cannot be opened
 stops the start with status 2 and a message naming it; bad values (level: loud, target:
 file without file, a file without target: file) give FILE:LINE:COL: errors and status 2,
-with --check too.
+with --check too. Peer-supplied text cannot forge or break a line (issue 12, item 7): a
+Basic-auth user name holding '" level="error', user names and request paths with bytes
+0x80-0xff, quotes, tabs and form feeds, and a close reason with quotes and non-ASCII
+letters leave, in both formats, one well-formed line per event: text lines start with a
+time and a level, have no raw control byte, no key outside quotes that a peer wrote, and
+are valid UTF-8; JSON lines all parse, and a peer string that was valid UTF-8 comes back
+unchanged (invalid bytes become U+FFFD).
 """
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -234,9 +241,173 @@ def test_errors(wdir):
         check('unopenable log file: nothing listening', not wsb.port_is_listening(port))
 
 
+TEXT_LINE = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) ')
+QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+FORGED_USER = '" level="error'
+UTF8_USER = 'élève'
+BAD_USER = b'\xff\xfe\x80ok\xc3'
+CLOSE_REASON = 'adiós "x" level=error \\ done'
+
+
+def text_unescape(s):
+    """The bytes a text-format quoted value (without its quotes) stands for."""
+    out = bytearray()
+    i = 0
+    b = s.encode('utf-8')
+    while i < len(b):
+        c = b[i:i + 1]
+        if c != b'\\':
+            out += c
+            i += 1
+            continue
+        e = b[i + 1:i + 2]
+        if e == b'x':
+            out.append(int(b[i + 2:i + 4], 16))
+            i += 4
+            continue
+        out += {b'n': b'\n', b'r': b'\r', b't': b'\t'}.get(e, e)
+        i += 2
+    return bytes(out)
+
+
+def auth_header(user):
+    raw = (user.encode('utf-8') if isinstance(user, str) else user) + b':wrong'
+    return ('Authorization', 'Basic ' + base64.b64encode(raw).decode())
+
+
+def hostile_requests(d):
+    """Sends every hostile request to <d>; returns the close reason's client "IP:PORT"."""
+    import websockets
+    for user in (FORGED_USER, UTF8_USER, BAD_USER):
+        s = wsb.connect(d.port)
+        s.sendall(wsb.http_request('/auth', wsb.ws_headers('h', wsb.new_key()) +
+                                   [auth_header(user)]))
+        r = wsb.read_response(s)
+        s.close()
+        check('user %r: 401' % user, r.status == 401, r)
+    for path in (b'/f\x80\xff\xc3\xa9x', b'/q"level="error', b'/t\tf\x0cx',
+                 b'/\xc3\xa9t\xc3\xa9.html', b'/nows\x80"'):
+        s = wsb.connect(d.port)
+        ws = path.startswith(b'/nows')
+        head = wsb.ws_headers('h', wsb.new_key()) if ws else [('Host', 'h'),
+                                                              ('Connection', 'close')]
+        s.sendall(b'GET ' + path + b' HTTP/1.1\r\n' +
+                  ''.join('%s: %s\r\n' % h for h in head).encode() + b'\r\n')
+        try:
+            r = wsb.read_response(s)
+            wsb.note('path %r: %s' % (path, r.status))
+        except Exception as e:
+            wsb.note('path %r: %s' % (path, e))
+        s.close()
+
+    async def session():
+        async with websockets.connect(d.url('/echo'), compression=None) as ws:
+            local = '%s:%d' % ws.local_address[:2]
+            await ws.send(b'x')
+            await wsb.ws_recv_bytes(ws, 1)
+            await ws.close(4000, CLOSE_REASON)
+            return local
+    return wsb.arun(session(), 10)
+
+
+def test_hostile_text(wdir, root):
+    with section('peer text in the text format'):
+        routes = [{'path': '/auth', 'target': 'echo', 'auth_file': 'users.htpasswd'},
+                  {'path': '/echo', 'target': 'echo'}]
+        with wsb.Daemon(wdir, routes, name='hostile-text', web_root=root) as d:
+            client = hostile_requests(d)
+            d.wait_access(client, 5)
+            d.stop()
+            with open(d.log, 'rb') as f:
+                raw = f.read()
+        try:
+            text = raw.decode('utf-8')
+            check('text: the log is valid UTF-8', True)
+        except UnicodeDecodeError as e:
+            check('text: the log is valid UTF-8', False,
+                  '%s: %r' % (e, raw[e.start - 40:e.end + 20]))
+            text = raw.decode('utf-8', 'replace')
+        ctrl = [l for l in raw.split(b'\n') if re.search(rb'[\x00-\x1f\x7f]', l)]
+        check('text: no raw control byte in any line', not ctrl, ctrl[:2])
+        lines = text.splitlines()
+        bad = [l for l in lines if not TEXT_LINE.match(l)]
+        check('text: every line starts with a time and a level', not bad, bad[:2])
+        forged = [l for l in lines if re.search(r'\blevel=', QUOTED.sub('""', l))]
+        check('text: no "level=" outside quotes', not forged, forged[:2])
+        check('text: no error line', not [l for l in lines if ' error ' in l[:30]],
+              [l for l in lines if ' error ' in l[:30]][:2])
+        users = []
+        for l in lines:
+            m = re.search(r' user=("(?:[^"\\]|\\.)*"|\S+) ', l)
+            if m:
+                v = m.group(1)
+                users.append(text_unescape(v[1:-1]) if v.startswith('"') else v.encode())
+        check('text: the forged user name is one quoted value, unescaped as sent',
+              FORGED_USER.encode() in users, users)
+        check('text: a UTF-8 user name is kept', UTF8_USER.encode() in users, users)
+        check('text: an invalid user name is logged by its bytes', BAD_USER in users, users)
+        acc = [a for a in d.access_lines() if a.get('client') == client]
+        check('text: the close reason round-trips',
+              acc and text_unescape(acc[0].get('reason', '')) == CLOSE_REASON.encode(),
+              acc[0]['_line'] if acc else 'no access line')
+
+
+def test_hostile_json(wdir, root):
+    with section('peer text in the JSON format'):
+        routes = [{'path': '/auth', 'target': 'echo', 'auth_file': 'users.htpasswd'},
+                  {'path': '/echo', 'target': 'echo'}]
+        with wsb.Daemon(wdir, routes, name='hostile-json', web_root=root,
+                        log={'format': 'json'}) as d:
+            client = hostile_requests(d)
+            d.wait_access(client, 5)
+            d.stop()
+            with open(d.log, 'rb') as f:
+                raw = f.read()
+        objs, bad = [], []
+        # The lines logged while the file was read, before its "format: json" applied,
+        # are text by design (and not from peers).
+        raw = raw[raw.find(b'\n{') + 1:]
+        for line in raw.split(b'\n')[:-1]:
+            try:
+                o = json.loads(line.decode('utf-8'))
+                objs.append(o)
+            except ValueError:
+                bad.append(line)
+        check('json: every line parses as UTF-8 JSON', not bad and objs, bad[:2])
+        msgs = [o.get('msg', '') for o in objs]
+        check('json: no forged level', all(o.get('level') != 'error' for o in objs))
+        # In a message, a peer's string is quoted as in the text format (log_quote).
+        users = []
+        for m in msgs:
+            u = re.search(r' user=("(?:[^"\\]|\\.)*"|\S+) ', m)
+            if u:
+                v = u.group(1)
+                users.append(text_unescape(v[1:-1]) if v.startswith('"') else v.encode())
+        check('json: the forged user name comes back as sent', FORGED_USER.encode() in users,
+              users)
+        check('json: a UTF-8 user name comes back unchanged',
+              any(UTF8_USER in m for m in msgs) and UTF8_USER.encode() in users, users)
+        check('json: an invalid user name comes back by its bytes', BAD_USER in users, users)
+        check('json: a UTF-8 path comes back unchanged',
+              any('/\u00e9t\u00e9.html' in m for m in msgs), [m for m in msgs if 'GET' in m])
+        acc = [o for o in objs if o.get('event') == 'access' and o.get('client') == client]
+        check('json: the close reason round-trips', acc and acc[0].get('reason') == CLOSE_REASON,
+              acc)
+
+
 def main():
     wsb.need_websockets()
     wdir = wsb.workdir()
+    with open(os.path.join(wdir, 'users.htpasswd'), 'w') as f:
+        # Any hash will do: every request here carries a wrong password.
+        f.write('alice:$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/'
+                'jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/\n')
+    root = os.path.join(wdir, 'www')
+    os.mkdir(root)
+    with open(os.path.join(root, 'index.html'), 'w') as f:
+        f.write('<p>hi</p>\n')
+    test_hostile_text(wdir, root)
+    test_hostile_json(wdir, root)
     with targets.Echo() as echo:
         test_json(wdir, echo)
         test_levels(wdir, echo)

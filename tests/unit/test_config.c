@@ -733,6 +733,60 @@ START_TEST(test_config_admin_log)
 }
 END_TEST
 
+/* $CREDENTIALS_DIRECTORY at the start of a file name is the folder systemd's
+ * LoadCredential= fills; no other variable is expanded, and an unset one is an error. */
+START_TEST(test_config_credentials)
+{
+    static const char tls_head[] = "listen:\n  - address: \"127.0.0.1:8443\"\n    tls:\n";
+    static const char *const ok_names[][2] = {
+        {"$CREDENTIALS_DIRECTORY/tls.key", "/run/credentials/w.service/tls.key"},
+        {"\"${CREDENTIALS_DIRECTORY}/tls.key\"", "/run/credentials/w.service/tls.key"},
+        {"$CREDENTIALS_DIRECTORY/sub/k", "/run/credentials/w.service/sub/k"},
+        {"plain.key", "etc/plain.key"},
+        {"a$CREDENTIALS_DIRECTORY", "etc/a$CREDENTIALS_DIRECTORY"}, /* only at the start */
+    };
+    static const char *const bad_names[][2] = {
+        {"$HOME/k", "etc/t.yaml:5:12: \"tls.key\": only $CREDENTIALS_DIRECTORY is expanded in "
+                    "a file name, not \"$HOME/k\""},
+        {"$CREDENTIALS_DIRECTORYX/k", "etc/t.yaml:5:12: \"tls.key\": only $CREDENTIALS_DIRECTORY "
+                                      "is expanded in a file name, not "
+                                      "\"$CREDENTIALS_DIRECTORYX/k\""},
+        {"\"${CREDENTIALS_DIRECTORY/k\"", "etc/t.yaml:5:12: \"tls.key\": only "
+                                          "$CREDENTIALS_DIRECTORY is expanded in a file name, "
+                                          "not \"${CREDENTIALS_DIRECTORY/k\""},
+    };
+    char yaml[512], err[512];
+    struct config *c;
+
+    for (size_t i = 0; i < sizeof(ok_names) / sizeof(ok_names[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "%s      cert: c.pem\n      key: %s\n%s", tls_head,
+                 ok_names[i][0], ROUTE_ECHO);
+        c = config_parse_env("etc/t.yaml", yaml, strlen(yaml), "/run/credentials/w.service", err,
+                             sizeof(err));
+        ck_assert_msg(c != NULL, "%s: %s", ok_names[i][0], err);
+        ck_assert_str_eq(c->listen_tls[0]->cert.key_file, ok_names[i][1]);
+        config_free(c);
+    }
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "%s      cert: c.pem\n      key: %s\n%s", tls_head,
+                 bad_names[i][0], ROUTE_ECHO);
+        c = config_parse_env("etc/t.yaml", yaml, strlen(yaml), "/run/credentials/w.service", err,
+                             sizeof(err));
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(err, bad_names[i][1]);
+    }
+    /* Unset (config_parse, or an empty value): an error naming the key. */
+    snprintf(yaml, sizeof(yaml), "routes:\n  - { path: /a, target: echo, auth_file: "
+                                 "$CREDENTIALS_DIRECTORY/users }\n");
+    for (int empty = 0; empty <= 1; empty++) {
+        c = config_parse_env("t.yaml", yaml, strlen(yaml), empty ? "" : NULL, err, sizeof(err));
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(err, "t.yaml:2:42: \"auth_file\" names $CREDENTIALS_DIRECTORY, which is "
+                              "not set (systemd sets it for a unit with LoadCredential=)");
+    }
+}
+END_TEST
+
 START_TEST(test_config_top_values)
 {
     struct config *c = test_parse_ok("t.yaml", "listen: [ \"0.0.0.0:80\", \"[::]:80\", \"h:1\" ]\n"
@@ -1050,6 +1104,7 @@ static Suite *test_suite(void)
     tcase_add_test(values, test_config_route_overrides);
     tcase_add_test(values, test_config_top_values);
     tcase_add_test(values, test_config_admin_log);
+    tcase_add_test(values, test_config_credentials);
     tcase_add_loop_test(values, test_config_web_root, 0,
                         sizeof(web_root_cases) / sizeof(web_root_cases[0]));
     tcase_add_test(values, test_config_default_file);
