@@ -1,8 +1,8 @@
 /*
- * acl.h - who may open a WebSocket, no I/O: Origin allowlists (RFC 6454 origins, RFC 6455
- * §10.2), client address allow and deny lists (CIDR), and HTTP Basic authentication
- * (RFC 7617) against htpasswd-style text hashed with crypt(3). Reading the password file
- * and answering 403 or 401 are the caller's.
+ * acl.h - who may open a WebSocket, no I/O: client address allow and deny lists (CIDR),
+ * and HTTP Basic authentication (RFC 7617) against htpasswd-style text hashed with
+ * crypt(3). Origin and Host rules are origin.h's. Reading the password file and
+ * answering 403 or 401 are the caller's.
  */
 #ifndef WSB_ACL_H
 #define WSB_ACL_H
@@ -10,50 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
-
-/* Origins -------------------------------------------------------------------------- */
-
-#define ACL_ORIGIN_REQUIRE 0x1 /* a request without an Origin header is refused */
-
-#define ACL_SCHEME_MAX 32 /* bytes of an origin's scheme */
-#define ACL_HOST_MAX 255  /* bytes of an origin's host, brackets of an IPv6 literal included */
-
-struct acl_origin {
-    char scheme[ACL_SCHEME_MAX + 1]; /* lowercase */
-    char host[ACL_HOST_MAX + 1];     /* lowercase; without the "*." of a wildcard */
-    bool wildcard;                   /* written "*.host": subdomains of host only */
-    unsigned port;                   /* 0: the scheme's default (or none given) */
-};
-
-struct acl_origins {
-    struct acl_origin *items; /* parsed patterns, in the order given */
-    size_t n;
-    bool any;        /* a lone "*" was given: every Origin value passes */
-    bool allow_null; /* "null" was given: Origin "null" passes */
-    unsigned flags;  /* ACL_ORIGIN_* */
-};
-
-/* Parses <n> patterns at <patterns> into a new allowlist. A pattern is an origin as a
- * browser serializes it, "scheme://host" or "scheme://host:port" (no path, no slash at
- * the end, no user info), where host may start with "*." to match any subdomain at any
- * depth (not the domain itself); or "*" alone, any Origin value; or "null", the opaque
- * origin (RFC 6454 §6.2) that any sandboxed iframe or file: page can send, so rarely
- * wise. A default port (80 for http and ws, 443 for https and wss) is the same as none.
- * With no patterns every Origin value passes. <flags>: ACL_ORIGIN_REQUIRE. Returns the
- * list, or NULL with "origin pattern N \"...\": why" (N 1-based) in <err>. */
-struct acl_origins *acl_origins_parse(const char *const *patterns, size_t n, unsigned flags,
-                                      char *err, size_t err_len);
-
-/* Frees <o>; NULL is fine. */
-void acl_origins_free(struct acl_origins *o);
-
-/* True if a request whose Origin header is <origin> (NULL: no such header) may proceed
- * under <o>. Scheme and host compare case-insensitively (RFC 6454 §4 lowercases them),
- * ports exactly once defaults are dropped. A value that is not a well-formed origin
- * matches only "*". A missing header passes unless ACL_ORIGIN_REQUIRE was given: browsers
- * always send Origin with a WebSocket handshake (RFC 6455 §4.1), so its absence means a
- * non-browser client, which could have sent any value anyway. */
-bool acl_origins_is_allowed(const struct acl_origins *o, const char *origin);
 
 /* Networks ------------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "acl.h"
@@ -24,6 +25,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "route.h"
 #include "runconf.h"
 #include "server.h"
@@ -138,6 +140,12 @@ static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
         httpconn_reply_error_with(hc, status, detail, headers);
 }
 
+/* True if <hc> came in on a TLS listener: a Host without a port then means 443. */
+static bool httpconn_is_tls(const struct httpconn *hc)
+{
+    return bufferevent_openssl_get_ssl(hc->bev) != NULL;
+}
+
 /* The route's access rules and the connection limits, before the handshake so that a
  * refused client never causes a connection to the target. Returns true if <hc> may go
  * on, counted against the limits (server_admit); otherwise it has been answered (403,
@@ -154,8 +162,10 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
         httpconn_refuse(hc, 403, "client address not allowed", NULL);
         return false;
     }
-    if (route->origins != NULL &&
-        !acl_origins_is_allowed(route->origins, http_req_header(&hc->req, "Origin"))) {
+    /* Cross-site WebSocket hijacking: without "origins:", only pages of this very host
+     * and port (what the web root serves) may open the route from a browser. */
+    if (!origin_list_is_allowed(route->origins, http_req_header(&hc->req, "Origin"),
+                                http_req_header(&hc->req, "Host"), httpconn_is_tls(hc))) {
         httpconn_refuse(hc, 403, "origin not allowed", NULL);
         return false;
     }
@@ -258,7 +268,26 @@ static void httpconn_serve_static(struct httpconn *hc)
  * answers the errors); any other request goes to the web root when there is one. */
 static void httpconn_dispatch(struct httpconn *hc)
 {
-    const struct route *route = route_match(server_config(hc->server), hc->req.url);
+    const struct config *cfg = server_config(hc->server);
+    const struct route *route;
+
+    /* DNS rebinding: a page of the attacker's site, its name pointed at us, would
+     * otherwise be same-origin with everything served here. RFC 7230 §5.4: several Host
+     * lines are a 400. */
+    if (cfg->hosts != NULL) {
+        int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
+        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts,
+                                                      http_req_header(&hc->req, "Host"),
+                                                      httpconn_is_tls(hc))) {
+            const char *why = status == 400 ? "more than one Host" : "host not served here";
+            if (handshake_is_upgrade(&hc->req))
+                httpconn_refuse(hc, status, why, NULL);
+            else
+                httpconn_reply_error(hc, status, why);
+            return;
+        }
+    }
+    route = route_match(cfg, hc->req.url);
 
     if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->conf->web == NULL)
         httpconn_upgrade(hc, route);
@@ -422,4 +451,13 @@ void httpconn_free(struct httpconn *hc)
         bufferevent_free(hc->bev);
     http_req_free(&hc->req);
     free(hc);
+}
+
+void httpconn_log_access(const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (origin_list_is_any(c->routes[i].origins))
+            log_msg(LOG_LEVEL_WARN, "route %s accepts any Origin (origins: [\"*\"]): a page on "
+                    "any web site may open it from the browser of whoever visits that page",
+                    c->routes[i].path);
 }

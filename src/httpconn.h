@@ -16,6 +16,7 @@
 #include "http_req.h"
 
 struct bufferevent;
+struct config;
 struct event;
 struct server;
 
@@ -53,5 +54,9 @@ void httpconn_stop(struct httpconn *hc);
 
 /* Frees <hc> and, unless handed on, its connection. */
 void httpconn_free(struct httpconn *hc);
+
+/* Logs what a configuration <c>, just loaded, leaves open to browsers: a warn line for
+ * each route that accepts any Origin. At start and after each reload. */
+void httpconn_log_access(const struct config *c);
 
 #endif

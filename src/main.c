@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "httpconn.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "runconf.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
     log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s, %u worker%s", PACKAGE_VERSION,
             conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file, conf->workers,
             conf->workers == 1 ? "" : "s");
+    httpconn_log_access(conf->config);
     sdnotify_send("READY=1");
     workers_run(&workers);
     workers_free(&workers);

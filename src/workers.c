@@ -18,6 +18,7 @@
 #include <event2/thread.h>
 
 #include "config.h"
+#include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -111,6 +112,7 @@ int workers_reload(struct workers *w)
     log_msg(LOG_LEVEL_INFO, "config reloaded from %s (generation %lu): %zu route%s",
             next->config->file, next->generation, next->config->n_routes,
             next->config->n_routes == 1 ? "" : "s");
+    httpconn_log_access(next->config);
     sdnotify_send("READY=1");
     return 0;
 }

@@ -27,6 +27,7 @@
 #include "http_req.h"
 #include "metrics.h"
 #include "mime.h"
+#include "origin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FM_LSAN 1
@@ -331,22 +332,40 @@ static enum fm_result fm_op_http_random(char *detail, size_t detail_len)
     return fm_http(2, detail, detail_len);
 }
 
-static enum fm_result fm_op_acl_origins(char *detail, size_t detail_len)
+static enum fm_result fm_op_origin_list(char *detail, size_t detail_len)
 {
     static const char *const patterns[] = {"https://example.com", "http://*.example.net:8080",
                                            "null", "https://[::1]:8443"};
     char err[256];
-    struct acl_origins *o = acl_origins_parse(patterns, 4, ACL_ORIGIN_REQUIRE, err, sizeof(err));
+    struct origin_list *o = origin_list_parse(patterns, 4, ORIGIN_REQUIRE, err, sizeof(err));
     enum fm_result out = FM_DONE;
 
     if (o == NULL)
         return strstr(err, "out of memory") != NULL ? FM_CLEAN : FM_BAD;
-    if (!acl_origins_is_allowed(o, "http://a.b.example.net:8080") ||
-        acl_origins_is_allowed(o, "https://example.org")) {
+    if (!origin_list_is_allowed(o, "http://a.b.example.net:8080", "h", false) ||
+        origin_list_is_allowed(o, "https://example.org", "example.org", true)) {
         snprintf(detail, detail_len, "wrong verdicts");
         out = FM_BAD;
     }
-    acl_origins_free(o);
+    origin_list_free(o);
+    return out;
+}
+
+static enum fm_result fm_op_origin_hosts(char *detail, size_t detail_len)
+{
+    static const char *const names[] = {"example.com", "*.example.net:8080", "[::1]"};
+    char err[256];
+    struct origin_hosts *h = origin_hosts_parse(names, 3, err, sizeof(err));
+    enum fm_result out = FM_DONE;
+
+    if (h == NULL)
+        return strstr(err, "out of memory") != NULL ? FM_CLEAN : FM_BAD;
+    if (!origin_hosts_is_allowed(h, "a.example.net:8080", false) ||
+        origin_hosts_is_allowed(h, "example.org", false)) {
+        snprintf(detail, detail_len, "wrong verdicts");
+        out = FM_BAD;
+    }
+    origin_hosts_free(h);
     return out;
 }
 
@@ -473,7 +492,8 @@ static const struct fm_op fm_ops[] = {
     {"http_req + handshake, whole", fm_op_http_whole},
     {"http_req + handshake, byte by byte", fm_op_http_bytes},
     {"http_req + handshake, random chunks", fm_op_http_random},
-    {"acl_origins_parse", fm_op_acl_origins},
+    {"origin_list_parse", fm_op_origin_list},
+    {"origin_hosts_parse", fm_op_origin_hosts},
     {"acl_nets_add", fm_op_acl_nets},
     {"acl_users_parse + acl_basic_check", fm_op_acl_users},
     {"metrics_new + metrics_write", fm_op_metrics},
