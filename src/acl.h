@@ -1,8 +1,8 @@
 /*
  * acl.h - who may open a WebSocket, no I/O: client address allow and deny lists (CIDR),
  * and HTTP Basic authentication (RFC 7617) against htpasswd-style text hashed with
- * crypt(3). Origin and Host rules are origin.h's. Reading the password file and
- * answering 403 or 401 are the caller's.
+ * crypt(3). Origin and Host rules are origin.h's. Reading the password file, running the
+ * hash off the event loop and answering 403 or 401 are the caller's.
  */
 #ifndef WSB_ACL_H
 #define WSB_ACL_H
@@ -67,6 +67,9 @@ struct acl_user {
 struct acl_users {
     struct acl_user *items;
     size_t n;
+    char dummy[ACL_HASH_MAX + 1]; /* setting with a random salt and the method and cost of
+                                   * every hash in the file: unknown users are checked
+                                   * against it; "" when the file has no user */
 };
 
 enum acl_auth {
@@ -76,28 +79,58 @@ enum acl_auth {
                          * longer than ACL_USER_MAX + 1 + ACL_PASSWORD_MAX bytes: 401 */
     ACL_AUTH_DENIED,    /* unknown user or wrong password (not told apart): 401 */
     ACL_AUTH_ERROR,     /* crypt(3) failed or memory ran out: 500 */
+    ACL_AUTH_PENDING,   /* credentials decoded: acl_basic_verify decides */
+};
+
+/* Decoded credentials with the hash to check them against: what acl_basic_verify needs,
+ * copied, so that it may run on another thread after the users are gone. */
+struct acl_basic_cred {
+    char user[ACL_USER_MAX + 1];         /* as sent, for the access log */
+    char password[ACL_PASSWORD_MAX + 1]; /* secret: wiped by acl_basic_cred_wipe */
+    char hash[ACL_HASH_MAX + 1];         /* the user's hash, or the file's dummy setting */
+    bool known;                          /* the user is in the file */
 };
 
 /* Parses <len> bytes of htpasswd-style text at <text>: one "user:hash" per line, blank
  * lines and lines starting with '#' ignored, spaces and tabs around a line dropped, LF or
  * CRLF endings. Hashes must be crypt(3) strings of yescrypt ($y$), SHA-512 ($6$),
  * SHA-256 ($5$) or bcrypt ($2b$, $2y$) that this libcrypt accepts; plain text, DES, MD5
- * ($1$, $apr1$) and {SHA} are refused. <name> (the file name) starts every message.
- * Returns the users, or NULL with "NAME:LINE: why" in <err>. Nothing is kept from <text>. */
+ * ($1$, $apr1$) and {SHA} are refused. Every hash must have the method and cost
+ * parameters of the first (bcrypt cost, SHA rounds, yescrypt parameters), so that a
+ * wrong password costs the same time whoever the user is; a dummy setting with those and
+ * a random salt (from libcrypt's crypt_gensalt) is made for unknown users. <name> (the
+ * file name) starts every message. Returns the users, or NULL with "NAME:LINE: why" in
+ * <err>. Nothing is kept from <text>. */
 struct acl_users *acl_users_parse(const char *text, size_t len, const char *name, char *err,
                                   size_t err_len);
 
 /* Frees <u> (wiping the hashes it holds); NULL is fine. */
 void acl_users_free(struct acl_users *u);
 
-/* Checks Authorization header value <authorization> (NULL: none) against <u> (NULL: no
- * users): scheme "Basic" in any case, then base64 (RFC 4648, padded) of "user:password"
- * with no control characters (RFC 7617 §2). Once the credentials decode (OK, DENIED,
- * ERROR) the user name, cut to <user_len> - 1 bytes, goes to <user> (may be NULL) for the
- * access log; otherwise <user> is "". Runs crypt(3) once whether or not the user exists,
- * so timing does not tell names apart, and compares with CRYPTO_memcmp. Takes as long as
- * the hash's cost (bcrypt at cost 12: about 0.25 s), during which the caller's thread
- * does nothing else; the caller may want to cache successes. */
+/* The cheap half of a check, for the caller's thread: decodes Authorization header value
+ * <authorization> (NULL: none) into <cred> and picks the hash to check it against in <u>
+ * (NULL: no users): the user's, or for an unknown user the file's dummy (a fixed SHA-512
+ * setting for a file with no user), so that acl_basic_verify costs the same either way.
+ * Scheme "Basic" in any case, then base64 (RFC 4648, padded) of "user:password" with no
+ * control characters (RFC 7617 §2). Returns ACL_AUTH_PENDING (<cred> filled: verify it,
+ * then wipe it), or MISSING or MALFORMED (<cred>->user is "", nothing secret is left in
+ * <cred>). Runs no hash. */
+enum acl_auth acl_basic_decode(const struct acl_users *u, const char *authorization,
+                               struct acl_basic_cred *cred);
+
+/* The costly half: crypt(3) of <cred>'s password with its hash's setting, compared with
+ * CRYPTO_memcmp. Returns OK (a known user with the right password), DENIED or ERROR.
+ * Takes as long as the hash's cost (bcrypt at cost 12: about 0.2 s): run it off the
+ * event loop. Thread-safe (crypt_r). Leaves <cred> as it was: the caller wipes it. */
+enum acl_auth acl_basic_verify(const struct acl_basic_cred *cred);
+
+/* Wipes the secrets of <cred> (password and hash) and clears it. */
+void acl_basic_cred_wipe(struct acl_basic_cred *cred);
+
+/* Both halves at once, on the caller's thread: acl_basic_decode, then acl_basic_verify
+ * when it decoded, the credentials wiped after. The user name, cut to <user_len> - 1
+ * bytes, goes to <user> (may be NULL) once the credentials decode (OK, DENIED, ERROR);
+ * otherwise <user> is "". For tests and tools: the daemon runs the hash on its pool. */
 enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorization, char *user,
                               size_t user_len);
 

@@ -1,7 +1,8 @@
 /*
  * test_acl.c - unit tests for acl.c: CIDR rules and the verdict for IPv4, IPv6 and
- * IPv4-mapped clients; and htpasswd text and Authorization values, with hashes made by
- * crypt_r at test time. Origins are test_origin.c's.
+ * IPv4-mapped clients; htpasswd text and Authorization values, with hashes made by
+ * crypt_r at test time; files mixing hash costs refused with the lines named, and the
+ * dummy setting unknown users are checked against having the file's method and cost.
  */
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -241,14 +242,16 @@ struct user_spec {
     const char *password;
 };
 
-/* One user per accepted scheme; the RFC 7617 §2 example user among them. */
+/* One method and cost for the whole file (SHA-512, 5000 rounds), each user with a salt
+ * of its own but two; the RFC 7617 §2 example user among them. Every accepted scheme is
+ * tried in test_acl_basic_schemes. */
 static const struct user_spec user_specs[] = {
     {"alice", "$6$saltsalt$", "secret"},
-    {"bob", "$y$j9T$saltsaltsaltsalt$", "correct horse"},
-    {"carol", "$2b$05$abcdefghijklmnopqrstuu", "p\xc3\xa4sswort"},
-    {"dave", "$5$saltsalt$", "p:w"},
-    {"erin", "$2y$05$ABCDEFGHIJKLMNOPQRSTUu", "x"},
-    {"Aladdin", "$6$rounds=1000$aladdin$", "open sesame"},
+    {"bob", "$6$bobsalt$", "correct horse"},
+    {"carol", "$6$carolsalt$", "p\xc3\xa4sswort"},
+    {"dave", "$6$rounds=5000$davesalt$", "p:w"},
+    {"erin", "$6$erinsalt$", "x"},
+    {"Aladdin", "$6$aladdin$", "open sesame"},
     {"fay", "$6$saltsalt$", ""},
 };
 
@@ -634,11 +637,187 @@ START_TEST(test_acl_basic_crypt_fails)
     char header[64], user[16];
 
     strcpy(bad.hash, "$2b$99$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a");
+    /* unknown users go through the dummy setting, made like the users' hashes */
+    strcpy(u.dummy, "$2b$99$abcdefghijklmnopqrstuu");
     basic_header("alice:secret", 12, header, sizeof(header));
     ck_assert_int_eq(acl_basic_check(&u, header, user, sizeof(user)), ACL_AUTH_ERROR);
     ck_assert_str_eq(user, "alice");
     basic_header("nobody:secret", 13, header, sizeof(header));
     ck_assert_int_eq(acl_basic_check(&u, header, user, sizeof(user)), ACL_AUTH_ERROR);
+}
+END_TEST
+
+/* The setting's method and cost part of <hash>: up to the '$' before the salt
+ * ("$2b$05$", "$y$j9T$", "$6$rounds=1000$", "$6$"). */
+static void hash_params(const char *hash, char *out, size_t cap)
+{
+    size_t n;
+
+    if (hash[1] == '2') {
+        n = 7;
+    } else {
+        const char *p = hash + 1 + strcspn(hash + 1, "$") + 1; /* after "$id$" */
+        if (hash[1] == 'y' || strncmp(p, "rounds=", 7) == 0)
+            p += strcspn(p, "$") + 1;
+        n = (size_t)(p - hash);
+    }
+    ck_assert_uint_lt(n, cap);
+    memcpy(out, hash, n);
+    out[n] = '\0';
+}
+
+struct scheme_case {
+    const char *setting; /* crypt_r salt string for both users */
+    const char *params;  /* what every hash and the dummy start with */
+};
+
+static const struct scheme_case scheme_cases[] = {
+    {"$y$j9T$saltsaltsaltsalt$", "$y$j9T$"},
+    {"$y$jAT$saltsaltsaltsalt$", "$y$jAT$"},
+    {"$6$saltsalt$", "$6$"},
+    {"$6$rounds=1000$aladdin$", "$6$rounds=1000$"},
+    {"$5$saltsalt$", "$5$"},
+    {"$5$rounds=2000$saltsalt$", "$5$rounds=2000$"},
+    {"$2b$05$abcdefghijklmnopqrstuu", "$2b$05$"},
+    {"$2y$05$ABCDEFGHIJKLMNOPQRSTUu", "$2y$05$"},
+};
+
+/* Every accepted scheme: right and wrong passwords, unknown users, and the dummy setting
+ * an unknown user is checked against: the file's method and cost, a random salt. */
+START_TEST(test_acl_basic_schemes)
+{
+    const struct scheme_case *t = &scheme_cases[_i];
+    char *h1 = test_crypt("one", t->setting), *h2 = test_crypt("two", t->setting);
+    char text[1024], err[512], params[64], header[128], dummy[ACL_HASH_MAX + 1];
+    struct acl_users *u;
+    struct acl_basic_cred cred;
+
+    snprintf(text, sizeof(text), "u1:%s\nu2:%s\n", h1, h2);
+    u = acl_users_parse(text, strlen(text), "f", err, sizeof(err));
+    ck_assert_msg(u != NULL, "%s: %s", t->setting, err);
+    hash_params(u->dummy, params, sizeof(params));
+    ck_assert_str_eq(params, t->params);
+    ck_assert_str_ne(u->dummy, t->setting);
+    strcpy(dummy, u->dummy);
+
+    basic_header("u1:one", 6, header, sizeof(header));
+    ck_assert_int_eq(acl_basic_check(u, header, NULL, 0), ACL_AUTH_OK);
+    basic_header("u2:two", 6, header, sizeof(header));
+    ck_assert_int_eq(acl_basic_check(u, header, NULL, 0), ACL_AUTH_OK);
+    basic_header("u2:one", 6, header, sizeof(header));
+    ck_assert_int_eq(acl_basic_check(u, header, NULL, 0), ACL_AUTH_DENIED);
+
+    /* known: its own hash; unknown: the dummy, a crypt of the same setting */
+    ck_assert_int_eq(acl_basic_decode(u, header, &cred), ACL_AUTH_PENDING);
+    ck_assert(cred.known);
+    ck_assert_str_eq(cred.hash, h2);
+    ck_assert_str_eq(cred.password, "one");
+    ck_assert_int_eq(acl_basic_verify(&cred), ACL_AUTH_DENIED);
+    acl_basic_cred_wipe(&cred);
+    ck_assert_str_eq(cred.password, "");
+    ck_assert_str_eq(cred.hash, "");
+    basic_header("mallory:one", 11, header, sizeof(header));
+    ck_assert_int_eq(acl_basic_decode(u, header, &cred), ACL_AUTH_PENDING);
+    ck_assert(!cred.known);
+    ck_assert_str_eq(cred.user, "mallory");
+    ck_assert_str_eq(cred.hash, u->dummy);
+    /* a password that is right for someone is still wrong for a name not in the file */
+    ck_assert_int_eq(acl_basic_verify(&cred), ACL_AUTH_DENIED);
+    acl_basic_cred_wipe(&cred);
+    acl_users_free(u);
+
+    /* a fresh salt at every load */
+    u = acl_users_parse(text, strlen(text), "f", err, sizeof(err));
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_ne(u->dummy, dummy);
+    acl_users_free(u);
+    free(h1);
+    free(h2);
+}
+END_TEST
+
+struct mixed_case {
+    const char *first, *second; /* crypt_r settings of lines 1 and 3 */
+    const char *err;            /* NULL: accepted; else the exact message */
+};
+
+#define MIXED_TAIL                                                                                 \
+    ": every hash of a file must have the same method and cost, or the time a wrong password "   \
+    "takes tells users apart"
+
+static const struct mixed_case mixed_cases[] = {
+    {"$6$saltsalt$", "$y$j9T$saltsaltsaltsalt$",
+     "users:3: user \"b\": yescrypt, parameters j9T, but line 1 has SHA-512, 5000 rounds" MIXED_TAIL},
+    {"$y$j9T$saltsaltsaltsalt$", "$6$saltsalt$",
+     "users:3: user \"b\": SHA-512, 5000 rounds, but line 1 has yescrypt, parameters j9T" MIXED_TAIL},
+    {"$y$j9T$saltsaltsaltsalt$", "$y$jAT$saltsaltsaltsalt$",
+     "users:3: user \"b\": yescrypt, parameters jAT, but line 1 has yescrypt, parameters j9T"
+     MIXED_TAIL},
+    {"$6$saltsalt$", "$6$rounds=1000$saltsalt$",
+     "users:3: user \"b\": SHA-512, 1000 rounds, but line 1 has SHA-512, 5000 rounds" MIXED_TAIL},
+    {"$6$saltsalt$", "$5$saltsalt$",
+     "users:3: user \"b\": SHA-256, 5000 rounds, but line 1 has SHA-512, 5000 rounds" MIXED_TAIL},
+    {"$2b$05$abcdefghijklmnopqrstuu", "$2b$06$abcdefghijklmnopqrstuu",
+     "users:3: user \"b\": bcrypt, cost 06, but line 1 has bcrypt, cost 05" MIXED_TAIL},
+    {"$2b$05$abcdefghijklmnopqrstuu", "$6$saltsalt$",
+     "users:3: user \"b\": SHA-512, 5000 rounds, but line 1 has bcrypt, cost 05" MIXED_TAIL},
+    /* the same cost written two ways */
+    {"$6$saltsalt$", "$6$rounds=5000$saltsalt$", NULL},
+    {"$2b$05$abcdefghijklmnopqrstuu", "$2y$05$abcdefghijklmnopqrstuu", NULL},
+};
+
+/* A file whose hashes differ in method or cost is refused, naming both lines. */
+START_TEST(test_acl_users_mixed)
+{
+    const struct mixed_case *t = &mixed_cases[_i];
+    char *h1 = test_crypt("pw", t->first), *h2 = test_crypt("pw", t->second);
+    char text[1024], err[512] = "";
+    struct acl_users *u;
+
+    snprintf(text, sizeof(text), "a:%s\n# b next\nb:%s\n", h1, h2);
+    u = acl_users_parse(text, strlen(text), "users", err, sizeof(err));
+    if (t->err == NULL) {
+        ck_assert_msg(u != NULL, "%s", err);
+        ck_assert_uint_eq(u->n, 2);
+    } else {
+        ck_assert_ptr_null(u);
+        ck_assert_str_eq(err, t->err);
+    }
+    acl_users_free(u);
+    free(h1);
+    free(h2);
+}
+END_TEST
+
+/* Decoding alone runs no hash and leaves nothing secret behind when it fails. */
+START_TEST(test_acl_basic_decode)
+{
+    struct acl_users *u = users_load();
+    struct acl_basic_cred cred;
+    char header[128];
+
+    memset(&cred, 'x', sizeof(cred));
+    ck_assert_int_eq(acl_basic_decode(u, NULL, &cred), ACL_AUTH_MISSING);
+    ck_assert_str_eq(cred.user, "");
+    ck_assert_str_eq(cred.password, "");
+    ck_assert_str_eq(cred.hash, "");
+    ck_assert_int_eq(acl_basic_decode(u, "Basic !!!!", &cred), ACL_AUTH_MALFORMED);
+    ck_assert_str_eq(cred.user, "");
+    basic_header("alice:secret", 12, header, sizeof(header));
+    ck_assert_int_eq(acl_basic_decode(u, header, &cred), ACL_AUTH_PENDING);
+    ck_assert_str_eq(cred.user, "alice");
+    ck_assert_str_eq(cred.password, "secret");
+    ck_assert_str_eq(cred.hash, hashes[0]);
+    ck_assert(cred.known);
+    ck_assert_int_eq(acl_basic_verify(&cred), ACL_AUTH_OK);
+    acl_basic_cred_wipe(&cred);
+    /* no users at all: a fixed SHA-512 setting, never a match */
+    ck_assert_int_eq(acl_basic_decode(NULL, header, &cred), ACL_AUTH_PENDING);
+    ck_assert(!cred.known);
+    ck_assert(strncmp(cred.hash, "$6$", 3) == 0);
+    ck_assert_int_eq(acl_basic_verify(&cred), ACL_AUTH_DENIED);
+    acl_basic_cred_wipe(&cred);
+    acl_users_free(u);
 }
 END_TEST
 
@@ -649,6 +828,7 @@ START_TEST(test_acl_auth_names)
     ck_assert_str_eq(acl_auth_name(ACL_AUTH_MALFORMED), "malformed");
     ck_assert_str_eq(acl_auth_name(ACL_AUTH_DENIED), "denied");
     ck_assert_str_eq(acl_auth_name(ACL_AUTH_ERROR), "error");
+    ck_assert_str_eq(acl_auth_name(ACL_AUTH_PENDING), "pending");
     ck_assert_str_eq(acl_auth_name((enum acl_auth)99), "?");
 }
 END_TEST
@@ -677,6 +857,9 @@ static Suite *test_suite(void)
     tcase_add_test(basic, test_acl_basic_limits);
     tcase_add_test(basic, test_acl_basic_no_users);
     tcase_add_test(basic, test_acl_basic_crypt_fails);
+    tcase_add_loop_test(basic, test_acl_basic_schemes, 0, N(scheme_cases));
+    tcase_add_loop_test(basic, test_acl_users_mixed, 0, N(mixed_cases));
+    tcase_add_test(basic, test_acl_basic_decode);
     tcase_add_test(basic, test_acl_auth_names);
     suite_add_tcase(s, basic);
     return s;
