@@ -33,6 +33,7 @@
 #define CONFIG_KEY_NAME_MAX 32           /* longest key worth a "did you mean" */
 #define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
 #define CONFIG_ORIGINS_MAX 256           /* origin patterns of one route */
+#define CONFIG_AUTH_THREADS_MAX 16       /* auth_threads: authpool.c's AUTHPOOL_THREADS_MAX */
 #define CONFIG_AUTH_FILE_MAX_BYTES (8u << 20) /* ACL_USERS_MAX lines of long hashes fit */
 
 enum config_section {
@@ -158,6 +159,8 @@ static const struct config_key config_keys[] = {
      CONFIG_UINT(config, max_connections_per_ip), 0},
     {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
      CONFIG_UINT(config, workers), 0},
+    {CONFIG_TOP, "auth_threads", CONFIG_T_COUNT, "2", 1, CONFIG_AUTH_THREADS_MAX,
+     CONFIG_UINT(config, auth_threads), 0},
     {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},

@@ -120,6 +120,7 @@ struct config {
     unsigned max_connections_per_ip; /* ... from one client address; 0 = no limit */
     unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
                                       * one per online CPU (the daemon decides) */
+    unsigned auth_threads;           /* password hashing threads, shared by the workers */
     struct origin_hosts *hosts;      /* Host names served; NULL: any (and none) */
     struct route *routes;
     size_t n_routes;

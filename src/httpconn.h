@@ -13,17 +13,23 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "handshake.h"
 #include "http_req.h"
 
+struct authpool_job;
 struct bufferevent;
 struct config;
 struct event;
+struct route;
+struct runconf;
 struct server;
 
 enum httpconn_state {
     HTTPCONN_HEAD = 0, /* reading a request head under the deadline */
     HTTPCONN_SENDING,  /* static answers above the high watermark: not reading until they drain */
     HTTPCONN_CLOSING,  /* last answer queued: drain takes over once the output is empty */
+    HTTPCONN_AUTH,     /* an upgrade's password is being hashed on the pool: not reading,
+                        * under the same deadline */
 };
 
 struct httpconn {
@@ -40,6 +46,10 @@ struct httpconn {
     bool done;               /* handed on or closed; waits for the reaper */
     char peer[ADDR_SOCKADDR_STR_MAX];
     struct sockaddr_storage sa; /* the client's address, for access rules and limits */
+    struct handshake_result hs; /* the verdict of the upgrade being admitted */
+    struct authpool_job *auth_job;  /* AUTH: the check on the pool; cancelled if we go first */
+    struct runconf *auth_conf;      /* AUTH: a reference, keeping auth_route alive */
+    const struct route *auth_route; /* AUTH: the route, in auth_conf; counted by server_admit */
 };
 
 /* Takes <bev>, an accepted connection from <sa> (a socket bufferevent, or a TLS one whose

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "authpool.h"
 #include "config.h"
 #include "httpconn.h"
 #include "log.h"
@@ -113,6 +114,9 @@ int workers_reload(struct workers *w)
             next->config->file, next->generation, next->config->n_routes,
             next->config->n_routes == 1 ? "" : "s");
     httpconn_log_access(next->config);
+    if (w->authpool != NULL && next->config->auth_threads != authpool_threads(w->authpool))
+        log_msg(LOG_LEVEL_WARN, "reload: auth_threads stays %u until a restart",
+                authpool_threads(w->authpool));
     sdnotify_send("READY=1");
     return 0;
 }

@@ -371,6 +371,8 @@ static const struct error_case error_cases[] = {
      "\"*.example.com\" ]"},
     {"hosts: \"http://a.example\"\nroutes: [ { path: /e, target: echo } ]\n", 0,
      "t.yaml:1:8: host 1 \"http://a.example\": a host name is written alone, without a scheme"},
+    {"auth_threads: 17\nroutes: [ { path: /e, target: echo } ]\n", 0,
+     "t.yaml:1:15: \"auth_threads\" must be between 1 and 16"},
     {"routes: [ { path: /e, target: echo, allow_no_origin: yes } ]\n", 0,
      "t.yaml:1:54: \"allow_no_origin\" must be true or false, not \"yes\""},
     {"routes: [ { path: /e, target: echo, allow: [ 10.0.0.0/8, 10.0.0.1/8 ] } ]\n", 0,
@@ -585,6 +587,7 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
     ck_assert_uint_eq(c->workers, 0); /* auto */
+    ck_assert_uint_eq(c->auth_threads, 2);
     ck_assert_ptr_null(c->hosts);
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);

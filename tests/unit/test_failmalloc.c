@@ -12,7 +12,9 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "authfail.h"
 #include "config.h"
 #include "feed.h"
 #include "handshake.h"
@@ -484,6 +487,31 @@ static enum fm_result fm_op_mime(char *detail, size_t detail_len)
     return out;
 }
 
+/* A small table, filled past its size. */
+static enum fm_result fm_op_authfail(char *detail, size_t detail_len)
+{
+    static const unsigned char key[AUTHFAIL_KEY_BYTES] = {1, 2, 3};
+    struct authfail_limits l = {.max_failures = 2, .window_ms = 1000, .block_ms = 1000,
+                                .max_entries = 8};
+    struct authfail *t = authfail_new(&l, key);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+
+    if (t == NULL)
+        return FM_CLEAN;
+    for (uint32_t i = 0; i < 20; i++) {
+        sin.sin_addr.s_addr = htonl(0x0a000000u + i);
+        authfail_record(t, (struct sockaddr *)&sin, 5);
+        authfail_record(t, (struct sockaddr *)&sin, 6);
+    }
+    if (authfail_blocked_ms(t, (struct sockaddr *)&sin, 7) != 999) {
+        snprintf(detail, detail_len, "the last address is not blocked");
+        authfail_free(t);
+        return FM_BAD;
+    }
+    authfail_free(t);
+    return FM_DONE;
+}
+
 static const struct fm_op fm_ops[] = {
     {"config_parse etc/wsbridge.yaml", fm_op_config_default},
     {"config_parse rich config", fm_op_config_rich},
@@ -496,6 +524,7 @@ static const struct fm_op fm_ops[] = {
     {"origin_hosts_parse", fm_op_origin_hosts},
     {"acl_nets_add", fm_op_acl_nets},
     {"acl_users_parse + acl_basic_check", fm_op_acl_users},
+    {"authfail_new + authfail_record", fm_op_authfail},
     {"metrics_new + metrics_write", fm_op_metrics},
     {"mime_table_parse", fm_op_mime},
 };
