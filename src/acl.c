@@ -604,7 +604,7 @@ enum acl_auth acl_basic_decode(const struct acl_users *u, const char *authorizat
     snprintf(cred->user, sizeof(cred->user), "%.*s", (int)name_len, (const char *)plain);
     cred->known = found != NULL;
     snprintf(cred->hash, sizeof(cred->hash), "%s",
-             found != NULL                   ? found->hash
+             found != NULL                      ? found->hash
              : u != NULL && u->dummy[0] != '\0' ? u->dummy
                                                 : no_users_setting);
     result = ACL_AUTH_PENDING;
@@ -628,10 +628,10 @@ enum acl_auth acl_basic_verify(const struct acl_basic_cred *cred)
     got = crypt_r(cred->password, cred->hash, cd);
     /* libxcrypt fails with NULL or a string starting '*', never a valid hash. */
     if (got != NULL && got[0] != '*')
-        result = cred->known && strlen(got) == hash_len &&
-                         CRYPTO_memcmp(got, cred->hash, hash_len) == 0
-                     ? ACL_AUTH_OK
-                     : ACL_AUTH_DENIED;
+        result =
+            cred->known && strlen(got) == hash_len && CRYPTO_memcmp(got, cred->hash, hash_len) == 0
+                ? ACL_AUTH_OK
+                : ACL_AUTH_DENIED;
     OPENSSL_cleanse(cd, sizeof(*cd));
     free(cd);
     return result;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define AUTHFAIL_KEY_BYTES 16 /* SipHash key */
+#define AUTHFAIL_KEY_BYTES 16    /* SipHash key */
 #define AUTHFAIL_NONE UINT32_MAX /* no entry */
 
 struct authfail_limits {
@@ -27,21 +27,21 @@ struct authfail_limits {
         .max_failures = 10, .window_ms = 60000, .block_ms = 60000, .max_entries = 4096})
 
 struct authfail_entry {
-    unsigned char addr[9];        /* family tag, then 4 bytes of IPv4 or the IPv6 /64 */
-    uint64_t window_start_ms;     /* when the failures counted now began */
-    unsigned failures;            /* within the window */
-    uint64_t blocked_until_ms;    /* 0: not blocked */
-    uint32_t hash_next;           /* next entry in the same bucket; AUTHFAIL_NONE: last */
-    uint32_t newer, older;        /* neighbours by last use; AUTHFAIL_NONE at the ends */
+    unsigned char addr[9];     /* family tag, then 4 bytes of IPv4 or the IPv6 /64 */
+    uint64_t window_start_ms;  /* when the failures counted now began */
+    unsigned failures;         /* within the window */
+    uint64_t blocked_until_ms; /* 0: not blocked */
+    uint32_t hash_next;        /* next entry in the same bucket; AUTHFAIL_NONE: last */
+    uint32_t newer, older;     /* neighbours by last use; AUTHFAIL_NONE at the ends */
 };
 
 struct authfail {
     struct authfail_limits limits;
     struct authfail_entry *entries; /* limits.max_entries of them, n used */
     size_t n;
-    uint32_t *buckets;              /* n_buckets heads; AUTHFAIL_NONE: empty */
-    size_t n_buckets;               /* a power of two */
-    uint32_t newest, oldest;        /* ends of the use order; AUTHFAIL_NONE when empty */
+    uint32_t *buckets;                     /* n_buckets heads; AUTHFAIL_NONE: empty */
+    size_t n_buckets;                      /* a power of two */
+    uint32_t newest, oldest;               /* ends of the use order; AUTHFAIL_NONE when empty */
     unsigned char key[AUTHFAIL_KEY_BYTES]; /* SipHash key: addresses chosen by a client
                                             * cannot pile up in one bucket */
 };

@@ -51,14 +51,14 @@ struct authpool_job {
 TAILQ_HEAD(authpool_queue, authpool_job);
 
 struct authpool {
-    pthread_mutex_t lock;         /* guards queue, n_queued, stopping and job states */
-    pthread_cond_t wake;          /* a job was queued, or stop */
+    pthread_mutex_t lock; /* guards queue, n_queued, stopping and job states */
+    pthread_cond_t wake;  /* a job was queued, or stop */
     struct authpool_queue queue;
     size_t n_queued, queue_max;
     bool stopping;
     pthread_t *threads;
-    unsigned n_threads;           /* started, to join */
-    pthread_mutex_t fail_lock;    /* guards fails: workers on any thread record into it */
+    unsigned n_threads;        /* started, to join */
+    pthread_mutex_t fail_lock; /* guards fails: workers on any thread record into it */
     struct authfail *fails;
 };
 

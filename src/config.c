@@ -1170,8 +1170,8 @@ static int config_set_origins(struct config_ctx *x, const struct config_key *k,
 }
 
 /* "hosts": the Host allowlist, each name checked by origin.c at its own position. */
-static int config_set_hosts(struct config_ctx *x, const struct config_key *k,
-                            struct config_node *v, struct config *c)
+static int config_set_hosts(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                            struct config *c)
 {
     struct config_node *one, **items;
     const char **names;
@@ -1589,7 +1589,8 @@ static int config_route_access(struct config_ctx *x, struct route *r,
     char *text;
 
     /* No "origins": browsers may open the route from pages of the same origin only. */
-    if (r->origins == NULL && (r->origins = origin_list_parse(NULL, 0, 0, why, sizeof(why))) == NULL)
+    if (r->origins == NULL &&
+        (r->origins = origin_list_parse(NULL, 0, 0, why, sizeof(why))) == NULL)
         return config_oom(x);
     if (!r->allow_no_origin)
         r->origins->flags |= ORIGIN_REQUIRE;

@@ -210,8 +210,8 @@ static void httpconn_hand_on(struct httpconn *hc, const struct route *route)
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
  * <route>, whose count the caller has given back, and closes. */
-static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route,
-                                 enum acl_auth auth, const char *user)
+static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route, enum acl_auth auth,
+                                 const char *user)
 {
     char headers[64 + CONFIG_REALM_MAX];
 
@@ -243,8 +243,10 @@ static void httpconn_on_auth(enum acl_auth result, const char *user, void *arg)
     if (result == ACL_AUTH_OK && conf != hc->server->conf) {
         /* A reload while the password was hashed: the route may be gone, or its users
          * changed. Everything is checked again under the new configuration. */
-        log_msg(LOG_LEVEL_DEBUG, "client=%s %s: configuration reloaded during the password "
-                "check: checking again", hc->peer, hc->req.url);
+        log_msg(LOG_LEVEL_DEBUG,
+                "client=%s %s: configuration reloaded during the password "
+                "check: checking again",
+                hc->peer, hc->req.url);
         server_uncount(hc->server, route, sa);
         runconf_unref(conf);
         if (!hc->read_eof)
@@ -294,8 +296,10 @@ static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
     /* Before any hash: a guesser gets nothing more from us, not even CPU time. */
     blocked_ms = authpool_blocked_ms(pool, sa);
     if (blocked_ms > 0) {
-        log_msg(LOG_LEVEL_INFO, "client=%s user=\"%s\" %s: too many failed logins, blocked for "
-                "%llu ms more", hc->peer, cred.user, hc->req.url, (unsigned long long)blocked_ms);
+        log_msg(LOG_LEVEL_INFO,
+                "client=%s user=\"%s\" %s: too many failed logins, blocked for "
+                "%llu ms more",
+                hc->peer, cred.user, hc->req.url, (unsigned long long)blocked_ms);
         acl_basic_cred_wipe(&cred);
         server_uncount(hc->server, route, sa);
         snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
@@ -305,8 +309,7 @@ static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
     }
     hc->auth_job = authpool_submit(pool, hc->server->base, &cred, httpconn_on_auth, hc);
     if (hc->auth_job == NULL) {
-        log_msg(LOG_LEVEL_WARN, "client=%s %s: password check queue full", hc->peer,
-                hc->req.url);
+        log_msg(LOG_LEVEL_WARN, "client=%s %s: password check queue full", hc->peer, hc->req.url);
         server_uncount(hc->server, route, sa);
         httpconn_refuse(hc, 503, "authentication busy", "Retry-After: 1\r\n");
         return;
@@ -393,8 +396,7 @@ static void httpconn_dispatch(struct httpconn *hc)
      * lines are a 400. */
     if (cfg->hosts != NULL) {
         int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
-        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts,
-                                                      http_req_header(&hc->req, "Host"),
+        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts, http_req_header(&hc->req, "Host"),
                                                       httpconn_is_tls(hc))) {
             const char *why = status == 400 ? "more than one Host" : "host not served here";
             if (handshake_is_upgrade(&hc->req))
@@ -585,7 +587,8 @@ void httpconn_log_access(const struct config *c)
 {
     for (size_t i = 0; i < c->n_routes; i++)
         if (origin_list_is_any(c->routes[i].origins))
-            log_msg(LOG_LEVEL_WARN, "route %s accepts any Origin (origins: [\"*\"]): a page on "
+            log_msg(LOG_LEVEL_WARN,
+                    "route %s accepts any Origin (origins: [\"*\"]): a page on "
                     "any web site may open it from the browser of whoever visits that page",
                     c->routes[i].path);
 }

@@ -83,8 +83,7 @@ static const char *origin_host_copy(const char *s, size_t len, char *out)
                 return "empty label in host";
             if (ch == '*')
                 return "\"*\" is only allowed as the first label, as in https://*.example.com";
-            if (!origin_is_alpha(ch) && !origin_is_digit(ch) && ch != '-' && ch != '_' &&
-                ch != '.')
+            if (!origin_is_alpha(ch) && !origin_is_digit(ch) && ch != '-' && ch != '_' && ch != '.')
                 return "bad character in host";
         }
     }
@@ -329,9 +328,8 @@ struct origin_hosts *origin_hosts_parse(const char *const *names, size_t n, char
             snprintf(err, err_len, "host %zu: missing", i + 1);
             goto fail;
         }
-        why = strstr(names[i], "://") != NULL
-                  ? "a host name is written alone, without a scheme"
-                  : origin_host_parse(names[i], true, &h->items[i]);
+        why = strstr(names[i], "://") != NULL ? "a host name is written alone, without a scheme"
+                                              : origin_host_parse(names[i], true, &h->items[i]);
         if (why != NULL) {
             if (strncmp(why, "\"*\" is only", 11) == 0)
                 why = "\"*\" is only allowed as the first label, as in *.example.com";

@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Same-origin: case does not matter, and a list without patterns is exactly it. */
     {
-        struct origin_list *same = origin_list_parse(NULL, 0, require ? ORIGIN_REQUIRE : 0,
-                                                     err, err_len);
+        struct origin_list *same =
+            origin_list_parse(NULL, 0, require ? ORIGIN_REQUIRE : 0, err, err_len);
         bool is_same = origin_is_same(origin, host, tls);
         FUZZ_CHECK(same != NULL);
         FUZZ_CHECK(origin_list_is_allowed(same, origin, host, tls) ==

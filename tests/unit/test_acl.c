@@ -742,17 +742,19 @@ struct mixed_case {
 };
 
 #define MIXED_TAIL                                                                                 \
-    ": every hash of a file must have the same method and cost, or the time a wrong password "   \
+    ": every hash of a file must have the same method and cost, or the time a wrong password "     \
     "takes tells users apart"
 
 static const struct mixed_case mixed_cases[] = {
     {"$6$saltsalt$", "$y$j9T$saltsaltsaltsalt$",
-     "users:3: user \"b\": yescrypt, parameters j9T, but line 1 has SHA-512, 5000 rounds" MIXED_TAIL},
+     "users:3: user \"b\": yescrypt, parameters j9T, but line 1 has SHA-512, 5000 "
+     "rounds" MIXED_TAIL},
     {"$y$j9T$saltsaltsaltsalt$", "$6$saltsalt$",
-     "users:3: user \"b\": SHA-512, 5000 rounds, but line 1 has yescrypt, parameters j9T" MIXED_TAIL},
+     "users:3: user \"b\": SHA-512, 5000 rounds, but line 1 has yescrypt, parameters "
+     "j9T" MIXED_TAIL},
     {"$y$j9T$saltsaltsaltsalt$", "$y$jAT$saltsaltsaltsalt$",
-     "users:3: user \"b\": yescrypt, parameters jAT, but line 1 has yescrypt, parameters j9T"
-     MIXED_TAIL},
+     "users:3: user \"b\": yescrypt, parameters jAT, but line 1 has yescrypt, parameters "
+     "j9T" MIXED_TAIL},
     {"$6$saltsalt$", "$6$rounds=1000$saltsalt$",
      "users:3: user \"b\": SHA-512, 1000 rounds, but line 1 has SHA-512, 5000 rounds" MIXED_TAIL},
     {"$6$saltsalt$", "$5$saltsalt$",

@@ -39,8 +39,10 @@ static const struct sockaddr *addr(const char *text, struct sockaddr_storage *ss
 static struct authfail *table(unsigned max_failures, uint64_t window_ms, uint64_t block_ms,
                               size_t max_entries)
 {
-    struct authfail_limits l = {.max_failures = max_failures, .window_ms = window_ms,
-                                .block_ms = block_ms, .max_entries = max_entries};
+    struct authfail_limits l = {.max_failures = max_failures,
+                                .window_ms = window_ms,
+                                .block_ms = block_ms,
+                                .max_entries = max_entries};
     struct authfail *t = authfail_new(&l, test_key);
 
     ck_assert_ptr_nonnull(t);
@@ -201,8 +203,8 @@ START_TEST(test_authfail_keyed)
 {
     static const unsigned char other[AUTHFAIL_KEY_BYTES] = {15, 14, 13, 12, 11, 10, 9, 8,
                                                             7,  6,  5,  4,  3,  2,  1, 0};
-    struct authfail_limits l = {.max_failures = 5, .window_ms = 10, .block_ms = 10,
-                                .max_entries = 1024};
+    struct authfail_limits l = {
+        .max_failures = 5, .window_ms = 10, .block_ms = 10, .max_entries = 1024};
     struct authfail *a = authfail_new(&l, test_key), *b = authfail_new(&l, other);
     struct sockaddr_storage ss;
     char text[32];

@@ -491,8 +491,8 @@ static enum fm_result fm_op_mime(char *detail, size_t detail_len)
 static enum fm_result fm_op_authfail(char *detail, size_t detail_len)
 {
     static const unsigned char key[AUTHFAIL_KEY_BYTES] = {1, 2, 3};
-    struct authfail_limits l = {.max_failures = 2, .window_ms = 1000, .block_ms = 1000,
-                                .max_entries = 8};
+    struct authfail_limits l = {
+        .max_failures = 2, .window_ms = 1000, .block_ms = 1000, .max_entries = 8};
     struct authfail *t = authfail_new(&l, key);
     struct sockaddr_in sin = {.sin_family = AF_INET};
 

@@ -263,12 +263,11 @@ START_TEST(test_origin_match)
     o = origin_list_parse(t->patterns, n, t->flags, err, sizeof(err));
     ck_assert_msg(o != NULL, "%s", err);
     ck_assert_msg(origin_list_is_allowed(o, t->origin, t->host, t->tls) == t->allowed,
-                  "case %d: %s -> %s", _i,
-                  t->origin != NULL ? t->origin : "(none)", t->allowed ? "allow" : "refuse");
+                  "case %d: %s -> %s", _i, t->origin != NULL ? t->origin : "(none)",
+                  t->allowed ? "allow" : "refuse");
     origin_list_free(o);
 }
 END_TEST
-
 
 START_TEST(test_origin_any)
 {
