@@ -1,8 +1,8 @@
 /*
- * acl.c - access rules, no I/O: Origin allowlists (RFC 6454 §4 and §6.2, RFC 6455 §10.2),
- * CIDR allow and deny lists, HTTP Basic authentication (RFC 7617) against crypt(3)
- * hashes. The caller reads the password file, finds the peer address and answers 403 or
- * 401; this file only decides.
+ * acl.c - access rules, no I/O: CIDR allow and deny lists, HTTP Basic authentication
+ * (RFC 7617) against crypt(3) hashes of one method and cost per file. The caller reads
+ * the password file, finds the peer address, runs the costly half of a check where it
+ * does no harm and answers 403 or 401; this file only decides. Origins are origin.c's.
  */
 #include "acl.h"
 
@@ -53,197 +53,6 @@ static bool acl_is_alpha(char ch)
 static bool acl_is_digit(char ch)
 {
     return ch >= '0' && ch <= '9';
-}
-
-static char acl_lower(char ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-}
-
-/* Origins ------------------------------------------------------------------------- */
-
-/* Port a browser leaves out of the serialized origin (RFC 6454 §6.2 omits the default). */
-static unsigned acl_origin_default_port(const char *scheme)
-{
-    if (strcmp(scheme, "http") == 0 || strcmp(scheme, "ws") == 0)
-        return 80;
-    if (strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0)
-        return 443;
-    return 0;
-}
-
-/* Host: an IPv6 literal in brackets, or dot-separated labels of letters, digits, '-' and
- * '_' with no empty label. Lowercases it into <o>->host. Returns NULL or a static why. */
-static const char *acl_origin_host(const char *s, size_t len, struct acl_origin *o)
-{
-    if (len == 0)
-        return "no host";
-    if (len > ACL_HOST_MAX)
-        return "host too long";
-    if (s[0] == '[') {
-        char v6[ACL_HOST_MAX + 1];
-        struct in6_addr a;
-        if (len < 3 || s[len - 1] != ']')
-            return "bad IPv6 literal";
-        memcpy(v6, s + 1, len - 2);
-        v6[len - 2] = '\0';
-        if (inet_pton(AF_INET6, v6, &a) != 1)
-            return "bad IPv6 literal";
-    } else {
-        for (size_t i = 0; i < len; i++) {
-            char ch = s[i];
-            if (ch == '.' && (i == 0 || i + 1 == len || s[i - 1] == '.'))
-                return "empty label in host";
-            if (ch == '*')
-                return "\"*\" is only allowed as the first label, as in https://*.example.com";
-            if (!acl_is_alpha(ch) && !acl_is_digit(ch) && ch != '-' && ch != '_' && ch != '.')
-                return "bad character in host";
-        }
-    }
-    for (size_t i = 0; i < len; i++)
-        o->host[i] = acl_lower(s[i]);
-    o->host[len] = '\0';
-    return NULL;
-}
-
-/* Parses serialized origin <s> (pattern syntax when <pattern>: "*." may start the host)
- * into <o>. Returns NULL, or a static text saying what is wrong. */
-static const char *acl_origin_parse(const char *s, bool pattern, struct acl_origin *o)
-{
-    const char *p = s, *host, *colon, *end, *why;
-    size_t n = 0;
-
-    memset(o, 0, sizeof(*o));
-    /* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-    if (!acl_is_alpha(*p))
-        return "expected scheme://host[:port]";
-    while (acl_is_alpha(*p) || acl_is_digit(*p) || *p == '+' || *p == '-' || *p == '.') {
-        if (n == ACL_SCHEME_MAX)
-            return "scheme too long";
-        o->scheme[n++] = acl_lower(*p++);
-    }
-    o->scheme[n] = '\0';
-    if (strncmp(p, "://", 3) != 0)
-        return "expected scheme://host[:port]";
-    host = p + 3;
-    end = host + strcspn(host, "/?#@");
-    if (*end == '@')
-        return "an origin has no user name";
-    if (*end != '\0')
-        return "an origin has no path, query or fragment (nor a \"/\" at the end)";
-    if (pattern && host[0] == '*' && host[1] == '.') {
-        o->wildcard = true;
-        host += 2;
-    }
-    /* The port is after the last colon, unless that colon is inside an IPv6 literal. */
-    colon = strrchr(host, ':');
-    if (colon != NULL && host[0] == '[' && strchr(colon, ']') != NULL)
-        colon = NULL;
-    if (colon != NULL) {
-        const char *d = colon + 1;
-        unsigned long port = 0;
-        if (*d == '\0' || strspn(d, "0123456789") != strlen(d) || strlen(d) > 5)
-            return "bad port";
-        for (; *d != '\0'; d++)
-            port = port * 10 + (unsigned long)(*d - '0');
-        if (port == 0 || port > 65535)
-            return "bad port";
-        o->port = (unsigned)port;
-    }
-    if (o->wildcard && host[0] == '[')
-        return "a wildcard needs a domain name after \"*.\"";
-    why = acl_origin_host(host, (size_t)((colon != NULL ? colon : end) - host), o);
-    if (why != NULL)
-        return why;
-    if (o->port == acl_origin_default_port(o->scheme))
-        o->port = 0;
-    return NULL;
-}
-
-/* Parses <n> patterns at <patterns> into a new allowlist: see acl.h for the syntax.
- * Returns the list, or NULL with "origin pattern N \"...\": why" or "out of memory". */
-struct acl_origins *acl_origins_parse(const char *const *patterns, size_t n, unsigned flags,
-                                      char *err, size_t err_len)
-{
-    struct acl_origins *o = calloc(1, sizeof(*o));
-    char q[ACL_QUOTE_MAX + 4];
-
-    if (err != NULL && err_len > 0)
-        err[0] = '\0';
-    if (o == NULL || (n > 0 && (o->items = calloc(n, sizeof(*o->items))) == NULL)) {
-        snprintf(err, err_len, "origin patterns: out of memory");
-        goto fail;
-    }
-    o->flags = flags;
-    for (size_t i = 0; i < n; i++) {
-        const char *why;
-        if (patterns[i] == NULL) {
-            snprintf(err, err_len, "origin pattern %zu: missing", i + 1);
-            goto fail;
-        }
-        if (strcmp(patterns[i], "*") == 0) {
-            o->any = true;
-            continue;
-        }
-        /* RFC 6454 §6.2: an opaque origin serializes as "null", exactly. */
-        if (strcmp(patterns[i], "null") == 0) {
-            o->allow_null = true;
-            continue;
-        }
-        why = acl_origin_parse(patterns[i], true, &o->items[o->n]);
-        if (why != NULL) {
-            snprintf(err, err_len, "origin pattern %zu \"%s\": %s", i + 1,
-                     acl_quote(patterns[i], SIZE_MAX, q), why);
-            goto fail;
-        }
-        o->n++;
-    }
-    return o;
-
-fail:
-    acl_origins_free(o);
-    return NULL;
-}
-
-/* Frees <o>; NULL is fine. */
-void acl_origins_free(struct acl_origins *o)
-{
-    if (o == NULL)
-        return;
-    free(o->items);
-    free(o);
-}
-
-/* True if <host> is a subdomain of <domain>, at any depth; both lowercase. */
-static bool acl_origin_is_subdomain(const char *host, const char *domain)
-{
-    size_t hl = strlen(host), dl = strlen(domain);
-
-    return hl > dl + 1 && host[hl - dl - 1] == '.' && strcmp(host + hl - dl, domain) == 0;
-}
-
-/* True if a request with Origin <origin> (NULL: none) may proceed under <o>: see acl.h. */
-bool acl_origins_is_allowed(const struct acl_origins *o, const char *origin)
-{
-    struct acl_origin got;
-
-    if (origin == NULL)
-        return !(o->flags & ACL_ORIGIN_REQUIRE);
-    if (o->any || (o->n == 0 && !o->allow_null))
-        return true;
-    if (strcmp(origin, "null") == 0)
-        return o->allow_null;
-    if (acl_origin_parse(origin, false, &got) != NULL)
-        return false;
-    for (size_t i = 0; i < o->n; i++) {
-        const struct acl_origin *want = &o->items[i];
-        if (strcmp(want->scheme, got.scheme) != 0 || want->port != got.port)
-            continue;
-        if (want->wildcard ? acl_origin_is_subdomain(got.host, want->host)
-                           : strcmp(want->host, got.host) == 0)
-            return true;
-    }
-    return false;
 }
 
 /* Networks ------------------------------------------------------------------------- */
@@ -511,6 +320,27 @@ static const char *acl_users_check_hash(const char *hash)
     }
 }
 
+/* The method and cost of <hash> (already checked by acl_users_check_hash) as text for
+ * comparing and for messages, into <out>: "bcrypt, cost 12", "SHA-512, 5000 rounds",
+ * "yescrypt, parameters j9T". Two hashes with the same text cost the same time. */
+static void acl_users_cost(const char *hash, char *out, size_t out_len)
+{
+    const char *params = hash + 1 + strcspn(hash + 1, "$") + 1; /* after "$id$" */
+    size_t params_len = strcspn(params, "$");
+
+    if (hash[1] == '2') {
+        snprintf(out, out_len, "bcrypt, cost %.2s", params);
+    } else if (hash[1] == 'y') {
+        snprintf(out, out_len, "yescrypt, parameters %.*s", (int)params_len, params);
+    } else {
+        /* crypt(5): "rounds=N" is optional, 5000 without it. */
+        unsigned long rounds = 5000;
+        if (strncmp(params, "rounds=", 7) == 0)
+            rounds = strtoul(params + 7, NULL, 10);
+        snprintf(out, out_len, "%s, %lu rounds", hash[1] == '6' ? "SHA-512" : "SHA-256", rounds);
+    }
+}
+
 /* Reads the line <line> (<len> bytes, spaces trimmed, not a comment) number <lineno> into
  * <u>; returns 0, or -1 with "NAME:LINE: why" in <err>. */
 static int acl_users_line(struct acl_users *u, const char *line, size_t len, unsigned lineno,
@@ -519,7 +349,7 @@ static int acl_users_line(struct acl_users *u, const char *line, size_t len, uns
     const char *colon = memchr(line, ':', len);
     size_t user_len = colon != NULL ? (size_t)(colon - line) : 0;
     size_t hash_len = colon != NULL ? len - user_len - 1 : 0;
-    char q[ACL_QUOTE_MAX + 4];
+    char q[ACL_QUOTE_MAX + 4], cost[64], first_cost[64];
     struct acl_user *au;
     const char *why;
 
@@ -564,11 +394,62 @@ static int acl_users_line(struct acl_users *u, const char *line, size_t len, uns
         OPENSSL_cleanse(au->hash, sizeof(au->hash));
         return -1;
     }
+    /* A cheaper hash would answer a wrong password sooner, telling its user exists. */
+    if (u->n > 0) {
+        acl_users_cost(au->hash, cost, sizeof(cost));
+        acl_users_cost(u->items[0].hash, first_cost, sizeof(first_cost));
+        if (strcmp(cost, first_cost) != 0) {
+            snprintf(err, err_len,
+                     "%s:%u: user \"%s\": %s, but line %u has %s: every hash of a file must "
+                     "have the same method and cost, or the time a wrong password takes tells "
+                     "users apart",
+                     name, lineno, q, cost, u->items[0].line, first_cost);
+            OPENSSL_cleanse(au->hash, sizeof(au->hash));
+            return -1;
+        }
+    }
     memcpy(au->name, line, user_len);
     au->name[user_len] = '\0';
     au->line = lineno;
     u->n++;
     return 0;
+}
+
+/* Makes <u>->dummy: a setting with <hash>'s method and cost and a fresh random salt.
+ * Returns NULL, or a static why. */
+static const char *acl_users_make_dummy(struct acl_users *u, const char *hash)
+{
+    const char *params = hash + 1 + strcspn(hash + 1, "$") + 1;
+    size_t params_len = strcspn(params, "$");
+    char prefix[8], salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    unsigned long count = 0;
+    int n;
+
+    snprintf(prefix, sizeof(prefix), "%.*s", (int)(params - hash), hash); /* "$2b$", "$6$" */
+    if (hash[1] == '2')
+        count = strtoul(params, NULL, 10);
+    else if (hash[1] != 'y' && strncmp(params, "rounds=", 7) == 0)
+        count = strtoul(params + 7, NULL, 10);
+    /* rbytes NULL: libcrypt takes the salt's randomness from the system. */
+    if (crypt_gensalt_rn(prefix, count, NULL, 0, salt, sizeof(salt)) == NULL)
+        return "crypt_gensalt failed";
+    n = snprintf(u->dummy, sizeof(u->dummy), "%s", salt);
+    if (hash[1] == 'y') {
+        /* yescrypt's count does not spell every parameter set: keep the file's own. */
+        const char *salt_part = strrchr(salt, '$');
+        n = snprintf(u->dummy, sizeof(u->dummy), "$y$%.*s%s", (int)params_len, params,
+                     salt_part != NULL ? salt_part : "$");
+    }
+    if (n < 0 || (size_t)n >= sizeof(u->dummy))
+        return "dummy setting too long";
+    switch (crypt_checksalt(u->dummy)) {
+    case CRYPT_SALT_OK:
+    case CRYPT_SALT_METHOD_LEGACY:
+    case CRYPT_SALT_TOO_CHEAP:
+        return NULL;
+    default:
+        return "crypt(3) refuses a setting like this hash's";
+    }
 }
 
 /* Parses htpasswd-style <text> (<len> bytes): see acl.h. Returns the users, or NULL with
@@ -579,6 +460,7 @@ struct acl_users *acl_users_parse(const char *text, size_t len, const char *name
     struct acl_users *u = calloc(1, sizeof(*u));
     size_t cap = 0, pos = 0;
     unsigned lineno = 0;
+    const char *why;
 
     if (err != NULL && err_len > 0)
         err[0] = '\0';
@@ -623,6 +505,10 @@ struct acl_users *acl_users_parse(const char *text, size_t len, const char *name
         if (acl_users_line(u, line, line_len, lineno, name, err, err_len) < 0)
             goto fail;
     }
+    if (u->n > 0 && (why = acl_users_make_dummy(u, u->items[0].hash)) != NULL) {
+        snprintf(err, err_len, "%s:%u: %s", name, u->items[0].line, why);
+        goto fail;
+    }
     return u;
 
 fail:
@@ -638,12 +524,13 @@ void acl_users_free(struct acl_users *u)
     if (u->items != NULL)
         OPENSSL_cleanse(u->items, u->n * sizeof(*u->items));
     free(u->items);
+    OPENSSL_cleanse(u->dummy, sizeof(u->dummy));
     free(u);
 }
 
 /* Decodes the base64 token68 at <b64> (<len> bytes, RFC 4648 §4 with padding) into
  * <out> (ACL_BASIC_PLAIN_MAX + 3 bytes). Returns the decoded length, or -1. */
-static int acl_basic_decode(const char *b64, size_t len, unsigned char *out)
+static int acl_basic_base64(const char *b64, size_t len, unsigned char *out)
 {
     size_t pad = 0;
     int n;
@@ -671,27 +558,21 @@ static const struct acl_user *acl_users_find(const struct acl_users *u, const ch
     return NULL;
 }
 
-/* Checks Authorization value <authorization> against <u>: see acl.h. */
-enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorization, char *user,
-                              size_t user_len)
+/* Decodes <authorization> into <cred> and picks its hash under <u>: see acl.h. */
+enum acl_auth acl_basic_decode(const struct acl_users *u, const char *authorization,
+                               struct acl_basic_cred *cred)
 {
-    /* Never matches: crypt of any password under this salt is another string. It keeps
-     * an unknown user as slow as a known one when the file is empty. */
-    static const char dummy_hash[] = "$6$wsbridge.dummy$"
-                                     "................................"
-                                     "................................"
-                                     "......................";
+    /* For a file with no user: never matches (crypt of any password under this salt is
+     * another string), and there is no user whose existence a time could tell. */
+    static const char no_users_setting[] = "$6$wsbridge.dummy$";
     unsigned char plain[ACL_BASIC_PLAIN_MAX + 3];
-    char password[ACL_PASSWORD_MAX + 1];
-    const char *p = authorization, *colon, *hash, *got;
+    const char *p = authorization, *colon;
     const struct acl_user *found;
-    struct crypt_data *cd = NULL;
     enum acl_auth result = ACL_AUTH_MALFORMED;
     size_t tok_len, name_len, password_len;
     int n;
 
-    if (user != NULL && user_len > 0)
-        user[0] = '\0';
+    memset(cred, 0, sizeof(*cred));
     /* RFC 7235 §2.1: credentials = auth-scheme [ 1*SP token68 ]; the scheme is
      * case-insensitive. */
     if (p == NULL || strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\0'))
@@ -702,7 +583,7 @@ enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorizati
     tok_len = strlen(p);
     while (tok_len > 0 && (p[tok_len - 1] == ' ' || p[tok_len - 1] == '\t'))
         tok_len--;
-    n = acl_basic_decode(p, tok_len, plain);
+    n = acl_basic_base64(p, tok_len, plain);
     if (n < 0)
         goto done;
     /* RFC 7617 §2: neither user-id nor password holds a control character (NUL too). */
@@ -716,35 +597,64 @@ enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorizati
     password_len = (size_t)n - name_len - 1;
     if (password_len > ACL_PASSWORD_MAX)
         goto done;
-    memcpy(password, colon + 1, password_len);
-    password[password_len] = '\0';
+    memcpy(cred->password, colon + 1, password_len);
+    cred->password[password_len] = '\0';
     found = acl_users_find(u, (const char *)plain, name_len);
-    if (user != NULL && user_len > 0)
-        snprintf(user, user_len, "%.*s", (int)name_len, (const char *)plain);
-    hash = found != NULL ? found->hash : u != NULL && u->n > 0 ? u->items[0].hash : dummy_hash;
-    /* crypt_r needs a zeroed struct crypt_data (about 32 KiB: too big for the stack). */
-    cd = calloc(1, sizeof(*cd));
-    if (cd == NULL) {
-        result = ACL_AUTH_ERROR;
-        goto done;
-    }
-    got = crypt_r(password, hash, cd);
-    /* libxcrypt fails with NULL or a string starting '*', never a valid hash. */
-    if (got == NULL || got[0] == '*') {
-        result = ACL_AUTH_ERROR;
-        goto done;
-    }
-    result =
-        found != NULL && strlen(got) == strlen(hash) && CRYPTO_memcmp(got, hash, strlen(hash)) == 0
-            ? ACL_AUTH_OK
-            : ACL_AUTH_DENIED;
+    /* A name longer than any in a file is simply unknown; it is cut for the log only. */
+    snprintf(cred->user, sizeof(cred->user), "%.*s", (int)name_len, (const char *)plain);
+    cred->known = found != NULL;
+    snprintf(cred->hash, sizeof(cred->hash), "%s",
+             found != NULL                      ? found->hash
+             : u != NULL && u->dummy[0] != '\0' ? u->dummy
+                                                : no_users_setting);
+    result = ACL_AUTH_PENDING;
 
 done:
-    if (cd != NULL)
-        OPENSSL_cleanse(cd, sizeof(*cd));
-    free(cd);
     OPENSSL_cleanse(plain, sizeof(plain));
-    OPENSSL_cleanse(password, sizeof(password));
+    return result;
+}
+
+/* crypt(3) of <cred>'s password under its hash, and the comparison: see acl.h. */
+enum acl_auth acl_basic_verify(const struct acl_basic_cred *cred)
+{
+    /* crypt_r needs a zeroed struct crypt_data (about 32 KiB: too big for the stack). */
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    enum acl_auth result = ACL_AUTH_ERROR;
+    size_t hash_len = strlen(cred->hash);
+    const char *got;
+
+    if (cd == NULL)
+        return ACL_AUTH_ERROR;
+    got = crypt_r(cred->password, cred->hash, cd);
+    /* libxcrypt fails with NULL or a string starting '*', never a valid hash. */
+    if (got != NULL && got[0] != '*')
+        result =
+            cred->known && strlen(got) == hash_len && CRYPTO_memcmp(got, cred->hash, hash_len) == 0
+                ? ACL_AUTH_OK
+                : ACL_AUTH_DENIED;
+    OPENSSL_cleanse(cd, sizeof(*cd));
+    free(cd);
+    return result;
+}
+
+/* Wipes <cred>'s secrets and clears it. */
+void acl_basic_cred_wipe(struct acl_basic_cred *cred)
+{
+    OPENSSL_cleanse(cred, sizeof(*cred));
+}
+
+/* Decodes and verifies on the caller's thread: see acl.h. */
+enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorization, char *user,
+                              size_t user_len)
+{
+    struct acl_basic_cred cred;
+    enum acl_auth result = acl_basic_decode(u, authorization, &cred);
+
+    if (user != NULL && user_len > 0)
+        snprintf(user, user_len, "%s", cred.user);
+    if (result == ACL_AUTH_PENDING)
+        result = acl_basic_verify(&cred);
+    acl_basic_cred_wipe(&cred);
     return result;
 }
 
@@ -762,6 +672,8 @@ const char *acl_auth_name(enum acl_auth a)
         return "denied";
     case ACL_AUTH_ERROR:
         return "error";
+    case ACL_AUTH_PENDING:
+        return "pending";
     }
     return "?";
 }

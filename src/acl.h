@@ -1,8 +1,8 @@
 /*
- * acl.h - who may open a WebSocket, no I/O: Origin allowlists (RFC 6454 origins, RFC 6455
- * §10.2), client address allow and deny lists (CIDR), and HTTP Basic authentication
- * (RFC 7617) against htpasswd-style text hashed with crypt(3). Reading the password file
- * and answering 403 or 401 are the caller's.
+ * acl.h - who may open a WebSocket, no I/O: client address allow and deny lists (CIDR),
+ * and HTTP Basic authentication (RFC 7617) against htpasswd-style text hashed with
+ * crypt(3). Origin and Host rules are origin.h's. Reading the password file, running the
+ * hash off the event loop and answering 403 or 401 are the caller's.
  */
 #ifndef WSB_ACL_H
 #define WSB_ACL_H
@@ -10,50 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
-
-/* Origins -------------------------------------------------------------------------- */
-
-#define ACL_ORIGIN_REQUIRE 0x1 /* a request without an Origin header is refused */
-
-#define ACL_SCHEME_MAX 32 /* bytes of an origin's scheme */
-#define ACL_HOST_MAX 255  /* bytes of an origin's host, brackets of an IPv6 literal included */
-
-struct acl_origin {
-    char scheme[ACL_SCHEME_MAX + 1]; /* lowercase */
-    char host[ACL_HOST_MAX + 1];     /* lowercase; without the "*." of a wildcard */
-    bool wildcard;                   /* written "*.host": subdomains of host only */
-    unsigned port;                   /* 0: the scheme's default (or none given) */
-};
-
-struct acl_origins {
-    struct acl_origin *items; /* parsed patterns, in the order given */
-    size_t n;
-    bool any;        /* a lone "*" was given: every Origin value passes */
-    bool allow_null; /* "null" was given: Origin "null" passes */
-    unsigned flags;  /* ACL_ORIGIN_* */
-};
-
-/* Parses <n> patterns at <patterns> into a new allowlist. A pattern is an origin as a
- * browser serializes it, "scheme://host" or "scheme://host:port" (no path, no slash at
- * the end, no user info), where host may start with "*." to match any subdomain at any
- * depth (not the domain itself); or "*" alone, any Origin value; or "null", the opaque
- * origin (RFC 6454 §6.2) that any sandboxed iframe or file: page can send, so rarely
- * wise. A default port (80 for http and ws, 443 for https and wss) is the same as none.
- * With no patterns every Origin value passes. <flags>: ACL_ORIGIN_REQUIRE. Returns the
- * list, or NULL with "origin pattern N \"...\": why" (N 1-based) in <err>. */
-struct acl_origins *acl_origins_parse(const char *const *patterns, size_t n, unsigned flags,
-                                      char *err, size_t err_len);
-
-/* Frees <o>; NULL is fine. */
-void acl_origins_free(struct acl_origins *o);
-
-/* True if a request whose Origin header is <origin> (NULL: no such header) may proceed
- * under <o>. Scheme and host compare case-insensitively (RFC 6454 §4 lowercases them),
- * ports exactly once defaults are dropped. A value that is not a well-formed origin
- * matches only "*". A missing header passes unless ACL_ORIGIN_REQUIRE was given: browsers
- * always send Origin with a WebSocket handshake (RFC 6455 §4.1), so its absence means a
- * non-browser client, which could have sent any value anyway. */
-bool acl_origins_is_allowed(const struct acl_origins *o, const char *origin);
 
 /* Networks ------------------------------------------------------------------------- */
 
@@ -111,6 +67,9 @@ struct acl_user {
 struct acl_users {
     struct acl_user *items;
     size_t n;
+    char dummy[ACL_HASH_MAX + 1]; /* setting with a random salt and the method and cost of
+                                   * every hash in the file: unknown users are checked
+                                   * against it; "" when the file has no user */
 };
 
 enum acl_auth {
@@ -120,28 +79,58 @@ enum acl_auth {
                          * longer than ACL_USER_MAX + 1 + ACL_PASSWORD_MAX bytes: 401 */
     ACL_AUTH_DENIED,    /* unknown user or wrong password (not told apart): 401 */
     ACL_AUTH_ERROR,     /* crypt(3) failed or memory ran out: 500 */
+    ACL_AUTH_PENDING,   /* credentials decoded: acl_basic_verify decides */
+};
+
+/* Decoded credentials with the hash to check them against: what acl_basic_verify needs,
+ * copied, so that it may run on another thread after the users are gone. */
+struct acl_basic_cred {
+    char user[ACL_USER_MAX + 1];         /* as sent, for the access log */
+    char password[ACL_PASSWORD_MAX + 1]; /* secret: wiped by acl_basic_cred_wipe */
+    char hash[ACL_HASH_MAX + 1];         /* the user's hash, or the file's dummy setting */
+    bool known;                          /* the user is in the file */
 };
 
 /* Parses <len> bytes of htpasswd-style text at <text>: one "user:hash" per line, blank
  * lines and lines starting with '#' ignored, spaces and tabs around a line dropped, LF or
  * CRLF endings. Hashes must be crypt(3) strings of yescrypt ($y$), SHA-512 ($6$),
  * SHA-256 ($5$) or bcrypt ($2b$, $2y$) that this libcrypt accepts; plain text, DES, MD5
- * ($1$, $apr1$) and {SHA} are refused. <name> (the file name) starts every message.
- * Returns the users, or NULL with "NAME:LINE: why" in <err>. Nothing is kept from <text>. */
+ * ($1$, $apr1$) and {SHA} are refused. Every hash must have the method and cost
+ * parameters of the first (bcrypt cost, SHA rounds, yescrypt parameters), so that a
+ * wrong password costs the same time whoever the user is; a dummy setting with those and
+ * a random salt (from libcrypt's crypt_gensalt) is made for unknown users. <name> (the
+ * file name) starts every message. Returns the users, or NULL with "NAME:LINE: why" in
+ * <err>. Nothing is kept from <text>. */
 struct acl_users *acl_users_parse(const char *text, size_t len, const char *name, char *err,
                                   size_t err_len);
 
 /* Frees <u> (wiping the hashes it holds); NULL is fine. */
 void acl_users_free(struct acl_users *u);
 
-/* Checks Authorization header value <authorization> (NULL: none) against <u> (NULL: no
- * users): scheme "Basic" in any case, then base64 (RFC 4648, padded) of "user:password"
- * with no control characters (RFC 7617 §2). Once the credentials decode (OK, DENIED,
- * ERROR) the user name, cut to <user_len> - 1 bytes, goes to <user> (may be NULL) for the
- * access log; otherwise <user> is "". Runs crypt(3) once whether or not the user exists,
- * so timing does not tell names apart, and compares with CRYPTO_memcmp. Takes as long as
- * the hash's cost (bcrypt at cost 12: about 0.25 s), during which the caller's thread
- * does nothing else; the caller may want to cache successes. */
+/* The cheap half of a check, for the caller's thread: decodes Authorization header value
+ * <authorization> (NULL: none) into <cred> and picks the hash to check it against in <u>
+ * (NULL: no users): the user's, or for an unknown user the file's dummy (a fixed SHA-512
+ * setting for a file with no user), so that acl_basic_verify costs the same either way.
+ * Scheme "Basic" in any case, then base64 (RFC 4648, padded) of "user:password" with no
+ * control characters (RFC 7617 §2). Returns ACL_AUTH_PENDING (<cred> filled: verify it,
+ * then wipe it), or MISSING or MALFORMED (<cred>->user is "", nothing secret is left in
+ * <cred>). Runs no hash. */
+enum acl_auth acl_basic_decode(const struct acl_users *u, const char *authorization,
+                               struct acl_basic_cred *cred);
+
+/* The costly half: crypt(3) of <cred>'s password with its hash's setting, compared with
+ * CRYPTO_memcmp. Returns OK (a known user with the right password), DENIED or ERROR.
+ * Takes as long as the hash's cost (bcrypt at cost 12: about 0.2 s): run it off the
+ * event loop. Thread-safe (crypt_r). Leaves <cred> as it was: the caller wipes it. */
+enum acl_auth acl_basic_verify(const struct acl_basic_cred *cred);
+
+/* Wipes the secrets of <cred> (password and hash) and clears it. */
+void acl_basic_cred_wipe(struct acl_basic_cred *cred);
+
+/* Both halves at once, on the caller's thread: acl_basic_decode, then acl_basic_verify
+ * when it decoded, the credentials wiped after. The user name, cut to <user_len> - 1
+ * bytes, goes to <user> (may be NULL) once the credentials decode (OK, DENIED, ERROR);
+ * otherwise <user> is "". For tests and tools: the daemon runs the hash on its pool. */
 enum acl_auth acl_basic_check(const struct acl_users *u, const char *authorization, char *user,
                               size_t user_len);
 

@@ -33,6 +33,7 @@
 #define CONFIG_KEY_NAME_MAX 32           /* longest key worth a "did you mean" */
 #define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
 #define CONFIG_ORIGINS_MAX 256           /* origin patterns of one route */
+#define CONFIG_AUTH_THREADS_MAX 16       /* auth_threads: authpool.c's AUTHPOOL_THREADS_MAX */
 #define CONFIG_AUTH_FILE_MAX_BYTES (8u << 20) /* ACL_USERS_MAX lines of long hashes fit */
 
 enum config_section {
@@ -81,7 +82,8 @@ enum config_type {
     CONFIG_T_CERTS,        /* a list of mappings of CONFIG_TLS_CERT keys */
     CONFIG_T_NAMES,        /* one SNI host name or a list of them */
     CONFIG_T_COUNT,        /* a whole number, no unit */
-    CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (acl.c) */
+    CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (origin.c) */
+    CONFIG_T_HOSTS,        /* one Host name or a list of them (origin.c) */
     CONFIG_T_NETS,         /* one CIDR network or a list of them (acl.c) */
     CONFIG_T_WORKERS,      /* "auto" (stored as 0) or a whole number within the bounds */
     CONFIG_T_ADMIN,        /* a mapping of CONFIG_ADMIN keys */
@@ -169,6 +171,9 @@ static const struct config_key config_keys[] = {
      0},
     {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
      CONFIG_UINT(config, workers), 0},
+    {CONFIG_TOP, "auth_threads", CONFIG_T_COUNT, "2", 1, CONFIG_AUTH_THREADS_MAX,
+     CONFIG_UINT(config, auth_threads), 0},
+    {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, CONFIG_REQUIRED},
@@ -1186,8 +1191,8 @@ static int config_set_count(struct config_ctx *x, const struct config_key *k,
     return 0;
 }
 
-/* "origins": parsed by acl.c now, so a bad pattern is reported at its own line and
- * column. ACL_ORIGIN_REQUIRE is added once "allow_no_origin" is known. */
+/* "origins": parsed by origin.c now, so a bad pattern is reported at its own line and
+ * column. ORIGIN_REQUIRE is added once "allow_no_origin" is known. */
 static int config_set_origins(struct config_ctx *x, const struct config_key *k,
                               struct config_node *v, struct route *r)
 {
@@ -1203,7 +1208,7 @@ static int config_set_origins(struct config_ctx *x, const struct config_key *k,
         return config_oom(x);
     for (size_t i = 0; i < n; i++)
         patterns[i] = items[i]->text;
-    r->origins = acl_origins_parse(patterns, n, 0, why, sizeof(why));
+    r->origins = origin_list_parse(patterns, n, 0, why, sizeof(why));
     if (r->origins == NULL) {
         /* The message numbers the pattern (1-based): place the error at that item. */
         const struct config_node *at = v;
@@ -1219,6 +1224,34 @@ static int config_set_origins(struct config_ctx *x, const struct config_key *k,
     }
     free(patterns);
     return 0;
+}
+
+/* "hosts": the Host allowlist, each name checked by origin.c at its own position. */
+static int config_set_hosts(struct config_ctx *x, const struct config_key *k, struct config_node *v,
+                            struct config *c)
+{
+    struct config_node *one, **items;
+    const char **names;
+    char why[256];
+    size_t n, bad = 0;
+
+    if (config_list(x, k, v, &one, &items, &n, ORIGIN_HOSTS_MAX,
+                    "a host name or a list of them, like [ app.example.com, \"*.example.com\" ]") <
+        0)
+        return -1;
+    if ((names = calloc(n, sizeof(*names))) == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++)
+        names[i] = items[i]->text;
+    c->hosts = origin_hosts_parse(names, n, why, sizeof(why));
+    free(names);
+    if (c->hosts != NULL)
+        return 0;
+    if (strstr(why, "out of memory") != NULL)
+        return config_oom(x);
+    if (sscanf(why, "host %zu", &bad) == 1 && bad >= 1 && bad <= n)
+        return config_fail(x, items[bad - 1], "%s", why);
+    return config_fail(x, v, "%s", why);
 }
 
 /* "allow" and "deny": CIDR networks into the route's lists, each checked by acl.c. */
@@ -1419,6 +1452,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct c
         return config_set_workers(x, k, v, obj);
     case CONFIG_T_ORIGINS:
         return config_set_origins(x, k, v, obj);
+    case CONFIG_T_HOSTS:
+        return config_set_hosts(x, k, v, obj);
     case CONFIG_T_NETS:
         return config_set_nets(x, k, v, obj);
     case CONFIG_T_ADMIN:
@@ -1610,13 +1645,12 @@ static int config_route_access(struct config_ctx *x, struct route *r,
     size_t len;
     char *text;
 
-    if (!r->allow_no_origin) {
-        if (r->origins == NULL)
-            r->origins = acl_origins_parse(NULL, 0, 0, why, sizeof(why));
-        if (r->origins == NULL)
-            return config_oom(x);
-        r->origins->flags |= ACL_ORIGIN_REQUIRE;
-    }
+    /* No "origins": browsers may open the route from pages of the same origin only. */
+    if (r->origins == NULL &&
+        (r->origins = origin_list_parse(NULL, 0, 0, why, sizeof(why))) == NULL)
+        return config_oom(x);
+    if (!r->allow_no_origin)
+        r->origins->flags |= ORIGIN_REQUIRE;
     /* The realm is sent inside a quoted-string (RFC 7617 §2): keep it printable and plain. */
     for (const char *p = r->auth_realm; p != NULL && *p != '\0'; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
@@ -1865,7 +1899,7 @@ void config_free(struct config *c)
         free(c->routes[i].subprotocols);
         free(c->routes[i].path);
         free(c->routes[i].tls_ca_file);
-        acl_origins_free(c->routes[i].origins);
+        origin_list_free(c->routes[i].origins);
         acl_nets_free(c->routes[i].nets);
         acl_users_free(c->routes[i].users);
         free(c->routes[i].auth_file);
@@ -1879,6 +1913,7 @@ void config_free(struct config *c)
     free(c->web_root);
     free(c->admin_listen);
     free(c->log.file);
+    origin_hosts_free(c->hosts);
     free(c->file);
     free(c);
 }

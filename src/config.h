@@ -12,6 +12,7 @@
 
 #include "acl.h"
 #include "addr.h"
+#include "origin.h"
 
 #define CONFIG_REALM_MAX 200 /* bytes of a route's auth_realm */
 
@@ -59,7 +60,8 @@ struct route {
     char *tls_ca_file;          /* tls:// targets: CAs to trust; NULL: the system's store */
     bool tls_verify;            /* tls:// targets: check the certificate and host name */
     unsigned max_connections;   /* WebSocket clients of this route at once; 0 = no limit */
-    struct acl_origins *origins; /* Origin allowlist; NULL: any origin, and none */
+    struct origin_list *origins; /* Origin allowlist, never NULL: no patterns means
+                                  * same-origin (Origin matches Host) */
     bool allow_no_origin;       /* a request without Origin (a non-browser) may proceed */
     struct acl_nets *nets;      /* allow and deny lists; NULL: every address */
     char *auth_file;            /* htpasswd-style file, joined; NULL: no authentication */
@@ -128,6 +130,8 @@ struct config {
                                       * 1 % of RLIMIT_NOFILE if more); 0 = no reserve */
     unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
                                       * one per online CPU (the daemon decides) */
+    unsigned auth_threads;           /* password hashing threads, shared by the workers */
+    struct origin_hosts *hosts;      /* Host names served; NULL: any (and none) */
     struct route *routes;
     size_t n_routes;
     struct addr *admin_listen;       /* admin.listen, plain HTTP; NULL: no admin listener */

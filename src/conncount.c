@@ -240,10 +240,14 @@ const char *conncount_upgrade(struct conncount *cc, unsigned route_max, const ch
     *limit = 0;
     if (rc == NULL && (rc = conncount_route_new(cc, path)) == NULL)
         return "out of memory";
-    if ((ip = conncount_ip_find(cc, &t->key)) != NULL && ip->pending > 0)
-        ip->pending--;
-    if (cc->pending > 0)
-        cc->pending--;
+    /* Only a pending connection leaves the pending counts: one that left a route and is
+     * admitted again (a reload during its password check) already did. */
+    if (t->state == CONNCOUNT_PENDING) {
+        if ((ip = conncount_ip_find(cc, &t->key)) != NULL && ip->pending > 0)
+            ip->pending--;
+        if (cc->pending > 0)
+            cc->pending--;
+    }
     rc->n++;
     cc->clients++;
     t->state = CONNCOUNT_CLIENT;

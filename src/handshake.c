@@ -127,6 +127,9 @@ static int handshake_verdict(const struct http_req *req, const char **key, size_
     count = http_req_header_count(req, "Host");
     if (count != 1)
         return handshake_refuse(error, 400, count == 0 ? "no Host" : "more than one Host");
+    /* RFC 6454 §7.3: one Origin at most; two would leave the access rules to guess. */
+    if (http_req_header_count(req, "Origin") > 1)
+        return handshake_refuse(error, 400, "more than one Origin");
     /* What follows the head is read as frames, so a body would be too. */
     if (req->has_body)
         return handshake_refuse(error, 400, "request has a body");

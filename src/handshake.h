@@ -31,7 +31,8 @@ struct handshake_result {
 bool handshake_is_upgrade(const struct http_req *req);
 
 /* Checks <req> (a complete head) against RFC 6455 §4.2.1, in this order: method GET
- * (else 405), HTTP/1.1 or later (else 400), Host present once (400), no body (400),
+ * (else 405), HTTP/1.1 or later (else 400), Host present once (400), Origin at most
+ * once (400), no body (400),
  * Upgrade token "websocket" (400), Connection token "upgrade" (400),
  * Sec-WebSocket-Version 13 (missing or other: 426), Sec-WebSocket-Key present once and
  * decoding to 16 bytes after trimming (400), then subprotocols: with a <pol> list, the

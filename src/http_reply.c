@@ -54,7 +54,7 @@ static bool http_reply_is_ctl(char c)
     return (unsigned char)c < 0x20 || c == 0x7f;
 }
 
-/* Reason phrases, from RFC 7231 §6.1 and RFC 7233 §4.4. */
+/* Reason phrases, from RFC 7231 §6.1, RFC 7233 §4.4 and RFC 7540 §9.1.2 (421). */
 static const struct http_reply_phrase {
     int status;         /* three-digit code */
     const char *reason; /* its phrase */
@@ -88,6 +88,7 @@ static const struct http_reply_phrase {
     {415, "Unsupported Media Type"},
     {416, "Range Not Satisfiable"},
     {417, "Expectation Failed"},
+    {421, "Misdirected Request"},
     {426, "Upgrade Required"},
     {428, "Precondition Required"},
     {429, "Too Many Requests"},

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "acl.h"
+#include "authpool.h"
 #include "config.h"
 #include "drain.h"
 #include "filebody.h"
@@ -30,13 +31,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "origin.h"
 #include "route.h"
 #include "runconf.h"
 #include "server.h"
 #include "static.h"
+#include "workers.h"
 #include "wsclient.h"
 
-static const char *const httpconn_state_names[] = {"head", "sending", "closing"};
+static const char *const httpconn_state_names[] = {"head", "sending", "closing", "auth"};
 
 /* The 503 warn line of a limit reached: a peer may repeat it at will. */
 static struct ratelimit httpconn_limit_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
@@ -50,6 +53,20 @@ static void httpconn_set_state(struct httpconn *hc, enum httpconn_state state)
     hc->state = state;
 }
 
+/* Gives up <hc>'s password check, if one is under way: the job is cancelled (its result
+ * is never delivered), the client uncounted and the configuration let go. Idempotent. */
+static void httpconn_auth_abandon(struct httpconn *hc)
+{
+    if (hc->auth_job != NULL)
+        authpool_cancel(hc->auth_job);
+    hc->auth_job = NULL;
+    if (hc->auth_route != NULL)
+        connslot_leave_route(&hc->slot);
+    hc->auth_route = NULL;
+    runconf_unref(hc->auth_conf);
+    hc->auth_conf = NULL;
+}
+
 /* Ends <hc>'s part: the connection has been handed on or closed. */
 static void httpconn_finish(struct httpconn *hc)
 {
@@ -57,6 +74,7 @@ static void httpconn_finish(struct httpconn *hc)
 
     if (hc->done)
         return;
+    httpconn_auth_abandon(hc);
     hc->done = true;
     filebody_reset(&hc->body); /* an answer cut short: its file is no longer needed */
     if (hc->deadline != NULL)
@@ -214,44 +232,28 @@ static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
         httpconn_reply_error_with(hc, status, detail, headers);
 }
 
-/* The route's access rules and the connection limits, before the handshake so that a
- * refused client never causes a connection to the target. Returns true if <hc> may go
- * on, counted as a client of <route> (connslot_upgrade); otherwise it has been answered
- * (403, 401, 503 or 500) and closed. */
+/* The route's cheap access rules and the connection limits, in that order, after the
+ * handshake checks and before any password is hashed, so that a refused client costs
+ * little and never causes a connection to the target. Returns true if <hc> may go on,
+ * counted as a client of <route> (connslot_upgrade: every later refusal gives the route
+ * count back with connslot_leave_route); otherwise
+ * it has been answered (403 or 503) and closed. */
 static bool httpconn_admit(struct httpconn *hc, const struct route *route)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
     const char *limit_name;
-    char headers[64 + CONFIG_REALM_MAX], user[ACL_USER_MAX + 1];
-    enum acl_auth auth;
     unsigned limit;
 
     if (route->nets != NULL && !acl_nets_is_allowed(route->nets, sa)) {
         httpconn_refuse(hc, 403, "client address not allowed", NULL);
         return false;
     }
-    if (route->origins != NULL &&
-        !acl_origins_is_allowed(route->origins, http_req_header(&hc->req, "Origin"))) {
+    /* Cross-site WebSocket hijacking: without "origins:", only pages of this very host
+     * and port (what the web root serves) may open the route from a browser. */
+    if (!origin_list_is_allowed(route->origins, http_req_header(&hc->req, "Origin"),
+                                http_req_header(&hc->req, "Host"), hc->tls)) {
         httpconn_refuse(hc, 403, "origin not allowed", NULL);
         return false;
-    }
-    if (route->users != NULL) {
-        auth = acl_basic_check(route->users, http_req_header(&hc->req, "Authorization"), user,
-                               sizeof(user));
-        if (auth == ACL_AUTH_ERROR) {
-            httpconn_refuse(hc, 500, "cannot check credentials", NULL);
-            return false;
-        }
-        if (auth != ACL_AUTH_OK) {
-            log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer,
-                    LOG_Q(user), LOG_Q(hc->req.url), acl_auth_name(auth));
-            /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
-            snprintf(headers, sizeof(headers),
-                     "WWW-Authenticate: Basic realm=\"%s\"\r\n",
-                     route->auth_realm);
-            httpconn_refuse(hc, 401, "authentication required", headers);
-            return false;
-        }
     }
     limit_name = connslot_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
@@ -263,33 +265,156 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     return true;
 }
 
-/* The WebSocket way: the route's handshake, then the connection goes to a new wsclient. */
+/* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
+ * count over. <route> is in the server's current configuration. */
+static void httpconn_hand_on(struct httpconn *hc, const struct route *route)
+{
+    struct bufferevent *bev = hc->bev;
+
+    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
+            route->path);
+    hc->bev = NULL;
+    httpconn_finish(hc);
+    wsclient_new(hc->server, bev, route, &hc->hs, &hc->slot, hc->peer);
+}
+
+/* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
+ * <route>, whose count the caller has given back, and closes. */
+static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route, enum acl_auth auth,
+                                 const char *user)
+{
+    char headers[64 + CONFIG_REALM_MAX];
+
+    log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
+            LOG_Q(hc->req.url), acl_auth_name(auth));
+    /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
+    snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
+             route->auth_realm);
+    httpconn_refuse(hc, 401, "authentication required", headers);
+}
+
+static void httpconn_dispatch(struct httpconn *hc);
+
+/* The pool's answer for <hc>'s password (see httpconn_auth_start), on its loop. */
+static void httpconn_on_auth(enum acl_auth result, const char *user, void *arg)
+{
+    struct httpconn *hc = arg;
+    const struct route *route = hc->auth_route;
+    struct runconf *conf = hc->auth_conf;
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+
+    /* The count now goes with the connection, which is handed on or refused below. */
+    hc->auth_job = NULL;
+    hc->auth_route = NULL;
+    hc->auth_conf = NULL;
+    httpconn_set_state(hc, HTTPCONN_HEAD);
+    if (result == ACL_AUTH_DENIED)
+        authpool_record_failure(hc->server->workers->authpool, sa);
+    if (result == ACL_AUTH_OK && conf != hc->server->conf) {
+        /* A reload while the password was hashed: the route may be gone, or its users
+         * changed. Everything is checked again under the new configuration. */
+        log_msg(LOG_LEVEL_DEBUG,
+                "client=%s %s: configuration reloaded during the password "
+                "check: checking again",
+                hc->peer, LOG_Q(hc->req.url));
+        connslot_leave_route(&hc->slot);
+        runconf_unref(conf);
+        if (!hc->read_eof)
+            bufferevent_enable(hc->bev, EV_READ);
+        httpconn_dispatch(hc);
+        return;
+    }
+    if (result == ACL_AUTH_OK) {
+        httpconn_hand_on(hc, route);
+    } else {
+        connslot_leave_route(&hc->slot);
+        if (result == ACL_AUTH_DENIED)
+            httpconn_auth_refuse(hc, route, result, user);
+        else
+            httpconn_refuse(hc, 500, "cannot check credentials", NULL);
+    }
+    runconf_unref(conf);
+}
+
+/* Basic authentication for an admitted (counted) upgrade on <route>: the credentials are
+ * decoded here, then hashed on the pool while <hc> waits in HTTPCONN_AUTH, unless they
+ * are missing or malformed (401), the address failed too often lately (429), or the
+ * pool's queue is full (503). */
+static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
+{
+    struct authpool *pool = hc->server->workers->authpool;
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+    struct acl_basic_cred cred;
+    enum acl_auth auth;
+    uint64_t blocked_ms;
+    char headers[64];
+
+    auth = acl_basic_decode(route->users, http_req_header(&hc->req, "Authorization"), &cred);
+    if (auth == ACL_AUTH_PENDING && pool == NULL) {
+        /* Only a daemon built without the pool: never hash on the loop. */
+        acl_basic_cred_wipe(&cred);
+        connslot_leave_route(&hc->slot);
+        httpconn_refuse(hc, 500, "cannot check credentials", NULL);
+        return;
+    }
+    if (auth != ACL_AUTH_PENDING) {
+        connslot_leave_route(&hc->slot);
+        httpconn_auth_refuse(hc, route, auth, cred.user);
+        acl_basic_cred_wipe(&cred);
+        return;
+    }
+    /* Before any hash: a guesser gets nothing more from us, not even CPU time. */
+    blocked_ms = authpool_blocked_ms(pool, sa);
+    if (blocked_ms > 0) {
+        log_msg(LOG_LEVEL_INFO,
+                "client=%s user=%s %s: too many failed logins, blocked for "
+                "%llu ms more",
+                hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
+        acl_basic_cred_wipe(&cred);
+        connslot_leave_route(&hc->slot);
+        snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
+                 (unsigned long long)(blocked_ms + 999) / 1000);
+        httpconn_refuse(hc, 429, "too many failed logins", headers);
+        return;
+    }
+    hc->auth_job = authpool_submit(pool, hc->server->base, &cred, httpconn_on_auth, hc);
+    if (hc->auth_job == NULL) {
+        log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN,
+                        "client=%s %s: password check queue full", hc->peer, LOG_Q(hc->req.url));
+        connslot_leave_route(&hc->slot);
+        httpconn_refuse(hc, 503, "authentication busy", "Retry-After: 1\r\n");
+        return;
+    }
+    hc->auth_conf = runconf_ref(hc->server->conf);
+    hc->auth_route = route;
+    bufferevent_disable(hc->bev, EV_READ);
+    httpconn_set_state(hc, HTTPCONN_AUTH);
+}
+
+/* The WebSocket way, cheapest checks first: the route, the RFC 6455 handshake, the
+ * route's address and Origin rules, the connection limits, and only then the password,
+ * whose hash runs on the pool; then the connection goes to a new wsclient. */
 static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
 {
     struct handshake_policy policy = {0};
-    struct handshake_result res;
-    struct bufferevent *bev;
 
     if (route == NULL) {
         httpconn_refuse(hc, 404, "no route for this path", NULL);
         return;
     }
-    if (!httpconn_admit(hc, route))
-        return;
     policy.subprotocols = (const char *const *)route->subprotocols;
     policy.n_subprotocols = route->n_subprotocols;
-    handshake_check(&hc->req, &policy, &res);
-    if (res.status != 101) {
-        connslot_leave_route(&hc->slot);
-        httpconn_refuse(hc, res.status, res.error, NULL);
+    handshake_check(&hc->req, &policy, &hc->hs);
+    if (hc->hs.status != 101) {
+        httpconn_refuse(hc, hc->hs.status, hc->hs.error, NULL);
         return;
     }
-    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
-            route->path);
-    bev = hc->bev;
-    hc->bev = NULL;
-    httpconn_finish(hc);
-    wsclient_new(hc->server, bev, route, &res, &hc->slot, hc->peer);
+    if (!httpconn_admit(hc, route))
+        return;
+    if (route->users != NULL)
+        httpconn_auth_start(hc, route);
+    else
+        httpconn_hand_on(hc, route);
 }
 
 /* Logs why the file of the answer being sent could not be completed (<r> from
@@ -380,8 +505,25 @@ static void httpconn_serve_static(struct httpconn *hc)
  * answers the errors); any other request goes to the web root when there is one. */
 static void httpconn_dispatch(struct httpconn *hc)
 {
-    const struct route *route = route_match(server_config(hc->server), hc->req.url);
+    const struct config *cfg = server_config(hc->server);
+    const struct route *route;
 
+    /* DNS rebinding: a page of the attacker's site, its name pointed at us, would
+     * otherwise be same-origin with everything served here. RFC 7230 §5.4: several Host
+     * lines are a 400. */
+    if (cfg->hosts != NULL) {
+        int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
+        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts, http_req_header(&hc->req, "Host"),
+                                                      hc->tls)) {
+            const char *why = status == 400 ? "more than one Host" : "host not served here";
+            if (handshake_is_upgrade(&hc->req))
+                httpconn_refuse(hc, status, why, NULL);
+            else
+                httpconn_reply_error(hc, status, why);
+            return;
+        }
+    }
+    route = route_match(cfg, hc->req.url);
     if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->conf->web == NULL)
         httpconn_upgrade(hc, route);
     else
@@ -504,6 +646,11 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (hc->state == HTTPCONN_AUTH) {
+        httpconn_auth_abandon(hc);
+        httpconn_refuse(hc, 503, "password check took too long", "Retry-After: 1\r\n");
+        return;
+    }
     if (httpconn_is_idle(hc)) {
         log_msg(LOG_LEVEL_DEBUG, "client=%s idle after %lu answers: closing", hc->peer, hc->served);
         httpconn_close_after_output(hc);
@@ -559,6 +706,12 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
 
 void httpconn_stop(struct httpconn *hc)
 {
+    /* A queued password check could hold the stop for many hashes' time. */
+    if (!hc->done && hc->state == HTTPCONN_AUTH) {
+        httpconn_auth_abandon(hc);
+        httpconn_refuse(hc, 503, "server stopping", "Retry-After: 1\r\n");
+        return;
+    }
     /* A connection mid-request finishes it: its answer says "Connection: close". */
     if (hc->done || !httpconn_is_idle(hc))
         return;
@@ -573,6 +726,7 @@ void httpconn_free(struct httpconn *hc)
 {
     if (hc == NULL)
         return;
+    httpconn_auth_abandon(hc);
     if (hc->deadline != NULL)
         event_free(hc->deadline);
     filebody_reset(&hc->body);
@@ -581,4 +735,14 @@ void httpconn_free(struct httpconn *hc)
     connslot_release(&hc->slot);
     http_req_free(&hc->req);
     free(hc);
+}
+
+void httpconn_log_access(const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (origin_list_is_any(c->routes[i].origins))
+            log_msg(LOG_LEVEL_WARN,
+                    "route %s accepts any Origin (origins: [\"*\"]): a page on "
+                    "any web site may open it from the browser of whoever visits that page",
+                    c->routes[i].path);
 }

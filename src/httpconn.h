@@ -16,10 +16,15 @@
 #include "addr.h"
 #include "filebody.h"
 #include "connslot.h"
+#include "handshake.h"
 #include "http_req.h"
 
+struct authpool_job;
 struct bufferevent;
+struct config;
 struct event;
+struct route;
+struct runconf;
 struct server;
 
 enum httpconn_state {
@@ -27,6 +32,8 @@ enum httpconn_state {
     HTTPCONN_SENDING,  /* an answer's file is still being sent, or answers are above the
                         * high watermark: not reading until they have left */
     HTTPCONN_CLOSING,  /* last answer queued: drain takes over once the output is empty */
+    HTTPCONN_AUTH,     /* an upgrade's password is being hashed on the pool: not reading,
+                        * under the same deadline */
 };
 
 struct httpconn {
@@ -50,6 +57,10 @@ struct httpconn {
     char peer[ADDR_SOCKADDR_STR_MAX];
     struct sockaddr_storage sa; /* the client's address, for access rules and limits */
     struct connslot slot;    /* its count, handed on with the connection */
+    struct handshake_result hs; /* the verdict of the upgrade being admitted */
+    struct authpool_job *auth_job;  /* AUTH: the check on the pool; cancelled if we go first */
+    struct runconf *auth_conf;      /* AUTH: a reference, keeping auth_route alive */
+    const struct route *auth_route; /* AUTH: the route, in auth_conf; counted by server_admit */
 };
 
 /* Takes <bev>, an accepted connection from <sa> (a socket bufferevent, or a TLS one whose
@@ -65,5 +76,9 @@ void httpconn_stop(struct httpconn *hc);
 
 /* Frees <hc> and, unless handed on, its connection. */
 void httpconn_free(struct httpconn *hc);
+
+/* Logs what a configuration <c>, just loaded, leaves open to browsers: a warn line for
+ * each route that accepts any Origin. At start and after each reload. */
+void httpconn_log_access(const struct config *c);
 
 #endif

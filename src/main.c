@@ -12,7 +12,9 @@
 
 #include <event2/event.h>
 
+#include "authpool.h"
 #include "config.h"
+#include "httpconn.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "runconf.h"
@@ -74,8 +76,9 @@ int main(int argc, char **argv)
     bool check = false;
     struct runconf *conf;
     struct workers workers;
+    struct authpool *authpool;
     char err[1024];
-    int opt;
+    int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "c:vqVh", options, NULL)) != -1) {
         switch (opt) {
@@ -137,18 +140,30 @@ int main(int argc, char **argv)
         return MAIN_EXIT_USAGE;
     }
     event_set_log_callback(main_on_libevent_log);
-    if (workers_init(&workers, conf, err, sizeof(err)) != 0 ||
-        workers_start(&workers, err, sizeof(err)) != 0) {
+    /* Before the workers' event bases: its threads wake them. */
+    authpool = authpool_new(conf->config->auth_threads, err, sizeof(err));
+    if (authpool == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "%s", err);
+        runconf_unref(conf);
+        return MAIN_EXIT_RUNTIME;
+    }
+    rc = workers_init(&workers, conf, err, sizeof(err));
+    workers.authpool = authpool;
+    if (rc != 0 || workers_start(&workers, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         workers_free(&workers);
+        authpool_free(authpool);
         return MAIN_EXIT_RUNTIME;
     }
     log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s, %u worker%s", PACKAGE_VERSION,
             conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file, conf->workers,
             conf->workers == 1 ? "" : "s");
+    httpconn_log_access(conf->config);
     sdnotify_send("READY=1");
     workers_run(&workers);
+    /* The workers first: freeing their connections cancels every password check. */
     workers_free(&workers);
+    authpool_free(authpool);
     /* Already leaving: a stop signal now (a supervisor repeating itself) must not turn a
      * clean stop into death by signal. workers_free gave the handlers back to the system. */
     signal(SIGTERM, SIG_IGN);

@@ -21,8 +21,10 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "authpool.h"
 #include "config.h"
 #include "conncount.h"
+#include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -119,6 +121,10 @@ int workers_reload(struct workers *w)
     log_msg(LOG_LEVEL_INFO, "config reloaded from %s (generation %lu): %zu route%s",
             next->config->file, next->generation, next->config->n_routes,
             next->config->n_routes == 1 ? "" : "s");
+    httpconn_log_access(next->config);
+    if (w->authpool != NULL && next->config->auth_threads != authpool_threads(w->authpool))
+        log_msg(LOG_LEVEL_WARN, "reload: auth_threads stays %u until a restart",
+                authpool_threads(w->authpool));
     sdnotify_send("READY=1");
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "conncount.h"
 
+struct authpool;
 struct event;
 struct metrics;
 struct server_status;
@@ -47,6 +48,7 @@ struct workers {
     struct event *sig_hup;       /* reloads the configuration */
     struct event *sig_usr1;      /* reopens the log file */
     struct event *sig_usr2;      /* logs a status line */
+    struct authpool *authpool;   /* not owned (main.c's): hashes passwords for every worker */
 };
 
 /* Builds <w> for configuration <conf> (taking its reference even on failure): thread

@@ -169,8 +169,10 @@ def good_variants(port):
     k = wsb.new_key()
     add('Host without port', variant(port, set_={'Host': 'localhost'}, key=k), k)
     k = wsb.new_key()
+    # A browser on a page of this very host and port: routes without "origins:" let
+    # only the same origin in (issue 12, item 5).
     add('browser-like extra headers',
-        variant(port, key=k, add=(('User-Agent', 'Mozilla/5.0'), ('Origin', 'http://127.0.0.1'),
+        variant(port, key=k, add=(('User-Agent', 'Mozilla/5.0'), ('Origin', 'http://' + h),
                                   ('Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits'),
                                   ('Cache-Control', 'no-cache'), ('Accept-Encoding', 'gzip'))), k)
     k = wsb.new_key()

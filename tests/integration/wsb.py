@@ -258,7 +258,7 @@ def run_cli(args, timeout=10, wdir=None):
 
 def _yaml_scalar(v):
     s = str(v)
-    if re.fullmatch(r'[A-Za-z0-9_./*-]+', s):
+    if re.fullmatch(r'[A-Za-z0-9_./-][A-Za-z0-9_./*-]*', s):   # a leading * is a YAML alias
         return s
     return '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"')
 

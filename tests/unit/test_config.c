@@ -372,6 +372,15 @@ static const struct error_case error_cases[] = {
      "t.yaml:1:69: origin pattern 2 \"ftp:x\": expected scheme://host[:port]"},
     {"routes: [ { path: /e, target: echo, origins: [] } ]\n", 0,
      "t.yaml:1:46: \"origins\" must not be an empty list"},
+    {"hosts: []\nroutes: [ { path: /e, target: echo } ]\n", 0,
+     "t.yaml:1:8: \"hosts\" must not be an empty list"},
+    {"hosts: { a: b }\nroutes: [ { path: /e, target: echo } ]\n", 0,
+     "t.yaml:1:8: \"hosts\" must be a host name or a list of them, like [ app.example.com, "
+     "\"*.example.com\" ]"},
+    {"hosts: \"http://a.example\"\nroutes: [ { path: /e, target: echo } ]\n", 0,
+     "t.yaml:1:8: host 1 \"http://a.example\": a host name is written alone, without a scheme"},
+    {"auth_threads: 17\nroutes: [ { path: /e, target: echo } ]\n", 0,
+     "t.yaml:1:15: \"auth_threads\" must be between 1 and 16"},
     {"routes: [ { path: /e, target: echo, allow_no_origin: yes } ]\n", 0,
      "t.yaml:1:54: \"allow_no_origin\" must be true or false, not \"yes\""},
     {"routes: [ { path: /e, target: echo, allow: [ 10.0.0.0/8, 10.0.0.1/8 ] } ]\n", 0,
@@ -594,6 +603,8 @@ static void test_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->max_pending_per_ip, 32);
     ck_assert_uint_eq(c->per_ip_prefix_v6, 64);
     ck_assert_uint_eq(c->fd_reserve, 32);
+    ck_assert_uint_eq(c->auth_threads, 2);
+    ck_assert_ptr_null(c->hosts);
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
     ck_assert_ptr_null(c->log.file);
@@ -623,6 +634,11 @@ START_TEST(test_config_defaults)
     ck_assert_uint_eq(r->idle_timeout_ms, 0);
     ck_assert_uint_eq(r->line, 1);
     ck_assert_uint_eq(r->column, 11);
+    /* no "origins": same-origin, and clients without Origin pass */
+    ck_assert_ptr_nonnull(r->origins);
+    ck_assert_uint_eq(r->origins->n, 0);
+    ck_assert(!r->origins->any && !r->origins->allow_null);
+    ck_assert_uint_eq(r->origins->flags, 0);
     config_free(c);
 }
 END_TEST

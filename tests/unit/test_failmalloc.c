@@ -12,7 +12,9 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,12 +23,14 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "authfail.h"
 #include "config.h"
 #include "feed.h"
 #include "handshake.h"
 #include "http_req.h"
 #include "metrics.h"
 #include "mime.h"
+#include "origin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FM_LSAN 1
@@ -331,22 +335,40 @@ static enum fm_result fm_op_http_random(char *detail, size_t detail_len)
     return fm_http(2, detail, detail_len);
 }
 
-static enum fm_result fm_op_acl_origins(char *detail, size_t detail_len)
+static enum fm_result fm_op_origin_list(char *detail, size_t detail_len)
 {
     static const char *const patterns[] = {"https://example.com", "http://*.example.net:8080",
                                            "null", "https://[::1]:8443"};
     char err[256];
-    struct acl_origins *o = acl_origins_parse(patterns, 4, ACL_ORIGIN_REQUIRE, err, sizeof(err));
+    struct origin_list *o = origin_list_parse(patterns, 4, ORIGIN_REQUIRE, err, sizeof(err));
     enum fm_result out = FM_DONE;
 
     if (o == NULL)
         return strstr(err, "out of memory") != NULL ? FM_CLEAN : FM_BAD;
-    if (!acl_origins_is_allowed(o, "http://a.b.example.net:8080") ||
-        acl_origins_is_allowed(o, "https://example.org")) {
+    if (!origin_list_is_allowed(o, "http://a.b.example.net:8080", "h", false) ||
+        origin_list_is_allowed(o, "https://example.org", "example.org", true)) {
         snprintf(detail, detail_len, "wrong verdicts");
         out = FM_BAD;
     }
-    acl_origins_free(o);
+    origin_list_free(o);
+    return out;
+}
+
+static enum fm_result fm_op_origin_hosts(char *detail, size_t detail_len)
+{
+    static const char *const names[] = {"example.com", "*.example.net:8080", "[::1]"};
+    char err[256];
+    struct origin_hosts *h = origin_hosts_parse(names, 3, err, sizeof(err));
+    enum fm_result out = FM_DONE;
+
+    if (h == NULL)
+        return strstr(err, "out of memory") != NULL ? FM_CLEAN : FM_BAD;
+    if (!origin_hosts_is_allowed(h, "a.example.net:8080", false) ||
+        origin_hosts_is_allowed(h, "example.org", false)) {
+        snprintf(detail, detail_len, "wrong verdicts");
+        out = FM_BAD;
+    }
+    origin_hosts_free(h);
     return out;
 }
 
@@ -465,6 +487,31 @@ static enum fm_result fm_op_mime(char *detail, size_t detail_len)
     return out;
 }
 
+/* A small table, filled past its size. */
+static enum fm_result fm_op_authfail(char *detail, size_t detail_len)
+{
+    static const unsigned char key[AUTHFAIL_KEY_BYTES] = {1, 2, 3};
+    struct authfail_limits l = {
+        .max_failures = 2, .window_ms = 1000, .block_ms = 1000, .max_entries = 8};
+    struct authfail *t = authfail_new(&l, key);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+
+    if (t == NULL)
+        return FM_CLEAN;
+    for (uint32_t i = 0; i < 20; i++) {
+        sin.sin_addr.s_addr = htonl(0x0a000000u + i);
+        authfail_record(t, (struct sockaddr *)&sin, 5);
+        authfail_record(t, (struct sockaddr *)&sin, 6);
+    }
+    if (authfail_blocked_ms(t, (struct sockaddr *)&sin, 7) != 999) {
+        snprintf(detail, detail_len, "the last address is not blocked");
+        authfail_free(t);
+        return FM_BAD;
+    }
+    authfail_free(t);
+    return FM_DONE;
+}
+
 static const struct fm_op fm_ops[] = {
     {"config_parse etc/wsbridge.yaml", fm_op_config_default},
     {"config_parse rich config", fm_op_config_rich},
@@ -473,9 +520,11 @@ static const struct fm_op fm_ops[] = {
     {"http_req + handshake, whole", fm_op_http_whole},
     {"http_req + handshake, byte by byte", fm_op_http_bytes},
     {"http_req + handshake, random chunks", fm_op_http_random},
-    {"acl_origins_parse", fm_op_acl_origins},
+    {"origin_list_parse", fm_op_origin_list},
+    {"origin_hosts_parse", fm_op_origin_hosts},
     {"acl_nets_add", fm_op_acl_nets},
     {"acl_users_parse + acl_basic_check", fm_op_acl_users},
+    {"authfail_new + authfail_record", fm_op_authfail},
     {"metrics_new + metrics_write", fm_op_metrics},
     {"mime_table_parse", fm_op_mime},
 };
