@@ -501,10 +501,23 @@ void workers_free(struct workers *w)
                                &w->sig_hup,     &w->sig_usr1, &w->sig_usr2};
 
     workers_join(w);
-    /* Before worker 0's base goes. Freeing the signal events gives the handlers back. */
-    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-        if (*events[i] != NULL)
-            event_free(*events[i]);
+    /* Before worker 0's base goes. Freeing the signal events gives the default handlers
+     * back, and those end the process: a second SIGTERM during the last clean-up (a
+     * supervisor that repeats itself, or a slow exit under a leak checker) would then
+     * turn a clean stop into death by signal. The daemon is leaving anyway: ignore them. */
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        if (*events[i] == NULL)
+            continue;
+        event_free(*events[i]);
+        *events[i] = NULL;
+    }
+    if (w->n > 0) {
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGUSR2, SIG_IGN);
+    }
     for (size_t i = 0; i < w->n; i++)
         server_free(&w->servers[i]);
     free(w->servers);
