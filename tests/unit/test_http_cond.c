@@ -83,13 +83,13 @@ static const struct test_list_case test_list_cases[] = {
     {"\"ab\"", false},
     {"\"ABC\"", false}, /* opaque-tags compare byte for byte */
     {"\"\"", false},
-    {"abc", false},                /* no quotes */
-    {"\"abc", false},              /* no closing quote */
-    {"w/\"abc\"", false},          /* W is upper case */
-    {"W/ \"abc\"", false},         /* nothing between W/ and the quote */
-    {"x, \"abc\"", false},         /* malformed first member ends the list */
-    {"\"x\", y, \"abc\"", false},  /* ...and in the middle */
-    {"\"x\", \"abc", false},       /* unterminated */
+    {"abc", false},               /* no quotes */
+    {"\"abc", false},             /* no closing quote */
+    {"w/\"abc\"", false},         /* W is upper case */
+    {"W/ \"abc\"", false},        /* nothing between W/ and the quote */
+    {"x, \"abc\"", false},        /* malformed first member ends the list */
+    {"\"x\", y, \"abc\"", false}, /* ...and in the middle */
+    {"\"x\", \"abc", false},      /* unterminated */
     {"W/", false},
 };
 
@@ -134,8 +134,8 @@ static const struct test_304_case test_304_cases[] = {
     {"If-Modified-Since the mtime", "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", true},
     {"If-Modified-Since a second later", "If-Modified-Since: Sun, 06 Nov 1994 08:49:38 GMT\r\n",
      true},
-    {"If-Modified-Since a second earlier",
-     "If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n", false},
+    {"If-Modified-Since a second earlier", "If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n",
+     false},
     {"If-Modified-Since RFC 850", "If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n", true},
     {"If-Modified-Since asctime", "If-Modified-Since: Sun Nov  6 08:49:37 1994\r\n", true},
     {"If-Modified-Since not a date", "If-Modified-Since: yesterday\r\n", false},
@@ -144,8 +144,7 @@ static const struct test_304_case test_304_cases[] = {
     {"only the first If-Modified-Since counts",
      "If-Modified-Since: Sun, 06 Nov 1994 08:49:38 GMT\r\nIf-Modified-Since: nonsense\r\n", true},
     {"only the first If-Modified-Since counts, invalid",
-     "If-Modified-Since: nonsense\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:38 GMT\r\n",
-     false},
+     "If-Modified-Since: nonsense\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:38 GMT\r\n", false},
 };
 
 START_TEST(test_http_cond_304)
@@ -159,8 +158,8 @@ START_TEST(test_http_cond_304)
     ck_assert_int_eq(http_req_init(&req, NULL), 0);
     ck_assert_int_eq(http_req_feed(&req, (const uint8_t *)head, strlen(head), &used),
                      HTTP_REQ_DONE);
-    ck_assert_msg(http_cond_is_not_modified(&req, TEST_ETAG, TEST_MTIME) == c->not_modified,
-                  "%s", c->name);
+    ck_assert_msg(http_cond_is_not_modified(&req, TEST_ETAG, TEST_MTIME) == c->not_modified, "%s",
+                  c->name);
     http_req_free(&req);
 }
 END_TEST

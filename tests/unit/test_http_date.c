@@ -137,8 +137,8 @@ START_TEST(test_http_date_round_trip)
         ck_assert_msg(http_date_parse(other, &back) && back == (time_t)t, "%s", other);
         if (tm.tm_year >= 70 && tm.tm_year < 170) { /* the years two digits can say */
             snprintf(other, sizeof(other), "%s, %02d-%s-%02d %02d:%02d:%02d GMT",
-                     test_days[tm.tm_wday], tm.tm_mday, test_months[tm.tm_mon],
-                     tm.tm_year % 100, tm.tm_hour, tm.tm_min, tm.tm_sec);
+                     test_days[tm.tm_wday], tm.tm_mday, test_months[tm.tm_mon], tm.tm_year % 100,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
             ck_assert_msg(http_date_parse(other, &back) && back == (time_t)t, "%s", other);
         }
     }

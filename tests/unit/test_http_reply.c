@@ -242,11 +242,11 @@ END_TEST
 
 /* The heads the glue builds, each written by one of the functions below. */
 enum test_head_kind {
-    TEST_HEAD_FILE = 0,   /* static.c: a 200 for a file, HTTP/1.1 kept */
-    TEST_HEAD_304_10,     /* static.c: a 304 to an HTTP/1.0 client that asked to keep */
-    TEST_HEAD_ERROR_405,  /* static.c: a 405 with Allow, closing */
-    TEST_HEAD_REDIRECT,   /* static.c: a 301 with an encoded Location and the query */
-    TEST_HEAD_ADMIN,      /* admin.c: /metrics, no Date, closing */
+    TEST_HEAD_FILE = 0,  /* static.c: a 200 for a file, HTTP/1.1 kept */
+    TEST_HEAD_304_10,    /* static.c: a 304 to an HTTP/1.0 client that asked to keep */
+    TEST_HEAD_ERROR_405, /* static.c: a 405 with Allow, closing */
+    TEST_HEAD_REDIRECT,  /* static.c: a 301 with an encoded Location and the query */
+    TEST_HEAD_ADMIN,     /* admin.c: /metrics, no Date, closing */
 };
 
 struct test_head_case {
