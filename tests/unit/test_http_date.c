@@ -83,6 +83,8 @@ static const struct test_parse_case test_parse_cases[] = {
     {"minute 60", "Sun, 06 Nov 1994 08:60:00 GMT", false, 0},
     {"second 61", "Sun, 06 Nov 1994 08:49:61 GMT", false, 0},
     {"year 1969", "Wed, 31 Dec 1969 23:59:59 GMT", false, 0},
+    {"year 1969, earlier", "Mon, 01 Dec 1969 00:00:00 GMT", false, 0},
+    {"year 1900", "Mon, 01 Jan 1900 00:00:00 GMT", false, 0},
     {"year 0", "Sat, 01 Jan 0000 00:00:00 GMT", false, 0},
     {"asctime two-digit year", "Sun Nov  6 08:49:37 94", false, 0},
     {"RFC 850 four-digit year", "Sunday, 06-Nov-1994 08:49:37 GMT", false, 0},
