@@ -16,7 +16,7 @@
 
 static void http_reply_put_mem(struct http_reply_head *h, const char *s, size_t n)
 {
-    if (h->len <= h->cap && n <= h->cap - h->len)
+    if (n > 0 && h->len <= h->cap && n <= h->cap - h->len) /* n == 0: s may be NULL */
         memcpy(h->buf + h->len, s, n);
     h->len += n;
 }
