@@ -26,6 +26,7 @@
 #include "httpconn.h"
 #include "log.h"
 #include "metrics.h"
+#include "promtext.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "workers.h"
@@ -103,57 +104,57 @@ static void admin_conn_error(struct admin_conn *c, int status, const char *detai
     admin_conn_send(c, status, buf, n);
 }
 
-/* A metrics_write_fn into an evbuffer. */
+/* A promtext_write_fn into an evbuffer. */
 static int admin_buffer_add(void *arg, const char *data, size_t len)
 {
     return evbuffer_add(arg, data, len);
 }
 
 /* Writes what the connection limits count now (workers.c, shared by all workers). */
-static void admin_write_counts(const struct admin *a, struct metrics_writer *w)
+static void admin_write_counts(const struct admin *a, struct promtext_writer *w)
 {
     struct workers_counts c;
-    struct metrics_label l = {"state", "pending"};
+    struct promtext_label l = {"state", "pending"};
 
     workers_counts_get(a->server->workers, &c);
-    metrics_write_family(w, "wsbridge_connections_counted", METRICS_GAUGE,
-                         "Connections counted against max_connections and the per-address "
-                         "limits, from accept to close: not upgraded yet (pending), WebSocket "
-                         "clients, and WebSocket sockets being closed.");
-    metrics_write_gauge(w, &l, 1, (double)c.pending);
+    promtext_write_family(w, "wsbridge_connections_counted", PROMTEXT_GAUGE,
+                          "Connections counted against max_connections and the per-address "
+                          "limits, from accept to close: not upgraded yet (pending), WebSocket "
+                          "clients, and WebSocket sockets being closed.");
+    promtext_write_gauge(w, &l, 1, (double)c.pending);
     l.value = "websocket";
-    metrics_write_gauge(w, &l, 1, (double)c.clients);
+    promtext_write_gauge(w, &l, 1, (double)c.clients);
     l.value = "closing";
-    metrics_write_gauge(w, &l, 1, (double)(c.conns - c.pending - c.clients));
-    metrics_write_family(w, "wsbridge_client_addresses", METRICS_GAUGE,
-                         "Distinct client addresses counted (IPv6: per_ip_prefix_v6 prefixes).");
-    metrics_write_gauge(w, NULL, 0, (double)c.addresses);
+    promtext_write_gauge(w, &l, 1, (double)(c.conns - c.pending - c.clients));
+    promtext_write_family(w, "wsbridge_client_addresses", PROMTEXT_GAUGE,
+                          "Distinct client addresses counted (IPv6: per_ip_prefix_v6 prefixes).");
+    promtext_write_gauge(w, NULL, 0, (double)c.addresses);
     if (c.max_by_fds != 0) {
-        metrics_write_family(w, "wsbridge_connections_max_by_fds", METRICS_GAUGE,
-                             "Connections the descriptor limit holds, two descriptors each "
-                             "with fd_reserve kept free.");
-        metrics_write_gauge(w, NULL, 0, (double)c.max_by_fds);
+        promtext_write_family(w, "wsbridge_connections_max_by_fds", PROMTEXT_GAUGE,
+                              "Connections the descriptor limit holds, two descriptors each "
+                              "with fd_reserve kept free.");
+        promtext_write_gauge(w, NULL, 0, (double)c.max_by_fds);
     }
 }
 
 /* Writes the live connections of every worker by state, <st> (counted at this scrape),
  * and the admin endpoint's own. */
 static void admin_write_states(const struct admin *a, const struct server_status *st,
-                               struct metrics_writer *w)
+                               struct promtext_writer *w)
 {
     static const char *const names[] = {"tls_handshake", "http",     "connecting", "open",
                                         "closing",       "draining", "admin"};
     const unsigned long n[] = {st->tls,     st->http,     st->connecting, st->open,
                                st->closing, st->draining, (unsigned long)a->n_conns};
 
-    metrics_write_family(w, "wsbridge_connections_by_state", METRICS_GAUGE,
-                         "Connections being served now, by state: TLS handshake, HTTP request, "
-                         "WebSocket connecting to its target, open or closing, and sockets "
-                         "being drained and closed (each side of a WebSocket counts once), "
-                         "admin requests.");
+    promtext_write_family(w, "wsbridge_connections_by_state", PROMTEXT_GAUGE,
+                          "Connections being served now, by state: TLS handshake, HTTP request, "
+                          "WebSocket connecting to its target, open or closing, and sockets "
+                          "being drained and closed (each side of a WebSocket counts once), "
+                          "admin requests.");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        struct metrics_label l = {"state", names[i]};
-        metrics_write_gauge(w, &l, 1, (double)n[i]);
+        struct promtext_label l = {"state", names[i]};
+        promtext_write_gauge(w, &l, 1, (double)n[i]);
     }
     admin_write_counts(a, w);
 }
@@ -190,30 +191,30 @@ static double admin_rss_bytes(void)
 
 /* The process gauges the Prometheus client libraries export, those that are cheap here;
  * a value that cannot be read leaves its family out. */
-static void admin_write_process(struct admin *a, struct metrics_writer *w)
+static void admin_write_process(struct admin *a, struct promtext_writer *w)
 {
     struct rlimit rl;
     long fds = admin_open_fds();
     double rss = admin_rss_bytes();
 
     if (fds >= 0) {
-        metrics_write_family(w, "process_open_fds", METRICS_GAUGE,
-                             "Number of open file descriptors.");
-        metrics_write_gauge(w, NULL, 0, (double)fds);
+        promtext_write_family(w, "process_open_fds", PROMTEXT_GAUGE,
+                              "Number of open file descriptors.");
+        promtext_write_gauge(w, NULL, 0, (double)fds);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        metrics_write_family(w, "process_max_fds", METRICS_GAUGE,
-                             "Maximum number of open file descriptors.");
-        metrics_write_gauge(w, NULL, 0, (double)rl.rlim_cur);
+        promtext_write_family(w, "process_max_fds", PROMTEXT_GAUGE,
+                              "Maximum number of open file descriptors.");
+        promtext_write_gauge(w, NULL, 0, (double)rl.rlim_cur);
     }
     if (rss >= 0) {
-        metrics_write_family(w, "process_resident_memory_bytes", METRICS_GAUGE,
-                             "Resident memory size in bytes.");
-        metrics_write_gauge(w, NULL, 0, rss);
+        promtext_write_family(w, "process_resident_memory_bytes", PROMTEXT_GAUGE,
+                              "Resident memory size in bytes.");
+        promtext_write_gauge(w, NULL, 0, rss);
     }
-    metrics_write_family(w, "process_start_time_seconds", METRICS_GAUGE,
-                         "Start time of the process since the Unix epoch in seconds.");
-    metrics_write_gauge(w, NULL, 0, a->started);
+    promtext_write_family(w, "process_start_time_seconds", PROMTEXT_GAUGE,
+                          "Start time of the process since the Unix epoch in seconds.");
+    promtext_write_gauge(w, NULL, 0, a->started);
 }
 
 /* GET /metrics: the registry, then the gauges counted now. */
@@ -223,7 +224,7 @@ static void admin_conn_metrics(struct admin_conn *c)
     struct evbuffer *body = evbuffer_new(), *out = bufferevent_get_output(c->bev);
     struct metrics *sum = metrics_new();
     struct server_status st;
-    struct metrics_writer w;
+    struct promtext_writer w;
     size_t missing;
     int rc = -1;
 
@@ -234,7 +235,7 @@ static void admin_conn_metrics(struct admin_conn *c)
             log_msg(LOG_LEVEL_WARN, "admin: /metrics without %zu worker%s that did not answer",
                     missing, missing == 1 ? "" : "s");
         if (metrics_write(sum, admin_buffer_add, body) == 0) {
-            metrics_writer_init(&w, admin_buffer_add, body);
+            promtext_writer_init(&w, admin_buffer_add, body);
             admin_write_states(a, &st, &w);
             admin_write_process(a, &w);
             rc = w.error == NULL ? 0 : -1;

@@ -449,3 +449,14 @@ bool http_req_has_token(const struct http_req *r, const char *name, const char *
     }
     return false;
 }
+
+/* True if the client of <r> wants the connection kept after the answer: see http_req.h. */
+bool http_req_wants_keep_alive(const struct http_req *r)
+{
+    if (r->result != HTTP_REQ_DONE || http_req_has_token(r, "Connection", "close"))
+        return false;
+    /* RFC 7230 §6.3 and §A.1.2: HTTP/1.0 persists only on request. */
+    if (r->http_major == 1 && r->http_minor == 0)
+        return http_req_has_token(r, "Connection", "keep-alive");
+    return r->http_major >= 1;
+}

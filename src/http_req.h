@@ -97,4 +97,11 @@ size_t http_req_header_count(const struct http_req *r, const char *name);
  * header lines named <name> taken together (RFC 7230 §7: "Connection: keep-alive, Upgrade"). */
 bool http_req_has_token(const struct http_req *r, const char *name, const char *token);
 
+/* True if the client of <r> (a complete head) asks that the connection stay open after
+ * the answer, by RFC 7230 §6.3: HTTP/1.1 and later unless a Connection line lists
+ * "close"; HTTP/1.0 only if one lists "keep-alive" and none "close"; earlier versions
+ * never. Whether the server agrees (limits, a body left unread) is the caller's choice.
+ * False before DONE. */
+bool http_req_wants_keep_alive(const struct http_req *r);
+
 #endif

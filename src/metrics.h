@@ -1,8 +1,7 @@
 /*
- * metrics.h - Prometheus text exposition format 0.0.4, no I/O: a writer of families
- * (# HELP, # TYPE), counter, gauge and histogram samples with escaped labels, through a
- * caller's callback or into a growable buffer; and the registry of wsbridge's own
- * counters, which the glue updates and the admin endpoint writes out.
+ * metrics.h - the registry of wsbridge's own counters, no I/O: the glue updates it, the
+ * admin endpoint merges the workers' registries and writes them out in the Prometheus
+ * text format (promtext.h).
  */
 #ifndef WSB_METRICS_H
 #define WSB_METRICS_H
@@ -11,54 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writer ---------------------------------------------------------------------------- */
+#include "promtext.h"
 
-/* Takes <len> bytes at <data> (not NUL-terminated, never kept). Returns 0, or -1 to stop
- * the writer. */
-typedef int (*metrics_write_fn)(void *arg, const char *data, size_t len);
-
-enum metrics_type {
-    METRICS_COUNTER = 0, /* only goes up; name ends in _total by convention */
-    METRICS_GAUGE,       /* goes up and down */
-    METRICS_HISTOGRAM,   /* _bucket{le=...}, _sum and _count samples */
-};
-
-#define METRICS_NAME_MAX 128 /* bytes of a family name */
-
-struct metrics_label {
-    const char *name;  /* [a-zA-Z_][a-zA-Z0-9_]*, not starting "__" */
-    const char *value; /* any UTF-8 text; escaped on output */
-};
-
-struct metrics_writer {
-    metrics_write_fn write;            /* where the text goes */
-    void *arg;                         /* its first argument */
-    char family[METRICS_NAME_MAX + 1]; /* family being written; "" before the first */
-    enum metrics_type type;            /* its type */
-    const char *error;                 /* NULL, or why the writer stopped (static text) */
-};
-
-/* Prepares <w> to send text to <write>(<arg>, ...). */
-void metrics_writer_init(struct metrics_writer *w, metrics_write_fn write, void *arg);
-
-/* Starts family <name> of <type>: writes "# HELP <name> <help>" (backslash and newline
- * escaped; no line when <help> is NULL) and "# TYPE <name> <type>". The samples written
- * next belong to it. The format wants each family once per exposition: the caller keeps
- * that rule. Returns 0, or -1 with the reason in <w>->error; after a failure every call
- * returns -1 and writes nothing, so the caller checks once at the end. */
-int metrics_write_family(struct metrics_writer *w, const char *name, enum metrics_type type,
-                         const char *help);
-
-/* Writes one sample of the current family, which must be a counter: name, the <n> labels
- * at <labels> (values escaped: backslash, double quote, newline), <value> exactly.
- * Returns 0 or -1 as metrics_write_family. */
-int metrics_write_counter(struct metrics_writer *w, const struct metrics_label *labels, size_t n,
-                          uint64_t value);
-
-/* As metrics_write_counter, for a gauge family; <value> may be any double (NaN, +Inf and
- * -Inf as the format spells them). */
-int metrics_write_gauge(struct metrics_writer *w, const struct metrics_label *labels, size_t n,
-                        double value);
+/* Histograms ------------------------------------------------------------------------ */
 
 #define METRICS_BUCKETS_MAX 32 /* finite upper bounds of one histogram */
 
@@ -77,38 +31,6 @@ int metrics_histogram_init(struct metrics_histogram *h, const double *bounds, si
 /* Counts <v> in the first bucket whose bound is >= <v> (the "le" of the format), or
  * above all; NaN is ignored. */
 void metrics_histogram_observe(struct metrics_histogram *h, double v);
-
-/* Writes <h> as samples of the current family, which must be a histogram: one
- * <name>_bucket per bound with cumulative counts and le="<bound>", le="+Inf" equal to
- * <name>_count, <name>_sum and <name>_count, each with the <n> labels at <labels> (which
- * must not include "le"). Returns 0 or -1 as metrics_write_family. */
-int metrics_write_histogram(struct metrics_writer *w, const struct metrics_label *labels, size_t n,
-                            const struct metrics_histogram *h);
-
-/* Writes <v> into <out> (METRICS_NUMBER_MAX bytes) as the Prometheus client libraries
- * do (Go's FormatFloat 'g', -1): the fewest digits that read back as the same double,
- * with an exponent below 1e-4 and from 1e6 up ("0.0005", "10", "1e+06"); "NaN", "+Inf",
- * "-Inf". Returns <out>. Assumes the "C" locale (the daemon never calls setlocale). */
-#define METRICS_NUMBER_MAX 32
-const char *metrics_format_number(double v, char *out);
-
-/* Buffer sink --------------------------------------------------------------------------- */
-
-#define METRICS_BUF_MAX_BYTES (16u * 1024 * 1024) /* default bound of one exposition */
-
-struct metrics_buf {
-    char *data;       /* NUL-terminated text, or NULL while empty */
-    size_t len, cap;  /* bytes of text / allocated */
-    size_t max_bytes; /* no more text than this; 0: METRICS_BUF_MAX_BYTES */
-};
-
-/* A metrics_write_fn: appends to the struct metrics_buf at <buf> (zeroed or reset before
- * first use). Returns -1 if memory runs out or the text would pass max_bytes; what was
- * there stays. */
-int metrics_buf_append(void *buf, const char *data, size_t len);
-
-/* Frees the text of <b> and empties it; max_bytes is kept. */
-void metrics_buf_reset(struct metrics_buf *b);
 
 /* Registry -------------------------------------------------------------------------- */
 
@@ -192,13 +114,14 @@ void metrics_count_close(struct metrics *m, unsigned code);
 void metrics_count_refused(struct metrics *m, const char *reason);
 
 /* Adds every count of <src> into <dst>: routes by path, failures by status and reason,
- * closes by code, refusals by reason, histograms bucket by bucket; what <dst> lacks is added. For one
- * exposition of several registries (one per worker thread). Returns 0, or -1 if memory
- * ran out (<dst> then holds part of <src>). */
+ * closes by code, refusals by reason, histograms bucket by bucket; what <dst> lacks is added. For
+ * one exposition of several registries (one per worker thread). Returns 0, or -1 if memory ran out
+ * (<dst> then holds part of <src>). */
 int metrics_merge(struct metrics *dst, const struct metrics *src);
 
-/* Writes every family of <m> through <write>(<arg>, ...), names prefixed "wsbridge_".
- * Returns 0, or -1 if <write> failed (what was written is then incomplete). */
-int metrics_write(const struct metrics *m, metrics_write_fn write, void *arg);
+/* Writes every family of <m> through <write>(<arg>, ...) in the Prometheus text format,
+ * names prefixed "wsbridge_". Returns 0, or -1 if <write> failed (what was written is
+ * then incomplete). */
+int metrics_write(const struct metrics *m, promtext_write_fn write, void *arg);
 
 #endif

@@ -1,20 +1,19 @@
 /*
  * static.c - glue for one static request: path.c names the file, the kernel opens it
  * beneath the root (openat2 RESOLVE_BENEATH with no symlinks at all, else an O_NOFOLLOW
- * walk), mime.c names its type, and the caller sends it (filebody.c). RFC 7232 for the
- * validators (ETag, Last-Modified, 304), RFC 7231 §7.1.1 for dates, RFC 7230 §6.3 for
- * keep-alive. Every head is written whole into the caller's output buffer.
+ * walk), mime.c names its type, http_cond.c decides 200 or 304, http_reply.c writes the
+ * head, and the caller sends the file (filebody.c). Every head is queued whole on the
+ * caller's output buffer.
  */
 #include "static.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,6 +28,8 @@
 
 #include <event2/buffer.h>
 
+#include "http_cond.h"
+#include "http_date.h"
 #include "http_reply.h"
 #include "log.h"
 #include "mime.h"
@@ -38,12 +39,9 @@
 #define STATIC_MIME_FILE_MAX (4 * 1024 * 1024) /* a mime.types larger than this is ignored */
 #define STATIC_INDEX "index.html"
 #define STATIC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK)
-#define STATIC_DATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" and its NUL */
-#define STATIC_ETAG_LEN 64
-
-static const char *const static_days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const static_months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+/* Room for any head here but a redirect's (which adds its Location): the longest line
+ * is a media type, under 160 bytes (mime.c), and the whole head stays under 600. */
+#define STATIC_HEAD_BYTES 1024
 
 /* ---- opening beneath the root ---------------------------------------------------- */
 
@@ -230,156 +228,31 @@ void static_root_free(struct static_root *root)
     free(root);
 }
 
-/* ---- validators and dates ---------------------------------------------------------- */
-
-/* Writes <t> as an IMF-fixdate (RFC 7231 §7.1.1.1) into <out>, STATIC_DATE_LEN bytes.
- * Names come from tables, not strftime, so no locale can change them. */
-static void static_http_date(time_t t, char *out)
-{
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
-        memset(&tm, 0, sizeof(tm)); /* outside what the format can say: 1900 */
-    /* The remainders change nothing for a real date; they show the compiler each field's
-     * width, so it can prove the line fits. */
-    snprintf(out, STATIC_DATE_LEN, "%s, %02u %s %04u %02u:%02u:%02u GMT",
-             static_days[(unsigned)tm.tm_wday % 7], (unsigned)tm.tm_mday % 100,
-             static_months[(unsigned)tm.tm_mon % 12], (unsigned)(tm.tm_year + 1900) % 10000,
-             (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100);
-}
-
-/* Parses an HTTP-date in any of the three forms RFC 7231 §7.1.1.1 obliges a recipient to
- * accept: IMF-fixdate, RFC 850 and asctime. Returns true and sets *<out>. */
-static bool static_parse_http_date(const char *s, time_t *out)
-{
-    char wday[10], mon[4];
-    int day, year, hour, min, sec, month, n = 0;
-    struct tm tm = {0};
-
-    if (sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wday, &day, mon, &year, &hour,
-               &min, &sec, &n) == 7 &&
-        n > 0 && s[n] == '\0') {
-        /* Sun, 06 Nov 1994 08:49:37 GMT */
-    } else if (n = 0, sscanf(s, "%9[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", wday, &day, mon,
-                             &year, &hour, &min, &sec, &n) == 7 &&
-                          n > 0 && s[n] == '\0') {
-        /* Sunday, 06-Nov-94 08:49:37 GMT; RFC 7231: a two-digit year more than 50 years
-         * ahead is in the past century. */
-        year += year < 70 ? 2000 : 1900;
-    } else if (n = 0, sscanf(s, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", wday, mon, &day,
-                             &hour, &min, &sec, &year, &n) == 7 &&
-                          n > 0 && s[n] == '\0') {
-        /* Sun Nov  6 08:49:37 1994 */
-    } else {
-        return false;
-    }
-    for (month = 0; month < 12; month++)
-        if (strcmp(mon, static_months[month]) == 0)
-            break;
-    if (month == 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 || year < 1970)
-        return false;
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = min;
-    tm.tm_sec = sec;
-    *out = timegm(&tm);
-    return *out != (time_t)-1;
-}
-
-/* Writes the entity tag of the file described by <st> into <out> (STATIC_ETAG_LEN
- * bytes), quotes included. Inode, size and nanosecond mtime: a file replaced, rewritten
- * or touched gets a new tag. */
-static void static_etag(const struct stat *st, char *out)
-{
-    uint64_t mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
-
-    snprintf(out, STATIC_ETAG_LEN, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_ino,
-             (uint64_t)st->st_size, mtime_ns);
-}
-
-/* True if If-None-Match value <list> names <etag> or is "*". RFC 7232 §3.2 uses the weak
- * comparison: a "W/" prefix is ignored. A malformed list matches nothing from the fault
- * on, which at worst costs a 200 instead of a 304. */
-static bool static_etag_listed(const char *list, const char *etag)
-{
-    size_t etag_len = strlen(etag);
-    const char *p = list;
-
-    for (;;) {
-        const char *end;
-
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '\0')
-            return false;
-        if (*p == '*')
-            return true;
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        if (*p != '"')
-            return false;
-        end = strchr(p + 1, '"');
-        if (end == NULL)
-            return false;
-        if ((size_t)(end + 1 - p) == etag_len && memcmp(p, etag, etag_len) == 0)
-            return true;
-        p = end + 1;
-    }
-}
-
-/* True if the client's copy is current (a 304 is due), by RFC 7232 §6: If-None-Match
- * when present (every line of it), else If-Modified-Since when it is a valid date. */
-static bool static_is_not_modified(const struct http_req *req, const char *etag, time_t mtime)
-{
-    const char *ims;
-    time_t since;
-
-    if (http_req_header_count(req, "If-None-Match") > 0) {
-        for (size_t i = 0; i < req->n_headers; i++)
-            if (strcasecmp(req->headers[i].name, "If-None-Match") == 0 &&
-                static_etag_listed(req->headers[i].value, etag))
-                return true;
-        return false;
-    }
-    ims = http_req_header(req, "If-Modified-Since");
-    return ims != NULL && static_parse_http_date(ims, &since) && mtime <= since;
-}
-
-/* RFC 7230 §6.3: HTTP/1.1 stays open unless "Connection: close"; HTTP/1.0 closes unless
- * "Connection: keep-alive". */
-static bool static_wants_keep_alive(const struct http_req *req)
-{
-    if (http_req_has_token(req, "Connection", "close"))
-        return false;
-    if (req->http_major == 1 && req->http_minor == 0)
-        return http_req_has_token(req, "Connection", "keep-alive");
-    return req->http_major >= 1;
-}
-
 /* ---- answers ----------------------------------------------------------------------- */
 
-/* Writes the status line and Date; static_end_head() writes Connection and the blank
- * line after the caller's own headers. */
-static void static_start_head(struct evbuffer *out, int status)
+/* Starts head <h> for <status> in <buf> (<cap> bytes) with the status line and Date. */
+static void static_head_start(struct http_reply_head *h, char *buf, size_t cap, int status)
 {
-    char date[STATIC_DATE_LEN];
-
-    static_http_date(time(NULL), date);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, http_reply_reason(status),
-                        date);
+    http_reply_head_init(h, buf, cap, status);
+    http_reply_head_date(h, time(NULL));
 }
 
-/* Ends a head: the Connection header <req>'s version calls for, then the blank line. */
-static void static_end_head(struct evbuffer *out, const struct http_req *req, bool keep)
+/* Ends head <h> with the Connection line <req>'s version calls for and queues it on
+ * <out>. Returns false if it could not: a head refused or too long for its buffer (no
+ * answer here can be; the buffers are sized for the longest) or memory gone. The caller
+ * then closes the connection rather than send a wrong answer. */
+static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
+                            const struct http_req *req, bool keep, const char *peer)
 {
-    if (!keep)
-        evbuffer_add_printf(out, "Connection: close\r\n\r\n");
-    else if (req->http_major == 1 && req->http_minor == 0)
-        evbuffer_add_printf(out, "Connection: keep-alive\r\n\r\n");
-    else
-        evbuffer_add_printf(out, "\r\n");
+    size_t n;
+
+    http_reply_head_connection(h, req->http_major, req->http_minor, keep);
+    n = http_reply_head_end(h);
+    if (n > 0 && evbuffer_add(out, h->buf, n) == 0)
+        return true;
+    log_msg(LOG_LEVEL_WARN, "client=%s %s %s: no answer: its head could not be built", peer,
+            req->method, LOG_Q(req->url));
+    return false;
 }
 
 /* Answers <req> with a short plain-text <status> page (no body for HEAD), logs it with
@@ -389,17 +262,18 @@ static bool static_reply_error(struct evbuffer *out, const struct http_req *req,
                                const char *detail, const char *extra, bool keep, const char *peer)
 {
     const char *reason = http_reply_reason(status);
+    char buf[STATIC_HEAD_BYTES];
+    struct http_reply_head h;
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(req->url),
             status, reason, detail);
-    static_start_head(out, status);
-    evbuffer_add_printf(out,
-                        "Content-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Length: %zu\r\n"
-                        "X-Content-Type-Options: nosniff\r\n"
-                        "%s",
-                        strlen(reason) + 5, extra != NULL ? extra : "");
-    static_end_head(out, req, keep);
+    static_head_start(&h, buf, sizeof(buf), status);
+    http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
+    http_reply_head_add_uint(&h, "Content-Length", strlen(reason) + 5); /* the body below */
+    http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
+    http_reply_head_add_lines(&h, extra);
+    if (!static_add_head(out, &h, req, keep, peer))
+        return false;
     if (strcmp(req->method, "HEAD") != 0)
         evbuffer_add_printf(out, "%d %s\n", status, reason);
     return keep;
@@ -435,19 +309,6 @@ static int static_errno_status(int err, const char **detail)
     }
 }
 
-/* Appends <rel> to <out> percent-encoded for a Location path (RFC 3986 §3.3 pchar and
- * '/'), so bytes decoded from the target never reach a header raw. */
-static void static_add_encoded(struct evbuffer *out, const char *rel)
-{
-    for (const unsigned char *p = (const unsigned char *)rel; *p != '\0'; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("/-._~!$&'()*+,;=:@", *p) != NULL)
-            evbuffer_add(out, p, 1);
-        else
-            evbuffer_add_printf(out, "%%%02X", *p);
-    }
-}
-
 /* A folder asked for without its slash: 301 to the same path with one, so the page's
  * relative links resolve inside the folder. The Location is rebuilt from the checked
  * path <rel>, never copied from the target ("//host" would make it another site). */
@@ -455,18 +316,26 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
                                   bool keep, const char *peer)
 {
     const char *query = req->url + strcspn(req->url, "?#");
+    size_t query_len = strcspn(query, "#");
     static const char body[] = "301 Moved Permanently\n";
+    char path[PATH_MAX_BYTES + 2];
+    struct http_reply_head h;
+    /* Each path byte may take three ("%XX"); the query comes as sent. */
+    size_t cap = STATIC_HEAD_BYTES + 3 * sizeof(path) + query_len;
+    char *buf = malloc(cap);
+    bool queued;
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: 301 to the folder's slash", peer, req->method,
             LOG_Q(req->url));
-    static_start_head(out, 301);
-    evbuffer_add_printf(out, "Location: /");
-    static_add_encoded(out, rel);
-    evbuffer_add_printf(out,
-                        "/%.*s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Length: %zu\r\n",
-                        (int)strcspn(query, "#"), query, sizeof(body) - 1);
-    static_end_head(out, req, keep);
+    snprintf(path, sizeof(path), "/%s/", rel);
+    static_head_start(&h, buf, buf != NULL ? cap : 0, 301);
+    http_reply_head_location(&h, path, query, query_len);
+    http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
+    http_reply_head_add_uint(&h, "Content-Length", sizeof(body) - 1);
+    queued = static_add_head(out, &h, req, keep, peer);
+    free(buf);
+    if (!queued)
+        return false;
     if (strcmp(req->method, "HEAD") != 0)
         evbuffer_add(out, body, sizeof(body) - 1);
     return keep;
@@ -481,22 +350,26 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
 {
     bool head = strcmp(req->method, "HEAD") == 0;
     bool not_modified;
-    char etag[STATIC_ETAG_LEN], modified[STATIC_DATE_LEN];
+    char buf[STATIC_HEAD_BYTES], etag[HTTP_COND_ETAG_LEN], modified[HTTP_DATE_LEN];
+    struct http_reply_head h;
 
-    static_etag(st, etag);
-    static_http_date(st->st_mtim.tv_sec, modified);
-    not_modified = static_is_not_modified(req, etag, st->st_mtim.tv_sec);
-    static_start_head(out, not_modified ? 304 : 200);
+    http_cond_etag_write(st, etag);
+    not_modified = http_cond_is_not_modified(req, etag, st->st_mtim.tv_sec);
+    static_head_start(&h, buf, sizeof(buf), not_modified ? 304 : 200);
+    http_reply_head_add(&h, "ETag", etag);
+    http_reply_head_add(&h, "Last-Modified", http_date_write(st->st_mtim.tv_sec, modified));
     /* no-cache: the browser may store the file but asks every time, so an edited page
      * shows at the next load while an unchanged one costs a 304. */
-    evbuffer_add_printf(out, "ETag: %s\r\nLast-Modified: %s\r\nCache-Control: no-cache\r\n", etag,
-                        modified);
-    if (!not_modified)
-        evbuffer_add_printf(out,
-                            "Content-Type: %s\r\nContent-Length: %jd\r\n"
-                            "X-Content-Type-Options: nosniff\r\n",
-                            mime_lookup(root->mime, name), (intmax_t)st->st_size);
-    static_end_head(out, req, keep);
+    http_reply_head_add(&h, "Cache-Control", "no-cache");
+    if (!not_modified) {
+        http_reply_head_add(&h, "Content-Type", mime_lookup(root->mime, name));
+        http_reply_head_add_uint(&h, "Content-Length", (uintmax_t)st->st_size);
+        http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
+    }
+    if (!static_add_head(out, &h, req, keep, peer)) {
+        close(fd);
+        return false;
+    }
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method,
             LOG_Q(req->url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
             not_modified || head ? (intmax_t)0 : (intmax_t)st->st_size);
@@ -514,7 +387,7 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
                   bool may_keep, const char *peer, struct static_body *body)
 {
-    bool keep = may_keep && !req->has_body && static_wants_keep_alive(req);
+    bool keep = may_keep && !req->has_body && http_req_wants_keep_alive(req);
     const char *name, *detail;
     char rel[PATH_MAX_BYTES];
     struct path_result pr;

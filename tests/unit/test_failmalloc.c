@@ -435,7 +435,7 @@ static enum fm_result fm_op_metrics(char *detail, size_t detail_len)
 {
     static const char *const paths[] = {"/echo", "/vnc/*", "/chat/*", "/a", "/b", "/c", "/d",
                                         "/*",    "/e",     "/f",      "/g"};
-    struct metrics_buf buf = {0};
+    struct promtext_buf buf = {0};
     struct metrics *m = metrics_new();
     enum fm_result out = FM_DONE;
     int rc;
@@ -451,7 +451,7 @@ static enum fm_result fm_op_metrics(char *detail, size_t detail_len)
     metrics_count_failure(m, 502, "connect refused");
     metrics_count_close(m, 1000);
     metrics_histogram_observe(&m->routes[0]->connect_seconds, 0.002);
-    rc = metrics_write(m, metrics_buf_append, &buf);
+    rc = metrics_write(m, promtext_buf_append, &buf);
     metrics_free(m);
     if (rc != 0) {
         out = FM_CLEAN;
@@ -459,7 +459,7 @@ static enum fm_result fm_op_metrics(char *detail, size_t detail_len)
         snprintf(detail, detail_len, "%zu bytes of text", buf.len);
         out = FM_BAD;
     }
-    metrics_buf_reset(&buf);
+    promtext_buf_reset(&buf);
     return out;
 }
 

@@ -2,9 +2,14 @@
  * test_http_reply.c - proves that http_reply.c writes exact bytes: the 101 answer with and
  * without a subprotocol, error answers with the headers their status calls for and a
  * Content-Length equal to the body, control characters in the detail neutralised, and
- * nothing (0) whenever the buffer is one byte too small, without writing past it.
+ * nothing (0) whenever the buffer is one byte too small, without writing past it. The head
+ * builder: exact heads as static.c and admin.c send them, the Connection line for each
+ * version and keep decision, Location percent-encoding, refusal of bad names, values
+ * (CR, LF, controls), statuses and Locations, and the room a head that did not fit needs.
  */
 #include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +229,271 @@ START_TEST(test_refusals)
     ck_assert_uint_eq(http_reply_error(out, sizeof(out), -400, NULL), 0);
     ck_assert_uint_eq(http_reply_101(out, sizeof(out), NULL, NULL), 0);
     ck_assert_uint_eq(http_reply_101(NULL, 0, ACCEPT, NULL), 0);
+    /* no value can end a line early */
+    ck_assert_uint_eq(http_reply_101(out, sizeof(out), ACCEPT "\r\nX: y", NULL), 0);
+    ck_assert_uint_eq(http_reply_101(out, sizeof(out), ACCEPT, "binary\r\n"), 0);
     ck_assert_uint_eq(http_reply_error(NULL, 0, 400, NULL), 0);
+}
+END_TEST
+
+/* Head builder -------------------------------------------------------------------------- */
+
+#define TEST_DATE 784111777 /* Sun, 06 Nov 1994 08:49:37 GMT */
+
+/* The heads the glue builds, each written by one of the functions below. */
+enum test_head_kind {
+    TEST_HEAD_FILE = 0,  /* static.c: a 200 for a file, HTTP/1.1 kept */
+    TEST_HEAD_304_10,    /* static.c: a 304 to an HTTP/1.0 client that asked to keep */
+    TEST_HEAD_ERROR_405, /* static.c: a 405 with Allow, closing */
+    TEST_HEAD_REDIRECT,  /* static.c: a 301 with an encoded Location and the query */
+    TEST_HEAD_ADMIN,     /* admin.c: /metrics, no Date, closing */
+};
+
+struct test_head_case {
+    const char *name;
+    enum test_head_kind kind;
+    const char *bytes; /* exact expected head */
+};
+
+static const struct test_head_case test_head_cases[] = {
+    {"file", TEST_HEAD_FILE,
+     "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+     "ETag: \"a740d3-6-17979cfe362a0000\"\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+     "Cache-Control: no-cache\r\nContent-Type: text/plain; charset=utf-8\r\n"
+     "Content-Length: 6\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
+    {"304 to HTTP/1.0", TEST_HEAD_304_10,
+     "HTTP/1.1 304 Not Modified\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+     "ETag: \"a740d3-6-17979cfe362a0000\"\r\nConnection: keep-alive\r\n\r\n"},
+    {"405", TEST_HEAD_ERROR_405,
+     "HTTP/1.1 405 Method Not Allowed\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n"
+     "X-Content-Type-Options: nosniff\r\nAllow: GET, HEAD\r\nConnection: close\r\n\r\n"},
+    {"redirect", TEST_HEAD_REDIRECT,
+     "HTTP/1.1 301 Moved Permanently\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+     "Location: /sp%20ace/caf%C3%A9/?q=1&r=%41\r\nContent-Type: text/plain; charset=utf-8\r\n"
+     "Content-Length: 22\r\n\r\n"},
+    {"admin", TEST_HEAD_ADMIN,
+     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+     "Content-Length: 1234\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"},
+};
+
+/* Builds the head of <kind> into <out> (<cap> bytes) as the glue would; returns what
+ * http_reply_head_end returned and leaves the builder in *<h>. */
+static size_t test_head_build(enum test_head_kind kind, char *out, size_t cap,
+                              struct http_reply_head *h)
+{
+    static const char query[] = "?q=1&r=%41#frag";
+
+    switch (kind) {
+    case TEST_HEAD_FILE:
+        http_reply_head_init(h, out, cap, 200);
+        http_reply_head_date(h, TEST_DATE);
+        http_reply_head_add(h, "ETag", "\"a740d3-6-17979cfe362a0000\"");
+        http_reply_head_add(h, "Last-Modified", "Tue, 14 Nov 2023 22:13:20 GMT");
+        http_reply_head_add(h, "Cache-Control", "no-cache");
+        http_reply_head_add(h, "Content-Type", "text/plain; charset=utf-8");
+        http_reply_head_add_uint(h, "Content-Length", 6);
+        http_reply_head_add(h, "X-Content-Type-Options", "nosniff");
+        http_reply_head_connection(h, 1, 1, true);
+        break;
+    case TEST_HEAD_304_10:
+        http_reply_head_init(h, out, cap, 304);
+        http_reply_head_date(h, TEST_DATE);
+        http_reply_head_add(h, "ETag", "\"a740d3-6-17979cfe362a0000\"");
+        http_reply_head_connection(h, 1, 0, true);
+        break;
+    case TEST_HEAD_ERROR_405:
+        http_reply_head_init(h, out, cap, 405);
+        http_reply_head_date(h, TEST_DATE);
+        http_reply_head_add(h, "Content-Type", "text/plain; charset=utf-8");
+        http_reply_head_add_uint(h, "Content-Length", 23);
+        http_reply_head_add(h, "X-Content-Type-Options", "nosniff");
+        http_reply_head_add_lines(h, "Allow: GET, HEAD\r\n");
+        http_reply_head_connection(h, 1, 1, false);
+        break;
+    case TEST_HEAD_REDIRECT:
+        http_reply_head_init(h, out, cap, 301);
+        http_reply_head_date(h, TEST_DATE);
+        http_reply_head_location(h, "/sp ace/caf\xc3\xa9/", query, strcspn(query, "#"));
+        http_reply_head_add(h, "Content-Type", "text/plain; charset=utf-8");
+        http_reply_head_add_uint(h, "Content-Length", 22);
+        http_reply_head_connection(h, 1, 1, true);
+        break;
+    case TEST_HEAD_ADMIN:
+        http_reply_head_init(h, out, cap, 200);
+        http_reply_head_add(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        http_reply_head_add_uint(h, "Content-Length", 1234);
+        http_reply_head_add(h, "Cache-Control", "no-store");
+        http_reply_head_connection(h, 1, 1, false);
+        break;
+    }
+    return http_reply_head_end(h);
+}
+
+START_TEST(test_head_exact_bytes)
+{
+    const struct test_head_case *c = &test_head_cases[_i];
+    struct http_reply_head h;
+    size_t want = strlen(c->bytes), len;
+    char out[1024];
+
+    memset(out, 'x', sizeof(out));
+    len = test_head_build(c->kind, out, sizeof(out), &h);
+    ck_assert_msg(len == want && memcmp(out, c->bytes, want) == 0, "%s: got %zu bytes\n%.*s",
+                  c->name, len, (int)len, out);
+    ck_assert_int_eq(out[len], '\0');
+    ck_assert(!h.refused);
+}
+END_TEST
+
+/* Every cap below the length gives 0 and tells the room needed; the exact length works;
+ * the heap buffer is exactly <cap> bytes so that AddressSanitizer sees a write past it. */
+START_TEST(test_head_cap_boundaries)
+{
+    const struct test_head_case *c = &test_head_cases[_i];
+    struct http_reply_head h;
+    size_t want = strlen(c->bytes);
+
+    ck_assert_uint_eq(test_head_build(c->kind, NULL, 0, &h), 0); /* only measures */
+    ck_assert_uint_eq(h.len, want);
+    for (size_t cap = 1; cap <= want + 1; cap++) {
+        char *out = malloc(cap);
+        ck_assert_ptr_nonnull(out);
+        if (cap < want) {
+            ck_assert_msg(test_head_build(c->kind, out, cap, &h) == 0, "%s: cap %zu", c->name, cap);
+            ck_assert_uint_eq(h.len, want);
+        } else {
+            ck_assert_uint_eq(test_head_build(c->kind, out, cap, &h), want);
+            ck_assert(memcmp(out, c->bytes, want) == 0);
+        }
+        free(out);
+    }
+}
+END_TEST
+
+/* The Connection line for each version and keep decision (RFC 7230 §6.1, §6.3). */
+START_TEST(test_head_connection)
+{
+    static const struct {
+        unsigned major, minor;
+        bool keep;
+        const char *line;
+    } rows[] = {
+        {1, 1, true, ""},
+        {1, 1, false, "Connection: close\r\n"},
+        {1, 0, true, "Connection: keep-alive\r\n"},
+        {1, 0, false, "Connection: close\r\n"},
+        {1, 2, true, ""},
+        {2, 0, true, ""},
+        {2, 0, false, "Connection: close\r\n"},
+    };
+    char out[128], want[128];
+    struct http_reply_head h;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        http_reply_head_init(&h, out, sizeof(out), 204);
+        http_reply_head_connection(&h, rows[i].major, rows[i].minor, rows[i].keep);
+        ck_assert_uint_gt(http_reply_head_end(&h), 0);
+        snprintf(want, sizeof(want), "HTTP/1.1 204 No Content\r\n%s\r\n", rows[i].line);
+        ck_assert_msg(strcmp(out, want) == 0, "HTTP/%u.%u keep %d: %s", rows[i].major,
+                      rows[i].minor, rows[i].keep, out);
+    }
+}
+END_TEST
+
+/* Location: what is percent-encoded and what stays, and the paths and queries refused. */
+START_TEST(test_head_location)
+{
+    static const struct {
+        const char *path, *query;
+        const char *line; /* NULL: refused */
+    } rows[] = {
+        {"/", "", "Location: /\r\n"},
+        {"/dir/", "", "Location: /dir/\r\n"},
+        {"/a-._~!$&'()*+,;=:@z/", "", "Location: /a-._~!$&'()*+,;=:@z/\r\n"},
+        {"/a b%c?d#e\\f\"g<h>/", "", "Location: /a%20b%25c%3Fd%23e%5Cf%22g%3Ch%3E/\r\n"},
+        {"/\r\n\x01\x7f\xff/", "", "Location: /%0D%0A%01%7F%FF/\r\n"},
+        {"/caf\xc3\xa9/", "?x=%2F", "Location: /caf%C3%A9/?x=%2F\r\n"},
+        {"/d/", "?", "Location: /d/?\r\n"},
+        {"//evil.example/", "", NULL}, /* another host */
+        {"dir/", "", NULL},
+        {"", "", NULL},
+        {NULL, "", NULL},
+        {"/d/", "?a b", NULL},
+        {"/d/", "?a\r\nX: y", NULL},
+        {"/d/", "?a\tb", NULL},
+    };
+    char out[256], want[256];
+    struct http_reply_head h;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t n;
+        http_reply_head_init(&h, out, sizeof(out), 301);
+        http_reply_head_location(&h, rows[i].path, rows[i].query, strlen(rows[i].query));
+        n = http_reply_head_end(&h);
+        if (rows[i].line == NULL) {
+            ck_assert_msg(n == 0 && h.refused, "row %zu accepted: %s", i, out);
+            continue;
+        }
+        snprintf(want, sizeof(want), "HTTP/1.1 301 Moved Permanently\r\n%s\r\n", rows[i].line);
+        ck_assert_msg(n == strlen(want) && strcmp(out, want) == 0, "row %zu: %s", i, out);
+    }
+    /* a query pointer is needed only when there are query bytes */
+    http_reply_head_init(&h, out, sizeof(out), 301);
+    http_reply_head_location(&h, "/d/", NULL, 0);
+    ck_assert_uint_gt(http_reply_head_end(&h), 0);
+    http_reply_head_init(&h, out, sizeof(out), 301);
+    http_reply_head_location(&h, "/d/", NULL, 1);
+    ck_assert_uint_eq(http_reply_head_end(&h), 0);
+}
+END_TEST
+
+/* A bad status, name or value refuses the whole head, wherever it comes; a good value may
+ * hold HTAB and bytes above 0x7f (obs-text). */
+START_TEST(test_head_refusals)
+{
+    static const struct {
+        int status;
+        const char *name, *value;
+        bool ok;
+    } rows[] = {
+        {200, "X-A", "b", true},
+        {200, "X-A", "", true},
+        {200, "X-A", "a\tb \xc3\xa9", true},
+        {200, "!#$%&'*+-.^_`|~0aZ", "v", true},
+        {99, "X-A", "b", false},
+        {1000, "X-A", "b", false},
+        {-200, "X-A", "b", false},
+        {200, "", "b", false},
+        {200, NULL, "b", false},
+        {200, "X A", "b", false},
+        {200, "X-A:", "b", false},
+        {200, "X\r\nY", "b", false},
+        {200, "X-A", NULL, false},
+        {200, "X-A", "b\r\nSet-Cookie: c=d", false},
+        {200, "X-A", "b\n", false},
+        {200, "X-A", "b\r", false},
+        {200, "X-A", "\x01", false},
+        {200, "X-A", "\x7f", false},
+    };
+    char out[256];
+    struct http_reply_head h;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t n;
+        memset(out, 0, sizeof(out));
+        http_reply_head_init(&h, out, sizeof(out), rows[i].status);
+        http_reply_head_add(&h, rows[i].name, rows[i].value);
+        http_reply_head_add(&h, "X-Later", "fine"); /* later good lines do not undo it */
+        n = http_reply_head_end(&h);
+        ck_assert_msg((n > 0) == rows[i].ok && h.refused == !rows[i].ok, "row %zu: %zu", i, n);
+    }
+    /* the decimal form: 0 and the widest value */
+    http_reply_head_init(&h, out, sizeof(out), 200);
+    http_reply_head_add_uint(&h, "A", 0);
+    http_reply_head_add_uint(&h, "B", UINTMAX_MAX);
+    ck_assert_uint_gt(http_reply_head_end(&h), 0);
+    ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nA: 0\r\nB: 18446744073709551615\r\n\r\n");
 }
 END_TEST
 
@@ -240,6 +509,13 @@ static Suite *test_suite(void)
     tcase_add_loop_test(tc, test_reason, 0, (int)(sizeof(test_reasons) / sizeof(test_reasons[0])));
     tcase_add_test(tc, test_extra_headers);
     tcase_add_test(tc, test_refusals);
+    tcase_add_loop_test(tc, test_head_exact_bytes, 0,
+                        (int)(sizeof(test_head_cases) / sizeof(test_head_cases[0])));
+    tcase_add_loop_test(tc, test_head_cap_boundaries, 0,
+                        (int)(sizeof(test_head_cases) / sizeof(test_head_cases[0])));
+    tcase_add_test(tc, test_head_connection);
+    tcase_add_test(tc, test_head_location);
+    tcase_add_test(tc, test_head_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

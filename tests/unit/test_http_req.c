@@ -532,6 +532,60 @@ START_TEST(test_tokens)
 }
 END_TEST
 
+/* RFC 7230 §6.3: whether the client asks to keep the connection, by version and by the
+ * tokens of every Connection line. */
+struct test_keep_case {
+    const char *head;
+    bool keep;
+};
+
+static const struct test_keep_case test_keep_cases[] = {
+    {"GET / HTTP/1.1\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nConnection: foo\r\nconnection: close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nX-Connection: close\r\n\r\n", true},
+    {"GET / HTTP/1.2\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: foo, keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: foo\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: keepalive\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\n", false},
+};
+
+START_TEST(test_keep_alive)
+{
+    const struct test_keep_case *c = &test_keep_cases[_i];
+    struct http_req r;
+
+    test_parse(&r, c->head);
+    ck_assert_msg(http_req_wants_keep_alive(&r) == c->keep, "%s", c->head);
+    http_req_free(&r);
+}
+END_TEST
+
+/* Before the head is complete there is nothing to keep. */
+START_TEST(test_keep_alive_not_done)
+{
+    static const char part[] = "GET / HTTP/1.1\r\nHost: x\r\n";
+    struct http_req r;
+    size_t used;
+
+    ck_assert_int_eq(http_req_init(&r, NULL), 0);
+    ck_assert_int_eq(http_req_feed(&r, (const uint8_t *)part, strlen(part), &used), HTTP_REQ_MORE);
+    ck_assert(!http_req_wants_keep_alive(&r));
+    http_req_free(&r);
+}
+END_TEST
+
 START_TEST(test_not_done_answers_nothing)
 {
     struct http_req r;
@@ -645,6 +699,9 @@ static Suite *test_suite(void)
     tcase_add_test(tc, test_parser_overflow_is_431);
     tcase_add_test(tc, test_header_lookup);
     tcase_add_test(tc, test_tokens);
+    tcase_add_loop_test(tc, test_keep_alive, 0,
+                        (int)(sizeof(test_keep_cases) / sizeof(test_keep_cases[0])));
+    tcase_add_test(tc, test_keep_alive_not_done);
     tcase_add_test(tc, test_not_done_answers_nothing);
     tcase_add_test(tc, test_init_free);
     suite_add_tcase(s, tc);
