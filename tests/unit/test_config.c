@@ -15,6 +15,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "config.h"
 
 #define DATA_DIR "tests/unit/data/config"
@@ -24,7 +25,7 @@
 static char *data_files[DATA_FILES_MAX];
 static size_t n_data_files;
 
-static const char *test_srcdir(void)
+static const char *test_config_srcdir(void)
 {
     const char *d = getenv("WSB_SRCDIR");
     return d != NULL && d[0] != '\0' ? d : ".";
@@ -144,18 +145,18 @@ END_TEST
 
 /* ---- data files: "# expect: NAME:LINE:COL: message" or "# expect: ok" ---- */
 
-static int test_name_cmp(const void *a, const void *b)
+static int test_config_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void test_data_scan(void)
+static void test_config_data_scan(void)
 {
     char dir[PATH_MAX];
     struct dirent *de;
     DIR *d;
 
-    snprintf(dir, sizeof(dir), "%s/%s", test_srcdir(), DATA_DIR);
+    snprintf(dir, sizeof(dir), "%s/%s", test_config_srcdir(), DATA_DIR);
     d = opendir(dir);
     if (d == NULL)
         return;
@@ -165,13 +166,13 @@ static void test_data_scan(void)
             data_files[n_data_files++] = strdup(de->d_name);
     }
     closedir(d);
-    qsort(data_files, n_data_files, sizeof(data_files[0]), test_name_cmp);
+    qsort(data_files, n_data_files, sizeof(data_files[0]), test_config_name_cmp);
 }
 
 START_TEST(test_config_data_found)
 {
-    ck_assert_msg(n_data_files >= DATA_FILES_MIN, "%zu files in %s/%s", n_data_files, test_srcdir(),
-                  DATA_DIR);
+    ck_assert_msg(n_data_files >= DATA_FILES_MIN, "%zu files in %s/%s", n_data_files,
+                  test_config_srcdir(), DATA_DIR);
 }
 END_TEST
 
@@ -182,7 +183,7 @@ START_TEST(test_config_data_file)
     struct config *c;
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s/%s/%s", test_srcdir(), DATA_DIR, name);
+    snprintf(path, sizeof(path), "%s/%s/%s", test_config_srcdir(), DATA_DIR, name);
     f = fopen(path, "r");
     ck_assert_msg(f != NULL, "%s", path);
     ck_assert_msg(fgets(line, sizeof(line), f) != NULL, "%s is empty", name);
@@ -198,7 +199,7 @@ START_TEST(test_config_data_file)
     }
     ck_assert_msg(c == NULL, "%s loaded, expected: %s", name, line + 10);
     /* the message names the file as given: the folder, then what the comment says */
-    snprintf(want, sizeof(want), "%s/%s/%s", test_srcdir(), DATA_DIR, line + 10);
+    snprintf(want, sizeof(want), "%s/%s/%s", test_config_srcdir(), DATA_DIR, line + 10);
     ck_assert_str_eq(err, want);
 }
 END_TEST
@@ -568,7 +569,7 @@ END_TEST
 
 /* ---- values ---- */
 
-static struct config *test_parse_ok(const char *name, const char *yaml)
+static struct config *test_config_parse_ok(const char *name, const char *yaml)
 {
     char err[512] = "";
     struct config *c = config_parse(name, yaml, strlen(yaml), err, sizeof(err));
@@ -577,7 +578,7 @@ static struct config *test_parse_ok(const char *name, const char *yaml)
     return c;
 }
 
-static void test_check_defaults(const struct config *c)
+static void test_config_check_defaults(const struct config *c)
 {
     char out[64];
 
@@ -614,12 +615,13 @@ static void test_check_defaults(const struct config *c)
 
 START_TEST(test_config_defaults)
 {
-    struct config *c = test_parse_ok("t.yaml", "routes: [ { path: /echo, target: echo } ]\n");
+    struct config *c =
+        test_config_parse_ok("t.yaml", "routes: [ { path: /echo, target: echo } ]\n");
     const struct route *r = &c->routes[0];
 
     ck_assert_str_eq(c->file, "t.yaml");
     ck_assert_ptr_null(c->web_root);
-    test_check_defaults(c);
+    test_config_check_defaults(c);
     ck_assert_uint_eq(c->n_routes, 1);
     ck_assert_str_eq(r->path, "/echo");
     ck_assert(!r->prefix);
@@ -648,18 +650,18 @@ END_TEST
 START_TEST(test_config_route_overrides)
 {
     struct config *c =
-        test_parse_ok("t.yaml", "routes:\n"
-                                "  - path: /vnc/*\n"
-                                "    target: \"127.0.0.1:5901\"\n"
-                                "    frames: text\n"
-                                "    subprotocols: [ binary, base64 ]\n"
-                                "    connect_timeout: 5s\n"
-                                "    idle_timeout: 0\n"
-                                "    max_frame: 64KiB\n"
-                                "    max_message: 1MiB\n"
-                                "  - { path: /*, target: \"[::1]:7\", subprotocols: chat }\n"
-                                "connect_timeout: 3s\n"
-                                "idle_timeout: 2m\n");
+        test_config_parse_ok("t.yaml", "routes:\n"
+                                       "  - path: /vnc/*\n"
+                                       "    target: \"127.0.0.1:5901\"\n"
+                                       "    frames: text\n"
+                                       "    subprotocols: [ binary, base64 ]\n"
+                                       "    connect_timeout: 5s\n"
+                                       "    idle_timeout: 0\n"
+                                       "    max_frame: 64KiB\n"
+                                       "    max_message: 1MiB\n"
+                                       "  - { path: /*, target: \"[::1]:7\", subprotocols: chat }\n"
+                                       "connect_timeout: 3s\n"
+                                       "idle_timeout: 2m\n");
     const struct route *a = &c->routes[0], *b = &c->routes[1];
 
     ck_assert_uint_eq(c->n_routes, 2);
@@ -704,7 +706,7 @@ END_TEST
  * stderr; given, each value lands in its field and the log file is joined like web_root. */
 START_TEST(test_config_admin_log)
 {
-    struct config *c = test_parse_ok("etc/t.yaml", ROUTE_ECHO);
+    struct config *c = test_config_parse_ok("etc/t.yaml", ROUTE_ECHO);
     char out[64];
 
     ck_assert_ptr_null(c->admin_listen);
@@ -715,9 +717,9 @@ START_TEST(test_config_admin_log)
     ck_assert(!c->log.level_set);
     config_free(c);
 
-    c = test_parse_ok("etc/t.yaml", ROUTE_ECHO "admin: { listen: \"[::1]:9090\" }\n"
-                                    "log:\n  target: file\n  file: ../log/w.log\n"
-                                    "  level: debug\n  format: json\n");
+    c = test_config_parse_ok("etc/t.yaml", ROUTE_ECHO "admin: { listen: \"[::1]:9090\" }\n"
+                                                      "log:\n  target: file\n  file: ../log/w.log\n"
+                                                      "  level: debug\n  format: json\n");
     ck_assert_ptr_nonnull(c->admin_listen);
     addr_format(c->admin_listen, out, sizeof(out));
     ck_assert_str_eq(out, "[::1]:9090");
@@ -729,18 +731,19 @@ START_TEST(test_config_admin_log)
     config_free(c);
 
     /* each word of each choice, and an empty "admin" and "log" */
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "admin: {}\nlog: {}\n");
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "admin: {}\nlog: {}\n");
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
     ck_assert(!c->log.level_set);
     config_free(c);
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "log: { target: syslog, level: error, format: text }\n");
+    c = test_config_parse_ok("t.yaml",
+                             ROUTE_ECHO "log: { target: syslog, level: error, format: text }\n");
     ck_assert_int_eq(c->log.target, CONFIG_LOG_SYSLOG);
     ck_assert_int_eq(c->log.level, CONFIG_LOG_ERROR);
     ck_assert(c->log.level_set);
     config_free(c);
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "log: { target: stderr, level: warn }\n"
-                                "admin: { listen: \"localhost:9\" }\n");
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "log: { target: stderr, level: warn }\n"
+                                                  "admin: { listen: \"localhost:9\" }\n");
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
     ck_assert_int_eq(c->log.level, CONFIG_LOG_WARN);
     ck_assert_str_eq(c->admin_listen->host, "localhost");
@@ -805,15 +808,16 @@ END_TEST
 
 START_TEST(test_config_top_values)
 {
-    struct config *c = test_parse_ok("t.yaml", "listen: [ \"0.0.0.0:80\", \"[::]:80\", \"h:1\" ]\n"
-                                               "web_root: /srv/www\n"
-                                               "heartbeat:\n"
-                                               "  timeout: 1m\n"
-                                               "handshake_timeout: 500ms\n"
-                                               "close_timeout: 1h\n"
-                                               "high_watermark: 4KiB\n"
-                                               "low_watermark: 0\n"
-                                               "max_request_head: 1MiB\n");
+    struct config *c =
+        test_config_parse_ok("t.yaml", "listen: [ \"0.0.0.0:80\", \"[::]:80\", \"h:1\" ]\n"
+                                       "web_root: /srv/www\n"
+                                       "heartbeat:\n"
+                                       "  timeout: 1m\n"
+                                       "handshake_timeout: 500ms\n"
+                                       "close_timeout: 1h\n"
+                                       "high_watermark: 4KiB\n"
+                                       "low_watermark: 0\n"
+                                       "max_request_head: 1MiB\n");
 
     ck_assert_uint_eq(c->n_listen, 3);
     ck_assert_str_eq(c->listen[0].host, "0.0.0.0");
@@ -833,8 +837,9 @@ START_TEST(test_config_top_values)
     config_free(c);
 
     /* one string for listen; quoted and tagged scalars are plain values too */
-    c = test_parse_ok("t.yaml", "listen: \"[::1]:9\"\nidle_timeout: !!str 5s\nweb_root: 'w'\n"
-                                "heartbeat: { interval: 0 }\n");
+    c = test_config_parse_ok("t.yaml",
+                             "listen: \"[::1]:9\"\nidle_timeout: !!str 5s\nweb_root: 'w'\n"
+                             "heartbeat: { interval: 0 }\n");
     ck_assert_uint_eq(c->n_listen, 1);
     ck_assert_str_eq(c->listen[0].host, "::1");
     ck_assert_uint_eq(c->idle_timeout_ms, 5000);
@@ -843,13 +848,13 @@ START_TEST(test_config_top_values)
     config_free(c);
 
     /* workers: the bounds, and auto written out */
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: 1\n");
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "workers: 1\n");
     ck_assert_uint_eq(c->workers, 1);
     config_free(c);
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: 64\n");
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "workers: 64\n");
     ck_assert_uint_eq(c->workers, 64);
     config_free(c);
-    c = test_parse_ok("t.yaml", ROUTE_ECHO "workers: auto\n");
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "workers: auto\n");
     ck_assert_uint_eq(c->workers, 0);
     config_free(c);
 }
@@ -875,7 +880,7 @@ START_TEST(test_config_web_root)
     struct config *c;
 
     snprintf(yaml, sizeof(yaml), "web_root: \"%s\"\n", t->value);
-    c = test_parse_ok(t->name, yaml);
+    c = test_config_parse_ok(t->name, yaml);
     ck_assert_str_eq(c->web_root, t->want);
     config_free(c);
 }
@@ -886,12 +891,12 @@ END_TEST
 START_TEST(test_config_default_file)
 {
     char path[PATH_MAX], want[PATH_MAX], err[512] = "";
-    struct config *c, *d = test_parse_ok("t.yaml", "web_root: w\n");
+    struct config *c, *d = test_config_parse_ok("t.yaml", "web_root: w\n");
 
-    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_srcdir());
+    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_config_srcdir());
     c = config_load(path, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
-    test_check_defaults(c);
+    test_config_check_defaults(c);
     ck_assert_uint_eq(c->n_listen, d->n_listen);
     ck_assert_str_eq(c->listen[0].host, d->listen[0].host);
     ck_assert_uint_eq(c->listen[0].port, d->listen[0].port);
@@ -909,7 +914,7 @@ START_TEST(test_config_default_file)
     ck_assert_uint_eq(c->keepalive_time_ms, d->keepalive_time_ms);
     ck_assert_uint_eq(c->workers, d->workers);
     config_free(d);
-    snprintf(want, sizeof(want), "%s/etc/../web", test_srcdir());
+    snprintf(want, sizeof(want), "%s/etc/../web", test_config_srcdir());
     ck_assert_str_eq(c->web_root, want);
     ck_assert_uint_eq(c->n_routes, 1);
     ck_assert_str_eq(c->routes[0].path, "/echo");
@@ -930,7 +935,7 @@ START_TEST(test_config_default_file_examples)
     FILE *f;
 
     ck_assert_ptr_nonnull(text);
-    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_srcdir());
+    snprintf(path, sizeof(path), "%s/etc/wsbridge.yaml", test_config_srcdir());
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -962,11 +967,11 @@ START_TEST(test_config_good_full)
     char path[PATH_MAX], want[PATH_MAX], err[512] = "";
     struct config *c;
 
-    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_srcdir(), DATA_DIR);
+    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_config_srcdir(), DATA_DIR);
     c = config_load(path, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
     ck_assert_str_eq(c->file, path);
-    snprintf(want, sizeof(want), "%s/%s/../../../../web", test_srcdir(), DATA_DIR);
+    snprintf(want, sizeof(want), "%s/%s/../../../../web", test_config_srcdir(), DATA_DIR);
     ck_assert_str_eq(c->web_root, want);
     ck_assert_uint_eq(c->n_listen, 2);
     ck_assert_uint_eq(c->heartbeat_interval_ms, 0);
@@ -993,7 +998,7 @@ START_TEST(test_config_good_full)
     ck_assert_str_eq(c->admin_listen->host, "127.0.0.1");
     ck_assert_uint_eq(c->admin_listen->port, 9090);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_FILE);
-    snprintf(want, sizeof(want), "%s/%s/wsbridge.log", test_srcdir(), DATA_DIR);
+    snprintf(want, sizeof(want), "%s/%s/wsbridge.log", test_config_srcdir(), DATA_DIR);
     ck_assert_str_eq(c->log.file, want);
     ck_assert_int_eq(c->log.level, CONFIG_LOG_WARN);
     ck_assert_int_eq(c->log.format, CONFIG_LOG_JSON);
@@ -1003,7 +1008,7 @@ END_TEST
 
 /* ---- hostile input: every prefix and many mutations of good files fail cleanly ---- */
 
-static void test_check_outcome(const char *text, size_t len)
+static void test_config_check_outcome(const char *text, size_t len)
 {
     char err[512] = "";
     struct config *c = config_parse("f.yaml", text, len, err, sizeof(err));
@@ -1025,7 +1030,7 @@ static void test_check_outcome(const char *text, size_t len)
     }
 }
 
-static char *test_read_all(const char *path, size_t *len)
+static char *test_config_read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf = malloc(1 << 16);
@@ -1047,10 +1052,10 @@ START_TEST(test_config_prefixes)
         size_t len;
         char *text;
 
-        snprintf(path, sizeof(path), "%s/%s", test_srcdir(), names[i]);
-        text = test_read_all(path, &len);
+        snprintf(path, sizeof(path), "%s/%s", test_config_srcdir(), names[i]);
+        text = test_config_read_all(path, &len);
         for (size_t n = 0; n <= len; n++)
-            test_check_outcome(text, n);
+            test_config_check_outcome(text, n);
         free(text);
     }
 }
@@ -1064,8 +1069,8 @@ START_TEST(test_config_mutations)
     size_t len;
     char *text, *copy;
 
-    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_srcdir(), DATA_DIR);
-    text = test_read_all(path, &len);
+    snprintf(path, sizeof(path), "%s/%s/good-full.yaml", test_config_srcdir(), DATA_DIR);
+    text = test_config_read_all(path, &len);
     copy = malloc(len);
     ck_assert_ptr_nonnull(copy);
     for (int round = 0; round < 3000; round++) {
@@ -1076,7 +1081,7 @@ START_TEST(test_config_mutations)
             rng ^= rng << 5;
             copy[rng % len] = bytes[(rng >> 16) % (sizeof(bytes) - 1)];
         }
-        test_check_outcome(copy, len);
+        test_config_check_outcome(copy, len);
     }
     free(copy);
     free(text);
@@ -1089,7 +1094,7 @@ START_TEST(test_config_free_null)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_config_suite(void)
 {
     Suite *s = suite_create("config");
     TCase *num = tcase_create("numbers");
@@ -1139,15 +1144,11 @@ static Suite *test_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
+    int rc;
 
-    test_data_scan();
-    sr = srunner_create(test_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    test_config_data_scan();
+    rc = check_main_run(test_config_suite());
     for (size_t i = 0; i < n_data_files; i++)
         free(data_files[i]);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }
