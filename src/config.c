@@ -19,8 +19,9 @@
 
 #include <yaml.h>
 
-#include "acl.h"
 #include "addr.h"
+#include "basicauth.h"
+#include "netlist.h"
 
 #define CONFIG_FILE_MAX_BYTES (1u << 20) /* a route file larger than this is a mistake */
 #define CONFIG_DEPTH_MAX 32              /* YAML nesting; the format itself needs 4 */
@@ -34,7 +35,7 @@
 #define CONFIG_SUGGEST_DISTANCE 2        /* edit distance of a "did you mean" */
 #define CONFIG_ORIGINS_MAX 256           /* origin patterns of one route */
 #define CONFIG_AUTH_THREADS_MAX 16       /* auth_threads: authpool.c's AUTHPOOL_THREADS_MAX */
-#define CONFIG_AUTH_FILE_MAX_BYTES (8u << 20) /* ACL_USERS_MAX lines of long hashes fit */
+#define CONFIG_AUTH_FILE_MAX_BYTES (8u << 20) /* BASICAUTH_USERS_MAX lines of long hashes fit */
 
 enum config_section {
     CONFIG_TOP = 0,   /* top-level keys, fields of struct config */
@@ -84,7 +85,7 @@ enum config_type {
     CONFIG_T_COUNT,        /* a whole number, no unit */
     CONFIG_T_ORIGINS,      /* one Origin pattern or a list of them (origin.c) */
     CONFIG_T_HOSTS,        /* one Host name or a list of them (origin.c) */
-    CONFIG_T_NETS,         /* one CIDR network or a list of them (acl.c) */
+    CONFIG_T_NETS,         /* one CIDR network or a list of them (netlist.c) */
     CONFIG_T_WORKERS,      /* "auto" (stored as 0) or a whole number within the bounds */
     CONFIG_T_ADMIN,        /* a mapping of CONFIG_ADMIN keys */
     CONFIG_T_ADMIN_LISTEN, /* the admin listener: host:port, plain HTTP only */
@@ -1254,22 +1255,22 @@ static int config_set_hosts(struct config_ctx *x, const struct config_key *k, st
     return config_fail(x, v, "%s", why);
 }
 
-/* "allow" and "deny": CIDR networks into the route's lists, each checked by acl.c. */
+/* "allow" and "deny": CIDR networks into the route's lists, each checked by netlist.c. */
 static int config_set_nets(struct config_ctx *x, const struct config_key *k, struct config_node *v,
                            struct route *r)
 {
-    enum acl_list which = strcmp(k->name, "deny") == 0 ? ACL_DENY : ACL_ALLOW;
+    enum netlist_which which = strcmp(k->name, "deny") == 0 ? NETLIST_DENY : NETLIST_ALLOW;
     struct config_node *one, **items;
     char why[256];
     size_t n;
 
-    if (config_list(x, k, v, &one, &items, &n, ACL_NETS_MAX,
+    if (config_list(x, k, v, &one, &items, &n, NETLIST_MAX,
                     "a network or a list of networks, like [ 10.0.0.0/8, \"::1/128\" ]") < 0)
         return -1;
-    if (r->nets == NULL && (r->nets = acl_nets_new()) == NULL)
+    if (r->nets == NULL && (r->nets = netlist_new()) == NULL)
         return config_oom(x);
     for (size_t i = 0; i < n; i++)
-        if (acl_nets_add(r->nets, which, items[i]->text, why, sizeof(why)) < 0)
+        if (netlist_add(r->nets, which, items[i]->text, why, sizeof(why)) < 0)
             return config_fail(x, items[i], "%s", why);
     return 0;
 }
@@ -1665,7 +1666,7 @@ static int config_route_access(struct config_ctx *x, struct route *r,
     if (config_read_auth_file(r->auth_file, &text, &len, why, sizeof(why)) < 0)
         return config_fail_at(x, r->line, r->column, "%s", why);
     /* Messages name the file as the config wrote it, not as joined to its folder. */
-    r->users = acl_users_parse(text, len, file->value->text, why, sizeof(why));
+    r->users = basicauth_users_parse(text, len, file->value->text, why, sizeof(why));
     free(text);
     if (r->users == NULL)
         return config_fail_at(x, r->line, r->column, "%s", why);
@@ -1900,8 +1901,8 @@ void config_free(struct config *c)
         free(c->routes[i].path);
         free(c->routes[i].tls_ca_file);
         origin_list_free(c->routes[i].origins);
-        acl_nets_free(c->routes[i].nets);
-        acl_users_free(c->routes[i].users);
+        netlist_free(c->routes[i].nets);
+        basicauth_users_free(c->routes[i].users);
         free(c->routes[i].auth_file);
         free(c->routes[i].auth_realm);
     }

@@ -10,9 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acl.h"
 #include "addr.h"
 #include "origin.h"
+
+struct basicauth_users;
+struct netlist;
 
 #define CONFIG_REALM_MAX 200 /* bytes of a route's auth_realm */
 
@@ -63,9 +65,9 @@ struct route {
     struct origin_list *origins; /* Origin allowlist, never NULL: no patterns means
                                   * same-origin (Origin matches Host) */
     bool allow_no_origin;       /* a request without Origin (a non-browser) may proceed */
-    struct acl_nets *nets;      /* allow and deny lists; NULL: every address */
+    struct netlist *nets;       /* allow and deny lists; NULL: every address */
     char *auth_file;            /* htpasswd-style file, joined; NULL: no authentication */
-    struct acl_users *users;    /* read from auth_file at load time; NULL without it */
+    struct basicauth_users *users; /* read from auth_file at load time; NULL without it */
     char *auth_realm;           /* realm of the 401's WWW-Authenticate */
     unsigned line, column;      /* where the route starts in the file, for messages */
 };

@@ -4,7 +4,7 @@
  * failed, for n = 1, 2, ... until the operation completes without meeting the failure;
  * then again with every allocation from the n-th on failing. Each run must end in its
  * normal result or in a clean error (NULL or -1 with "out of memory", HTTP 500,
- * ACL_AUTH_ERROR), and give back every byte it took: checked by LeakSanitizer in a
+ * BASICAUTH_ERROR), and give back every byte it took: checked by LeakSanitizer in a
  * sanitizer build, and by the heap's in-use bytes (mallinfo2, tcache off) otherwise.
  * The link wraps malloc, calloc, realloc, strdup and strndup (-Wl,--wrap=...), so calls
  * made inside libyaml, OpenSSL or libc are left alone: only our own error paths run.
@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
 #include "authfail.h"
+#include "basicauth.h"
 #include "check_main.h"
 #include "config.h"
 #include "feed.h"
@@ -31,6 +31,7 @@
 #include "http_req.h"
 #include "metrics.h"
 #include "mime.h"
+#include "netlist.h"
 #include "origin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -375,26 +376,26 @@ static enum fm_result test_failmalloc_op_origin_hosts(char *detail, size_t detai
 }
 
 /* Twenty rules in each list: both arrays grow from 8 to 16 to 32. */
-static enum fm_result test_failmalloc_op_acl_nets(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_netlist(char *detail, size_t detail_len)
 {
-    struct acl_nets *nets = acl_nets_new();
+    struct netlist *nets = netlist_new();
     char cidr[64], err[256];
 
     if (nets == NULL)
         return FM_CLEAN;
     for (int i = 0; i < 20; i++) {
         snprintf(cidr, sizeof(cidr), "10.%d.0.0/16", i);
-        if (acl_nets_add(nets, ACL_ALLOW, cidr, err, sizeof(err)) != 0)
+        if (netlist_add(nets, NETLIST_ALLOW, cidr, err, sizeof(err)) != 0)
             goto fail;
         snprintf(cidr, sizeof(cidr), "2001:db8:%x::/48", i);
-        if (acl_nets_add(nets, ACL_DENY, cidr, err, sizeof(err)) != 0)
+        if (netlist_add(nets, NETLIST_DENY, cidr, err, sizeof(err)) != 0)
             goto fail;
     }
-    acl_nets_free(nets);
+    netlist_free(nets);
     return FM_DONE;
 
 fail:
-    acl_nets_free(nets);
+    netlist_free(nets);
     if (strstr(err, "out of memory") != NULL)
         return FM_CLEAN;
     snprintf(detail, detail_len, "failed with \"%s\"", err);
@@ -407,11 +408,12 @@ fail:
 static char fm_users_text[8192]; /* 40 users: the list grows from 16 to 32 to 64 */
 static size_t fm_users_len;
 
-static enum fm_result test_failmalloc_op_acl_users(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_basicauth(char *detail, size_t detail_len)
 {
     char err[256], user[64];
-    struct acl_users *u = acl_users_parse(fm_users_text, fm_users_len, "users", err, sizeof(err));
-    enum acl_auth a;
+    struct basicauth_users *u =
+        basicauth_users_parse(fm_users_text, fm_users_len, "users", err, sizeof(err));
+    enum basicauth_result a;
 
     if (u == NULL) {
         if (strstr(err, "out of memory") != NULL)
@@ -420,12 +422,12 @@ static enum fm_result test_failmalloc_op_acl_users(char *detail, size_t detail_l
         return FM_BAD;
     }
     /* "alice:secret" */
-    a = acl_basic_check(u, "Basic YWxpY2U6c2VjcmV0", user, sizeof(user));
-    acl_users_free(u);
-    if (a == ACL_AUTH_ERROR)
+    a = basicauth_check(u, "Basic YWxpY2U6c2VjcmV0", user, sizeof(user));
+    basicauth_users_free(u);
+    if (a == BASICAUTH_ERROR)
         return FM_CLEAN;
-    if (a != ACL_AUTH_OK || strcmp(user, "alice") != 0) {
-        snprintf(detail, detail_len, "check gave %s for \"%s\"", acl_auth_name(a), user);
+    if (a != BASICAUTH_OK || strcmp(user, "alice") != 0) {
+        snprintf(detail, detail_len, "check gave %s for \"%s\"", basicauth_result_name(a), user);
         return FM_BAD;
     }
     return FM_DONE;
@@ -524,8 +526,8 @@ static const struct fm_op fm_ops[] = {
     {"http_req + handshake, random chunks", test_failmalloc_op_http_random},
     {"origin_list_parse", test_failmalloc_op_origin_list},
     {"origin_hosts_parse", test_failmalloc_op_origin_hosts},
-    {"acl_nets_add", test_failmalloc_op_acl_nets},
-    {"acl_users_parse + acl_basic_check", test_failmalloc_op_acl_users},
+    {"netlist_add", test_failmalloc_op_netlist},
+    {"basicauth_users_parse + basicauth_check", test_failmalloc_op_basicauth},
     {"authfail_new + authfail_record", test_failmalloc_op_authfail},
     {"metrics_new + metrics_write", test_failmalloc_op_metrics},
     {"mime_table_parse", test_failmalloc_op_mime},
