@@ -258,6 +258,32 @@ static enum fm_result test_failmalloc_op_config_error(char *detail, size_t detai
     return test_failmalloc_config_result(c, err, 0, detail, detail_len);
 }
 
+/* Two routes naming the same users file (fm_users_text, in fm_tmpdir): read and parsed
+ * twice by config_load_files, after config_parse. */
+static const char fm_auth_yaml[] = "routes:\n"
+                                   "  - { path: /a, target: echo, auth_file: users }\n"
+                                   "  - { path: /b, target: echo, auth_file: users }\n";
+static char fm_auth_name[4200]; /* fm_tmpdir/auth.yaml: where the config says it is */
+static char fm_users_file[4200];
+
+static enum fm_result test_failmalloc_op_config_load_files(char *detail, size_t detail_len)
+{
+    char err[512];
+    struct config *c =
+        config_parse(fm_auth_name, fm_auth_yaml, sizeof(fm_auth_yaml) - 1, err, sizeof(err));
+
+    if (c != NULL && config_load_files(c, err, sizeof(err)) != 0) {
+        config_free(c);
+        c = NULL;
+    }
+    if (c != NULL && (c->routes[1].users == NULL || c->routes[1].users->n != 41)) {
+        snprintf(detail, detail_len, "the second route has no 41 users");
+        config_free(c);
+        return FM_BAD;
+    }
+    return test_failmalloc_config_result(c, err, 2, detail, detail_len);
+}
+
 /* RFC 6455 §1.3's request, with a cookie long enough to grow the head copy four times. */
 static char fm_request[4096];
 static size_t fm_request_len;
@@ -521,6 +547,7 @@ static const struct fm_op fm_ops[] = {
     {"config_parse rich config", test_failmalloc_op_config_rich},
     {"config_load 20 KiB file", test_failmalloc_op_config_load},
     {"config_parse error after the last allocation", test_failmalloc_op_config_error},
+    {"config_load_files two auth files", test_failmalloc_op_config_load_files},
     {"http_req + handshake, whole", test_failmalloc_op_http_whole},
     {"http_req + handshake, byte by byte", test_failmalloc_op_http_bytes},
     {"http_req + handshake, random chunks", test_failmalloc_op_http_random},
@@ -771,6 +798,13 @@ static void test_failmalloc_setup_files(void)
         len += snprintf(fm_users_text + len, sizeof(fm_users_text) - (size_t)len,
                         "  user%02d:%s\n", i, FM_HASH_OTHER);
     fm_users_len = (size_t)len;
+    snprintf(fm_auth_name, sizeof(fm_auth_name), "%s/auth.yaml", fm_tmpdir);
+    snprintf(fm_users_file, sizeof(fm_users_file), "%s/users", fm_tmpdir);
+    f = fopen(fm_users_file, "w");
+    if (f == NULL || fwrite(fm_users_text, 1, fm_users_len, f) != fm_users_len || fclose(f) != 0) {
+        fprintf(stderr, "%s: write failed\n", fm_users_file);
+        exit(FM_HARNESS_ERROR);
+    }
     len = 0;
     for (int i = 0; i < 300 && len >= 0 && (size_t)len < sizeof(fm_mime_text); i++)
         len += snprintf(fm_mime_text + len, sizeof(fm_mime_text) - (size_t)len,
@@ -781,6 +815,7 @@ static void test_failmalloc_setup_files(void)
 static void test_failmalloc_cleanup_files(void)
 {
     unlink(fm_big_file);
+    unlink(fm_users_file);
     rmdir(fm_tmpdir);
     free(fm_default_text);
 }
