@@ -15,6 +15,8 @@
 
 #include "quote.h"
 
+#define ORIGIN_SCHEME_END "://" /* RFC 6454 §6.2: scheme "://" host [ ":" port ] */
+
 static bool origin_is_alpha(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
@@ -121,9 +123,9 @@ static const char *origin_parse(const char *s, bool pattern, struct origin *o)
         o->scheme[n++] = origin_lower(*p++);
     }
     o->scheme[n] = '\0';
-    if (strncmp(p, "://", 3) != 0)
+    if (strncmp(p, ORIGIN_SCHEME_END, strlen(ORIGIN_SCHEME_END)) != 0)
         return "expected scheme://host[:port]";
-    host = p + 3;
+    host = p + strlen(ORIGIN_SCHEME_END);
     end = host + strcspn(host, "/?#@");
     if (*end == '@')
         return "an origin has no user name";
@@ -291,6 +293,7 @@ bool origin_list_is_allowed(const struct origin_list *o, const char *origin, con
 struct origin_hosts *origin_hosts_parse(const char *const *names, size_t n, char *err,
                                         size_t err_len)
 {
+    static const char star_only[] = "\"*\" is only"; /* origin_host_copy's, said better */
     struct origin_hosts *h = calloc(1, sizeof(*h));
     char q[QUOTE_BUF];
 
@@ -313,7 +316,7 @@ struct origin_hosts *origin_hosts_parse(const char *const *names, size_t n, char
         why = strstr(names[i], "://") != NULL ? "a host name is written alone, without a scheme"
                                               : origin_host_parse(names[i], true, &h->items[i]);
         if (why != NULL) {
-            if (strncmp(why, "\"*\" is only", 11) == 0)
+            if (strncmp(why, star_only, strlen(star_only)) == 0)
                 why = "\"*\" is only allowed as the first label, as in *.example.com";
             snprintf(err, err_len, "host %zu \"%s\": %s", i + 1, quote_text(names[i], SIZE_MAX, q),
                      why);
