@@ -42,8 +42,8 @@ struct authpool_job {
     enum authpool_state state;      /* under pool->lock */
     bool orphan;                    /* cancelled while RUNNING: its thread frees it */
     struct event *done;             /* on the owner's base; freed on the owner's thread */
-    struct acl_basic_cred cred;     /* own copy; password and hash wiped once hashed */
-    enum acl_auth result;           /* DONE: OK, DENIED or ERROR */
+    struct basicauth_cred cred;     /* own copy; password and hash wiped once hashed */
+    enum basicauth_result result;   /* DONE: OK, DENIED or ERROR */
     authpool_cb cb;
     void *arg;
 };
@@ -65,7 +65,7 @@ struct authpool {
 /* Frees <job> and wipes what it holds; its event must be freed already. */
 static void authpool_job_free(struct authpool_job *job)
 {
-    acl_basic_cred_wipe(&job->cred);
+    basicauth_cred_wipe(&job->cred);
     free(job);
 }
 
@@ -73,7 +73,7 @@ static void *authpool_thread(void *arg)
 {
     struct authpool *p = arg;
     struct authpool_job *job;
-    enum acl_auth result;
+    enum basicauth_result result;
 
     /* Per thread on Linux: the event loops keep the CPU when hashes compete for it. */
     errno = 0;
@@ -92,7 +92,7 @@ static void *authpool_thread(void *arg)
         job->state = AUTHPOOL_RUNNING;
         pthread_mutex_unlock(&p->lock);
 
-        result = acl_basic_verify(&job->cred);
+        result = basicauth_verify(&job->cred);
         OPENSSL_cleanse(job->cred.password, sizeof(job->cred.password));
         OPENSSL_cleanse(job->cred.hash, sizeof(job->cred.hash));
 
@@ -115,10 +115,10 @@ static void authpool_on_done(evutil_socket_t fd, short what, void *arg)
 {
     struct authpool_job *job = arg;
     struct authpool *p = job->pool;
-    char user[ACL_USER_MAX + 1];
+    char user[BASICAUTH_USER_MAX + 1];
     authpool_cb cb = job->cb;
     void *cb_arg = job->arg;
-    enum acl_auth result;
+    enum basicauth_result result;
 
     (void)fd;
     (void)what;
@@ -217,7 +217,7 @@ unsigned authpool_threads(const struct authpool *p)
 }
 
 struct authpool_job *authpool_submit(struct authpool *p, struct event_base *base,
-                                     struct acl_basic_cred *cred, authpool_cb cb, void *arg)
+                                     struct basicauth_cred *cred, authpool_cb cb, void *arg)
 {
     struct authpool_job *job = calloc(1, sizeof(*job));
 
@@ -237,14 +237,14 @@ struct authpool_job *authpool_submit(struct authpool *p, struct event_base *base
     p->n_queued++;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    acl_basic_cred_wipe(cred);
+    basicauth_cred_wipe(cred);
     return job;
 
 fail:
     if (job != NULL && job->done != NULL)
         event_free(job->done);
     free(job);
-    acl_basic_cred_wipe(cred);
+    basicauth_cred_wipe(cred);
     return NULL;
 }
 

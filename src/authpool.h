@@ -1,6 +1,6 @@
 /*
  * authpool.h - the password hashing pool: a few threads shared by every worker run the
- * costly half of a Basic check (acl_basic_verify: crypt(3), 15-250 ms) so that no event
+ * costly half of a Basic check (basicauth_verify: crypt(3), 15-250 ms) so that no event
  * loop ever waits for one, and the failed-login table (authfail.c) behind the 429s. A
  * bounded queue: when it is full the caller answers 503 rather than wait.
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "acl.h"
+#include "basicauth.h"
 
 #define AUTHPOOL_THREADS_MAX 16     /* auth_threads at most */
 #define AUTHPOOL_QUEUE_PER_THREAD 8 /* checks waiting for a thread, per thread */
@@ -20,9 +20,9 @@ struct authpool;
 struct authpool_job;
 struct event_base;
 
-/* Delivers a check's <result> (ACL_AUTH_OK, DENIED or ERROR) for user name <user> to
+/* Delivers a check's <result> (BASICAUTH_OK, DENIED or ERROR) for user name <user> to
  * <arg>, on the loop of the base it was submitted from. The job is gone by then. */
-typedef void (*authpool_cb)(enum acl_auth result, const char *user, void *arg);
+typedef void (*authpool_cb)(enum basicauth_result result, const char *user, void *arg);
 
 /* Starts a pool of <threads> (1 to AUTHPOOL_THREADS_MAX) threads, each at a lower CPU
  * priority (nice + 10) than the event loops, with every signal blocked, and queueing at
@@ -39,13 +39,13 @@ void authpool_free(struct authpool *p);
 /* The number of threads <p> runs. */
 unsigned authpool_threads(const struct authpool *p);
 
-/* Queues the check of <cred> (from acl_basic_decode, ACL_AUTH_PENDING) and wipes
+/* Queues the check of <cred> (from basicauth_decode, BASICAUTH_PENDING) and wipes
  * <cred>: the job keeps its own copy, wiped once hashed. <cb> is called with <arg> on the
  * loop of <base> when the result is known, unless the job is cancelled first. Returns
  * the job, or NULL if the queue is full, the pool is stopping or memory ran out (then
  * <cb> is never called). On <base>'s own thread. */
 struct authpool_job *authpool_submit(struct authpool *p, struct event_base *base,
-                                     struct acl_basic_cred *cred, authpool_cb cb, void *arg);
+                                     struct basicauth_cred *cred, authpool_cb cb, void *arg);
 
 /* Forgets <job> (its owner goes away): a queued job is dropped unhashed, a running one is
  * freed by its thread when the hash ends, a finished one now; its callback never runs.

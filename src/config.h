@@ -1,7 +1,9 @@
 /*
- * config.h - the YAML route file (libyaml) as a struct config, no I/O beyond reading
- * the file. Every default lives in config.c's defaults table; every error is
- * "FILE:LINE:COL: message" with 1-based line and column.
+ * config.h - the YAML route file as a struct config. config_parse is pure (no I/O: the
+ * files the config names are only recorded); config_load reads the file, and
+ * config_load_files the files read with it when the running configuration is built.
+ * Every default lives in config.c's key table; every error is "FILE:LINE:COL: message"
+ * with 1-based line and column.
  */
 #ifndef WSB_CONFIG_H
 #define WSB_CONFIG_H
@@ -10,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acl.h"
 #include "addr.h"
 #include "origin.h"
+
+struct basicauth_users;
+struct netlist;
 
 #define CONFIG_REALM_MAX 200 /* bytes of a route's auth_realm */
 
@@ -63,9 +67,11 @@ struct route {
     struct origin_list *origins; /* Origin allowlist, never NULL: no patterns means
                                   * same-origin (Origin matches Host) */
     bool allow_no_origin;       /* a request without Origin (a non-browser) may proceed */
-    struct acl_nets *nets;      /* allow and deny lists; NULL: every address */
+    struct netlist *nets;       /* allow and deny lists; NULL: every address */
     char *auth_file;            /* htpasswd-style file, joined; NULL: no authentication */
-    struct acl_users *users;    /* read from auth_file at load time; NULL without it */
+    char *auth_file_name;       /* auth_file as written, for messages; NULL without it */
+    struct basicauth_users *users; /* read from auth_file by config_load_files (before it:
+                                    * no user, everyone refused); NULL without auth_file */
     char *auth_realm;           /* realm of the 401's WWW-Authenticate */
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
@@ -140,12 +146,20 @@ struct config {
 
 /* Reads and checks <file>. Returns a new config, or NULL with "FILE:LINE:COL: message"
  * (or "FILE: reason" when the file cannot be read) in <err>. A file name that starts with
- * $CREDENTIALS_DIRECTORY takes the variable from the environment (see config_parse_env). */
+ * $CREDENTIALS_DIRECTORY takes the variable from the environment (see config_parse_env).
+ * Reads no file but <file>: see config_load_files. */
 struct config *config_load(const char *file, char *err, size_t err_len);
 
+/* Reads the files <c>'s keys name that belong to the configuration itself, once, when the
+ * running configuration is built: each route's auth_file, into its users (basicauth.h).
+ * Returns 0, or -1 with "FILE:LINE:COL: AUTHFILE: why" (or "...: AUTHFILE:LINE: why" for
+ * a bad line) in <err>, placed at the route; routes read before a failure keep their
+ * users, and config_free frees them all. Certificates and keys are tls.c's to read. */
+int config_load_files(struct config *c, char *err, size_t err_len);
+
 /* As config_load, on <len> bytes of YAML at <text>; <name> is used in messages and to
- * resolve relative web_root and TLS file names (its folder). For tests and fuzzers:
- * $CREDENTIALS_DIRECTORY counts as not set. */
+ * resolve relative web_root and TLS file names (its folder). No I/O. For tests and
+ * fuzzers: $CREDENTIALS_DIRECTORY counts as not set. */
 struct config *config_parse(const char *name, const char *text, size_t len, char *err,
                             size_t err_len);
 
@@ -159,12 +173,5 @@ struct config *config_parse_env(const char *name, const char *text, size_t len,
 
 /* Frees <c> and everything it owns; NULL is fine. */
 void config_free(struct config *c);
-
-/* Parses a duration ("500ms", "30s", "5m", "1h", "0"); returns 0 or -1. Pure helper,
- * exported for tests. */
-int config_parse_duration_ms(const char *s, unsigned *ms);
-
-/* Parses a size ("512", "512B", "64KiB", "16MiB", "1GiB", "64KB", "1MB"); returns 0 or -1. */
-int config_parse_size(const char *s, uint64_t *bytes);
 
 #endif

@@ -92,7 +92,7 @@ static int handshake_choose_subprotocol(const struct http_req *req,
             if (n == 0)
                 continue;
             if (!listed) {
-                if (n == 6 && memcmp(tok, "binary", 6) == 0) {
+                if (n == strlen("binary") && memcmp(tok, "binary", n) == 0) {
                     *chosen = "binary";
                     return 0;
                 }

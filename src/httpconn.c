@@ -21,8 +21,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
-#include "acl.h"
 #include "authpool.h"
+#include "basicauth.h"
 #include "config.h"
 #include "drain.h"
 #include "filebody.h"
@@ -30,6 +30,7 @@
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
+#include "netlist.h"
 #include "ratelimit.h"
 #include "origin.h"
 #include "route.h"
@@ -244,7 +245,7 @@ static bool httpconn_admit(struct httpconn *hc, const struct route *route)
     const char *limit_name;
     unsigned limit;
 
-    if (route->nets != NULL && !acl_nets_is_allowed(route->nets, sa)) {
+    if (route->nets != NULL && !netlist_is_allowed(route->nets, sa)) {
         httpconn_refuse(hc, 403, "client address not allowed", NULL);
         return false;
     }
@@ -280,13 +281,13 @@ static void httpconn_hand_on(struct httpconn *hc, const struct route *route)
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
  * <route>, whose count the caller has given back, and closes. */
-static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route, enum acl_auth auth,
-                                 const char *user)
+static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route,
+                                 enum basicauth_result auth, const char *user)
 {
     char headers[64 + CONFIG_REALM_MAX];
 
     log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
-            LOG_Q(hc->req.url), acl_auth_name(auth));
+            LOG_Q(hc->req.url), basicauth_result_name(auth));
     /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
     snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
              route->auth_realm);
@@ -296,7 +297,7 @@ static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route,
 static void httpconn_dispatch(struct httpconn *hc);
 
 /* The pool's answer for <hc>'s password (see httpconn_auth_start), on its loop. */
-static void httpconn_on_auth(enum acl_auth result, const char *user, void *arg)
+static void httpconn_on_auth(enum basicauth_result result, const char *user, void *arg)
 {
     struct httpconn *hc = arg;
     const struct route *route = hc->auth_route;
@@ -308,9 +309,9 @@ static void httpconn_on_auth(enum acl_auth result, const char *user, void *arg)
     hc->auth_route = NULL;
     hc->auth_conf = NULL;
     httpconn_set_state(hc, HTTPCONN_HEAD);
-    if (result == ACL_AUTH_DENIED)
+    if (result == BASICAUTH_DENIED)
         authpool_record_failure(hc->server->workers->authpool, sa);
-    if (result == ACL_AUTH_OK && conf != hc->server->conf) {
+    if (result == BASICAUTH_OK && conf != hc->server->conf) {
         /* A reload while the password was hashed: the route may be gone, or its users
          * changed. Everything is checked again under the new configuration. */
         log_msg(LOG_LEVEL_DEBUG,
@@ -324,11 +325,11 @@ static void httpconn_on_auth(enum acl_auth result, const char *user, void *arg)
         httpconn_dispatch(hc);
         return;
     }
-    if (result == ACL_AUTH_OK) {
+    if (result == BASICAUTH_OK) {
         httpconn_hand_on(hc, route);
     } else {
         connslot_leave_route(&hc->slot);
-        if (result == ACL_AUTH_DENIED)
+        if (result == BASICAUTH_DENIED)
             httpconn_auth_refuse(hc, route, result, user);
         else
             httpconn_refuse(hc, 500, "cannot check credentials", NULL);
@@ -344,23 +345,23 @@ static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
 {
     struct authpool *pool = hc->server->workers->authpool;
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
-    struct acl_basic_cred cred;
-    enum acl_auth auth;
+    struct basicauth_cred cred;
+    enum basicauth_result auth;
     uint64_t blocked_ms;
     char headers[64];
 
-    auth = acl_basic_decode(route->users, http_req_header(&hc->req, "Authorization"), &cred);
-    if (auth == ACL_AUTH_PENDING && pool == NULL) {
+    auth = basicauth_decode(route->users, http_req_header(&hc->req, "Authorization"), &cred);
+    if (auth == BASICAUTH_PENDING && pool == NULL) {
         /* Only a daemon built without the pool: never hash on the loop. */
-        acl_basic_cred_wipe(&cred);
+        basicauth_cred_wipe(&cred);
         connslot_leave_route(&hc->slot);
         httpconn_refuse(hc, 500, "cannot check credentials", NULL);
         return;
     }
-    if (auth != ACL_AUTH_PENDING) {
+    if (auth != BASICAUTH_PENDING) {
         connslot_leave_route(&hc->slot);
         httpconn_auth_refuse(hc, route, auth, cred.user);
-        acl_basic_cred_wipe(&cred);
+        basicauth_cred_wipe(&cred);
         return;
     }
     /* Before any hash: a guesser gets nothing more from us, not even CPU time. */
@@ -370,7 +371,7 @@ static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
                 "client=%s user=%s %s: too many failed logins, blocked for "
                 "%llu ms more",
                 hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
-        acl_basic_cred_wipe(&cred);
+        basicauth_cred_wipe(&cred);
         connslot_leave_route(&hc->slot);
         snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
                  (unsigned long long)(blocked_ms + 999) / 1000);

@@ -88,10 +88,11 @@ static bool mime_wants_charset(const char *type, size_t len)
 {
     static const char *const exact[] = {"application/javascript", "application/json",
                                         "application/ecmascript"};
+    static const char text[] = "text/", json[] = "+json";
 
-    if (len >= 5 && strncasecmp(type, "text/", 5) == 0)
+    if (len >= strlen(text) && strncasecmp(type, text, strlen(text)) == 0)
         return true;
-    if (len >= 5 && strncasecmp(type + len - 5, "+json", 5) == 0)
+    if (len >= strlen(json) && strncasecmp(type + len - strlen(json), json, strlen(json)) == 0)
         return true;
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
         if (strlen(exact[i]) == len && strncasecmp(type, exact[i], len) == 0)

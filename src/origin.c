@@ -13,25 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ORIGIN_QUOTE_MAX 64 /* bytes of user text quoted in one message */
+#include "quote.h"
 
-/* Copies user text <s> for quoting in a message into <out>: control characters become
- * '?' so a message stays one line, and long text is cut with "...". */
-static const char *origin_quote(const char *s, char out[ORIGIN_QUOTE_MAX + 4])
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i < ORIGIN_QUOTE_MAX; i++)
-        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    if (s[i] != '\0') {
-        while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
-            i--;
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
-}
+#define ORIGIN_SCHEME_END "://" /* RFC 6454 §6.2: scheme "://" host [ ":" port ] */
 
 static bool origin_is_alpha(char ch)
 {
@@ -139,9 +123,9 @@ static const char *origin_parse(const char *s, bool pattern, struct origin *o)
         o->scheme[n++] = origin_lower(*p++);
     }
     o->scheme[n] = '\0';
-    if (strncmp(p, "://", 3) != 0)
+    if (strncmp(p, ORIGIN_SCHEME_END, strlen(ORIGIN_SCHEME_END)) != 0)
         return "expected scheme://host[:port]";
-    host = p + 3;
+    host = p + strlen(ORIGIN_SCHEME_END);
     end = host + strcspn(host, "/?#@");
     if (*end == '@')
         return "an origin has no user name";
@@ -204,7 +188,7 @@ struct origin_list *origin_list_parse(const char *const *patterns, size_t n, uns
                                       char *err, size_t err_len)
 {
     struct origin_list *o = calloc(1, sizeof(*o));
-    char q[ORIGIN_QUOTE_MAX + 4];
+    char q[QUOTE_BUF];
 
     if (err != NULL && err_len > 0)
         err[0] = '\0';
@@ -231,7 +215,7 @@ struct origin_list *origin_list_parse(const char *const *patterns, size_t n, uns
         why = origin_parse(patterns[i], true, &o->items[o->n]);
         if (why != NULL) {
             snprintf(err, err_len, "origin pattern %zu \"%s\": %s", i + 1,
-                     origin_quote(patterns[i], q), why);
+                     quote_text(patterns[i], SIZE_MAX, q), why);
             goto fail;
         }
         o->n++;
@@ -309,8 +293,9 @@ bool origin_list_is_allowed(const struct origin_list *o, const char *origin, con
 struct origin_hosts *origin_hosts_parse(const char *const *names, size_t n, char *err,
                                         size_t err_len)
 {
+    static const char star_only[] = "\"*\" is only"; /* origin_host_copy's, said better */
     struct origin_hosts *h = calloc(1, sizeof(*h));
-    char q[ORIGIN_QUOTE_MAX + 4];
+    char q[QUOTE_BUF];
 
     if (err != NULL && err_len > 0)
         err[0] = '\0';
@@ -331,9 +316,10 @@ struct origin_hosts *origin_hosts_parse(const char *const *names, size_t n, char
         why = strstr(names[i], "://") != NULL ? "a host name is written alone, without a scheme"
                                               : origin_host_parse(names[i], true, &h->items[i]);
         if (why != NULL) {
-            if (strncmp(why, "\"*\" is only", 11) == 0)
+            if (strncmp(why, star_only, strlen(star_only)) == 0)
                 why = "\"*\" is only allowed as the first label, as in *.example.com";
-            snprintf(err, err_len, "host %zu \"%s\": %s", i + 1, origin_quote(names[i], q), why);
+            snprintf(err, err_len, "host %zu \"%s\": %s", i + 1, quote_text(names[i], SIZE_MAX, q),
+                     why);
             goto fail;
         }
         h->n++;

@@ -57,7 +57,7 @@ struct runconf *runconf_load(const char *file, unsigned long generation, char *e
     atomic_init(&rc->refs, 1);
     rc->generation = generation;
     rc->config = config_load(file, err, err_len);
-    if (rc->config == NULL)
+    if (rc->config == NULL || config_load_files(rc->config, err, err_len) != 0)
         goto fail;
     rc->workers = runconf_workers(rc->config);
     /* Certificates and keys are part of the configuration: a bad one fails the load. */

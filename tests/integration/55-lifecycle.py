@@ -6,8 +6,9 @@ second SIGTERM while a client withholds its close reply ends the daemon at once,
 SIGHUP re-reads the route file (replaced atomically): a route added while 50 clients
 stream is served at once, and none of the 50 loses or garbles a byte; a removed route
 answers 404 to new clients while its connected client streams to the end; a file with an
-unknown key or a YAML syntax error is refused with an error line giving FILE:LINE:COL: and
-the old routes keep serving until a fixed file applies; a lowered max_connections holds
+unknown key, a YAML syntax error or an auth file holding a plain password is refused with
+an error line giving FILE:LINE:COL: and the old routes keep serving until a fixed file
+applies; a lowered max_connections holds
 for new clients only (closed at accept until the count is below it), never dropping
 connected ones; a changed listen: is refused with an error saying a restart is needed,
 and the old configuration keeps serving.
@@ -452,13 +453,22 @@ def test_reload_broken(wdir, echo_a):
             bad_key = d.config_text([route_a, {'path': '/x', 'tagret': 'echo'}])
             syntax = d.config_text([route_a, {'path': '/x', 'target': 'echo'}],
                                    handshake_timeout='10s: x')
-            for name, text, needle in (('unknown key', bad_key, 'tagret'),
-                                       ('YAML syntax error', syntax, ': x')):
+            # An auth file is read at the reload, not when the YAML is parsed: its error
+            # is placed at the route, then names the file as written and its line.
+            with open(os.path.join(wdir, 'plain.users'), 'w') as f:
+                f.write('alice:plain\n')
+            bad_auth = d.config_text([route_a, {'path': '/x', 'target': 'echo',
+                                                'auth_file': 'plain.users'}])
+            for name, text, needle, why in (
+                    ('unknown key', bad_key, 'tagret', 'unknown key "tagret"'),
+                    ('YAML syntax error', syntax, ': x', ''),
+                    ('auth file with a plain password', bad_auth, '{ path: /x',
+                     'plain.users:1: user "alice": the password is not hashed')):
                 line, col = pos(text, needle)
                 mark = d.log_mark()
                 d.replace_config(text)
                 d.signal(signal.SIGHUP)
-                m = d.wait_log(reload_failed_re(d, line, col), 5, mark)
+                m = d.wait_log(reload_failed_re(d, line, col) + re.escape(why), 5, mark)
                 check('reload %s: an error line with "reload" and its place FILE:%d:%d'
                       % (name, line, col), m,
                       'log after the SIGHUP: %r' % d.log_text()[mark:][-400:])

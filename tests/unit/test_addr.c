@@ -12,6 +12,7 @@
 #include <check.h>
 
 #include "addr.h"
+#include "check_main.h"
 
 struct good_case {
     const char *in;
@@ -249,7 +250,7 @@ START_TEST(test_addr_sockaddr_other)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_addr_suite(void)
 {
     Suite *s = suite_create("addr");
     TCase *tc = tcase_create("parse");
@@ -269,13 +270,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_addr_suite)

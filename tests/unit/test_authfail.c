@@ -16,12 +16,13 @@
 #include <check.h>
 
 #include "authfail.h"
+#include "check_main.h"
 
 static const unsigned char test_key[AUTHFAIL_KEY_BYTES] = {0, 1, 2,  3,  4,  5,  6,  7,
                                                            8, 9, 10, 11, 12, 13, 14, 15};
 
 /* <text> (IPv4 or IPv6) as a client address in <ss>. */
-static const struct sockaddr *addr(const char *text, struct sockaddr_storage *ss)
+static const struct sockaddr *test_authfail_addr(const char *text, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (strchr(text, ':') != NULL) {
@@ -36,8 +37,8 @@ static const struct sockaddr *addr(const char *text, struct sockaddr_storage *ss
     return (const struct sockaddr *)ss;
 }
 
-static struct authfail *table(unsigned max_failures, uint64_t window_ms, uint64_t block_ms,
-                              size_t max_entries)
+static struct authfail *test_authfail_table(unsigned max_failures, uint64_t window_ms,
+                                            uint64_t block_ms, size_t max_entries)
 {
     struct authfail_limits l = {.max_failures = max_failures,
                                 .window_ms = window_ms,
@@ -54,7 +55,7 @@ START_TEST(test_authfail_defaults)
 {
     struct authfail *t = authfail_new(NULL, test_key);
     struct sockaddr_storage ss;
-    const struct sockaddr *a = addr("192.0.2.1", &ss);
+    const struct sockaddr *a = test_authfail_addr("192.0.2.1", &ss);
     uint64_t now = 1000000;
 
     ck_assert_ptr_nonnull(t);
@@ -78,9 +79,9 @@ END_TEST
 /* Failures further apart than the window never add up to a block. */
 START_TEST(test_authfail_window)
 {
-    struct authfail *t = table(3, 1000, 5000, 16);
+    struct authfail *t = test_authfail_table(3, 1000, 5000, 16);
     struct sockaddr_storage ss;
-    const struct sockaddr *a = addr("192.0.2.1", &ss);
+    const struct sockaddr *a = test_authfail_addr("192.0.2.1", &ss);
 
     authfail_record(t, a, 0);
     authfail_record(t, a, 999);
@@ -99,24 +100,24 @@ END_TEST
 /* Each address counts alone; IPv4-mapped is IPv4; IPv6 counts by its /64. */
 START_TEST(test_authfail_addresses)
 {
-    struct authfail *t = table(2, 1000, 1000, 16);
+    struct authfail *t = test_authfail_table(2, 1000, 1000, 16);
     struct sockaddr_storage s1, s2;
     struct sockaddr_un un = {.sun_family = AF_UNIX};
 
-    authfail_record(t, addr("192.0.2.1", &s1), 0);
-    authfail_record(t, addr("192.0.2.2", &s1), 0);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("192.0.2.1", &s1), 0), 0);
-    authfail_record(t, addr("::ffff:192.0.2.1", &s1), 0);
-    ck_assert_uint_gt(authfail_blocked_ms(t, addr("192.0.2.1", &s1), 0), 0);
-    ck_assert_uint_gt(authfail_blocked_ms(t, addr("::ffff:192.0.2.1", &s1), 0), 0);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("192.0.2.2", &s1), 0), 0);
+    authfail_record(t, test_authfail_addr("192.0.2.1", &s1), 0);
+    authfail_record(t, test_authfail_addr("192.0.2.2", &s1), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("192.0.2.1", &s1), 0), 0);
+    authfail_record(t, test_authfail_addr("::ffff:192.0.2.1", &s1), 0);
+    ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr("192.0.2.1", &s1), 0), 0);
+    ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr("::ffff:192.0.2.1", &s1), 0), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("192.0.2.2", &s1), 0), 0);
 
-    authfail_record(t, addr("2001:db8:1:2::1", &s1), 0);
-    authfail_record(t, addr("2001:db8:1:2:ffff::9", &s2), 0);
-    ck_assert_uint_gt(authfail_blocked_ms(t, addr("2001:db8:1:2:aaaa::", &s1), 0), 0);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("2001:db8:1:3::1", &s1), 0), 0);
+    authfail_record(t, test_authfail_addr("2001:db8:1:2::1", &s1), 0);
+    authfail_record(t, test_authfail_addr("2001:db8:1:2:ffff::9", &s2), 0);
+    ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr("2001:db8:1:2:aaaa::", &s1), 0), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("2001:db8:1:3::1", &s1), 0), 0);
     /* an IPv6 prefix never meets the IPv4 address of the same bytes */
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("::c000:201", &s1), 0), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("::c000:201", &s1), 0), 0);
 
     authfail_record(t, (const struct sockaddr *)&un, 0);
     authfail_record(t, (const struct sockaddr *)&un, 0);
@@ -131,34 +132,36 @@ END_TEST
  * knocking is touched, so new addresses do not push it out. */
 START_TEST(test_authfail_bounded)
 {
-    struct authfail *t = table(2, 100000, 100000, 4);
+    struct authfail *t = test_authfail_table(2, 100000, 100000, 4);
     struct sockaddr_storage ss;
     char text[32];
 
-    authfail_record(t, addr("10.0.0.1", &ss), 0);
-    authfail_record(t, addr("10.0.0.1", &ss), 1); /* blocked */
-    authfail_record(t, addr("10.0.0.2", &ss), 2); /* one failure */
+    authfail_record(t, test_authfail_addr("10.0.0.1", &ss), 0);
+    authfail_record(t, test_authfail_addr("10.0.0.1", &ss), 1); /* blocked */
+    authfail_record(t, test_authfail_addr("10.0.0.2", &ss), 2); /* one failure */
     for (int i = 3; i <= 4; i++) {
         snprintf(text, sizeof(text), "10.0.1.%d", i);
-        authfail_record(t, addr(text, &ss), (uint64_t)i);
+        authfail_record(t, test_authfail_addr(text, &ss), (uint64_t)i);
     }
     ck_assert_uint_eq(t->n, 4);
     /* 10.0.0.1 knocks; then a fifth address drops the oldest, 10.0.0.2 */
-    ck_assert_uint_gt(authfail_blocked_ms(t, addr("10.0.0.1", &ss), 5), 0);
-    authfail_record(t, addr("10.0.1.5", &ss), 6);
+    ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr("10.0.0.1", &ss), 5), 0);
+    authfail_record(t, test_authfail_addr("10.0.1.5", &ss), 6);
     ck_assert_uint_eq(t->n, 4);
-    authfail_record(t, addr("10.0.0.2", &ss), 7); /* its first failure again, not its second */
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("10.0.0.2", &ss), 7), 0);
-    ck_assert_uint_gt(authfail_blocked_ms(t, addr("10.0.0.1", &ss), 8), 0);
+    authfail_record(t, test_authfail_addr("10.0.0.2", &ss),
+                    7); /* its first failure again, not its second */
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("10.0.0.2", &ss), 7), 0);
+    ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr("10.0.0.1", &ss), 8), 0);
     /* a thousand new addresses: the table stays at 4, and every lookup still works */
     for (int i = 0; i < 1000; i++) {
         snprintf(text, sizeof(text), "10.1.%d.%d", i / 256, i % 256);
-        authfail_record(t, addr(text, &ss), 100 + (uint64_t)i);
-        authfail_record(t, addr(text, &ss), 100 + (uint64_t)i);
-        ck_assert_uint_gt(authfail_blocked_ms(t, addr(text, &ss), 100 + (uint64_t)i), 0);
+        authfail_record(t, test_authfail_addr(text, &ss), 100 + (uint64_t)i);
+        authfail_record(t, test_authfail_addr(text, &ss), 100 + (uint64_t)i);
+        ck_assert_uint_gt(authfail_blocked_ms(t, test_authfail_addr(text, &ss), 100 + (uint64_t)i),
+                          0);
     }
     ck_assert_uint_eq(t->n, 4);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("10.0.0.1", &ss), 2000), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("10.0.0.1", &ss), 2000), 0);
     authfail_free(t);
 }
 END_TEST
@@ -173,13 +176,13 @@ START_TEST(test_authfail_limits)
     l.max_entries = 0;
     ck_assert_ptr_null(authfail_new(&l, test_key));
     /* one failure blocks at once; one entry is enough */
-    struct authfail *t = table(1, 10, 10, 1);
+    struct authfail *t = test_authfail_table(1, 10, 10, 1);
     struct sockaddr_storage ss;
-    authfail_record(t, addr("10.0.0.1", &ss), 0);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("10.0.0.1", &ss), 0), 10);
-    authfail_record(t, addr("10.0.0.2", &ss), 1);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("10.0.0.1", &ss), 1), 0);
-    ck_assert_uint_eq(authfail_blocked_ms(t, addr("10.0.0.2", &ss), 1), 10);
+    authfail_record(t, test_authfail_addr("10.0.0.1", &ss), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("10.0.0.1", &ss), 0), 10);
+    authfail_record(t, test_authfail_addr("10.0.0.2", &ss), 1);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("10.0.0.1", &ss), 1), 0);
+    ck_assert_uint_eq(authfail_blocked_ms(t, test_authfail_addr("10.0.0.2", &ss), 1), 10);
     authfail_free(t);
 }
 END_TEST
@@ -214,8 +217,8 @@ START_TEST(test_authfail_keyed)
     ck_assert_ptr_nonnull(b);
     for (int i = 0; i < 256; i++) {
         snprintf(text, sizeof(text), "10.0.0.%d", i);
-        authfail_record(a, addr(text, &ss), 0);
-        authfail_record(b, addr(text, &ss), 0);
+        authfail_record(a, test_authfail_addr(text, &ss), 0);
+        authfail_record(b, test_authfail_addr(text, &ss), 0);
     }
     for (size_t i = 0; i < a->n_buckets; i++)
         same += (a->buckets[i] == AUTHFAIL_NONE) == (b->buckets[i] == AUTHFAIL_NONE);
@@ -226,7 +229,7 @@ START_TEST(test_authfail_keyed)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_authfail_suite(void)
 {
     Suite *s = suite_create("authfail");
     TCase *tc = tcase_create("authfail");
@@ -242,13 +245,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_authfail_suite)

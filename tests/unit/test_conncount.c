@@ -16,11 +16,12 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "conncount.h"
 
 static const uint8_t test_hash_key[SIPHASH_KEY_BYTES] = "0123456789abcdef";
 
-static struct sockaddr_storage test_v4(const char *text)
+static struct sockaddr_storage test_conncount_v4(const char *text)
 {
     struct sockaddr_storage ss;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -31,7 +32,7 @@ static struct sockaddr_storage test_v4(const char *text)
     return ss;
 }
 
-static struct sockaddr_storage test_v6(const char *text)
+static struct sockaddr_storage test_conncount_v6(const char *text)
 {
     struct sockaddr_storage ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -45,9 +46,10 @@ static struct sockaddr_storage test_v6(const char *text)
 #define SA(ss) ((const struct sockaddr *)&(ss))
 
 /* A ticket for a connection from <text> (IPv4 or IPv6), IPv6 cut to <prefix> bits. */
-static struct conncount_ticket test_ticket(const char *text, unsigned prefix)
+static struct conncount_ticket test_conncount_ticket(const char *text, unsigned prefix)
 {
-    struct sockaddr_storage ss = strchr(text, ':') != NULL ? test_v6(text) : test_v4(text);
+    struct sockaddr_storage ss =
+        strchr(text, ':') != NULL ? test_conncount_v6(text) : test_conncount_v4(text);
     struct conncount_ticket t = {0};
 
     ck_assert(conncount_key_of(SA(ss), prefix, &t.key));
@@ -63,8 +65,8 @@ START_TEST(test_conncount_limits)
 
     conncount_init(&cc, test_hash_key);
     for (int i = 0; i < 3; i++) {
-        a[i] = test_ticket("10.0.0.1", 64);
-        b[i] = test_ticket("10.0.0.2", 64);
+        a[i] = test_conncount_ticket("10.0.0.1", 64);
+        b[i] = test_conncount_ticket("10.0.0.2", 64);
     }
     ck_assert_ptr_null(conncount_add(&cc, &lim, &a[0], &limit));
     ck_assert_uint_eq(limit, 0);
@@ -106,7 +108,7 @@ START_TEST(test_conncount_pending)
 
     conncount_init(&cc, test_hash_key);
     for (int i = 0; i < 6; i++)
-        t[i] = test_ticket("192.0.2.1", 64);
+        t[i] = test_conncount_ticket("192.0.2.1", 64);
     ck_assert_ptr_null(conncount_add(&cc, &lim, &t[0], &limit));
     ck_assert_ptr_null(conncount_add(&cc, &lim, &t[1], &limit));
     ck_assert_str_eq(conncount_add(&cc, &lim, &t[2], &limit), "max_pending_per_ip");
@@ -151,7 +153,7 @@ START_TEST(test_conncount_route)
 
     conncount_init(&cc, test_hash_key);
     for (int i = 0; i < 5; i++) {
-        t[i] = test_ticket("10.0.0.1", 64);
+        t[i] = test_conncount_ticket("10.0.0.1", 64);
         ck_assert_ptr_null(conncount_add(&cc, &lim, &t[i], &limit));
     }
     ck_assert_ptr_null(conncount_upgrade(&cc, 1, "/a", &t[0], &limit));
@@ -191,7 +193,7 @@ START_TEST(test_conncount_fds)
 
     conncount_init(&cc, test_hash_key);
     for (int i = 0; i < 3; i++)
-        t[i] = test_ticket(i == 0 ? "10.0.0.1" : i == 1 ? "10.0.0.2" : "10.0.0.3", 64);
+        t[i] = test_conncount_ticket(i == 0 ? "10.0.0.1" : i == 1 ? "10.0.0.2" : "10.0.0.3", 64);
     ck_assert_ptr_null(conncount_add(&cc, &lim, &t[0], &limit));
     ck_assert_ptr_null(conncount_add(&cc, &lim, &t[1], &limit));
     ck_assert_str_eq(conncount_add(&cc, &lim, &t[2], &limit), "fd_reserve");
@@ -223,9 +225,9 @@ START_TEST(test_conncount_mapped)
 {
     struct conncount cc;
     struct conncount_limits lim = {.max_connections_per_ip = 1};
-    struct conncount_ticket v4 = test_ticket("192.0.2.7", 64),
-                            mapped = test_ticket("::ffff:192.0.2.7", 64),
-                            v6 = test_ticket("2001:db8::7", 64);
+    struct conncount_ticket v4 = test_conncount_ticket("192.0.2.7", 64),
+                            mapped = test_conncount_ticket("::ffff:192.0.2.7", 64),
+                            v6 = test_conncount_ticket("2001:db8::7", 64);
     unsigned limit;
 
     conncount_init(&cc, test_hash_key);
@@ -275,8 +277,8 @@ START_TEST(test_conncount_prefix)
 
     conncount_init(&cc, test_hash_key);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct conncount_ticket a = test_ticket(cases[i].a, cases[i].prefix),
-                                b = test_ticket(cases[i].b, cases[i].prefix);
+        struct conncount_ticket a = test_conncount_ticket(cases[i].a, cases[i].prefix),
+                                b = test_conncount_ticket(cases[i].b, cases[i].prefix);
         const char *r;
 
         ck_assert_ptr_null(conncount_add(&cc, &lim, &a, &limit));
@@ -337,7 +339,7 @@ START_TEST(test_conncount_keyed)
         size_t home;
 
         snprintf(text, sizeof(text), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
-        x = test_ticket(text, 64);
+        x = test_conncount_ticket(text, 64);
         home = (size_t)siphash24(test_hash_key, &x.key, sizeof(x.key)) & 63;
         if (n == 0)
             home0 = home;
@@ -437,12 +439,10 @@ START_TEST(test_conncount_many)
 }
 END_TEST
 
-int main(void)
+static Suite *test_conncount_suite(void)
 {
     Suite *s = suite_create("conncount");
     TCase *tc = tcase_create("conncount");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_conncount_limits);
     tcase_add_test(tc, test_conncount_pending);
@@ -455,9 +455,7 @@ int main(void)
     tcase_add_test(tc, test_conncount_many);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return s;
 }
+
+CHECK_MAIN(test_conncount_suite)

@@ -4,7 +4,7 @@
  * failed, for n = 1, 2, ... until the operation completes without meeting the failure;
  * then again with every allocation from the n-th on failing. Each run must end in its
  * normal result or in a clean error (NULL or -1 with "out of memory", HTTP 500,
- * ACL_AUTH_ERROR), and give back every byte it took: checked by LeakSanitizer in a
+ * BASICAUTH_ERROR), and give back every byte it took: checked by LeakSanitizer in a
  * sanitizer build, and by the heap's in-use bytes (mallinfo2, tcache off) otherwise.
  * The link wraps malloc, calloc, realloc, strdup and strndup (-Wl,--wrap=...), so calls
  * made inside libyaml, OpenSSL or libc are left alone: only our own error paths run.
@@ -22,14 +22,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acl.h"
 #include "authfail.h"
+#include "basicauth.h"
+#include "check_main.h"
 #include "config.h"
 #include "feed.h"
 #include "handshake.h"
 #include "http_req.h"
 #include "metrics.h"
 #include "mime.h"
+#include "netlist.h"
 #include "origin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -76,7 +78,7 @@ static volatile struct {
 
 /* True if this allocation is to fail. The wrappers are also reached from code linked
  * statically into this program (Check's own library, gcov): only armed calls count. */
-static bool fm_should_fail(void)
+static bool test_failmalloc_should_fail(void)
 {
     if (!fm.armed)
         return false;
@@ -90,30 +92,30 @@ static bool fm_should_fail(void)
 
 void *__wrap_malloc(size_t size)
 {
-    return fm_should_fail() ? NULL : __real_malloc(size);
+    return test_failmalloc_should_fail() ? NULL : __real_malloc(size);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
-    return fm_should_fail() ? NULL : __real_calloc(n, size);
+    return test_failmalloc_should_fail() ? NULL : __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t size)
 {
-    return fm_should_fail() ? NULL : __real_realloc(p, size);
+    return test_failmalloc_should_fail() ? NULL : __real_realloc(p, size);
 }
 
 char *__wrap_strdup(const char *s)
 {
-    return fm_should_fail() ? NULL : __real_strdup(s);
+    return test_failmalloc_should_fail() ? NULL : __real_strdup(s);
 }
 
 char *__wrap_strndup(const char *s, size_t n)
 {
-    return fm_should_fail() ? NULL : __real_strndup(s, n);
+    return test_failmalloc_should_fail() ? NULL : __real_strndup(s, n);
 }
 
-static void fm_arm(long fail_at, bool persistent)
+static void test_failmalloc_arm(long fail_at, bool persistent)
 {
     fm.fail_at = fail_at;
     fm.persistent = persistent;
@@ -122,14 +124,14 @@ static void fm_arm(long fail_at, bool persistent)
     fm.armed = true;
 }
 
-static void fm_disarm(void)
+static void test_failmalloc_disarm(void)
 {
     fm.armed = false;
 }
 
 /* Bytes the heap has handed out and not taken back. Meaningful only with the tcache off:
  * a freed chunk parked in the tcache still counts as in use. */
-static size_t fm_heap_in_use(void)
+static size_t test_failmalloc_heap_in_use(void)
 {
 #if FM_LSAN
     return 0;
@@ -199,8 +201,9 @@ static const char fm_dup_yaml[] = "listen: \"127.0.0.1:8080\"\n"
                                   "  - { path: /two, target: echo, subprotocols: [ r ] }\n"
                                   "  - { path: /one, target: echo }\n";
 
-static enum fm_result fm_config_result(struct config *c, const char *err, size_t n_routes,
-                                       char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_config_result(struct config *c, const char *err,
+                                                    size_t n_routes, char *detail,
+                                                    size_t detail_len)
 {
     if (c == NULL && strstr(err, "out of memory") != NULL)
         return FM_CLEAN;
@@ -217,34 +220,34 @@ static enum fm_result fm_config_result(struct config *c, const char *err, size_t
     return FM_DONE;
 }
 
-static enum fm_result fm_op_config_default(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_config_default(char *detail, size_t detail_len)
 {
     char err[512];
     struct config *c = config_parse(fm_srcdir_yaml, fm_default_text, fm_default_len, err,
                                     sizeof(err));
 
-    return fm_config_result(c, err, 1, detail, detail_len);
+    return test_failmalloc_config_result(c, err, 1, detail, detail_len);
 }
 
-static enum fm_result fm_op_config_rich(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_config_rich(char *detail, size_t detail_len)
 {
     char err[512];
     struct config *c =
         config_parse("/etc/wsbridge/rich.yaml", fm_rich_yaml, sizeof(fm_rich_yaml) - 1, err,
                      sizeof(err));
 
-    return fm_config_result(c, err, 10, detail, detail_len);
+    return test_failmalloc_config_result(c, err, 10, detail, detail_len);
 }
 
-static enum fm_result fm_op_config_load(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_config_load(char *detail, size_t detail_len)
 {
     char err[512];
     struct config *c = config_load(fm_big_file, err, sizeof(err));
 
-    return fm_config_result(c, err, 10, detail, detail_len);
+    return test_failmalloc_config_result(c, err, 10, detail, detail_len);
 }
 
-static enum fm_result fm_op_config_error(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_config_error(char *detail, size_t detail_len)
 {
     char err[512];
     struct config *c = config_parse("dup.yaml", fm_dup_yaml, sizeof(fm_dup_yaml) - 1, err,
@@ -252,14 +255,40 @@ static enum fm_result fm_op_config_error(char *detail, size_t detail_len)
 
     if (c == NULL && strstr(err, "dup.yaml:5:") != NULL && strstr(err, "duplicate route") != NULL)
         return FM_DONE;
-    return fm_config_result(c, err, 0, detail, detail_len);
+    return test_failmalloc_config_result(c, err, 0, detail, detail_len);
+}
+
+/* Two routes naming the same users file (fm_users_text, in fm_tmpdir): read and parsed
+ * twice by config_load_files, after config_parse. */
+static const char fm_auth_yaml[] = "routes:\n"
+                                   "  - { path: /a, target: echo, auth_file: users }\n"
+                                   "  - { path: /b, target: echo, auth_file: users }\n";
+static char fm_auth_name[4200]; /* fm_tmpdir/auth.yaml: where the config says it is */
+static char fm_users_file[4200];
+
+static enum fm_result test_failmalloc_op_config_load_files(char *detail, size_t detail_len)
+{
+    char err[512];
+    struct config *c =
+        config_parse(fm_auth_name, fm_auth_yaml, sizeof(fm_auth_yaml) - 1, err, sizeof(err));
+
+    if (c != NULL && config_load_files(c, err, sizeof(err)) != 0) {
+        config_free(c);
+        c = NULL;
+    }
+    if (c != NULL && (c->routes[1].users == NULL || c->routes[1].users->n != 41)) {
+        snprintf(detail, detail_len, "the second route has no 41 users");
+        config_free(c);
+        return FM_BAD;
+    }
+    return test_failmalloc_config_result(c, err, 2, detail, detail_len);
 }
 
 /* RFC 6455 §1.3's request, with a cookie long enough to grow the head copy four times. */
 static char fm_request[4096];
 static size_t fm_request_len;
 
-static void fm_request_build(void)
+static void test_failmalloc_request_build(void)
 {
     char cookie[2600];
 
@@ -279,7 +308,7 @@ static void fm_request_build(void)
 }
 
 /* Feeds the request in the chunks of feed mode <mode>, then checks the handshake. */
-static enum fm_result fm_http(int mode, char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_http(int mode, char *detail, size_t detail_len)
 {
     static const char *const protocols[] = {"superchat"};
     const struct handshake_policy pol = {.subprotocols = protocols, .n_subprotocols = 1};
@@ -320,22 +349,22 @@ static enum fm_result fm_http(int mode, char *detail, size_t detail_len)
     return out;
 }
 
-static enum fm_result fm_op_http_whole(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_http_whole(char *detail, size_t detail_len)
 {
-    return fm_http(0, detail, detail_len);
+    return test_failmalloc_http(0, detail, detail_len);
 }
 
-static enum fm_result fm_op_http_bytes(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_http_bytes(char *detail, size_t detail_len)
 {
-    return fm_http(1, detail, detail_len);
+    return test_failmalloc_http(1, detail, detail_len);
 }
 
-static enum fm_result fm_op_http_random(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_http_random(char *detail, size_t detail_len)
 {
-    return fm_http(2, detail, detail_len);
+    return test_failmalloc_http(2, detail, detail_len);
 }
 
-static enum fm_result fm_op_origin_list(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_origin_list(char *detail, size_t detail_len)
 {
     static const char *const patterns[] = {"https://example.com", "http://*.example.net:8080",
                                            "null", "https://[::1]:8443"};
@@ -354,7 +383,7 @@ static enum fm_result fm_op_origin_list(char *detail, size_t detail_len)
     return out;
 }
 
-static enum fm_result fm_op_origin_hosts(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_origin_hosts(char *detail, size_t detail_len)
 {
     static const char *const names[] = {"example.com", "*.example.net:8080", "[::1]"};
     char err[256];
@@ -373,26 +402,26 @@ static enum fm_result fm_op_origin_hosts(char *detail, size_t detail_len)
 }
 
 /* Twenty rules in each list: both arrays grow from 8 to 16 to 32. */
-static enum fm_result fm_op_acl_nets(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_netlist(char *detail, size_t detail_len)
 {
-    struct acl_nets *nets = acl_nets_new();
+    struct netlist *nets = netlist_new();
     char cidr[64], err[256];
 
     if (nets == NULL)
         return FM_CLEAN;
     for (int i = 0; i < 20; i++) {
         snprintf(cidr, sizeof(cidr), "10.%d.0.0/16", i);
-        if (acl_nets_add(nets, ACL_ALLOW, cidr, err, sizeof(err)) != 0)
+        if (netlist_add(nets, NETLIST_ALLOW, cidr, err, sizeof(err)) != 0)
             goto fail;
         snprintf(cidr, sizeof(cidr), "2001:db8:%x::/48", i);
-        if (acl_nets_add(nets, ACL_DENY, cidr, err, sizeof(err)) != 0)
+        if (netlist_add(nets, NETLIST_DENY, cidr, err, sizeof(err)) != 0)
             goto fail;
     }
-    acl_nets_free(nets);
+    netlist_free(nets);
     return FM_DONE;
 
 fail:
-    acl_nets_free(nets);
+    netlist_free(nets);
     if (strstr(err, "out of memory") != NULL)
         return FM_CLEAN;
     snprintf(detail, detail_len, "failed with \"%s\"", err);
@@ -405,11 +434,12 @@ fail:
 static char fm_users_text[8192]; /* 40 users: the list grows from 16 to 32 to 64 */
 static size_t fm_users_len;
 
-static enum fm_result fm_op_acl_users(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_basicauth(char *detail, size_t detail_len)
 {
     char err[256], user[64];
-    struct acl_users *u = acl_users_parse(fm_users_text, fm_users_len, "users", err, sizeof(err));
-    enum acl_auth a;
+    struct basicauth_users *u =
+        basicauth_users_parse(fm_users_text, fm_users_len, "users", err, sizeof(err));
+    enum basicauth_result a;
 
     if (u == NULL) {
         if (strstr(err, "out of memory") != NULL)
@@ -418,12 +448,12 @@ static enum fm_result fm_op_acl_users(char *detail, size_t detail_len)
         return FM_BAD;
     }
     /* "alice:secret" */
-    a = acl_basic_check(u, "Basic YWxpY2U6c2VjcmV0", user, sizeof(user));
-    acl_users_free(u);
-    if (a == ACL_AUTH_ERROR)
+    a = basicauth_check(u, "Basic YWxpY2U6c2VjcmV0", user, sizeof(user));
+    basicauth_users_free(u);
+    if (a == BASICAUTH_ERROR)
         return FM_CLEAN;
-    if (a != ACL_AUTH_OK || strcmp(user, "alice") != 0) {
-        snprintf(detail, detail_len, "check gave %s for \"%s\"", acl_auth_name(a), user);
+    if (a != BASICAUTH_OK || strcmp(user, "alice") != 0) {
+        snprintf(detail, detail_len, "check gave %s for \"%s\"", basicauth_result_name(a), user);
         return FM_BAD;
     }
     return FM_DONE;
@@ -431,7 +461,7 @@ static enum fm_result fm_op_acl_users(char *detail, size_t detail_len)
 
 /* Eleven routes, counted and written out: the text passes the buffer's first 4 KiB, and
  * the route table and its index grow past their first sizes. */
-static enum fm_result fm_op_metrics(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_metrics(char *detail, size_t detail_len)
 {
     static const char *const paths[] = {"/echo", "/vnc/*", "/chat/*", "/a", "/b", "/c", "/d",
                                         "/*",    "/e",     "/f",      "/g"};
@@ -466,7 +496,7 @@ static enum fm_result fm_op_metrics(char *detail, size_t detail_len)
 static char fm_mime_text[32768]; /* 300 types with two extensions each: the table grows */
 static size_t fm_mime_len;
 
-static enum fm_result fm_op_mime(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_mime(char *detail, size_t detail_len)
 {
     struct mime_table *t = mime_table_new();
     enum fm_result out = FM_DONE;
@@ -488,7 +518,7 @@ static enum fm_result fm_op_mime(char *detail, size_t detail_len)
 }
 
 /* A small table, filled past its size. */
-static enum fm_result fm_op_authfail(char *detail, size_t detail_len)
+static enum fm_result test_failmalloc_op_authfail(char *detail, size_t detail_len)
 {
     static const unsigned char key[AUTHFAIL_KEY_BYTES] = {1, 2, 3};
     struct authfail_limits l = {
@@ -513,31 +543,32 @@ static enum fm_result fm_op_authfail(char *detail, size_t detail_len)
 }
 
 static const struct fm_op fm_ops[] = {
-    {"config_parse etc/wsbridge.yaml", fm_op_config_default},
-    {"config_parse rich config", fm_op_config_rich},
-    {"config_load 20 KiB file", fm_op_config_load},
-    {"config_parse error after the last allocation", fm_op_config_error},
-    {"http_req + handshake, whole", fm_op_http_whole},
-    {"http_req + handshake, byte by byte", fm_op_http_bytes},
-    {"http_req + handshake, random chunks", fm_op_http_random},
-    {"origin_list_parse", fm_op_origin_list},
-    {"origin_hosts_parse", fm_op_origin_hosts},
-    {"acl_nets_add", fm_op_acl_nets},
-    {"acl_users_parse + acl_basic_check", fm_op_acl_users},
-    {"authfail_new + authfail_record", fm_op_authfail},
-    {"metrics_new + metrics_write", fm_op_metrics},
-    {"mime_table_parse", fm_op_mime},
+    {"config_parse etc/wsbridge.yaml", test_failmalloc_op_config_default},
+    {"config_parse rich config", test_failmalloc_op_config_rich},
+    {"config_load 20 KiB file", test_failmalloc_op_config_load},
+    {"config_parse error after the last allocation", test_failmalloc_op_config_error},
+    {"config_load_files two auth files", test_failmalloc_op_config_load_files},
+    {"http_req + handshake, whole", test_failmalloc_op_http_whole},
+    {"http_req + handshake, byte by byte", test_failmalloc_op_http_bytes},
+    {"http_req + handshake, random chunks", test_failmalloc_op_http_random},
+    {"origin_list_parse", test_failmalloc_op_origin_list},
+    {"origin_hosts_parse", test_failmalloc_op_origin_hosts},
+    {"netlist_add", test_failmalloc_op_netlist},
+    {"basicauth_users_parse + basicauth_check", test_failmalloc_op_basicauth},
+    {"authfail_new + authfail_record", test_failmalloc_op_authfail},
+    {"metrics_new + metrics_write", test_failmalloc_op_metrics},
+    {"mime_table_parse", test_failmalloc_op_mime},
 };
 
 #define FM_N_OPS (sizeof(fm_ops) / sizeof(fm_ops[0]))
 
-static char *fm_read_file(const char *path, size_t *len);
+static char *test_failmalloc_read_file(const char *path, size_t *len);
 
 /* The loop ------------------------------------------------------------------------- */
 
 /* Runs operation <i> once with nothing failing to count its allocations, then once per
  * allocation with the n-th (<persistent>: the n-th and all after) failing. */
-static void fm_run(int i, bool persistent)
+static void test_failmalloc_run(int i, bool persistent)
 {
     const struct fm_op *op = &fm_ops[i];
     const char *how = persistent ? "from" : "only";
@@ -545,23 +576,23 @@ static void fm_run(int i, bool persistent)
     enum fm_result r;
     long total, n;
 
-    fm_arm(0, false);
+    test_failmalloc_arm(0, false);
     r = op->run(detail, sizeof(detail));
-    fm_disarm();
+    test_failmalloc_disarm();
     total = fm.calls;
     ck_assert_msg(r == FM_DONE, "%s: without failures: %s", op->name, detail);
     ck_assert_msg(total > 0, "%s: made no allocation through the wrappers", op->name);
 
     for (n = 1; n <= FM_ITERATIONS_MAX; n++) {
-        size_t before = fm_heap_in_use(), after;
+        size_t before = test_failmalloc_heap_in_use(), after;
         long failed;
 
         detail[0] = '\0';
-        fm_arm(n, persistent);
+        test_failmalloc_arm(n, persistent);
         r = op->run(detail, sizeof(detail));
-        fm_disarm();
+        test_failmalloc_disarm();
         failed = fm.failed;
-        after = fm_heap_in_use();
+        after = test_failmalloc_heap_in_use();
 #if FM_LSAN
         ck_assert_msg(__lsan_do_recoverable_leak_check() == 0,
                       "%s: leak with allocation %ld failing (%s on)", op->name, n, how);
@@ -608,22 +639,22 @@ START_TEST(test_failmalloc_config_files)
         if (nlen < 6 || strcmp(de->d_name + nlen - 5, ".yaml") != 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        text = fm_read_file(path, &len);
-        fm_arm(0, false);
+        text = test_failmalloc_read_file(path, &len);
+        test_failmalloc_arm(0, false);
         c = config_parse(path, text, len, want, sizeof(want));
-        fm_disarm();
+        test_failmalloc_disarm();
         total = fm.calls;
         want_ok = c != NULL;
         config_free(c);
         for (n = 1; n <= total + 1; n++) {
-            size_t before = fm_heap_in_use();
+            size_t before = test_failmalloc_heap_in_use();
 
-            fm_arm(n, false);
+            test_failmalloc_arm(n, false);
             c = config_parse(path, text, len, err, sizeof(err));
-            fm_disarm();
+            test_failmalloc_disarm();
             config_free(c);
-            ck_assert_msg(fm_heap_in_use() == before, "%s: allocation %ld failing: leak",
-                          de->d_name, n);
+            ck_assert_msg(test_failmalloc_heap_in_use() == before,
+                          "%s: allocation %ld failing: leak", de->d_name, n);
 #if FM_LSAN
             ck_assert_msg(__lsan_do_recoverable_leak_check() == 0,
                           "%s: allocation %ld failing: leak", de->d_name, n);
@@ -654,27 +685,27 @@ END_TEST
 
 START_TEST(test_failmalloc_nth)
 {
-    fm_run(_i, false);
+    test_failmalloc_run(_i, false);
 }
 END_TEST
 
 START_TEST(test_failmalloc_from_nth)
 {
-    fm_run(_i, true);
+    test_failmalloc_run(_i, true);
 }
 END_TEST
 
 /* The measure itself: a freed chunk must leave the in-use count where it was. */
 START_TEST(test_failmalloc_heap_measure)
 {
-    size_t before = fm_heap_in_use();
+    size_t before = test_failmalloc_heap_in_use();
     char *p = malloc(100);
 
     ck_assert_ptr_nonnull(p);
     if (!FM_LSAN)
-        ck_assert_uint_gt(fm_heap_in_use(), before);
+        ck_assert_uint_gt(test_failmalloc_heap_in_use(), before);
     free(p);
-    ck_assert_uint_eq(fm_heap_in_use(), before);
+    ck_assert_uint_eq(test_failmalloc_heap_in_use(), before);
 }
 END_TEST
 
@@ -685,11 +716,11 @@ START_TEST(test_failmalloc_wrappers)
     const char *volatile x = "x", *volatile yy = "yy";
     char *a, *b, *c;
 
-    fm_arm(2, false);
+    test_failmalloc_arm(2, false);
     a = strdup(x);
     b = strndup(yy, 1);
     c = calloc(1, 1);
-    fm_disarm();
+    test_failmalloc_disarm();
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_null(b);
     ck_assert_int_eq(errno, ENOMEM);
@@ -705,7 +736,7 @@ END_TEST
 
 /* Setup ---------------------------------------------------------------------------- */
 
-static char *fm_read_file(const char *path, size_t *len)
+static char *test_failmalloc_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -728,7 +759,7 @@ static char *fm_read_file(const char *path, size_t *len)
 
 static char fm_tmpdir[4096];
 
-static void fm_setup_files(void)
+static void test_failmalloc_setup_files(void)
 {
     const char *src = getenv("WSB_SRCDIR");
     const char *tmp = getenv("TMPDIR");
@@ -737,7 +768,7 @@ static void fm_setup_files(void)
 
     snprintf(fm_srcdir, sizeof(fm_srcdir), "%s", src != NULL && src[0] != '\0' ? src : ".");
     snprintf(fm_srcdir_yaml, sizeof(fm_srcdir_yaml), "%s/etc/wsbridge.yaml", fm_srcdir);
-    fm_default_text = fm_read_file(fm_srcdir_yaml, &fm_default_len);
+    fm_default_text = test_failmalloc_read_file(fm_srcdir_yaml, &fm_default_len);
 
     snprintf(fm_tmpdir, sizeof(fm_tmpdir), "%s/wsb-failmalloc-XXXXXX",
              tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
@@ -760,13 +791,20 @@ static void fm_setup_files(void)
         exit(FM_HARNESS_ERROR);
     }
 
-    fm_request_build();
+    test_failmalloc_request_build();
     len = snprintf(fm_users_text, sizeof(fm_users_text), "# users\nalice:%s\r\n\n",
                    FM_HASH_SECRET);
     for (int i = 0; i < 40 && len > 0 && (size_t)len < sizeof(fm_users_text); i++)
         len += snprintf(fm_users_text + len, sizeof(fm_users_text) - (size_t)len,
                         "  user%02d:%s\n", i, FM_HASH_OTHER);
     fm_users_len = (size_t)len;
+    snprintf(fm_auth_name, sizeof(fm_auth_name), "%s/auth.yaml", fm_tmpdir);
+    snprintf(fm_users_file, sizeof(fm_users_file), "%s/users", fm_tmpdir);
+    f = fopen(fm_users_file, "w");
+    if (f == NULL || fwrite(fm_users_text, 1, fm_users_len, f) != fm_users_len || fclose(f) != 0) {
+        fprintf(stderr, "%s: write failed\n", fm_users_file);
+        exit(FM_HARNESS_ERROR);
+    }
     len = 0;
     for (int i = 0; i < 300 && len >= 0 && (size_t)len < sizeof(fm_mime_text); i++)
         len += snprintf(fm_mime_text + len, sizeof(fm_mime_text) - (size_t)len,
@@ -774,16 +812,17 @@ static void fm_setup_files(void)
     fm_mime_len = (size_t)len;
 }
 
-static void fm_cleanup_files(void)
+static void test_failmalloc_cleanup_files(void)
 {
     unlink(fm_big_file);
+    unlink(fm_users_file);
     rmdir(fm_tmpdir);
     free(fm_default_text);
 }
 
 /* A chunk freed into glibc's tcache still counts as in use, which would hide leaks and
  * invent others: run again with the tcache off (a tunable read only at startup). */
-static void fm_tcache_off(char **argv)
+static void test_failmalloc_tcache_off(char **argv)
 {
     const char *t = getenv("GLIBC_TUNABLES");
     char buf[1024];
@@ -797,7 +836,7 @@ static void fm_tcache_off(char **argv)
     exit(FM_HARNESS_ERROR);
 }
 
-static Suite *fm_suite(void)
+static Suite *test_failmalloc_suite(void)
 {
     Suite *s = suite_create("failmalloc");
     TCase *self = tcase_create("harness");
@@ -816,16 +855,12 @@ static Suite *fm_suite(void)
 
 int main(int argc, char **argv)
 {
-    SRunner *sr;
-    int failed;
+    int rc;
 
     (void)argc;
-    fm_tcache_off(argv);
-    fm_setup_files();
-    sr = srunner_create(fm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    fm_cleanup_files();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    test_failmalloc_tcache_off(argv);
+    test_failmalloc_setup_files();
+    rc = check_main_run(test_failmalloc_suite());
+    test_failmalloc_cleanup_files();
+    return rc;
 }

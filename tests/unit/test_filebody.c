@@ -16,18 +16,19 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "check_main.h"
 #include "filebody.h"
 
 #define TEST_FILE_BYTES (1024 * 1024 + 12345) /* not a whole number of chunks */
 #define TEST_CHUNK_MAX (64 * 1024)            /* filebody.c reads at most this at once */
 
-static unsigned char test_byte(size_t i)
+static unsigned char test_filebody_byte(size_t i)
 {
     return (unsigned char)((i * 2654435761u) >> 13);
 }
 
 /* A new unlinked temporary file of <size> test bytes, open for reading and writing. */
-static int test_file(size_t size)
+static int test_filebody_file(size_t size)
 {
     char name[] = "/tmp/test_filebody.XXXXXX";
     unsigned char buf[4096];
@@ -40,20 +41,20 @@ static int test_file(size_t size)
         size_t n = size - done < sizeof(buf) ? size - done : sizeof(buf);
 
         for (size_t i = 0; i < n; i++)
-            buf[i] = test_byte(done + i);
+            buf[i] = test_filebody_byte(done + i);
         ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
         done += n;
     }
     return fd;
 }
 
-static bool test_fd_is_open(int fd)
+static bool test_filebody_fd_is_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
 }
 
 /* Removes up to <max> bytes from <out>, checking them against the file from <*pos>. */
-static void test_take(struct evbuffer *out, size_t *pos, size_t max)
+static void test_filebody_take(struct evbuffer *out, size_t *pos, size_t max)
 {
     unsigned char buf[16384];
 
@@ -62,7 +63,7 @@ static void test_take(struct evbuffer *out, size_t *pos, size_t max)
 
         ck_assert_int_gt(n, 0);
         for (int i = 0; i < n; i++)
-            ck_assert_uint_eq(buf[i], test_byte(*pos + (size_t)i));
+            ck_assert_uint_eq(buf[i], test_filebody_byte(*pos + (size_t)i));
         *pos += (size_t)n;
         max -= (size_t)n;
     }
@@ -73,7 +74,7 @@ START_TEST(test_filebody_stream_bounded)
     struct evbuffer *out = evbuffer_new();
     struct filebody b;
     enum filebody_result r;
-    int fd = test_file(TEST_FILE_BYTES);
+    int fd = test_filebody_file(TEST_FILE_BYTES);
     size_t pos = 0, refills = 0;
 
     filebody_init(&b);
@@ -89,15 +90,16 @@ START_TEST(test_filebody_stream_bounded)
     while (r == FILEBODY_MORE) {
         size_t len = evbuffer_get_length(out);
 
-        test_take(out, &pos, len > FILEBODY_REFILL_BYTES ? len - FILEBODY_REFILL_BYTES : 1000);
+        test_filebody_take(out, &pos,
+                           len > FILEBODY_REFILL_BYTES ? len - FILEBODY_REFILL_BYTES : 1000);
         r = filebody_fill(&b, out);
         ck_assert_uint_lt(evbuffer_get_length(out), FILEBODY_AHEAD_BYTES + TEST_CHUNK_MAX);
         refills++;
     }
     ck_assert_int_eq(r, FILEBODY_DONE);
     ck_assert(!filebody_is_active(&b));
-    ck_assert(!test_fd_is_open(fd));
-    test_take(out, &pos, SIZE_MAX);
+    ck_assert(!test_filebody_fd_is_open(fd));
+    test_filebody_take(out, &pos, SIZE_MAX);
     ck_assert_uint_eq(pos, TEST_FILE_BYTES);
     ck_assert_uint_gt(refills, 4);
     evbuffer_free(out);
@@ -109,19 +111,19 @@ START_TEST(test_filebody_truncated)
     struct evbuffer *out = evbuffer_new();
     struct filebody b;
     enum filebody_result r;
-    int fd = test_file(TEST_FILE_BYTES), writer = dup(fd);
+    int fd = test_filebody_file(TEST_FILE_BYTES), writer = dup(fd);
     size_t pos = 0;
 
     filebody_init(&b);
     r = filebody_start(&b, fd, TEST_FILE_BYTES, out, false);
     ck_assert_int_eq(r, FILEBODY_MORE);
-    test_take(out, &pos, SIZE_MAX);
+    test_filebody_take(out, &pos, SIZE_MAX);
     /* In place, as logrotate's copytruncate does: the next read finds the end. */
     ck_assert_int_eq(ftruncate(writer, 4096), 0);
     r = filebody_fill(&b, out);
     ck_assert_int_eq(r, FILEBODY_SHORT);
     ck_assert(!filebody_is_active(&b));
-    ck_assert(!test_fd_is_open(fd));
+    ck_assert(!test_filebody_fd_is_open(fd));
     ck_assert_uint_eq(evbuffer_get_length(out), 0); /* nothing made up */
     ck_assert_int_lt(b.offset, b.size);
     close(writer);
@@ -133,18 +135,18 @@ START_TEST(test_filebody_empty_and_reset)
 {
     struct evbuffer *out = evbuffer_new();
     struct filebody b;
-    int fd = test_file(100);
+    int fd = test_filebody_file(100);
 
     filebody_init(&b);
     ck_assert_int_eq(filebody_start(&b, fd, 0, out, false), FILEBODY_DONE);
-    ck_assert(!test_fd_is_open(fd));
+    ck_assert(!test_filebody_fd_is_open(fd));
     ck_assert_uint_eq(evbuffer_get_length(out), 0);
 
-    fd = test_file(TEST_FILE_BYTES);
+    fd = test_filebody_file(TEST_FILE_BYTES);
     ck_assert_int_eq(filebody_start(&b, fd, TEST_FILE_BYTES, out, false), FILEBODY_MORE);
     filebody_reset(&b);
     ck_assert(!filebody_is_active(&b));
-    ck_assert(!test_fd_is_open(fd));
+    ck_assert(!test_filebody_fd_is_open(fd));
     filebody_reset(&b); /* twice is fine */
     evbuffer_free(out);
 }
@@ -154,13 +156,14 @@ START_TEST(test_filebody_small_file_done_at_once)
 {
     struct evbuffer *out = evbuffer_new();
     struct filebody b;
-    int fd = test_file(4096);
+    int fd = test_filebody_file(4096);
     size_t pos = 0;
 
     filebody_init(&b);
     ck_assert_int_eq(filebody_start(&b, fd, 4096, out, false), FILEBODY_DONE);
-    ck_assert(!test_fd_is_open(fd)); /* one open file per answer, for no longer than a read */
-    test_take(out, &pos, SIZE_MAX);
+    ck_assert(
+        !test_filebody_fd_is_open(fd)); /* one open file per answer, for no longer than a read */
+    test_filebody_take(out, &pos, SIZE_MAX);
     ck_assert_uint_eq(pos, 4096);
     evbuffer_free(out);
 }
@@ -171,19 +174,19 @@ START_TEST(test_filebody_by_reference)
 {
     struct evbuffer *out = evbuffer_new();
     struct filebody b;
-    int fd = test_file(TEST_FILE_BYTES);
+    int fd = test_filebody_file(TEST_FILE_BYTES);
 
     filebody_init(&b);
     ck_assert_int_eq(filebody_start(&b, fd, TEST_FILE_BYTES, out, true), FILEBODY_DONE);
     ck_assert(!filebody_is_active(&b));
     ck_assert_uint_eq(evbuffer_get_length(out), TEST_FILE_BYTES);
-    ck_assert(test_fd_is_open(fd));
+    ck_assert(test_filebody_fd_is_open(fd));
     evbuffer_free(out);
-    ck_assert(!test_fd_is_open(fd));
+    ck_assert(!test_filebody_fd_is_open(fd));
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_filebody_suite(void)
 {
     Suite *s = suite_create("filebody");
     TCase *tc = tcase_create("filebody");
@@ -197,13 +200,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_filebody_suite)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "feed.h"
 #include "handshake.h"
 #include "http_req.h"
@@ -195,7 +196,7 @@ static const struct hs_case test_cases[] = {
 #define TEST_N_CASES (sizeof(test_cases) / sizeof(test_cases[0]))
 
 /* Parses <text> into <r> in the chunks of FEED_MODES entry <mode>; it must be complete. */
-static void test_parse(struct http_req *r, const char *text, int mode)
+static void test_handshake_parse(struct http_req *r, const char *text, int mode)
 {
     const uint8_t *in = (const uint8_t *)text;
     enum http_req_result res = HTTP_REQ_MORE;
@@ -213,7 +214,7 @@ static void test_parse(struct http_req *r, const char *text, int mode)
                   r->error ? r->error : "");
 }
 
-START_TEST(test_check_cases)
+START_TEST(test_handshake_check_cases)
 {
     const struct hs_case *c = &test_cases[_i];
     const struct handshake_policy *pol = &test_policies[c->policy];
@@ -223,7 +224,7 @@ START_TEST(test_check_cases)
     int mode;
 
     for (mode = 0; mode < FEED_MODES; mode++) {
-        test_parse(&r, c->request, mode);
+        test_handshake_parse(&r, c->request, mode);
         memset(&res, 0xa5, sizeof(res));
         handshake_check(&r, c->policy == POL_NONE ? NULL : pol, &res);
         ck_assert_msg(res.status == c->status, "%s: status %d, want %d (%s)", c->name, res.status,
@@ -271,11 +272,11 @@ static const struct {
     {RL HOST END, false},
 };
 
-START_TEST(test_is_upgrade)
+START_TEST(test_handshake_is_upgrade)
 {
     struct http_req r;
 
-    test_parse(&r, test_upgrades[_i].request, 0);
+    test_handshake_parse(&r, test_upgrades[_i].request, 0);
     ck_assert_msg(handshake_is_upgrade(&r) == test_upgrades[_i].upgrade, "row %d", _i);
     http_req_free(&r);
 }
@@ -297,7 +298,7 @@ static const struct {
     {"dGhlIHNhbXBsZSBub25jZQ==trailing", 24, 0, ACCEPT},
 };
 
-START_TEST(test_accept_key)
+START_TEST(test_handshake_accept_key)
 {
     char out[HANDSHAKE_ACCEPT_LEN + 1];
 
@@ -311,26 +312,18 @@ START_TEST(test_accept_key)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_handshake_suite(void)
 {
     Suite *s = suite_create("handshake");
     TCase *tc = tcase_create("handshake");
 
-    tcase_add_loop_test(tc, test_check_cases, 0, (int)TEST_N_CASES);
-    tcase_add_loop_test(tc, test_is_upgrade, 0,
+    tcase_add_loop_test(tc, test_handshake_check_cases, 0, (int)TEST_N_CASES);
+    tcase_add_loop_test(tc, test_handshake_is_upgrade, 0,
                         (int)(sizeof(test_upgrades) / sizeof(test_upgrades[0])));
-    tcase_add_loop_test(tc, test_accept_key, 0, (int)(sizeof(test_keys) / sizeof(test_keys[0])));
+    tcase_add_loop_test(tc, test_handshake_accept_key, 0,
+                        (int)(sizeof(test_keys) / sizeof(test_keys[0])));
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_handshake_suite)

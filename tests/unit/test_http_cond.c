@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "http_cond.h"
+#include "check_main.h"
 #include "http_req.h"
 
 /* Entity tags ---------------------------------------------------------------------- */
@@ -166,7 +167,7 @@ END_TEST
 
 #define TEST_N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-static Suite *test_suite(void)
+static Suite *test_http_cond_suite(void)
 {
     Suite *s = suite_create("http_cond");
     TCase *tc = tcase_create("http_cond");
@@ -178,13 +179,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_http_cond_suite)

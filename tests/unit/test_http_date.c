@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "http_date.h"
 
 struct test_write_case {
@@ -150,7 +151,7 @@ END_TEST
 
 #define TEST_N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-static Suite *test_suite(void)
+static Suite *test_http_date_suite(void)
 {
     Suite *s = suite_create("http_date");
     TCase *tc = tcase_create("http_date");
@@ -162,13 +163,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_http_date_suite)

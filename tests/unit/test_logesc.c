@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "logesc.h"
 #include "utf8.h"
 
@@ -69,8 +70,8 @@ static const struct esc_case esc_cases[] = {
 
 enum esc_mode { MODE_JSON = 0, MODE_TEXT, MODE_QUOTED };
 
-static size_t esc_run(enum esc_mode m, char *out, size_t cap, const char *in, size_t len,
-                      size_t *used)
+static size_t test_logesc_run(enum esc_mode m, char *out, size_t cap, const char *in, size_t len,
+                              size_t *used)
 {
     if (m == MODE_JSON)
         return logesc_json(out, cap, in, len, used);
@@ -85,7 +86,7 @@ START_TEST(test_logesc_table)
     size_t n, used;
 
     for (int m = MODE_JSON; m <= MODE_QUOTED; m++) {
-        n = esc_run(m, out, sizeof(out), c->in, c->len, &used);
+        n = test_logesc_run(m, out, sizeof(out), c->in, c->len, &used);
         ck_assert_msg(n == strlen(want[m]) && memcmp(out, want[m], n) == 0,
                       "case %d mode %d: got \"%.*s\", want \"%s\"", _i, m, (int)n, out, want[m]);
         ck_assert_uint_eq(used, c->len);
@@ -105,19 +106,19 @@ START_TEST(test_logesc_cut)
     char full[512], out[512], rest[512], again[512];
 
     for (int m = MODE_JSON; m <= MODE_QUOTED; m++) {
-        size_t full_n = esc_run(m, full, sizeof(full), c->in, c->len, NULL);
+        size_t full_n = test_logesc_run(m, full, sizeof(full), c->in, c->len, NULL);
 
         for (size_t cap = 0; cap <= full_n + 1; cap++) {
-            size_t used, used2, n = esc_run(m, out, cap, c->in, c->len, &used);
+            size_t used, used2, n = test_logesc_run(m, out, cap, c->in, c->len, &used);
 
             ck_assert_uint_le(n, cap);
             ck_assert_uint_le(used, c->len);
-            ck_assert_uint_eq(esc_run(m, again, sizeof(again), c->in, used, NULL), n);
+            ck_assert_uint_eq(test_logesc_run(m, again, sizeof(again), c->in, used, NULL), n);
             ck_assert_mem_eq(again, out, n);
             ck_assert_mem_eq(full, out, n);
             if (used < c->len) {
-                ck_assert_uint_eq(esc_run(m, rest, cap - n, c->in + used, c->len - used, &used2),
-                                  0);
+                ck_assert_uint_eq(
+                    test_logesc_run(m, rest, cap - n, c->in + used, c->len - used, &used2), 0);
                 ck_assert_uint_eq(used2, 0);
             } else {
                 ck_assert_uint_eq(n, full_n);
@@ -143,7 +144,7 @@ END_TEST
 
 /* Decodes the body of a JSON string (RFC 8259 §7) at <in> into <out>; returns its length,
  * or -1 if it is not one: a raw '"' or control byte, a bad escape or a surrogate. */
-static long json_decode(const char *in, size_t len, char *out)
+static long test_logesc_json_decode(const char *in, size_t len, char *out)
 {
     size_t i = 0, o = 0;
 
@@ -201,7 +202,7 @@ static long json_decode(const char *in, size_t len, char *out)
 
 /* Decodes the escapes of a quoted text value (\n \r \t \xHH \" \\); -1 on a raw control
  * byte, a raw '"' or a stray backslash. */
-static long text_decode(const char *in, size_t len, char *out)
+static long test_logesc_text_decode(const char *in, size_t len, char *out)
 {
     size_t i = 0, o = 0;
 
@@ -244,7 +245,7 @@ static long text_decode(const char *in, size_t len, char *out)
 
 /* Inputs drawn from the bytes that matter: ASCII, quotes, backslash, controls, leads and
  * tails of every length, and a few whole sequences. */
-static size_t random_input(unsigned *seed, char *buf, size_t cap)
+static size_t test_logesc_random_input(unsigned *seed, char *buf, size_t cap)
 {
     static const unsigned char pool[] = {'a', 'Z', ' ', '=', '"', '\\', 'x', 'n', '\n', '\r',
                                          '\t', 0x00, 0x01, 0x1b, 0x7f, 0x80, 0x85, 0x9b, 0xa0,
@@ -263,14 +264,14 @@ START_TEST(test_logesc_random)
     char in[48], out[512], dec[512];
 
     for (int iter = 0; iter < 200000; iter++) {
-        size_t len = random_input(&seed, in, sizeof(in));
+        size_t len = test_logesc_random_input(&seed, in, sizeof(in));
         size_t used, n;
         long d;
 
         n = logesc_json(out, sizeof(out), in, len, &used);
         ck_assert_uint_eq(used, len);
         ck_assert(utf8_is_valid((const uint8_t *)out, n));
-        d = json_decode(out, n, dec);
+        d = test_logesc_json_decode(out, n, dec);
         ck_assert_msg(d >= 0, "json \"%.*s\" does not decode", (int)n, out);
         if (utf8_is_valid((const uint8_t *)in, len))
             ck_assert(d == (long)len && memcmp(dec, in, len) == 0);
@@ -281,7 +282,7 @@ START_TEST(test_logesc_random)
             ck_assert(utf8_is_valid((const uint8_t *)out, n));
             ck_assert(memchr(out, '\n', n) == NULL);
             if (quoted) {
-                d = text_decode(out, n, dec);
+                d = test_logesc_text_decode(out, n, dec);
                 ck_assert_msg(d == (long)len && memcmp(dec, in, len) == 0,
                               "text \"%.*s\" does not give its input back", (int)n, out);
             } else {
@@ -293,7 +294,7 @@ START_TEST(test_logesc_random)
         n = logesc_text_value(out, sizeof(out), in, len);
         ck_assert(utf8_is_valid((const uint8_t *)out, n));
         if (out[0] == '"') {
-            d = text_decode(out + 1, n - 2, dec);
+            d = test_logesc_text_decode(out + 1, n - 2, dec);
             ck_assert(out[n - 1] == '"' && d == (long)len && memcmp(dec, in, len) == 0);
         } else {
             ck_assert(n == len && memcmp(out, in, len) == 0 && logesc_text_is_bare(in, len));
@@ -302,7 +303,7 @@ START_TEST(test_logesc_random)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_logesc_suite(void)
 {
     Suite *s = suite_create("logesc");
     TCase *tc = tcase_create("logesc");
@@ -314,13 +315,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_logesc_suite)

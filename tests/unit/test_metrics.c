@@ -14,6 +14,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "metrics.h"
 #include "promparse.h"
 #include "promtext.h"
@@ -476,13 +477,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_suite)

@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "mime.h"
 
 struct lookup_case {
@@ -96,7 +97,7 @@ static const char sample[] = "# a comment line\n"
                              "text/plain\t\ttxt text\n"
                              "image/last\t\tlast"; /* no final newline */
 
-static struct mime_table *test_sample_table(void)
+static struct mime_table *test_mime_sample_table(void)
 {
     struct mime_table *t = mime_table_new();
 
@@ -136,7 +137,7 @@ static const struct lookup_case sample_cases[] = {
 START_TEST(test_mime_sample)
 {
     const struct lookup_case *t = &sample_cases[_i];
-    struct mime_table *table = test_sample_table();
+    struct mime_table *table = test_mime_sample_table();
 
     ck_assert_msg(strcmp(mime_lookup(table, t->name), t->want) == 0, "%s: got \"%s\", want \"%s\"",
                   t->name, mime_lookup(table, t->name), t->want);
@@ -148,7 +149,7 @@ END_TEST
  * good ok2 txt text last. */
 START_TEST(test_mime_count)
 {
-    struct mime_table *t = test_sample_table();
+    struct mime_table *t = test_mime_sample_table();
 
     ck_assert_uint_eq(mime_table_count(t), 16);
     ck_assert_uint_eq(mime_table_count(NULL), 0);
@@ -241,7 +242,7 @@ START_TEST(test_mime_debian)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_mime_suite(void)
 {
     Suite *s = suite_create("mime");
     TCase *tc = tcase_create("mime");
@@ -256,13 +257,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_mime_suite)

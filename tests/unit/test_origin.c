@@ -11,6 +11,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "origin.h"
 
 struct origin_good_case {
@@ -423,7 +424,7 @@ END_TEST
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-static Suite *test_suite(void)
+static Suite *test_origin_suite(void)
 {
     Suite *s = suite_create("origin");
     TCase *origins = tcase_create("origins");
@@ -442,13 +443,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_origin_suite)

@@ -10,6 +10,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "path.h"
 
 struct good_case {
@@ -245,7 +246,7 @@ START_TEST(test_path_random)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_path_suite(void)
 {
     Suite *s = suite_create("path");
     TCase *tc = tcase_create("path");
@@ -259,13 +260,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_path_suite)

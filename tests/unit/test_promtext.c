@@ -18,6 +18,7 @@
 #include <check.h>
 
 #include "promparse.h"
+#include "check_main.h"
 #include "promtext.h"
 
 /* The parser refuses what the format forbids --------------------------------------- */
@@ -529,7 +530,7 @@ END_TEST
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-static Suite *test_suite(void)
+static Suite *test_promtext_suite(void)
 {
     Suite *s = suite_create("promtext");
     TCase *parser = tcase_create("parser");
@@ -552,13 +553,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_promtext_suite)

@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "ratelimit.h"
 
 START_TEST(test_ratelimit_sequence)
@@ -63,7 +64,7 @@ struct test_worker {
     unsigned long allowed, reported;
 };
 
-static void *test_thread(void *arg)
+static void *test_ratelimit_thread(void *arg)
 {
     struct test_worker *tw = arg;
     unsigned long n;
@@ -89,7 +90,7 @@ START_TEST(test_ratelimit_threads)
 
     for (int i = 0; i < TEST_THREADS; i++) {
         tw[i] = (struct test_worker){.rl = &rl};
-        ck_assert_int_eq(pthread_create(&th[i], NULL, test_thread, &tw[i]), 0);
+        ck_assert_int_eq(pthread_create(&th[i], NULL, test_ratelimit_thread, &tw[i]), 0);
     }
     for (int i = 0; i < TEST_THREADS; i++) {
         pthread_join(th[i], NULL);
@@ -103,21 +104,17 @@ START_TEST(test_ratelimit_threads)
 }
 END_TEST
 
-int main(void)
+static Suite *test_ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
     TCase *tc = tcase_create("ratelimit");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_ratelimit_sequence);
     tcase_add_test(tc, test_ratelimit_many);
     tcase_add_test(tc, test_ratelimit_threads);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return s;
 }
+
+CHECK_MAIN(test_ratelimit_suite)

@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "config.h"
 #include "route.h"
 
@@ -92,7 +93,7 @@ static const struct match_case catch_all_cases[] = {
     {"echo", NULL},
 };
 
-static struct config *test_parse(const char *yaml)
+static struct config *test_route_parse(const char *yaml)
 {
     char err[256] = "";
     struct config *c = config_parse("t.yaml", yaml, strlen(yaml), err, sizeof(err));
@@ -101,9 +102,9 @@ static struct config *test_parse(const char *yaml)
     return c;
 }
 
-static void test_check_match(const char *yaml, const struct match_case *t)
+static void test_route_check_match(const char *yaml, const struct match_case *t)
 {
-    struct config *c = test_parse(yaml);
+    struct config *c = test_route_parse(yaml);
     const struct route *r = route_match(c, t->url);
 
     if (t->path == NULL)
@@ -116,26 +117,26 @@ static void test_check_match(const char *yaml, const struct match_case *t)
 
 START_TEST(test_route_forward)
 {
-    test_check_match(routes_forward, &nested_cases[_i]);
+    test_route_check_match(routes_forward, &nested_cases[_i]);
 }
 END_TEST
 
 START_TEST(test_route_reverse)
 {
-    test_check_match(routes_reverse, &nested_cases[_i]);
+    test_route_check_match(routes_reverse, &nested_cases[_i]);
 }
 END_TEST
 
 START_TEST(test_route_catch_all)
 {
-    test_check_match(routes_catch_all, &catch_all_cases[_i]);
+    test_route_check_match(routes_catch_all, &catch_all_cases[_i]);
 }
 END_TEST
 
 /* The match returns the route itself, with its target, not a copy. */
 START_TEST(test_route_returns_route)
 {
-    struct config *c = test_parse(routes_forward);
+    struct config *c = test_route_parse(routes_forward);
     const struct route *r = route_match(c, "/vnc/1");
 
     ck_assert_ptr_eq(r, &c->routes[2]);
@@ -148,7 +149,7 @@ END_TEST
 /* A config with no routes (web_root only) and NULL arguments select nothing. */
 START_TEST(test_route_none)
 {
-    struct config *c = test_parse("web_root: /srv/www\n");
+    struct config *c = test_route_parse("web_root: /srv/www\n");
 
     ck_assert_ptr_null(route_match(c, "/"));
     ck_assert_ptr_null(route_match(c, "/echo"));
@@ -175,7 +176,7 @@ START_TEST(test_route_hand_built)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_route_suite(void)
 {
     Suite *s = suite_create("route");
     TCase *tc = tcase_create("match");
@@ -191,13 +192,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_route_suite)

@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "siphash.h"
 
 /* vectors_sip64 of the reference implementation (github.com/veorq/SipHash, vectors.h),
@@ -80,7 +81,7 @@ static const uint8_t test_vectors[64][8] = {
     {0x72, 0x45, 0x06, 0xeb, 0x4c, 0x32, 0x8a, 0x95},
 };
 
-static uint64_t test_le64(const uint8_t b[8])
+static uint64_t test_siphash_le64(const uint8_t b[8])
 {
     uint64_t v = 0;
 
@@ -89,7 +90,7 @@ static uint64_t test_le64(const uint8_t b[8])
     return v;
 }
 
-static void test_key(uint8_t key[SIPHASH_KEY_BYTES])
+static void test_siphash_key(uint8_t key[SIPHASH_KEY_BYTES])
 {
     for (int i = 0; i < SIPHASH_KEY_BYTES; i++)
         key[i] = (uint8_t)i;
@@ -99,16 +100,15 @@ START_TEST(test_siphash_vectors)
 {
     uint8_t key[SIPHASH_KEY_BYTES], msg[64];
 
-    test_key(key);
+    test_siphash_key(key);
     for (int i = 0; i < 64; i++)
         msg[i] = (uint8_t)i;
     for (size_t len = 0; len < 64; len++)
-        ck_assert_msg(siphash24(key, msg, len) == test_le64(test_vectors[len]),
-                      "length %zu: got %016llx", len,
-                      (unsigned long long)siphash24(key, msg, len));
+        ck_assert_msg(siphash24(key, msg, len) == test_siphash_le64(test_vectors[len]),
+                      "length %zu: got %016llx", len, (unsigned long long)siphash24(key, msg, len));
     /* The paper's own example (Appendix A): 15 bytes give a129ca6149be45e5. */
     ck_assert(siphash24(key, msg, 15) == 0xa129ca6149be45e5ull);
-    ck_assert(siphash24(key, NULL, 0) == test_le64(test_vectors[0]));
+    ck_assert(siphash24(key, NULL, 0) == test_siphash_le64(test_vectors[0]));
 }
 END_TEST
 
@@ -116,12 +116,12 @@ START_TEST(test_siphash_unaligned)
 {
     uint8_t key[SIPHASH_KEY_BYTES], buf[64 + 8];
 
-    test_key(key);
+    test_siphash_key(key);
     for (size_t off = 1; off < 8; off++) {
         for (int i = 0; i < 64; i++)
             buf[off + (size_t)i] = (uint8_t)i;
         for (size_t len = 0; len < 64; len++)
-            ck_assert(siphash24(key, buf + off, len) == test_le64(test_vectors[len]));
+            ck_assert(siphash24(key, buf + off, len) == test_siphash_le64(test_vectors[len]));
     }
 }
 END_TEST
@@ -131,7 +131,7 @@ START_TEST(test_siphash_key_bits)
     uint8_t key[SIPHASH_KEY_BYTES], msg[17] = "an address key..";
     uint64_t base;
 
-    test_key(key);
+    test_siphash_key(key);
     base = siphash24(key, msg, sizeof(msg));
     for (int bit = 0; bit < 8 * SIPHASH_KEY_BYTES; bit++) {
         key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -142,7 +142,7 @@ START_TEST(test_siphash_key_bits)
 }
 END_TEST
 
-static Suite *test_suite(void)
+static Suite *test_siphash_suite(void)
 {
     Suite *s = suite_create("siphash");
     TCase *tc = tcase_create("core");
@@ -154,13 +154,4 @@ static Suite *test_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(test_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+CHECK_MAIN(test_siphash_suite)

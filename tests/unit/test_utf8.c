@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "feed.h"
 #include "utf8.h"
 
@@ -27,7 +28,7 @@
 /* True if a code point whose leading bits are <cp>, followed by <left> more 6-bit
  * groups, can be a Unicode scalar value of at least <min> (the shortest-form bound of
  * its sequence length): RFC 3629 §3 forbids overlongs, surrogates and > U+10FFFF. */
-static bool ref_feasible(uint32_t cp, int left, uint32_t min)
+static bool test_utf8_ref_feasible(uint32_t cp, int left, uint32_t min)
 {
     uint32_t lo = cp << (6 * left);
     uint32_t hi = lo | ((UINT32_C(1) << (6 * left)) - 1);
@@ -45,7 +46,7 @@ static bool ref_feasible(uint32_t cp, int left, uint32_t min)
  * text, or <len> if there is none; then *pending is the length of an unfinished final
  * sequence. Sequences are recognised by RFC 3629 §3's bit patterns:
  *   0xxxxxxx | 110xxxxx 10xxxxxx | 1110xxxx 10xxxxxx 10xxxxxx | 11110xxx 10xxxxxx ... */
-static size_t ref_first_bad(const uint8_t *p, size_t len, size_t *pending)
+static size_t test_utf8_ref_first_bad(const uint8_t *p, size_t len, size_t *pending)
 {
     static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
     size_t i = 0;
@@ -73,7 +74,7 @@ static size_t ref_first_bad(const uint8_t *p, size_t len, size_t *pending)
         }
         for (int k = 1;; k++) {
             /* k bytes of this sequence are in: can any completion still be valid? */
-            if (!ref_feasible(cp, n - k, min_cp[n]))
+            if (!test_utf8_ref_feasible(cp, n - k, min_cp[n]))
                 return i + k - 1;
             if (k == n)
                 break;
@@ -92,13 +93,13 @@ static size_t ref_first_bad(const uint8_t *p, size_t len, size_t *pending)
 
 /* Feeds <s> to a fresh validator in the chunks of FEED_MODES entry <mode> and compares
  * each answer, the pending count and the final verdicts with the reference. */
-static void check_against_ref(const uint8_t *s, size_t len, int mode)
+static void test_utf8_check_against_ref(const uint8_t *s, size_t len, int mode)
 {
     struct utf8 u;
     struct feed f;
     size_t off = 0;
     size_t pend;
-    size_t bad = ref_first_bad(s, len, &pend);
+    size_t bad = test_utf8_ref_first_bad(s, len, &pend);
     bool valid = bad == len && pend == 0;
 
     utf8_init(&u);
@@ -110,7 +111,7 @@ static void check_against_ref(const uint8_t *s, size_t len, int mode)
 
         off += n;
         if (bad >= off)
-            ref_first_bad(s, off, &want_pend);
+            test_utf8_ref_first_bad(s, off, &want_pend);
         EXPECT_MSG(ok == (bad >= off), "len %zu mode %d: after %zu bytes got %d, bad at %zu", len,
                    mode, off, ok, bad);
         EXPECT_MSG(utf8_pending_bytes(&u) == want_pend,
@@ -206,10 +207,11 @@ START_TEST(test_utf8_table)
         ck_assert_msg(utf8_pending_bytes(&u) == c->pending, "%s: pending %zu, want %zu", c->name,
                       utf8_pending_bytes(&u), c->pending);
     /* the reference agrees with the table, so the differential tests mean something */
-    ck_assert_msg(ref_first_bad(s, c->len, &pend) == (c->bad_at < 0 ? c->len : (size_t)c->bad_at),
+    ck_assert_msg(test_utf8_ref_first_bad(s, c->len, &pend) ==
+                      (c->bad_at < 0 ? c->len : (size_t)c->bad_at),
                   "%s: reference disagrees", c->name);
     for (int mode = 0; mode < FEED_MODES; mode++)
-        check_against_ref(copy, c->len, mode);
+        test_utf8_check_against_ref(copy, c->len, mode);
     ck_assert(utf8_is_valid(copy, c->len) == (c->bad_at < 0 && c->pending == 0));
     free(copy);
 }
@@ -255,7 +257,7 @@ START_TEST(test_utf8_word_path_offsets)
         ck_assert(at == 0 || utf8_feed(&u, buf, at)); /* the ASCII before it is fine */
         ck_assert(!utf8_feed(&u, buf + at, N - at));
         for (int mode = 0; mode < FEED_MODES; mode++)
-            check_against_ref(buf, N, mode);
+            test_utf8_check_against_ref(buf, N, mode);
 
         if (at + 3 <= N) { /* U+20AC straddling whatever boundary falls at <at> */
             memset(buf, 'a', N);
@@ -271,7 +273,7 @@ START_TEST(test_utf8_word_path_offsets)
             utf8_init(&u);
             ck_assert(!utf8_feed(&u, buf, N));
             for (int mode = 0; mode < FEED_MODES; mode++)
-                check_against_ref(buf, N, mode);
+                test_utf8_check_against_ref(buf, N, mode);
         }
         free(buf);
     }
@@ -285,26 +287,26 @@ START_TEST(test_utf8_exhaustive_1_2)
 
     for (unsigned a = 0; a < 256; a++) {
         s[0] = (uint8_t)a;
-        check_against_ref(s, 1, 0);
+        test_utf8_check_against_ref(s, 1, 0);
         for (unsigned b = 0; b < 256; b++) {
             s[1] = (uint8_t)b;
-            check_against_ref(s, 2, 0);
-            check_against_ref(s, 2, 1);
+            test_utf8_check_against_ref(s, 2, 0);
+            test_utf8_check_against_ref(s, 2, 1);
         }
     }
 }
 END_TEST
 
 /* Compares the validator with the reference on <s>[0..len) fed as one chunk, and on
- * the same bytes split after the first one. Cheaper than check_against_ref for the
+ * the same bytes split after the first one. Cheaper than test_utf8_check_against_ref for the
  * millions of exhaustive strings. */
-static void check_fast(const uint8_t *s, size_t len)
+static void test_utf8_check_fast(const uint8_t *s, size_t len)
 {
     struct utf8 u;
     size_t pend;
     size_t pend1;
-    size_t bad = ref_first_bad(s, len, &pend);
-    size_t bad1 = ref_first_bad(s, 1, &pend1);
+    size_t bad = test_utf8_ref_first_bad(s, len, &pend);
+    size_t bad1 = test_utf8_ref_first_bad(s, 1, &pend1);
     bool ok;
 
     utf8_init(&u);
@@ -333,7 +335,7 @@ START_TEST(test_utf8_exhaustive_3)
         s[0] = (uint8_t)(v >> 16);
         s[1] = (uint8_t)(v >> 8);
         s[2] = (uint8_t)v;
-        check_fast(s, 3);
+        test_utf8_check_fast(s, 3);
     }
 }
 END_TEST
@@ -352,7 +354,7 @@ START_TEST(test_utf8_boundaries_4)
             s[2] = edge[c];
             for (size_t d = 0; d < sizeof(edge); d++) {
                 s[3] = edge[d];
-                check_fast(s, 4);
+                test_utf8_check_fast(s, 4);
             }
         }
     }
@@ -361,7 +363,7 @@ END_TEST
 
 static uint32_t rng_state = 0x2545F491u;
 
-static uint32_t rnd(void)
+static uint32_t test_utf8_rnd(void)
 {
     uint32_t x = rng_state;
 
@@ -373,7 +375,7 @@ static uint32_t rnd(void)
 }
 
 /* Appends the UTF-8 form of <cp> (any value up to 0x1FFFFF, valid or not) to <out>. */
-static size_t put_cp(uint8_t *out, uint32_t cp)
+static size_t test_utf8_put_cp(uint8_t *out, uint32_t cp)
 {
     if (cp < 0x80) {
         out[0] = (uint8_t)cp;
@@ -400,42 +402,43 @@ static size_t put_cp(uint8_t *out, uint32_t cp)
 /* Fills <out> with up to <max> bytes that look like text: ASCII runs and valid code
  * points, and in half the strings also code points near every boundary, surrogates and
  * out-of-range values, cut sequences and random bytes. Returns the length. */
-static size_t random_text(uint8_t *out, size_t max)
+static size_t test_utf8_random_text(uint8_t *out, size_t max)
 {
     static const uint32_t near[] = {0x7F,   0x80,   0x7FF,  0x800,   0xD7FF,   0xD800,
                                     0xDFFF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF, 0x110000};
     size_t len = 0;
-    size_t want = rnd() % (max + 1);
-    bool clean = rnd() % 2 == 0; /* half the strings only get the valid kinds of piece */
+    size_t want = test_utf8_rnd() % (max + 1);
+    bool clean = test_utf8_rnd() % 2 == 0; /* half the strings only get the valid kinds of piece */
 
     while (len + 8 <= want) {
-        uint32_t r = rnd() % (clean ? 10 : 16);
+        uint32_t r = test_utf8_rnd() % (clean ? 10 : 16);
         uint8_t tmp[4];
         size_t n;
 
         if (r < 6) { /* an ASCII run, often long enough for the word path */
-            n = 1 + rnd() % 7;
+            n = 1 + test_utf8_rnd() % 7;
             for (size_t i = 0; i < n; i++)
-                out[len++] = (uint8_t)(0x20 + rnd() % 95);
+                out[len++] = (uint8_t)(0x20 + test_utf8_rnd() % 95);
         } else if (r < 10) { /* a valid code point anywhere */
-            uint32_t cp = rnd() % 0x110000;
+            uint32_t cp = test_utf8_rnd() % 0x110000;
             if (cp >= 0xD800 && cp <= 0xDFFF)
                 cp -= 0x800;
-            len += put_cp(out + len, cp);
+            len += test_utf8_put_cp(out + len, cp);
         } else if (r < 12) { /* near a boundary, valid or not */
-            len += put_cp(out + len, near[rnd() % (sizeof(near) / sizeof(near[0]))]);
+            len += test_utf8_put_cp(out + len,
+                                    near[test_utf8_rnd() % (sizeof(near) / sizeof(near[0]))]);
         } else if (r < 13) { /* a cut sequence */
-            n = put_cp(tmp, 0x80 + rnd() % 0x10FF80);
-            n = n > 1 ? 1 + rnd() % (n - 1) : n;
+            n = test_utf8_put_cp(tmp, 0x80 + test_utf8_rnd() % 0x10FF80);
+            n = n > 1 ? 1 + test_utf8_rnd() % (n - 1) : n;
             memcpy(out + len, tmp, n);
             len += n;
         } else if (r < 14) { /* an overlong form of an ASCII character */
             out[len++] = 0xC1;
             out[len++] = 0x81;
         } else if (r < 15) { /* a high byte, rare enough that strings often stay valid */
-            out[len++] = (uint8_t)(0x80 + rnd() % 0x80);
+            out[len++] = (uint8_t)(0x80 + test_utf8_rnd() % 0x80);
         } else {
-            out[len++] = (uint8_t)(rnd() % 0x80);
+            out[len++] = (uint8_t)(test_utf8_rnd() % 0x80);
         }
     }
     return len;
@@ -448,13 +451,13 @@ START_TEST(test_utf8_random)
 
     for (int r = 0; r < ROUNDS; r++) {
         uint8_t tmp[MAX + 8];
-        size_t len = random_text(tmp, MAX);
+        size_t len = test_utf8_random_text(tmp, MAX);
         uint8_t *s = malloc(len + 1);
 
         ck_assert_ptr_nonnull(s);
         memcpy(s, tmp, len);
         for (int mode = 0; mode < FEED_MODES; mode++)
-            check_against_ref(s, len, mode);
+            test_utf8_check_against_ref(s, len, mode);
         valid += utf8_is_valid(s, len);
         free(s);
     }
@@ -468,18 +471,19 @@ START_TEST(test_utf8_random_bytes)
 {
     for (int r = 0; r < 20000; r++) {
         uint8_t s[12];
-        size_t len = rnd() % sizeof(s);
+        size_t len = test_utf8_rnd() % sizeof(s);
 
         for (size_t i = 0; i < len; i++)
-            s[i] = (uint8_t)(rnd() % 4 == 0 ? rnd() % 0x80 : 0x80 + rnd() % 0x80);
-        check_against_ref(s, len, 0);
-        check_against_ref(s, len, 1);
-        check_against_ref(s, len, 2 + r % (FEED_MODES - 2));
+            s[i] = (uint8_t)(test_utf8_rnd() % 4 == 0 ? test_utf8_rnd() % 0x80
+                                                      : 0x80 + test_utf8_rnd() % 0x80);
+        test_utf8_check_against_ref(s, len, 0);
+        test_utf8_check_against_ref(s, len, 1);
+        test_utf8_check_against_ref(s, len, 2 + r % (FEED_MODES - 2));
     }
 }
 END_TEST
 
-static Suite *utf8_suite(void)
+static Suite *test_utf8_suite(void)
 {
     Suite *s = suite_create("utf8");
     TCase *tc = tcase_create("table");
@@ -500,13 +504,4 @@ static Suite *utf8_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(utf8_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_utf8_suite)

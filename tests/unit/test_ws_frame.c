@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "feed.h"
 #include "wstest.h"
 #include "utf8.h"
@@ -19,13 +20,13 @@
 
 
 /* The payload used by generated frames: byte i of every long payload. */
-static uint8_t pattern(size_t i)
+static uint8_t test_ws_frame_pattern(size_t i)
 {
     return (uint8_t)(i * 31 + 7);
 }
 
 /* What one run of the parser over an input gave. */
-struct frame_run {
+struct test_ws_frame_run {
     struct sbuf log;  /* events, payload of each frame merged */
     uint8_t *payload; /* every PAYLOAD byte, in order */
     size_t payload_len;
@@ -33,7 +34,7 @@ struct frame_run {
 };
 
 /* Appends the payload collected for the current frame to the log. */
-static void frame_run_flush(struct frame_run *r, size_t *frame_start)
+static void test_ws_frame_run_flush(struct test_ws_frame_run *r, size_t *frame_start)
 {
     if (r->payload_len > *frame_start) {
         sb_printf(&r->log, "data(");
@@ -46,8 +47,8 @@ static void frame_run_flush(struct frame_run *r, size_t *frame_start)
 /* Feeds <input> to a new parser in the chunks of FEED_MODES entry <mode> and logs the
  * events in <r>, checking on the way what every call must satisfy whatever the input:
  * used counts, payload placement, NONE only once the input is used, a repeated FAIL. */
-static void frame_run(const uint8_t *input, size_t len, bool require_mask, uint64_t max_frame,
-                      int mode, struct frame_run *r)
+static void test_ws_frame_run(const uint8_t *input, size_t len, bool require_mask,
+                              uint64_t max_frame, int mode, struct test_ws_frame_run *r)
 {
     uint8_t *in = malloc(len + 1); /* a private copy: the parser unmasks in place */
     struct ws_frame_parser p;
@@ -77,7 +78,7 @@ static void frame_run(const uint8_t *input, size_t len, bool require_mask, uint6
                 EXPECT_MSG(off + n == end, "NONE before the chunk was used");
                 break;
             case WS_FRAME_HEADER:
-                frame_run_flush(r, &frame_start);
+                test_ws_frame_run_flush(r, &frame_start);
                 EXPECT(n > 0);
                 EXPECT(p.payload_left == p.payload_len && p.mask_pos == 0);
                 sb_printf(&r->log, "hdr(fin=%d op=%u len=%llu mask=%d) ", p.fin, p.opcode,
@@ -93,11 +94,11 @@ static void frame_run(const uint8_t *input, size_t len, bool require_mask, uint6
             case WS_FRAME_END:
                 EXPECT(n == 0);
                 EXPECT(p.payload_left == 0);
-                frame_run_flush(r, &frame_start);
+                test_ws_frame_run_flush(r, &frame_start);
                 sb_printf(&r->log, "end ");
                 break;
             case WS_FRAME_FAIL:
-                frame_run_flush(r, &frame_start);
+                test_ws_frame_run_flush(r, &frame_start);
                 sb_printf(&r->log, "fail(%u %s) ", ev.close_code, ev.reason);
                 failed = true;
                 break;
@@ -109,7 +110,7 @@ static void frame_run(const uint8_t *input, size_t len, bool require_mask, uint6
         if (off == len)
             break;
     }
-    frame_run_flush(r, &frame_start);
+    test_ws_frame_run_flush(r, &frame_start);
     if (failed) { /* later calls repeat the failure and use nothing */
         struct ws_frame_event again;
 
@@ -124,7 +125,7 @@ static void frame_run(const uint8_t *input, size_t len, bool require_mask, uint6
     free(in);
 }
 
-static void frame_run_free(struct frame_run *r)
+static void test_ws_frame_run_free(struct test_ws_frame_run *r)
 {
     free(r->log.s);
     free(r->payload);
@@ -278,7 +279,7 @@ static const struct frame_case frame_cases[] = {
 };
 
 /* Builds the input of <c>; returns it (malloc'd) and its length in <len>. */
-static uint8_t *frame_case_input(const struct frame_case *c, size_t *len)
+static uint8_t *test_ws_frame_case_input(const struct frame_case *c, size_t *len)
 {
     size_t hex_len = strlen(c->hex) + (c->hex_after ? strlen(c->hex_after) : 0);
     uint8_t *in = malloc(hex_len / 2 + c->fill + 1);
@@ -287,7 +288,7 @@ static uint8_t *frame_case_input(const struct frame_case *c, size_t *len)
     ck_assert_ptr_nonnull(in);
     n = hex_decode(c->hex, in);
     for (size_t i = 0; i < c->fill; i++)
-        in[n + i] = (uint8_t)(pattern(i) ^ (c->fill_masked ? in[n - 4 + i % 4] : 0));
+        in[n + i] = (uint8_t)(test_ws_frame_pattern(i) ^ (c->fill_masked ? in[n - 4 + i % 4] : 0));
     n += c->fill;
     n += hex_decode(c->hex_after, in + n);
     *len = n;
@@ -297,29 +298,30 @@ static uint8_t *frame_case_input(const struct frame_case *c, size_t *len)
 START_TEST(test_ws_frame_table)
 {
     const struct frame_case *c = &frame_cases[_i];
-    struct frame_run whole;
+    struct test_ws_frame_run whole;
     size_t len;
-    uint8_t *in = frame_case_input(c, &len);
+    uint8_t *in = test_ws_frame_case_input(c, &len);
 
-    frame_run(in, len, c->require_mask, c->max_frame_bytes, 0, &whole);
+    test_ws_frame_run(in, len, c->require_mask, c->max_frame_bytes, 0, &whole);
     ck_assert_msg(strcmp(whole.log.s, c->want) == 0, "%s (whole):\n got  %s\n want %s", c->name,
                   whole.log.s, c->want);
     if (c->fill > 0 && strstr(c->want, "fail") == NULL) {
         ck_assert_uint_ge(whole.payload_len, c->fill);
         for (size_t i = 0; i < c->fill; i++)
-            EXPECT_MSG(whole.payload[i] == pattern(i), "%s: payload byte %zu", c->name, i);
+            EXPECT_MSG(whole.payload[i] == test_ws_frame_pattern(i), "%s: payload byte %zu",
+                       c->name, i);
     }
     for (int mode = 1; mode < FEED_MODES; mode++) {
-        struct frame_run r;
+        struct test_ws_frame_run r;
 
-        frame_run(in, len, c->require_mask, c->max_frame_bytes, mode, &r);
+        test_ws_frame_run(in, len, c->require_mask, c->max_frame_bytes, mode, &r);
         ck_assert_msg(strcmp(r.log.s, c->want) == 0, "%s (mode %d):\n got  %s\n want %s", c->name,
                       mode, r.log.s, c->want);
         ck_assert_uint_eq(r.payload_len, whole.payload_len);
         ck_assert_msg(memcmp(r.payload, whole.payload, r.payload_len) == 0, "%s: payload", c->name);
-        frame_run_free(&r);
+        test_ws_frame_run_free(&r);
     }
-    frame_run_free(&whole);
+    test_ws_frame_run_free(&whole);
     free(in);
 }
 END_TEST
@@ -349,7 +351,8 @@ START_TEST(test_ws_frame_one_event_per_call)
 END_TEST
 
 /* Reference unmask: the definition in RFC 6455 §5.3, one byte at a time. */
-static uint8_t unmask_ref(uint8_t *buf, size_t len, const uint8_t mask[4], uint8_t pos)
+static uint8_t test_ws_frame_unmask_ref(uint8_t *buf, size_t len, const uint8_t mask[4],
+                                        uint8_t pos)
 {
     for (size_t i = 0; i < len; i++)
         buf[i] ^= mask[(pos + i) % 4];
@@ -383,7 +386,8 @@ START_TEST(test_ws_frame_unmask_differential)
                     seed = seed * 1103515245u + 12345u;
                     a[i] = b[i] = (uint8_t)(seed >> 16);
                 }
-                EXPECT(ws_frame_unmask(pa, len, mask, pos) == unmask_ref(pb, len, mask, pos));
+                EXPECT(ws_frame_unmask(pa, len, mask, pos) ==
+                       test_ws_frame_unmask_ref(pb, len, mask, pos));
                 EXPECT_MSG(memcmp(a, b, len + 2 * GUARD) == 0, "len %zu start %zu pos %u differs",
                            len, starts[si], pos);
             }
@@ -409,7 +413,7 @@ START_TEST(test_ws_frame_unmask_pieces)
 
         pos = ws_frame_unmask(a + off, n, mask, pos);
     }
-    unmask_ref(b, sizeof(b), mask, 0);
+    test_ws_frame_unmask_ref(b, sizeof(b), mask, 0);
     ck_assert_mem_eq(a, b, sizeof(a));
 }
 END_TEST
@@ -550,7 +554,7 @@ static const struct code_case code_cases[] = {
     {3999, true},  {4000, true},  {4999, true},  {5000, false}, {9999, false}, {65535, false},
 };
 
-START_TEST(test_ws_close_code_is_valid)
+START_TEST(test_ws_frame_close_code_is_valid)
 {
     const struct code_case *c = &code_cases[_i];
 
@@ -559,7 +563,7 @@ START_TEST(test_ws_close_code_is_valid)
 }
 END_TEST
 
-static Suite *ws_frame_suite(void)
+static Suite *test_ws_frame_suite(void)
 {
     Suite *s = suite_create("ws_frame");
     TCase *parse = tcase_create("parse");
@@ -576,18 +580,9 @@ static Suite *ws_frame_suite(void)
     suite_add_tcase(s, unmask);
     tcase_add_loop_test(write, test_ws_frame_write_header, 0, ARRAY_LEN(header_cases));
     tcase_add_loop_test(write, test_ws_frame_write_close, 0, ARRAY_LEN(close_cases));
-    tcase_add_loop_test(write, test_ws_close_code_is_valid, 0, ARRAY_LEN(code_cases));
+    tcase_add_loop_test(write, test_ws_frame_close_code_is_valid, 0, ARRAY_LEN(code_cases));
     suite_add_tcase(s, write);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(ws_frame_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_ws_frame_suite)

@@ -13,13 +13,14 @@
 
 #include <check.h>
 
+#include "check_main.h"
 #include "feed.h"
 #include "wstest.h"
 #include "ws_msg.h"
 
 
 /* Byte i of generated payloads: ASCII, so it also fits text messages and close reasons. */
-static uint8_t pattern(size_t i)
+static uint8_t test_ws_msg_pattern(size_t i)
 {
     return (uint8_t)('a' + i % 26);
 }
@@ -34,7 +35,7 @@ struct tframe {
     const char *raw;  /* instead of all the above: these hex bytes, as they are */
 };
 
-static bool tframe_present(const struct tframe *t)
+static bool test_ws_msg_tframe_present(const struct tframe *t)
 {
     return t->b0 != 0 || t->data != NULL || t->fill != 0 || t->raw != NULL;
 }
@@ -42,8 +43,8 @@ static bool tframe_present(const struct tframe *t)
 /* Appends the encoding of <t> to <out> (RFC 6455 §5.2, written here independently of
  * ws_frame_write_header) with a key that varies with <index>; appends its payload to
  * <data> (when not NULL) if it is a data frame. Returns the bytes written to <out>. */
-static size_t tframe_encode(const struct tframe *t, int index, uint8_t *out, uint8_t *data,
-                            size_t *data_len)
+static size_t test_ws_msg_tframe_encode(const struct tframe *t, int index, uint8_t *out,
+                                        uint8_t *data, size_t *data_len)
 {
     const uint8_t key[4] = {(uint8_t)(0x37 + index), 0xfa, (uint8_t)(0x21 ^ index), 0x3d};
     size_t plen;
@@ -76,7 +77,7 @@ static size_t tframe_encode(const struct tframe *t, int index, uint8_t *out, uin
     if (dlen > 0)
         memcpy(payload, t->data, dlen);
     for (size_t i = 0; i < t->fill; i++)
-        payload[dlen + i] = pattern(i);
+        payload[dlen + i] = test_ws_msg_pattern(i);
     if (data != NULL && (t->b0 & 0x0F) < 0x8) {
         memcpy(data + *data_len, payload, plen);
         *data_len += plen;
@@ -97,7 +98,7 @@ struct raw_ev {
 };
 
 /* What one run of ws_msg over an input gave. */
-struct msg_run {
+struct test_ws_msg_run {
     struct sbuf log; /* events, consecutive DATA of one message merged */
     uint8_t *data;   /* every DATA byte, in order */
     size_t data_len;
@@ -107,7 +108,8 @@ struct msg_run {
 };
 
 /* Adds the DATA record merged so far (bytes from <rec_start>) to the log. */
-static void msg_run_flush(struct msg_run *r, size_t *rec_start, uint8_t op, bool first, bool fin)
+static void test_ws_msg_run_flush(struct test_ws_msg_run *r, size_t *rec_start, uint8_t op,
+                                  bool first, bool fin)
 {
     sb_printf(&r->log, "data(%s%s%s ", op == WS_OP_TEXT ? "text" : "binary", first ? " first" : "",
               fin ? " fin" : "");
@@ -121,8 +123,8 @@ static void msg_run_flush(struct msg_run *r, size_t *rec_start, uint8_t op, bool
  * the parser, NONE only when the chunk is used, nothing after CLOSE or FAIL. With
  * <fail_fast>, DATA of the message open at a FAIL is left out of the log (how much of it
  * came before depends on the chunking) and its length kept in r->partial. */
-static void msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits *limits, int mode,
-                    bool fail_fast, struct msg_run *r)
+static void test_ws_msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits *limits,
+                            int mode, bool fail_fast, struct test_ws_msg_run *r)
 {
     uint8_t *in = malloc(len + 1); /* a private copy: payload is unmasked in place */
     struct ws_msg m;
@@ -161,7 +163,7 @@ static void msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits
                 if (ev.type == WS_MSG_FAIL && fail_fast) {
                     r->data_len = rec_start; /* unreported, as far as the log knows */
                 } else {
-                    msg_run_flush(r, &rec_start, msg_op, rec_first, false);
+                    test_ws_msg_run_flush(r, &rec_start, msg_op, rec_first, false);
                 }
                 rec_open = false;
             }
@@ -192,7 +194,7 @@ static void msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits
                 msg_bytes += ev.len;
                 if (ev.fin) {
                     msg_open = false;
-                    msg_run_flush(r, &rec_start, msg_op, rec_first, true);
+                    test_ws_msg_run_flush(r, &rec_start, msg_op, rec_first, true);
                     rec_open = false;
                 }
                 break;
@@ -226,7 +228,7 @@ static void msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits
             break;
     }
     if (rec_open)
-        msg_run_flush(r, &rec_start, msg_op, rec_first, false);
+        test_ws_msg_run_flush(r, &rec_start, msg_op, rec_first, false);
     if (done) { /* nothing after CLOSE or FAIL, whatever is fed */
         EXPECT(ws_msg_feed(&m, in + off, len - off, &ev) == 0);
         EXPECT(ev.type == WS_MSG_NONE);
@@ -240,7 +242,7 @@ static void msg_run(const uint8_t *input, size_t len, const struct ws_msg_limits
     free(in);
 }
 
-static void msg_run_free(struct msg_run *r)
+static void test_ws_msg_run_free(struct test_ws_msg_run *r)
 {
     free(r->log.s);
     free(r->data);
@@ -495,13 +497,13 @@ static const struct msg_case msg_cases[] = {
 
 /* Builds the input of <c>: returns it (malloc'd), its length in <len>, and in <data>
  * (malloc'd) the payloads of its data frames, in order. */
-static uint8_t *msg_case_input(const struct msg_case *c, size_t *len, uint8_t **data,
-                               size_t *data_len)
+static uint8_t *test_ws_msg_case_input(const struct msg_case *c, size_t *len, uint8_t **data,
+                                       size_t *data_len)
 {
     size_t cap = 64;
     uint8_t *in;
 
-    for (size_t i = 0; i < ARRAY_LEN(c->f) && tframe_present(&c->f[i]); i++)
+    for (size_t i = 0; i < ARRAY_LEN(c->f) && test_ws_msg_tframe_present(&c->f[i]); i++)
         cap += 14 + c->f[i].fill + (c->f[i].data ? strlen(c->f[i].data) + c->f[i].len : 0) +
                (c->f[i].raw ? strlen(c->f[i].raw) : 0);
     in = malloc(cap);
@@ -509,8 +511,8 @@ static uint8_t *msg_case_input(const struct msg_case *c, size_t *len, uint8_t **
     ck_assert(in != NULL && *data != NULL);
     *len = 0;
     *data_len = 0;
-    for (size_t i = 0; i < ARRAY_LEN(c->f) && tframe_present(&c->f[i]); i++)
-        *len += tframe_encode(&c->f[i], (int)i, in + *len, *data, data_len);
+    for (size_t i = 0; i < ARRAY_LEN(c->f) && test_ws_msg_tframe_present(&c->f[i]); i++)
+        *len += test_ws_msg_tframe_encode(&c->f[i], (int)i, in + *len, *data, data_len);
     ck_assert_uint_le(*len, cap);
     return in;
 }
@@ -521,12 +523,12 @@ START_TEST(test_ws_msg_table)
     size_t len;
     size_t data_len;
     uint8_t *data;
-    uint8_t *in = msg_case_input(c, &len, &data, &data_len);
+    uint8_t *in = test_ws_msg_case_input(c, &len, &data, &data_len);
 
     for (int mode = 0; mode < FEED_MODES; mode++) {
-        struct msg_run r;
+        struct test_ws_msg_run r;
 
-        msg_run(in, len, &c->limits, mode, c->fail_fast, &r);
+        test_ws_msg_run(in, len, &c->limits, mode, c->fail_fast, &r);
         ck_assert_msg(strcmp(r.log.s, c->want) == 0, "%s (mode %d):\n got  %s\n want %s", c->name,
                       mode, r.log.s, c->want);
         /* the logged data bytes are the data frames' payloads, unmasked, in order */
@@ -541,7 +543,7 @@ START_TEST(test_ws_msg_table)
                 ck_assert_msg(r.partial == c->bad_at, "%s (bytes): %zu reported, want %zu", c->name,
                               r.partial, c->bad_at);
         }
-        msg_run_free(&r);
+        test_ws_msg_run_free(&r);
     }
     free(in);
     free(data);
@@ -549,7 +551,8 @@ START_TEST(test_ws_msg_table)
 END_TEST
 
 /* Raw events of <frames> fed in FEED_MODES entry <mode>. */
-static void run_frames(const struct tframe *frames, size_t n, int mode, struct msg_run *r)
+static void test_ws_msg_run_frames(const struct tframe *frames, size_t n, int mode,
+                                   struct test_ws_msg_run *r)
 {
     struct msg_case c = {.name = "raw"};
     uint8_t *in;
@@ -558,8 +561,8 @@ static void run_frames(const struct tframe *frames, size_t n, int mode, struct m
     size_t data_len;
 
     memcpy(c.f, frames, n * sizeof(*frames));
-    in = msg_case_input(&c, &len, &data, &data_len);
-    msg_run(in, len, NULL, mode, false, r);
+    in = test_ws_msg_case_input(&c, &len, &data, &data_len);
+    test_ws_msg_run(in, len, NULL, mode, false, r);
     free(in);
     free(data);
 }
@@ -570,13 +573,13 @@ START_TEST(test_ws_msg_empty_frame_one_event)
     const struct tframe frames[] = {F(0x81, "")};
 
     for (int mode = 0; mode < FEED_MODES; mode++) {
-        struct msg_run r;
+        struct test_ws_msg_run r;
 
-        run_frames(frames, ARRAY_LEN(frames), mode, &r);
+        test_ws_msg_run_frames(frames, ARRAY_LEN(frames), mode, &r);
         ck_assert_uint_eq(r.n_evs, 1);
         ck_assert(r.evs[0].type == WS_MSG_DATA && r.evs[0].len == 0);
         ck_assert(r.evs[0].first && r.evs[0].fin && r.evs[0].opcode == WS_OP_TEXT);
-        msg_run_free(&r);
+        test_ws_msg_run_free(&r);
     }
 }
 END_TEST
@@ -587,9 +590,9 @@ START_TEST(test_ws_msg_empty_fragments_events)
     const struct tframe frames[] = {F(0x02, ""), F(0x00, ""), F(0x89, ""), F(0x80, "")};
 
     for (int mode = 0; mode < FEED_MODES; mode++) {
-        struct msg_run r;
+        struct test_ws_msg_run r;
 
-        run_frames(frames, ARRAY_LEN(frames), mode, &r);
+        test_ws_msg_run_frames(frames, ARRAY_LEN(frames), mode, &r);
         ck_assert_uint_eq(r.n_evs, 4);
         ck_assert(r.evs[0].type == WS_MSG_DATA && r.evs[0].first && !r.evs[0].fin);
         ck_assert(r.evs[1].type == WS_MSG_DATA && !r.evs[1].first && !r.evs[1].fin);
@@ -597,7 +600,7 @@ START_TEST(test_ws_msg_empty_fragments_events)
         ck_assert(r.evs[3].type == WS_MSG_DATA && !r.evs[3].first && r.evs[3].fin);
         for (int i = 0; i < 4; i++)
             ck_assert_uint_eq(r.evs[i].len, 0);
-        msg_run_free(&r);
+        test_ws_msg_run_free(&r);
     }
 }
 END_TEST
@@ -607,16 +610,16 @@ END_TEST
 START_TEST(test_ws_msg_big_chunk_one_event)
 {
     const struct tframe frames[] = {FILL(0x82, 65536)};
-    struct msg_run r;
+    struct test_ws_msg_run r;
 
-    run_frames(frames, 1, 0, &r);
+    test_ws_msg_run_frames(frames, 1, 0, &r);
     ck_assert_uint_eq(r.n_evs, 1);
     ck_assert(r.evs[0].len == 65536 && r.evs[0].first && r.evs[0].fin);
-    msg_run_free(&r);
-    run_frames(frames, 1, 1, &r);
+    test_ws_msg_run_free(&r);
+    test_ws_msg_run_frames(frames, 1, 1, &r);
     ck_assert_uint_eq(r.n_evs, 65536);
     ck_assert(r.evs[0].first && !r.evs[0].fin && r.evs[65535].fin && !r.evs[65535].first);
-    msg_run_free(&r);
+    test_ws_msg_run_free(&r);
 }
 END_TEST
 
@@ -648,7 +651,7 @@ END_TEST
 
 static uint32_t rng_state = 0x1234567u;
 
-static uint32_t rnd(void)
+static uint32_t test_ws_msg_rnd(void)
 {
     uint32_t x = rng_state;
 
@@ -681,15 +684,15 @@ START_TEST(test_ws_msg_random_conversations)
         ck_assert(in != NULL && sent != NULL);
         sb_printf(&want, "%s", "");
         for (int msg = 0; msg < MSGS; msg++) {
-            bool text = rnd() % 2 == 0;
-            size_t size = rnd() % (rnd() % 4 == 0 ? MAXMSG : 40);
+            bool text = test_ws_msg_rnd() % 2 == 0;
+            size_t size = test_ws_msg_rnd() % (test_ws_msg_rnd() % 4 == 0 ? MAXMSG : 40);
             uint8_t *body = sent + sent_len;
             size_t blen = 0;
-            int frags = 1 + (int)(rnd() % 5);
+            int frags = 1 + (int)(test_ws_msg_rnd() % 5);
             size_t at = 0;
 
             while (blen < size) {
-                const char *ch = text ? chars[rnd() % ARRAY_LEN(chars)] : NULL;
+                const char *ch = text ? chars[test_ws_msg_rnd() % ARRAY_LEN(chars)] : NULL;
                 size_t clen = ch ? strlen(ch) : 1;
 
                 if (blen + clen > size)
@@ -697,27 +700,28 @@ START_TEST(test_ws_msg_random_conversations)
                 if (ch)
                     memcpy(body + blen, ch, clen);
                 else
-                    body[blen] = (uint8_t)rnd();
+                    body[blen] = (uint8_t)test_ws_msg_rnd();
                 blen += clen;
             }
             for (int k = 0; k < frags; k++) {
-                size_t take = k == frags - 1 ? blen - at : rnd() % (blen - at + 1);
+                size_t take = k == frags - 1 ? blen - at : test_ws_msg_rnd() % (blen - at + 1);
                 struct tframe t = {
                     .b0 = (uint8_t)((k == frags - 1 ? 0x80 : 0) | (k == 0 ? (text ? 1 : 2) : 0)),
                     .data = take == 0 ? "" : (const char *)body + at,
                     .len = take,
                 };
 
-                len += tframe_encode(&t, fi++, in + len, NULL, NULL);
+                len += test_ws_msg_tframe_encode(&t, fi++, in + len, NULL, NULL);
                 at += take;
-                if (rnd() % 3 == 0) {
+                if (test_ws_msg_rnd() % 3 == 0) {
                     char ping[126];
-                    size_t plen = rnd() % 126;
-                    struct tframe c = {.b0 = rnd() % 2 ? 0x89 : 0x8a, .data = ping, .len = plen};
+                    size_t plen = test_ws_msg_rnd() % 126;
+                    struct tframe c = {
+                        .b0 = test_ws_msg_rnd() % 2 ? 0x89 : 0x8a, .data = ping, .len = plen};
 
                     memset(ping, 'p', plen);
                     ping[plen] = '\0';
-                    len += tframe_encode(&c, fi++, in + len, NULL, NULL);
+                    len += test_ws_msg_tframe_encode(&c, fi++, in + len, NULL, NULL);
                     if (k < frags - 1) {
                         sb_printf(&want, "%c%zu ", c.b0 == 0x89 ? 'P' : 'p', plen);
                     } else {
@@ -735,16 +739,16 @@ START_TEST(test_ws_msg_random_conversations)
         {
             struct tframe close = F(0x88, CLOSE_1000 "done");
 
-            len += tframe_encode(&close, fi, in + len, NULL, NULL);
+            len += test_ws_msg_tframe_encode(&close, fi, in + len, NULL, NULL);
             sb_printf(&want, "C1000");
         }
         ck_assert_uint_le(len, CAP);
         for (int mode = 0; mode < FEED_MODES; mode++) {
-            struct msg_run r;
+            struct test_ws_msg_run r;
             struct sbuf got = {0};
             size_t msg_len = 0;
 
-            msg_run(in, len, NULL, mode, false, &r);
+            test_ws_msg_run(in, len, NULL, mode, false, &r);
             sb_printf(&got, "%s", "");
             for (size_t i = 0; i < r.n_evs; i++) {
                 const struct raw_ev *e = &r.evs[i];
@@ -775,7 +779,7 @@ START_TEST(test_ws_msg_random_conversations)
             ck_assert_msg(memcmp(r.data, sent, sent_len) == 0, "round %d mode %d: data", round,
                           mode);
             free(got.s);
-            msg_run_free(&r);
+            test_ws_msg_run_free(&r);
         }
         free(want.s);
         free(in);
@@ -784,7 +788,7 @@ START_TEST(test_ws_msg_random_conversations)
 }
 END_TEST
 
-static Suite *ws_msg_suite(void)
+static Suite *test_ws_msg_suite(void)
 {
     Suite *s = suite_create("ws_msg");
     TCase *tc = tcase_create("table");
@@ -803,13 +807,4 @@ static Suite *ws_msg_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(ws_msg_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(test_ws_msg_suite)
