@@ -136,7 +136,8 @@ static bool handshake_pick_listed(const char *tok, size_t n, void *arg)
     size_t j;
 
     for (j = 0; j < ch->pol->n_subprotocols; j++) {
-        if (strlen(ch->pol->subprotocols[j]) == n && memcmp(ch->pol->subprotocols[j], tok, n) == 0) {
+        if (strlen(ch->pol->subprotocols[j]) == n &&
+            memcmp(ch->pol->subprotocols[j], tok, n) == 0) {
             ch->res->subprotocol = ch->pol->subprotocols[j];
             return true;
         }

@@ -17,24 +17,24 @@
 /* What a policy without a list answers. The zero value is the behaviour from before
  * issue 14, so that a policy built by code that does not know this field keeps it. */
 enum handshake_subproto_mode {
-    HANDSHAKE_SUBPROTO_BINARY = 0,   /* "binary" when offered, else none: a route with
-                                      * `subprotocols: none` */
+    HANDSHAKE_SUBPROTO_BINARY = 0,    /* "binary" when offered, else none: a route with
+                                       * `subprotocols: none` */
     HANDSHAKE_SUBPROTO_FIRST_OFFERED, /* the first name offered, copied into the result: a
                                        * route without `subprotocols:` (issue 14) */
 };
 
 struct handshake_policy {
-    const char *const *subprotocols; /* the route's list, in preference order; NULL if none */
-    size_t n_subprotocols;           /* 0: no list, <mode> decides */
+    const char *const *subprotocols;   /* the route's list, in preference order; NULL if none */
+    size_t n_subprotocols;             /* 0: no list, <mode> decides */
     enum handshake_subproto_mode mode; /* without a list only */
 };
 
 struct handshake_result {
-    int status;                 /* 101, or 400, 405, 426 (then send Sec-WebSocket-Version: 13),
-                                 * or 500 if OpenSSL failed */
-    const char *error;          /* status != 101: short static reason */
+    int status;        /* 101, or 400, 405, 426 (then send Sec-WebSocket-Version: 13),
+                        * or 500 if OpenSSL failed */
+    const char *error; /* status != 101: short static reason */
     char accept[HANDSHAKE_ACCEPT_LEN + 1]; /* status == 101: Sec-WebSocket-Accept, NUL-terminated */
-    const char *subprotocol;    /* status == 101: the chosen one, or NULL; see handshake_check() */
+    const char *subprotocol; /* status == 101: the chosen one, or NULL; see handshake_check() */
     char offered[HANDSHAKE_SUBPROTOCOL_MAX + 1]; /* HANDSHAKE_SUBPROTO_FIRST_OFFERED: the
                                                   * copy <subprotocol> points at */
 };

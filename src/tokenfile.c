@@ -74,11 +74,10 @@ static void tokenfile_report(struct tokenfile_report *r, size_t line, const char
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     if (line > 0)
-        snprintf(msg, sizeof(msg), "%.*s:%zu: %s", (int)(sizeof(msg) - sizeof(why) - 24),
-                 r->name, line, why);
+        snprintf(msg, sizeof(msg), "%.*s:%zu: %s", (int)(sizeof(msg) - sizeof(why) - 24), r->name,
+                 line, why);
     else
-        snprintf(msg, sizeof(msg), "%.*s: %s", (int)(sizeof(msg) - sizeof(why) - 24), r->name,
-                 why);
+        snprintf(msg, sizeof(msg), "%.*s: %s", (int)(sizeof(msg) - sizeof(why) - 24), r->name, why);
     r->cb(r->arg, msg);
 }
 
@@ -311,8 +310,7 @@ static int tokenfile_rehash(struct tokenfile *t, size_t n_slots)
  * bytes). */
 static struct tokenfile_entry *tokenfile_entry_new(uint64_t hash, const char *token, size_t len,
                                                    enum tokenfile_kind kind, const char *host,
-                                                   uint16_t port, const char *path,
-                                                   size_t path_len)
+                                                   uint16_t port, const char *path, size_t path_len)
 {
     size_t text_len = kind == TOKENFILE_TCP ? strlen(host) : path_len;
     struct tokenfile_entry *e = malloc(sizeof(*e) + len + 1 + text_len + 1);
@@ -454,8 +452,8 @@ int tokenfile_parse(struct tokenfile *t, const char *name, const char *text, siz
             p = next;
             continue;
         }
-        e = tokenfile_entry_new(tokenfile_hash(t, ln.token, ln.token_len), ln.token,
-                                ln.token_len, ln.kind, ln.host, ln.port, ln.path, ln.path_len);
+        e = tokenfile_entry_new(tokenfile_hash(t, ln.token, ln.token_len), ln.token, ln.token_len,
+                                ln.kind, ln.host, ln.port, ln.path, ln.path_len);
         if (e == NULL)
             return -1;
         put = tokenfile_put(t, e);
@@ -479,9 +477,8 @@ int tokenfile_merge(struct tokenfile *dst, const struct tokenfile *src)
 
     for (i = 0; i < src->n; i++) {
         s = src->entries[i];
-        e = tokenfile_entry_new(tokenfile_hash(dst, s->data, s->token_len), s->data,
-                                s->token_len, s->target.kind, s->target.host, s->target.port,
-                                s->target.path,
+        e = tokenfile_entry_new(tokenfile_hash(dst, s->data, s->token_len), s->data, s->token_len,
+                                s->target.kind, s->target.host, s->target.port, s->target.path,
                                 s->target.path != NULL ? strlen(s->target.path) : 0);
         if (e == NULL || tokenfile_put(dst, e) != 0)
             return -1;
@@ -524,8 +521,7 @@ static void tokenfile_append(char *out, size_t cap, size_t *at, const char *s, s
 
 /* Writes <tgt> in websockify's spelling into <out> (at most <cap> bytes); returns the
  * length it needed. */
-static size_t tokenfile_target_websockify(const struct tokenfile_target *tgt, char *out,
-                                          size_t cap)
+static size_t tokenfile_target_websockify(const struct tokenfile_target *tgt, char *out, size_t cap)
 {
     int n;
 

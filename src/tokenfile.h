@@ -14,13 +14,13 @@
 
 #include "siphash.h"
 
-#define TOKENFILE_TOKEN_MAX 512            /* bytes of a token */
-#define TOKENFILE_LINE_MAX 8192            /* bytes of a line, its line end excluded */
-#define TOKENFILE_TEXT_MAX (64u << 20)     /* bytes of one file's text */
-#define TOKENFILE_ENTRIES_MAX 1000000      /* tokens of one table, all files together */
-#define TOKENFILE_UNIX_PATH_MAX 107        /* bytes of a socket path: sun_path less its NUL */
-#define TOKENFILE_ERROR_MAX 512            /* bytes of one error message, NUL included */
-#define TOKENFILE_LOG_HASH_LEN 8           /* hex digits of tokenfile_log_hash() */
+#define TOKENFILE_TOKEN_MAX 512        /* bytes of a token */
+#define TOKENFILE_LINE_MAX 8192        /* bytes of a line, its line end excluded */
+#define TOKENFILE_TEXT_MAX (64u << 20) /* bytes of one file's text */
+#define TOKENFILE_ENTRIES_MAX 1000000  /* tokens of one table, all files together */
+#define TOKENFILE_UNIX_PATH_MAX 107    /* bytes of a socket path: sun_path less its NUL */
+#define TOKENFILE_ERROR_MAX 512        /* bytes of one error message, NUL included */
+#define TOKENFILE_LOG_HASH_LEN 8       /* hex digits of tokenfile_log_hash() */
 
 enum tokenfile_kind {
     TOKENFILE_TCP = 0, /* host and port */

@@ -50,11 +50,10 @@ struct fuzz_tf_expect {
 /* Python's str.isspace(), as a list of code points. */
 static bool fuzz_tf_is_space(uint32_t cp)
 {
-    static const uint32_t spaces[] = {0x09,   0x0a,   0x0b,   0x0c,   0x0d,   0x1c,   0x1d,
-                                      0x1e,   0x1f,   0x20,   0x85,   0xa0,   0x1680, 0x2000,
-                                      0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
-                                      0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f,
-                                      0x3000};
+    static const uint32_t spaces[] = {
+        0x09,   0x0a,   0x0b,   0x0c,   0x0d,   0x1c,   0x1d,   0x1e,   0x1f,   0x20,
+        0x85,   0xa0,   0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+        0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000};
     for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++)
         if (spaces[i] == cp)
             return true;
@@ -152,9 +151,11 @@ static int fuzz_tf_read_line(const uint8_t *p, size_t len, struct fuzz_tf_ref *r
                     host_len = 9;
                 }
                 if (host[0] != '[' && memchr(host, ':', host_len) != NULL)
-                    sprintf(spec, "[%.*s]:%.*s", (int)host_len, host, (int)(tlen - (size_t)(colon + 1 - t)), colon + 1);
+                    sprintf(spec, "[%.*s]:%.*s", (int)host_len, host,
+                            (int)(tlen - (size_t)(colon + 1 - t)), colon + 1);
                 else
-                    sprintf(spec, "%.*s:%.*s", (int)host_len, host, (int)(tlen - (size_t)(colon + 1 - t)), colon + 1);
+                    sprintf(spec, "%.*s:%.*s", (int)host_len, host,
+                            (int)(tlen - (size_t)(colon + 1 - t)), colon + 1);
                 if (addr_parse(spec, false, &ad, err, sizeof(err)) == 0 && !ad.tls &&
                     ad.kind == ADDR_HOSTPORT) {
                     memcpy(r->host, ad.host, sizeof(r->host));
@@ -355,8 +356,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(tokenfile_parse(second, "b", text + cut, len - cut, NULL, NULL) >= 0);
     FUZZ_CHECK(tokenfile_merge(first, second) == 0);
     fuzz_tf_same(one, first);
-    if (cut == 0 || (text[cut - 1] == '\n' &&
-                     (len - cut < 3 || memcmp(text + cut, "\xef\xbb\xbf", 3) != 0)))
+    if (cut == 0 ||
+        (text[cut - 1] == '\n' && (len - cut < 3 || memcmp(text + cut, "\xef\xbb\xbf", 3) != 0)))
         fuzz_tf_same(one, t);
     tokenfile_free(one);
     tokenfile_free(first);

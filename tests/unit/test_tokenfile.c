@@ -34,8 +34,7 @@ static void test_collect(void *arg, const char *message)
 
     ck_assert_uint_lt(strlen(message), TOKENFILE_ERROR_MAX);
     ck_assert_ptr_null(strchr(message, '\n'));
-    n = snprintf(e->text + e->len, sizeof(e->text) - e->len, "%s%s", e->count ? "\n" : "",
-                 message);
+    n = snprintf(e->text + e->len, sizeof(e->text) - e->len, "%s%s", e->count ? "\n" : "", message);
     ck_assert_int_gt(n, 0);
     e->len += (size_t)n;
     ck_assert_uint_lt(e->len, sizeof(e->text));
@@ -61,7 +60,9 @@ static void test_dump(const struct tokenfile *t, char *out, size_t cap)
     }
 }
 
-#define L107 "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define L107                                                                                       \
+    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aaaaaaaaaaaaaaa"
 
 struct tf_case {
     const char *name;
@@ -114,9 +115,17 @@ static const struct tf_case test_cases[] = {
     {"token ending in a colon", "a:: h:1\n", 0, "a: -> h:1\n", ""},
     {"token with a hash", "a#b: h:1\n", 0, "a#b -> h:1\n", ""},
     {"UTF-8 token", "caf\xc3\xa9: h:1\n", 0, "caf\xc3\xa9 -> h:1\n", ""},
-    {"byte order mark dropped", "\xef\xbb\xbf" "alice: h:1\n", 0, "alice -> h:1\n", ""},
-    {"byte order mark later kept", "a: h:1\n\xef\xbb\xbf" "b: h:2\n", 0,
-     "a -> h:1\n\xef\xbb\xbf" "b -> h:2\n", ""},
+    {"byte order mark dropped",
+     "\xef\xbb\xbf"
+     "alice: h:1\n",
+     0, "alice -> h:1\n", ""},
+    {"byte order mark later kept",
+     "a: h:1\n\xef\xbb\xbf"
+     "b: h:2\n",
+     0,
+     "a -> h:1\n\xef\xbb\xbf"
+     "b -> h:2\n",
+     ""},
 
     /* hosts and ports */
     {"IPv6 bare", "a: ::1:5900\n", 0, "a -> [::1]:5900\n", ""},
@@ -128,8 +137,8 @@ static const struct tf_case test_cases[] = {
     {"leading zeros in the port", "a: h:05900\n", 0, "a -> h:5900\n", ""},
     {"port 65535", "a: h:65535\n", 0, "a -> h:65535\n", ""},
     /* found by fuzz_tokenfile: getaddrinfo() takes any number of leading zeros */
-    {"many leading zeros", "a: h:0000000000000000000000000000000000005900\n", 0,
-     "a -> h:5900\n", ""},
+    {"many leading zeros", "a: h:0000000000000000000000000000000000005900\n", 0, "a -> h:5900\n",
+     ""},
 
     /* duplicates: the last one wins, in the first one's place */
     {"duplicate", "a: h:1\nb: h:2\na: h:3\n", 0, "a -> h:3\nb -> h:2\n", ""},
@@ -165,8 +174,7 @@ static const struct tf_case test_cases[] = {
     {"IPv6 scope", "a: fe80::1%eth0:80\n", 0, "", "t:1: target: bad IPv6 address"},
     {"bad IPv4", "a: 1.2.3:80\n", 0, "", "t:1: target: bad IPv4 address"},
     {"tls scheme", "a: tls://h:1\n", 0, "", "t:1: target: a scheme is not a host name"},
-    {"wsbridge's unix form", "a: unix:/s\n", 0, "",
-     "t:1: target: port must be a number, 1..65535"},
+    {"wsbridge's unix form", "a: unix:/s\n", 0, "", "t:1: target: port must be a number, 1..65535"},
     {"unix socket without a path", "a: unix_socket:\n", 0, "",
      "t:1: more than one \": \" (a colon then a space)"},
     {"unix socket path of 108 bytes", "c: unix_socket:" L107 "a\n", 0, "",
@@ -176,7 +184,10 @@ static const struct tf_case test_cases[] = {
     {"not UTF-8", "a: h:1\n\xff: h:2\n", 0, "a -> h:1\n", "t:2: not UTF-8"},
     {"overlong UTF-8", "\xc0\xba: h:2\n", 0, "", "t:1: not UTF-8"},
     /* found by fuzz_tokenfile: E2 80 then a byte below 0x80 was taken for U+2000..U+200A */
-    {"cut U+2000 is not blank", "\xe2\x80" "c\n", 0, "", "t:1: not UTF-8"},
+    {"cut U+2000 is not blank",
+     "\xe2\x80"
+     "c\n",
+     0, "", "t:1: not UTF-8"},
     {"cut U+2000 is not a separator", "a:\xe2\x80 h:1\n", 0, "", "t:1: not UTF-8"},
     {"several errors", "# c\nbad\n\na: h:1\nb: h:0\n: h:1\nc: h:3", 0, "a -> h:1\nc -> h:3\n",
      "t:2: no \": \" between token and target\nt:5: target: port must be 1..65535\n"
@@ -200,11 +211,10 @@ START_TEST(test_parse_cases)
     ck_assert_ptr_nonnull(t);
     rc = tokenfile_parse(t, "t", c->text, len, test_collect, &errs);
     ck_assert_int_eq(rc, errs.count);
-    ck_assert_msg(strcmp(errs.text, c->errors) == 0, "%s: errors\n%s\nwant\n%s", c->name,
-                  errs.text, c->errors);
+    ck_assert_msg(strcmp(errs.text, c->errors) == 0, "%s: errors\n%s\nwant\n%s", c->name, errs.text,
+                  c->errors);
     test_dump(t, dump, sizeof(dump));
-    ck_assert_msg(strcmp(dump, c->table) == 0, "%s: table\n%s\nwant\n%s", c->name, dump,
-                  c->table);
+    ck_assert_msg(strcmp(dump, c->table) == 0, "%s: table\n%s\nwant\n%s", c->name, dump, c->table);
 
     /* written back, the text reads back to the same table, without errors */
     need = tokenfile_write(t, NULL, 0);
@@ -233,9 +243,15 @@ END_TEST
 START_TEST(test_errors_keep_tokens_secret)
 {
     static const char *const lines[] = {
-        "s3cr3t-token localhost:5901", "s3cr3t-token:localhost:5901", "s3cr3t-token: h:0",
-        "s3cr3t-token: a: h:1",        "s3cr3t-token: h",             "s3cr3t-token: bad host:1",
-        "s3cr3t-token: unix_socket:",  "s3cr3t-token:",               "s3cr3t-token\xff: h:1",
+        "s3cr3t-token localhost:5901",
+        "s3cr3t-token:localhost:5901",
+        "s3cr3t-token: h:0",
+        "s3cr3t-token: a: h:1",
+        "s3cr3t-token: h",
+        "s3cr3t-token: bad host:1",
+        "s3cr3t-token: unix_socket:",
+        "s3cr3t-token:",
+        "s3cr3t-token\xff: h:1",
     };
     char text[256];
 
@@ -373,7 +389,8 @@ START_TEST(test_length_limits)
                                 "t:4: line longer than 8192 bytes");
     ck_assert_uint_eq(tokenfile_count(t), 2);
     ck_assert_ptr_nonnull(tokenfile_lookup(t, text, TOKENFILE_TOKEN_MAX));
-    ck_assert_ptr_null(tokenfile_lookup(t, text + TOKENFILE_TOKEN_MAX + 6, TOKENFILE_TOKEN_MAX + 1));
+    ck_assert_ptr_null(
+        tokenfile_lookup(t, text + TOKENFILE_TOKEN_MAX + 6, TOKENFILE_TOKEN_MAX + 1));
     ck_assert_uint_eq(tokenfile_lookup(t, "c", 1)->port, 3);
     tokenfile_free(t);
 }
