@@ -5,6 +5,7 @@
  */
 #include "handshake.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,8 @@
 #define HANDSHAKE_KEY_LEN 24 /* RFC 6455 §4.1: base64 of a 16-byte nonce, "==" included */
 #define HANDSHAKE_KEY_MAX 64 /* longest key handshake_accept_key() takes */
 #define HANDSHAKE_SHA1_LEN 20
+
+static_assert(HANDSHAKE_SUBPROTOCOL_MAX == 128, "a message below names the limit");
 
 /* Sets *<error> to <why> and returns <status>, so that a failed check is one line. */
 static int handshake_refuse(const char **error, int status, const char *why)
@@ -71,43 +74,137 @@ static const char *handshake_next_token(const char *p, const char **tok, size_t 
     return *end == ',' ? end + 1 : end;
 }
 
-/* Picks the subprotocol for <req> under <pol> into *<chosen> (NULL for none). Returns 0,
- * or -1 if <pol> has a list and the client offered nothing from it. Names compare exactly:
- * RFC 6455 §4.1 has the client fail a reply naming anything but one of its own values. */
-static int handshake_choose_subprotocol(const struct http_req *req,
-                                        const struct handshake_policy *pol, const char **chosen)
+/* True for an RFC 7230 §3.2.6 tchar. */
+static bool handshake_is_tchar(char c)
 {
-    bool listed = pol != NULL && pol->subprotocols != NULL && pol->n_subprotocols > 0;
-    const char *p, *tok;
-    size_t i, j, n;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
 
-    *chosen = NULL;
-    /* RFC 6455 §4.2.2 item 5.4: one value, the first offered that we accept; the offers
-     * may span several header lines, in the order they were sent. */
-    for (i = 0; i < req->n_headers; i++) {
-        if (strcasecmp(req->headers[i].name, "Sec-WebSocket-Protocol") != 0)
-            continue;
-        for (p = req->headers[i].value; *p != '\0';) {
-            p = handshake_next_token(p, &tok, &n);
-            if (n == 0)
+/* True if the <n> bytes at <tok> are a token: one or more tchars. */
+static bool handshake_is_token(const char *tok, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!handshake_is_tchar(tok[i]))
+            return false;
+    return n > 0;
+}
+
+/* Walks every offered subprotocol of <req> in order: the Sec-WebSocket-Protocol lines as
+ * sent, each a comma-separated list. Calls <pick> on each non-empty element until it
+ * returns true; returns 1 then, 0 if none was picked, -1 if an element is not a token
+ * (every element is checked before any is picked). */
+static int handshake_walk_offers(const struct http_req *req,
+                                 bool (*pick)(const char *tok, size_t n, void *arg), void *arg)
+{
+    const char *p, *tok;
+    size_t i, n;
+    int pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < req->n_headers; i++) {
+            if (strcasecmp(req->headers[i].name, "Sec-WebSocket-Protocol") != 0)
                 continue;
-            if (!listed) {
-                if (n == strlen("binary") && memcmp(tok, "binary", n) == 0) {
-                    *chosen = "binary";
-                    return 0;
-                }
-                continue;
-            }
-            for (j = 0; j < pol->n_subprotocols; j++) {
-                if (strlen(pol->subprotocols[j]) == n &&
-                    memcmp(pol->subprotocols[j], tok, n) == 0) {
-                    *chosen = pol->subprotocols[j];
-                    return 0;
-                }
+            for (p = req->headers[i].value; *p != '\0';) {
+                p = handshake_next_token(p, &tok, &n);
+                if (n == 0) /* RFC 7230 §7: empty elements are ignored */
+                    continue;
+                if (pass == 0 && !handshake_is_token(tok, n))
+                    return -1;
+                if (pass == 1 && pick(tok, n, arg))
+                    return 1;
             }
         }
     }
-    return listed ? -1 : 0;
+    return 0;
+}
+
+/* What the pickers below share: the policy, the result being filled, and whether an
+ * offer was passed over for its length. */
+struct handshake_choice {
+    const struct handshake_policy *pol;
+    struct handshake_result *res;
+    bool too_long; /* HANDSHAKE_SUBPROTO_FIRST_OFFERED: a name over the limit was offered */
+};
+
+/* A policy list: the offer if the list has it, as the list's own string. */
+static bool handshake_pick_listed(const char *tok, size_t n, void *arg)
+{
+    struct handshake_choice *ch = arg;
+    size_t j;
+
+    for (j = 0; j < ch->pol->n_subprotocols; j++) {
+        if (strlen(ch->pol->subprotocols[j]) == n &&
+            memcmp(ch->pol->subprotocols[j], tok, n) == 0) {
+            ch->res->subprotocol = ch->pol->subprotocols[j];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* HANDSHAKE_SUBPROTO_BINARY: "binary" only, as a static string. */
+static bool handshake_pick_binary(const char *tok, size_t n, void *arg)
+{
+    struct handshake_choice *ch = arg;
+
+    if (n != strlen("binary") || memcmp(tok, "binary", n) != 0)
+        return false;
+    ch->res->subprotocol = "binary";
+    return true;
+}
+
+/* HANDSHAKE_SUBPROTO_FIRST_OFFERED: any name that fits, copied into the result, because
+ * the request's memory is gone by the time the 101 is written. */
+static bool handshake_pick_first(const char *tok, size_t n, void *arg)
+{
+    struct handshake_choice *ch = arg;
+
+    if (n > HANDSHAKE_SUBPROTOCOL_MAX) {
+        ch->too_long = true;
+        return false;
+    }
+    memcpy(ch->res->offered, tok, n);
+    ch->res->offered[n] = '\0';
+    ch->res->subprotocol = ch->res->offered;
+    return true;
+}
+
+/* Picks the subprotocol for <req> under <pol> (NULL: HANDSHAKE_SUBPROTO_BINARY) into
+ * <res> (its subprotocol left NULL for none), by the rules handshake.h gives. Returns 0,
+ * or -1 with *<error> set when the answer is 400. */
+static int handshake_choose_subprotocol(const struct http_req *req,
+                                        const struct handshake_policy *pol,
+                                        struct handshake_result *res, const char **error)
+{
+    struct handshake_choice ch = {.pol = pol, .res = res};
+    bool listed = pol != NULL && pol->subprotocols != NULL && pol->n_subprotocols > 0;
+    bool (*pick)(const char *, size_t, void *) = handshake_pick_binary;
+    int found;
+
+    res->subprotocol = NULL;
+    if (listed)
+        pick = handshake_pick_listed;
+    else if (pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED)
+        pick = handshake_pick_first;
+    /* RFC 6455 §4.2.2 item 5.4: one value, the first offered that we accept; the offers
+     * may span several header lines, in the order they were sent. */
+    found = handshake_walk_offers(req, pick, &ch);
+    if (found < 0) {
+        *error = "Sec-WebSocket-Protocol is not a list of tokens";
+        return -1;
+    }
+    if (found == 0 && listed) {
+        *error = "no offered subprotocol is allowed";
+        return -1;
+    }
+    if (found == 0 && ch.too_long) {
+        *error = "every offered subprotocol is longer than 128 bytes";
+        return -1;
+    }
+    return 0;
 }
 
 /* Runs the RFC 6455 §4.2.1 checks on <req> in the order handshake.h gives. Returns 0 when
@@ -163,7 +260,7 @@ bool handshake_is_upgrade(const struct http_req *req)
 
 /* Checks <req> (a DONE head) in the order handshake.h gives and fills <res>: 101 with the
  * accept value and subprotocol, or an error status and a static reason. <pol> may be NULL;
- * the chosen subprotocol points into <pol> or at a static string. */
+ * the chosen subprotocol points into <pol>, at a static string or at <res>->offered. */
 void handshake_check(const struct http_req *req, const struct handshake_policy *pol,
                      struct handshake_result *res)
 {
@@ -174,12 +271,15 @@ void handshake_check(const struct http_req *req, const struct handshake_policy *
     res->status = handshake_verdict(req, &key, &key_len, &res->error);
     if (res->status != 0)
         return;
-    if (handshake_choose_subprotocol(req, pol, &res->subprotocol) != 0) {
-        res->status = handshake_refuse(&res->error, 400, "no offered subprotocol is allowed");
+    if (handshake_choose_subprotocol(req, pol, res, &res->error) != 0) {
+        res->subprotocol = NULL;
+        res->offered[0] = '\0';
+        res->status = 400;
         return;
     }
     if (handshake_accept_key(key, key_len, res->accept) != 0) {
         res->subprotocol = NULL;
+        res->offered[0] = '\0';
         res->status = handshake_refuse(&res->error, 500, "Sec-WebSocket-Accept: OpenSSL failed");
         return;
     }

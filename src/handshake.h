@@ -11,19 +11,32 @@
 
 #include "http_req.h"
 
-#define HANDSHAKE_ACCEPT_LEN 28 /* base64 of a 20-byte SHA-1 */
+#define HANDSHAKE_ACCEPT_LEN 28       /* base64 of a 20-byte SHA-1 */
+#define HANDSHAKE_SUBPROTOCOL_MAX 128 /* bytes of an offered name that can be answered */
+
+/* What a policy without a list answers. The zero value is the behaviour from before
+ * issue 14, so that a policy built by code that does not know this field keeps it. */
+enum handshake_subproto_mode {
+    HANDSHAKE_SUBPROTO_BINARY = 0,    /* "binary" when offered, else none: a route with
+                                       * `subprotocols: none` */
+    HANDSHAKE_SUBPROTO_FIRST_OFFERED, /* the first name offered, copied into the result: a
+                                       * route without `subprotocols:` (issue 14) */
+};
 
 struct handshake_policy {
-    const char *const *subprotocols; /* the route's list, in preference order; NULL if none */
-    size_t n_subprotocols;
+    const char *const *subprotocols;   /* the route's list, in preference order; NULL if none */
+    size_t n_subprotocols;             /* 0: no list, <mode> decides */
+    enum handshake_subproto_mode mode; /* without a list only */
 };
 
 struct handshake_result {
-    int status;                 /* 101, or 400, 405, 426 (then send Sec-WebSocket-Version: 13),
-                                 * or 500 if OpenSSL failed */
-    const char *error;          /* status != 101: short static reason */
+    int status;        /* 101, or 400, 405, 426 (then send Sec-WebSocket-Version: 13),
+                        * or 500 if OpenSSL failed */
+    const char *error; /* status != 101: short static reason */
     char accept[HANDSHAKE_ACCEPT_LEN + 1]; /* status == 101: Sec-WebSocket-Accept, NUL-terminated */
-    const char *subprotocol;    /* status == 101: the chosen one (static or from the policy), or NULL */
+    const char *subprotocol; /* status == 101: the chosen one, or NULL; see handshake_check() */
+    char offered[HANDSHAKE_SUBPROTOCOL_MAX + 1]; /* HANDSHAKE_SUBPROTO_FIRST_OFFERED: the
+                                                  * copy <subprotocol> points at */
 };
 
 /* True if <req> asks for a WebSocket (an "Upgrade: websocket" token is present): the
@@ -35,9 +48,20 @@ bool handshake_is_upgrade(const struct http_req *req);
  * once (400), no body (400),
  * Upgrade token "websocket" (400), Connection token "upgrade" (400),
  * Sec-WebSocket-Version 13 (missing or other: 426), Sec-WebSocket-Key present once and
- * decoding to 16 bytes after trimming (400), then subprotocols: with a <pol> list, the
- * first offered protocol in that list is chosen and none offered from it is 400; without
- * one, "binary" is chosen when offered, else none. Fills <res>. */
+ * decoding to 16 bytes after trimming (400), then subprotocols. The offers are every
+ * Sec-WebSocket-Protocol line in order, each a comma-separated list with optional spaces
+ * and tabs; empty elements are ignored, and an element that is not an RFC 7230 token is
+ * 400 (RFC 6455 §11.3.4: 1#token), whatever <pol> says. Names compare exactly. With a
+ * <pol> list, the first offered name in it is chosen, and none offered from it is 400.
+ * Without one (<pol> NULL, or n_subprotocols 0), <pol>'s mode decides:
+ * HANDSHAKE_SUBPROTO_BINARY (also <pol> NULL) chooses "binary" when offered, else none;
+ * HANDSHAKE_SUBPROTO_FIRST_OFFERED chooses the first offered name of at most
+ * HANDSHAKE_SUBPROTOCOL_MAX bytes, passing over longer ones (only longer ones offered is
+ * 400), or none when nothing is offered. Fills <res>.
+ * <res>->subprotocol points at a static string, into <pol>'s list (which must outlive its
+ * use), or, in HANDSHAKE_SUBPROTO_FIRST_OFFERED mode, at <res>->offered: never into
+ * <req>. A caller that copies <res> or frees it before sending the 101 copies that text
+ * (HANDSHAKE_SUBPROTOCOL_MAX + 1 bytes hold it). */
 void handshake_check(const struct http_req *req, const struct handshake_policy *pol,
                      struct handshake_result *res);
 

@@ -6,8 +6,10 @@
  * after DONE or FAIL a feed uses nothing and repeats the result; the chunked run, the
  * input fed whole and (on DONE) the head alone fed whole agree on the result, the status,
  * the bytes used and every parsed field; header values are trimmed and hold no line
- * ends. On DONE, handshake_check() without and with a subprotocol list from the input
- * gives 101 or 400, 405, 426, 500, consistent with the head; the answer http_reply_101()
+ * ends. On DONE, handshake_check() without a list (in both modes) and with a subprotocol
+ * list from the input gives 101 or 400, 405, 426, 500, consistent with the head, and its
+ * subprotocol choice (or 400) equals a plain reading of the offers (split on commas,
+ * trimmed, empty elements dropped, every element a token); the answer http_reply_101()
  * or http_reply_error() writes for the verdict is well formed, its Content-Length
  * matches its body, and it fits exactly the room it says it needs.
  *
@@ -255,6 +257,73 @@ static void fuzz_req_check_error(int status, const char *detail)
     fuzz_req_check_room(out, len, status, detail, NULL);
 }
 
+/* What handshake.h promises for the subprotocol of <r> under <pol>, from a plain reading
+ * of the offers: every Sec-WebSocket-Protocol value split on commas, each element trimmed
+ * of spaces and tabs, empty ones dropped. Returns the status (101 or 400) and, for 101,
+ * the expected name in <name> ("" for none). */
+static int fuzz_req_expect_subprotocol(const struct http_req *r, const struct handshake_policy *pol,
+                                       char *name, size_t name_cap)
+{
+    static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    bool listed = pol != NULL && pol->subprotocols != NULL && pol->n_subprotocols > 0;
+    bool first = !listed && pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED;
+    bool valid = true, too_long = false;
+    char chosen[4096] = "";
+    int found = 0;
+
+    for (size_t i = 0; i < r->n_headers; i++) {
+        char *copy, *elem, *save = NULL;
+        if (strcasecmp(r->headers[i].name, "Sec-WebSocket-Protocol") != 0)
+            continue;
+        copy = strdup(r->headers[i].value);
+        FUZZ_CHECK(copy != NULL);
+        /* strtok_r would merge ",," but empty elements are dropped anyway */
+        for (elem = strtok_r(copy, ",", &save); elem != NULL; elem = strtok_r(NULL, ",", &save)) {
+            size_t n;
+            while (*elem == ' ' || *elem == '\t')
+                elem++;
+            n = strlen(elem);
+            while (n > 0 && (elem[n - 1] == ' ' || elem[n - 1] == '\t'))
+                elem[--n] = '\0';
+            if (n == 0)
+                continue;
+            if (strspn(elem, tchars) != n)
+                valid = false;
+            if (found || !valid)
+                continue;
+            if (first && n > HANDSHAKE_SUBPROTOCOL_MAX) {
+                too_long = true; /* passed over */
+                continue;
+            }
+            if (n >= sizeof(chosen)) /* longer than any name a list or "binary" holds */
+                continue;
+            if (listed) {
+                for (size_t j = 0; j < pol->n_subprotocols; j++)
+                    found |= strcmp(pol->subprotocols[j], elem) == 0;
+            } else if (first) {
+                found = 1;
+            } else {
+                found = strcmp(elem, "binary") == 0;
+            }
+            if (found)
+                memcpy(chosen, elem, n + 1);
+        }
+        free(copy);
+    }
+    if (!valid || (listed && !found) || (first && !found && too_long))
+        return 400;
+    FUZZ_CHECK(strlen(chosen) < name_cap);
+    memcpy(name, chosen, strlen(chosen) + 1);
+    return 101;
+}
+
+/* True if the 400 reason <error> is one of the subprotocol checks, the last of all. */
+static bool fuzz_req_is_subprotocol_error(const char *error)
+{
+    return strstr(error, "subprotocol") != NULL || strstr(error, "Sec-WebSocket-Protocol") != NULL;
+}
+
 /* handshake_check() of a DONE <r> under <pol>, and the answer for its verdict. */
 static void fuzz_req_handshake(const struct http_req *r, const struct handshake_policy *pol,
                                const char *detail)
@@ -264,6 +333,19 @@ static void fuzz_req_handshake(const struct http_req *r, const struct handshake_
 
     memset(&hs, 0x5a, sizeof(hs));
     handshake_check(r, pol, &hs);
+    if (hs.status == 101 || (hs.status == 400 && fuzz_req_is_subprotocol_error(hs.error))) {
+        /* every check before the subprotocol passed: the choice is the plain reading's */
+        char want[4096];
+        int status = fuzz_req_expect_subprotocol(r, pol, want, sizeof(want));
+        if (status != hs.status || (status == 101 && strcmp(want, hs.subprotocol != NULL
+                                                                        ? hs.subprotocol
+                                                                        : "") != 0)) {
+            fprintf(stderr, "subprotocol: got %d \"%s\", want %d \"%s\"\n", hs.status,
+                    hs.status == 101 && hs.subprotocol != NULL ? hs.subprotocol : "", status,
+                    status == 101 ? want : "");
+            abort();
+        }
+    }
     switch (hs.status) {
     case 101:
         /* every check of handshake.h passed */
@@ -286,6 +368,10 @@ static void fuzz_req_handshake(const struct http_req *r, const struct handshake_
                 if (hs.subprotocol == pol->subprotocols[j])
                     break;
             FUZZ_CHECK(j < pol->n_subprotocols); /* one of the list, the list's own string */
+        } else if (pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED) {
+            /* a copy in the result, never a pointer into the request */
+            FUZZ_CHECK(hs.subprotocol == NULL || hs.subprotocol == hs.offered);
+            FUZZ_CHECK(hs.subprotocol == NULL || strlen(hs.offered) <= HANDSHAKE_SUBPROTOCOL_MAX);
         } else {
             FUZZ_CHECK(hs.subprotocol == NULL || strcmp(hs.subprotocol, "binary") == 0);
         }
@@ -335,6 +421,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct http_req chunked, whole, head;
     struct fuzz_req_end end_chunked, end_whole, end_head;
     struct handshake_policy pol = {0};
+    const struct handshake_policy first = {.mode = HANDSHAKE_SUBPROTO_FIRST_OFFERED};
     const char *names[FUZZ_REQ_PROTOCOLS_MAX];
     char *store = NULL;
     struct fuzz_split split;
@@ -397,8 +484,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_req_same(&head, &whole);
         http_req_free(&head);
         fuzz_req_handshake(&whole, NULL, detail);
-        if (flags & FUZZ_REQ_POLICY)
+        fuzz_req_handshake(&whole, &first, detail);
+        if (flags & FUZZ_REQ_POLICY) {
             fuzz_req_handshake(&whole, &pol, detail);
+            pol.mode = HANDSHAKE_SUBPROTO_FIRST_OFFERED; /* a list rules over the mode */
+            fuzz_req_handshake(&whole, &pol, detail);
+        }
     }
     http_req_free(&chunked);
     http_req_free(&whole);

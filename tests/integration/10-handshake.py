@@ -231,6 +231,8 @@ def test_subprotocols(d, rec):
              variant(d.port, add=(('Sec-WebSocket-Protocol', 'foo'),))),
             ('/proto offering chat.v2 -> 400',
              variant(d.port, add=(('Sec-WebSocket-Protocol', 'chat.v2, binary'),))),
+            ('/proto offering a name that is not a token -> 400',
+             variant(d.port, add=(('Sec-WebSocket-Protocol', 'chat.v1;q=1, chat.v1'),))),
         ]:
             r, closed = ask(d.port, R('/proto', hdrs))
             check(name, r.status == 400, 'got %r' % r)

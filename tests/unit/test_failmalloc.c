@@ -33,6 +33,7 @@
 #include "mime.h"
 #include "netlist.h"
 #include "origin.h"
+#include "tokenfile.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FM_LSAN 1
@@ -542,6 +543,42 @@ static enum fm_result test_failmalloc_op_authfail(char *detail, size_t detail_le
     return FM_DONE;
 }
 
+/* Two token files of 20 tokens each, a bad line and a duplicate: each table grows past
+ * its first size, then the second is merged into the first. */
+static enum fm_result test_failmalloc_op_tokenfile(char *detail, size_t detail_len)
+{
+    static const uint8_t key[SIPHASH_KEY_BYTES] = {1, 2, 3};
+    struct tokenfile *a = tokenfile_new(key), *b = tokenfile_new(key);
+    enum fm_result out = FM_CLEAN;
+    const struct tokenfile_target *t;
+    char text[2048];
+    size_t len = 0;
+
+    if (a == NULL || b == NULL)
+        goto done;
+    for (int i = 0; i < 20; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "a%d: h:%d\n", i, i + 1);
+    len += (size_t)snprintf(text + len, sizeof(text) - len, "bad\na3: unix_socket:/s\n");
+    if (tokenfile_parse(a, "a", text, len, NULL, NULL) != 1)
+        goto done;
+    len = 0;
+    for (int i = 0; i < 20; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "b%d: h:%d\n", i, i + 100);
+    if (tokenfile_parse(b, "b", text, len, NULL, NULL) != 0 || tokenfile_merge(a, b) != 0)
+        goto done;
+    t = tokenfile_lookup(a, "a3", 2);
+    out = FM_DONE;
+    if (tokenfile_count(a) != 40 || t == NULL || t->kind != TOKENFILE_UNIX ||
+        tokenfile_lookup(a, "b19", 3) == NULL) {
+        snprintf(detail, detail_len, "%zu tokens", tokenfile_count(a));
+        out = FM_BAD;
+    }
+done:
+    tokenfile_free(a);
+    tokenfile_free(b);
+    return out;
+}
+
 static const struct fm_op fm_ops[] = {
     {"config_parse etc/wsbridge.yaml", test_failmalloc_op_config_default},
     {"config_parse rich config", test_failmalloc_op_config_rich},
@@ -558,6 +595,7 @@ static const struct fm_op fm_ops[] = {
     {"authfail_new + authfail_record", test_failmalloc_op_authfail},
     {"metrics_new + metrics_write", test_failmalloc_op_metrics},
     {"mime_table_parse", test_failmalloc_op_mime},
+    {"tokenfile_parse + tokenfile_merge", test_failmalloc_op_tokenfile},
 };
 
 #define FM_N_OPS (sizeof(fm_ops) / sizeof(fm_ops[0]))

@@ -29,20 +29,34 @@
 #define OFFER(p) RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: " p "\r\n" END
 
 enum test_policy {
-    POL_NONE = 0, /* NULL policy */
-    POL_CHAT,     /* "superchat", "chat" */
-    POL_VNC,      /* "base64", "binary" */
-    POL_EMPTY,    /* a policy with an empty list */
+    POL_NONE = 0,    /* NULL policy */
+    POL_CHAT,        /* "superchat", "chat" */
+    POL_VNC,         /* "base64", "binary" */
+    POL_EMPTY,       /* a policy with an empty list */
+    POL_ZERO,        /* a zeroed policy: no list, HANDSHAKE_SUBPROTO_BINARY */
+    POL_FIRST,       /* no list, HANDSHAKE_SUBPROTO_FIRST_OFFERED */
+    POL_FIRST_EMPTY, /* an empty list, HANDSHAKE_SUBPROTO_FIRST_OFFERED */
+    POL_FIRST_VNC,   /* "base64", "binary" and HANDSHAKE_SUBPROTO_FIRST_OFFERED: the list rules */
 };
 
 static const char *const test_chat[] = {"superchat", "chat"};
 static const char *const test_vnc[] = {"base64", "binary"};
 static const struct handshake_policy test_policies[] = {
-    [POL_NONE] = {NULL, 0},
-    [POL_CHAT] = {test_chat, 2},
-    [POL_VNC] = {test_vnc, 2},
-    [POL_EMPTY] = {test_vnc, 0},
+    [POL_NONE] = {NULL, 0, HANDSHAKE_SUBPROTO_BINARY},
+    [POL_CHAT] = {test_chat, 2, HANDSHAKE_SUBPROTO_BINARY},
+    [POL_VNC] = {test_vnc, 2, HANDSHAKE_SUBPROTO_BINARY},
+    [POL_EMPTY] = {test_vnc, 0, HANDSHAKE_SUBPROTO_BINARY},
+    [POL_ZERO] = {0},
+    [POL_FIRST] = {.mode = HANDSHAKE_SUBPROTO_FIRST_OFFERED},
+    [POL_FIRST_EMPTY] = {test_vnc, 0, HANDSHAKE_SUBPROTO_FIRST_OFFERED},
+    [POL_FIRST_VNC] = {test_vnc, 2, HANDSHAKE_SUBPROTO_FIRST_OFFERED},
 };
+
+/* Names of HANDSHAKE_SUBPROTOCOL_MAX bytes and one more. */
+#define NAME_8 "abcdefgh"
+#define NAME_64 NAME_8 NAME_8 NAME_8 NAME_8 NAME_8 NAME_8 NAME_8 NAME_8
+#define NAME_MAX_BYTES NAME_64 NAME_64
+#define NAME_TOO_LONG NAME_MAX_BYTES "x"
 
 struct hs_case {
     const char *name;
@@ -191,6 +205,72 @@ static const struct hs_case test_cases[] = {
     {"policy, nothing offered", RL HOST UPG CONN KEY VER END, POL_VNC, 400, "subprotocol", NULL,
      NULL},
     {"policy, empty offer", OFFER(""), POL_VNC, 400, "subprotocol", NULL, NULL},
+
+    /* RFC 6455 §11.3.4: the offer is 1#token; RFC 7230 §7: empty elements are ignored,
+     * anything else that is not a token makes the header malformed, whatever the policy */
+    {"no policy, a space inside a name", OFFER("bin ary, binary"), POL_NONE, 400,
+     "Sec-WebSocket-Protocol", NULL, NULL},
+    {"no policy, a parameter", OFFER("chat;v=1, binary"), POL_NONE, 400, "Sec-WebSocket-Protocol",
+     NULL, NULL},
+    {"no policy, a quoted name", OFFER("\"binary\""), POL_NONE, 400, "Sec-WebSocket-Protocol",
+     NULL, NULL},
+    {"no policy, a slash", OFFER("binary, a/b"), POL_NONE, 400, "Sec-WebSocket-Protocol", NULL,
+     NULL},
+    {"no policy, a byte over 0x7f", OFFER("bin\xc3\xa4ry, binary"), POL_NONE, 400,
+     "Sec-WebSocket-Protocol", NULL, NULL},
+    {"policy, a bad name on a second line",
+     RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: binary\r\n"
+                              "Sec-WebSocket-Protocol: a=b\r\n" END,
+     POL_VNC, 400, "Sec-WebSocket-Protocol", NULL, NULL},
+    {"policy, every tchar", OFFER("!#$%&'*+-.^_`|~09azAZ, binary"), POL_VNC, 101, NULL, "binary",
+     ACCEPT},
+    {"no policy, tabs around names", OFFER("chat\t,\tbinary\t"), POL_NONE, 101, NULL, "binary",
+     ACCEPT},
+    {"no policy, only empty elements", OFFER(" ,, ,"), POL_NONE, 101, NULL, NULL, ACCEPT},
+
+    /* a zeroed policy keeps the behaviour before issue 14: "binary" when offered */
+    {"zeroed policy, binary offered", OFFER("base64, binary"), POL_ZERO, 101, NULL, "binary",
+     ACCEPT},
+    {"zeroed policy, mqtt offered", OFFER("mqtt"), POL_ZERO, 101, NULL, NULL, ACCEPT},
+
+    /* issue 14: without a list, the first offered name (MQTT.js, STOMP, noVNC) */
+    {"first offered, mqtt", OFFER("mqtt"), POL_FIRST, 101, NULL, "mqtt", ACCEPT},
+    {"first offered, of two", OFFER("v12.stomp, v11.stomp"), POL_FIRST, 101, NULL, "v12.stomp",
+     ACCEPT},
+    {"first offered, binary is not preferred", OFFER("base64, binary"), POL_FIRST, 101, NULL,
+     "base64", ACCEPT},
+    {"first offered, letter case kept", OFFER("MQTT"), POL_FIRST, 101, NULL, "MQTT", ACCEPT},
+    {"first offered, nothing offered", RL HOST UPG CONN KEY VER END, POL_FIRST, 101, NULL, NULL,
+     ACCEPT},
+    {"first offered, an empty header", OFFER(""), POL_FIRST, 101, NULL, NULL, ACCEPT},
+    {"first offered, empty elements first", OFFER(" , ,\tmqtt ,"), POL_FIRST, 101, NULL, "mqtt",
+     ACCEPT},
+    {"first offered, no spaces", OFFER("a,b"), POL_FIRST, 101, NULL, "a", ACCEPT},
+    {"first offered, tabs", OFFER("\tchat\t,\tsuperchat"), POL_FIRST, 101, NULL, "chat", ACCEPT},
+    {"first offered, from the first line",
+     RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: chat\r\n"
+                              "Sec-WebSocket-Protocol: binary\r\n" END,
+     POL_FIRST, 101, NULL, "chat", ACCEPT},
+    {"first offered, an empty first line",
+     RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol:\r\n"
+                              "Sec-WebSocket-Protocol: binary\r\n" END,
+     POL_FIRST, 101, NULL, "binary", ACCEPT},
+    {"first offered, a name of the longest length", OFFER(NAME_MAX_BYTES ", b"), POL_FIRST, 101,
+     NULL, NAME_MAX_BYTES, ACCEPT},
+    {"first offered, a name too long is passed over", OFFER(NAME_TOO_LONG ", mqtt"), POL_FIRST, 101,
+     NULL, "mqtt", ACCEPT},
+    {"first offered, only names too long", OFFER(NAME_TOO_LONG ", " NAME_TOO_LONG), POL_FIRST, 400,
+     "subprotocol", NULL, NULL},
+    {"first offered, a bad name", OFFER("mqtt, a b"), POL_FIRST, 400, "Sec-WebSocket-Protocol",
+     NULL, NULL},
+    {"first offered, a bad name first", OFFER("\"mqtt\", mqtt"), POL_FIRST, 400,
+     "Sec-WebSocket-Protocol", NULL, NULL},
+    {"first offered, an empty list too", OFFER("mqtt"), POL_FIRST_EMPTY, 101, NULL, "mqtt", ACCEPT},
+    {"first offered, a list still rules", OFFER("chat, binary"), POL_FIRST_VNC, 101, NULL,
+     "binary", ACCEPT},
+    {"first offered, a list still refuses", OFFER("chat"), POL_FIRST_VNC, 400, "subprotocol", NULL,
+     NULL},
+    {"first offered, a bad key first", KEYED("x"), POL_FIRST, 400, "Key", NULL, NULL},
 };
 
 #define TEST_N_CASES (sizeof(test_cases) / sizeof(test_cases[0]))
@@ -227,6 +307,7 @@ START_TEST(test_handshake_check_cases)
         test_handshake_parse(&r, c->request, mode);
         memset(&res, 0xa5, sizeof(res));
         handshake_check(&r, c->policy == POL_NONE ? NULL : pol, &res);
+        http_req_free(&r); /* the choice must not point into the request */
         ck_assert_msg(res.status == c->status, "%s: status %d, want %d (%s)", c->name, res.status,
                       c->status, res.status == 101 ? "" : res.error);
         if (c->status == 101) {
@@ -238,10 +319,15 @@ START_TEST(test_handshake_check_cases)
                                   strcmp(res.subprotocol, c->subprotocol) == 0,
                               "%s: chose %s, want %s", c->name,
                               res.subprotocol ? res.subprotocol : "none", c->subprotocol);
-                /* the choice is the policy's own string, so it outlives the request */
+                /* the choice is the policy's own string, or a copy in <res>: either way
+                 * it outlives the request */
                 for (j = 0; j < pol->n_subprotocols; j++)
                     if (strcmp(pol->subprotocols[j], c->subprotocol) == 0)
                         ck_assert_ptr_eq(res.subprotocol, pol->subprotocols[j]);
+                if (pol->n_subprotocols == 0 && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED)
+                    ck_assert_ptr_eq(res.subprotocol, res.offered);
+                else if (pol->n_subprotocols == 0)
+                    ck_assert_str_eq(res.subprotocol, "binary");
             }
         } else {
             ck_assert_ptr_nonnull(res.error);
@@ -250,7 +336,6 @@ START_TEST(test_handshake_check_cases)
             ck_assert_ptr_null(res.subprotocol);
             ck_assert_str_eq(res.accept, "");
         }
-        http_req_free(&r);
     }
 }
 END_TEST
