@@ -39,6 +39,21 @@ int listener_resolve(const struct addr *a, const char *what, struct addrinfo **r
     return 0;
 }
 
+/* The listen queue: LISTENER_BACKLOG_MAX, or net.core.somaxconn if lower (the kernel would
+ * cut it there anyway; reading it says what we get). */
+static int listener_backlog(void)
+{
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+    int max = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%d", &max) != 1)
+            max = 0;
+        fclose(f);
+    }
+    return max > 0 && max < LISTENER_BACKLOG_MAX ? max : LISTENER_BACKLOG_MAX;
+}
+
 /* Creates, binds and listens on one socket for <ai>; -1 with "bind NAME: why" in <err>.
  * With <reuseport> each worker binds its own socket to the same address and the kernel
  * spreads new connections over them. */
@@ -67,7 +82,7 @@ static evutil_socket_t listener_bind(const struct addrinfo *ai, const char *name
         close(fd);
         return -1;
     }
-    if (listen(fd, 1024) != 0) {
+    if (listen(fd, listener_backlog()) != 0) {
         snprintf(err, err_len, "listen %s: %s", name, strerror(errno));
         close(fd);
         return -1;
@@ -138,7 +153,9 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
     if (fd < 0)
         goto fail;
     l->retry = evtimer_new(base, listener_on_retry, l);
-    l->lev = evconnlistener_new(base, listener_on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    /* Backlog 0: the socket listens already, with its own backlog; a negative one would
+     * make libevent call listen() again with its default of 128. */
+    l->lev = evconnlistener_new(base, listener_on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
     if (l->lev == NULL || l->retry == NULL) {
         snprintf(err, err_len, "%slisten %s: out of memory", opts->what, l->name);
         if (l->lev == NULL)

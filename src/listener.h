@@ -22,6 +22,7 @@ struct event_base;
 struct evconnlistener;
 
 #define LISTENER_RETRY_MS 100   /* pause after accept fails for lack of fds or memory */
+#define LISTENER_BACKLOG_MAX 4096 /* listen queue, at most net.core.somaxconn */
 #define LISTENER_NAME_MAX 64    /* "[v6]:port" and "1.2.3.4:5" fit */
 
 struct listener;
@@ -55,8 +56,9 @@ struct listener {
 int listener_resolve(const struct addr *a, const char *what, struct addrinfo **res, char *err,
                      size_t err_len);
 
-/* Opens a listener on <base> for <ai> as <opts> say: a socket bound and listening,
- * accepting into opts->accept. Returns it, or NULL with "bind NAME: why" (socket, listen, SO_REUSEPORT;
+/* Opens a listener on <base> for <ai> as <opts> say: a socket bound and listening with a
+ * backlog of LISTENER_BACKLOG_MAX (or net.core.somaxconn, if lower), accepting into
+ * opts->accept. Returns it, or NULL with "bind NAME: why" (socket, listen, SO_REUSEPORT;
  * "<what>listen NAME: out of memory") in <err>. With opts->probe, a plain socket is bound
  * first and closed: SO_REUSEPORT would otherwise let a second daemon of the same user share
  * the port silently, where a lone worker gets "Address already in use". */
