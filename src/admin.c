@@ -22,9 +22,9 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "connlimits.h"
 #include "http_reply.h"
 #include "httpconn.h"
-#include "connlimits.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -184,7 +184,8 @@ static void admin_on_collected(const struct snapshot_result *r, void *arg)
     if (r->missing > 0)
         log_msg(LOG_LEVEL_WARN, "admin: /metrics without %zu worker%s that did not answer",
                 r->missing, r->missing == 1 ? "" : "s");
-    if (body != NULL && r->metrics != NULL && metrics_write(r->metrics, admin_buffer_add, body) == 0) {
+    if (body != NULL && r->metrics != NULL &&
+        metrics_write(r->metrics, admin_buffer_add, body) == 0) {
         promtext_writer_init(&w, admin_buffer_add, body);
         admin_write_states(a, &r->states, &w);
         admin_write_process(a, &w);
@@ -290,7 +291,8 @@ static void admin_on_accept(struct listener *l, evutil_socket_t fd, const struct
         close(fd);
         return;
     }
-    bev = bufferevent_socket_new(a->home->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    bev =
+        bufferevent_socket_new(a->home->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (bev == NULL) {
         char peer[ADDR_SOCKADDR_STR_MAX];
 

@@ -23,7 +23,7 @@ struct admin {
     struct loop *home;            /* not owned: the loop it runs on */
     struct loop *const *loops;    /* not owned: every loop, whose counters /metrics sums */
     size_t n_loops;
-    struct connlimits *limits;        /* not owned: the connection counts */
+    struct connlimits *limits;    /* not owned: the connection counts */
     struct listener *listeners[ADMIN_LISTENERS_MAX];
     size_t n_listeners;
     double started;               /* Unix time of admin_new, for process metrics */

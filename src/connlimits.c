@@ -120,12 +120,13 @@ static unsigned connlimits_fd_margin(const struct connlimits *l)
 /* True if the budget has no room for one more accept on every loop. Under the lock. */
 static bool connlimits_budget_is_full(const struct connlimits *l)
 {
-    return l->conf.max_by_fds != 0 && l->counts.conns + connlimits_fd_margin(l) >= l->conf.max_by_fds;
+    return l->conf.max_by_fds != 0 &&
+           l->counts.conns + connlimits_fd_margin(l) >= l->conf.max_by_fds;
 }
 
-const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot, atomic_uint *clients_here,
-                         const struct sockaddr *sa, unsigned prefix_v6, unsigned *limit,
-                         bool *budget_full)
+const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
+                             atomic_uint *clients_here, const struct sockaddr *sa,
+                             unsigned prefix_v6, unsigned *limit, bool *budget_full)
 {
     const char *reached;
 
@@ -142,7 +143,8 @@ const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
     return reached;
 }
 
-const char *connlimits_upgrade(struct connlimits_slot *slot, const struct route *route, unsigned *limit)
+const char *connlimits_upgrade(struct connlimits_slot *slot, const struct route *route,
+                               unsigned *limit)
 {
     const char *reached;
 

@@ -36,7 +36,7 @@ struct connlimits {
 
 /* One connection's place in the counts. */
 struct connlimits_slot {
-    struct connlimits *limits;          /* not owned; NULL: the slot counts nothing */
+    struct connlimits *limits;      /* not owned; NULL: the slot counts nothing */
     atomic_uint *clients_here;      /* not owned: the WebSocket clients of the loop that
                                      * accepted it (the status line's per-loop count) */
     struct conncount_ticket ticket; /* the place in the shared counts */
@@ -71,9 +71,9 @@ void connlimits_configure(struct connlimits *l, const struct config *c);
  * the name of the limit reached (conncount_add's names) with its value in <limit>; <slot>
  * stays empty then. <*budget_full>: the budget has no room left for one more accept on
  * every loop; the caller stops accepting until connlimits_has_room. Any thread. */
-const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot, atomic_uint *clients_here,
-                         const struct sockaddr *sa, unsigned prefix_v6, unsigned *limit,
-                         bool *budget_full);
+const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
+                             atomic_uint *clients_here, const struct sockaddr *sa,
+                             unsigned prefix_v6, unsigned *limit, bool *budget_full);
 
 /* The connection of <slot> becomes a WebSocket client of <route> (of a configuration the
  * caller holds), if the route's max_connections allows. Returns NULL, or the limit

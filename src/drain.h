@@ -16,13 +16,13 @@ struct event;
 struct loop;
 
 struct drain {
-    struct conn conn;        /* in its loop's set, kind "drain" */
-    struct bufferevent *bev; /* owned; freed with its socket */
-    struct event *timer;     /* gives up after the timeout */
-    bool shut;               /* our write side was shut down */
-    bool peer_eof;           /* the peer closed its side first; we still write */
-    struct connlimits_slot slot; /* the client connection's count, released with the socket;
-                              * empty for a target's socket */
+    struct conn conn;            /* in its loop's set, kind "drain" */
+    struct bufferevent *bev;     /* owned; freed with its socket */
+    struct event *timer;         /* gives up after the timeout */
+    bool shut;                   /* our write side was shut down */
+    bool peer_eof;               /* the peer closed its side first; we still write */
+    struct connlimits_slot slot; /* the client connection's count, released with the
+                                  * socket; empty for a target's socket */
 };
 
 /* Takes ownership of <bev>, a connection of loop <l>, and closes it gracefully within

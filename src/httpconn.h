@@ -17,9 +17,9 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "connlimits.h"
 #include "filebody.h"
 #include "http_req.h"
-#include "connlimits.h"
 #include "log.h"
 
 struct bufferevent;

@@ -43,9 +43,9 @@ static void loop_on_wake_call(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int loop_init(struct loop *l, unsigned id, struct runconf_slot *published, struct connlimits *limits,
-              struct authpool *pool, void (*on_empty)(void *arg), void *arg, char *err,
-              size_t err_len)
+int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
+              struct connlimits *limits, struct authpool *pool, void (*on_empty)(void *arg),
+              void *arg, char *err, size_t err_len)
 {
     memset(l, 0, sizeof(*l));
     l->id = id;

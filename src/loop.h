@@ -48,7 +48,7 @@ struct loop {
                                      * reload (loop_refresh_conf) */
     struct runconf_slot *published; /* not owned: where reloads publish the current one */
     struct connset conns;           /* every connection of this loop */
-    struct connlimits *limits;          /* not owned: the counts every loop shares */
+    struct connlimits *limits;      /* not owned: the counts every loop shares */
     struct authpool *authpool;      /* not owned: hashes passwords; NULL: none */
     atomic_uint ws_clients;         /* WebSocket clients counted by this loop (connlimits.c;
                                      * any thread reads it for the status line) */
@@ -64,9 +64,9 @@ struct loop {
  * (<on_empty>(<arg>) is called once a stopping set is empty: connset_init), and the call
  * queue. <limits> and <pool> are shared and outlive it. Returns 0, or -1 with "what
  * failed: why" in <err>; loop_free is safe afterwards either way. */
-int loop_init(struct loop *l, unsigned id, struct runconf_slot *published, struct connlimits *limits,
-              struct authpool *pool, void (*on_empty)(void *arg), void *arg, char *err,
-              size_t err_len);
+int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
+              struct connlimits *limits, struct authpool *pool, void (*on_empty)(void *arg),
+              void *arg, char *err, size_t err_len);
 
 /* Frees every connection of <l>, lets the echo targets go, drops the calls not run (their
  * fn with <run> false), then the bases, the registry and the configuration reference. On

@@ -21,8 +21,8 @@
 
 #include "addr.h"
 #include "config.h"
-#include "httpconn.h"
 #include "connlimits.h"
+#include "httpconn.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -173,7 +173,8 @@ static int server_add_ports(struct server *s, size_t index, char *err, size_t er
         if (tls != NULL && info[0] == '\0')
             tls_listener_info(tls, info, sizeof(info));
         log_msg(LOG_LEVEL_INFO, "listening on %s%s%s%s", p->listener->name,
-                tls != NULL ? " with TLS, " : "", info, opts.reuseport ? " (a socket per worker)" : "");
+                tls != NULL ? " with TLS, " : "", info,
+                opts.reuseport ? " (a socket per worker)" : "");
     }
     freeaddrinfo(res);
     return 0;

@@ -74,8 +74,8 @@ static void tlsaccept_refuse_plain(struct tlsaccept *ta)
     char buf[512];
     size_t n =
         http_reply_error(buf, sizeof(buf), 400, "this port speaks TLS; use https:// or wss://");
-    struct bufferevent *bev = bufferevent_socket_new(ta->loop->base, ta->fd,
-                                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    struct bufferevent *bev = bufferevent_socket_new(
+        ta->loop->base, ta->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 
     log_msg(LOG_LEVEL_INFO, "client=%s plain HTTP on TLS listener %s: 400", ta->peer,
             ta->listener);

@@ -35,7 +35,7 @@ struct tlsaccept {
     struct event *deadline;         /* handshake_timeout from the accept */
     struct bufferevent *bev;        /* the TLS connection while it shakes hands; owned */
     struct sockaddr_storage sa;     /* the peer, for httpconn */
-    struct connlimits_slot slot;        /* its count, handed on with the connection */
+    struct connlimits_slot slot;    /* its count, handed on with the connection */
     char listener[LISTENER_NAME_MAX]; /* the listener's name, for logs */
     char peer[ADDR_SOCKADDR_STR_MAX];
 };

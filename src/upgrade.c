@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <event2/bufferevent.h>
-
 #include "acl.h"
 #include "authpool.h"
 #include "config.h"

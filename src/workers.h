@@ -33,7 +33,7 @@ struct workers_thread {
 
 struct workers {
     struct runconf_slot conf;    /* the current configuration, published for every loop */
-    struct connlimits limits;        /* the connection counts every loop shares */
+    struct connlimits limits;    /* the connection counts every loop shares */
     unsigned long reloads;       /* configurations loaded by SIGHUP; main thread only */
     size_t n;                    /* workers, >= 1 */
     struct server *servers;      /* n of them; servers[0] runs on the main thread */

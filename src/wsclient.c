@@ -672,7 +672,8 @@ static const struct conn_ops wsclient_conn_ops = {
 };
 
 void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, struct connlimits_slot *slot, const char *peer)
+                  const struct handshake_result *res, struct connlimits_slot *slot,
+                  const char *peer)
 {
     const struct config *cfg = loop_config(l);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,

@@ -13,10 +13,10 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "connlimits.h"
 #include "flow.h"
 #include "handshake.h"
 #include "heartbeat.h"
-#include "connlimits.h"
 #include "utf8.h"
 #include "ws_msg.h"
 
@@ -62,7 +62,7 @@ struct wsclient {
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
-    struct connlimits_slot slot;       /* its count: the route's until finished, the socket's
+    struct connlimits_slot slot;   /* its count: the route's until finished, the socket's
                                     * until closed (handed to drain with it) */
     struct metrics_route *stats;   /* its route's counters in loop->metrics, not owned;
                                     * NULL: not counted (memory ran out) */
