@@ -125,8 +125,8 @@ static bool connlimits_budget_is_full(const struct connlimits *l)
 }
 
 const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
-                             atomic_uint *clients_here, const struct sockaddr *sa,
-                             unsigned prefix_v6, unsigned *limit, bool *budget_full)
+                             const struct sockaddr *sa, unsigned prefix_v6, unsigned *limit,
+                             bool *budget_full)
 {
     const char *reached;
 
@@ -136,10 +136,8 @@ const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
     reached = conncount_add(&l->counts, &l->conf, &slot->ticket, limit);
     *budget_full = connlimits_budget_is_full(l);
     pthread_mutex_unlock(&l->lock);
-    if (reached == NULL) {
+    if (reached == NULL)
         slot->limits = l;
-        slot->clients_here = clients_here;
-    }
     return reached;
 }
 
@@ -157,8 +155,6 @@ const char *connlimits_upgrade(struct connlimits_slot *slot, const struct route 
     reached = conncount_upgrade(&slot->limits->counts, route->max_connections, route->path,
                                 &slot->ticket, limit);
     pthread_mutex_unlock(&slot->limits->lock);
-    if (reached == NULL && slot->clients_here != NULL)
-        atomic_fetch_add_explicit(slot->clients_here, 1, memory_order_relaxed);
     return reached;
 }
 
@@ -169,8 +165,6 @@ void connlimits_leave_route(struct connlimits_slot *slot)
     pthread_mutex_lock(&slot->limits->lock);
     conncount_leave_route(&slot->limits->counts, &slot->ticket);
     pthread_mutex_unlock(&slot->limits->lock);
-    if (slot->clients_here != NULL)
-        atomic_fetch_sub_explicit(slot->clients_here, 1, memory_order_relaxed);
 }
 
 void connlimits_release(struct connlimits_slot *slot)

@@ -11,7 +11,6 @@
 #define WSB_CONNLIMITS_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,8 +36,6 @@ struct connlimits {
 /* One connection's place in the counts. */
 struct connlimits_slot {
     struct connlimits *limits;      /* not owned; NULL: the slot counts nothing */
-    atomic_uint *clients_here;      /* not owned: the WebSocket clients of the loop that
-                                     * accepted it (the status line's per-loop count) */
     struct conncount_ticket ticket; /* the place in the shared counts */
 };
 
@@ -64,16 +61,16 @@ void connlimits_measure_fds(struct connlimits *l, const struct config *c);
  * budget from its fd_reserve (logged if it changed). Any thread. */
 void connlimits_configure(struct connlimits *l, const struct config *c);
 
-/* Counts a connection from <sa> just accepted by a loop whose WebSocket clients are
- * counted in <clients_here>, into <slot> (empty), checking the limits and the descriptor
- * budget in one step under the lock, so that they hold across loops. IPv6 addresses count
- * by their first <prefix_v6> bits. Returns NULL (counted: released by connlimits_release), or
- * the name of the limit reached (conncount_add's names) with its value in <limit>; <slot>
- * stays empty then. <*budget_full>: the budget has no room left for one more accept on
- * every loop; the caller stops accepting until connlimits_has_room. Any thread. */
+/* Counts a connection from <sa> just accepted into <slot> (empty), checking the limits
+ * and the descriptor budget in one step under the lock, so that they hold across loops.
+ * IPv6 addresses count by their first <prefix_v6> bits. Returns NULL (counted: released by
+ * connlimits_release), or the name of the limit reached (conncount_add's names) with its
+ * value in <limit>; <slot> stays empty then. <*budget_full>: the budget has no room left
+ * for one more accept on every loop; the caller stops accepting until
+ * connlimits_has_room. Any thread. */
 const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
-                             atomic_uint *clients_here, const struct sockaddr *sa,
-                             unsigned prefix_v6, unsigned *limit, bool *budget_full);
+                             const struct sockaddr *sa, unsigned prefix_v6, unsigned *limit,
+                             bool *budget_full);
 
 /* The connection of <slot> becomes a WebSocket client of <route> (of a configuration the
  * caller holds), if the route's max_connections allows. Returns NULL, or the limit

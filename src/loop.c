@@ -53,7 +53,6 @@ int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
     l->conf = runconf_slot_ref(published);
     l->limits = limits;
     l->authpool = pool;
-    atomic_init(&l->ws_clients, 0);
     TAILQ_INIT(&l->calls);
     if (pthread_mutex_init(&l->call_lock, NULL) != 0) {
         snprintf(err, err_len, "pthread: cannot make a lock");

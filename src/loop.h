@@ -9,7 +9,6 @@
 #define WSB_LOOP_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/queue.h>
@@ -50,8 +49,6 @@ struct loop {
     struct connset conns;           /* every connection of this loop */
     struct connlimits *limits;      /* not owned: the counts every loop shares */
     struct authpool *authpool;      /* not owned: hashes passwords; NULL: none */
-    atomic_uint ws_clients;         /* WebSocket clients counted by this loop (connlimits.c;
-                                     * any thread reads it for the status line) */
     bool stopping;                  /* a stop began: accept nothing, keep nothing alive */
     pthread_mutex_t call_lock;      /* guards calls */
     bool call_lock_made;            /* call_lock initialised, to destroy */

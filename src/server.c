@@ -86,8 +86,8 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
         log_msg(LOG_LEVEL_DEBUG, "client=%s accepted on %s by worker %u", peer, lst->name, l->id);
     }
     /* Counted from here to the close of its socket, whatever it turns out to be. */
-    reached = connlimits_admit(l->limits, &slot, &l->ws_clients, sa,
-                           loop_config(l)->per_ip_prefix_v6, &limit, &full);
+    reached = connlimits_admit(l->limits, &slot, sa, loop_config(l)->per_ip_prefix_v6, &limit,
+                               &full);
     if (reached != NULL) {
         server_refuse(p, fd, sa, reached, limit);
         if (strcmp(reached, "fd_reserve") == 0)

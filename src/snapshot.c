@@ -44,21 +44,23 @@ struct snapshot {
 /* What <l> holds now, by kind and state. On <l>'s thread. */
 static void snapshot_count(const struct loop *l, struct snapshot_states *st)
 {
+    /* First match wins: the bridge's HTTP connections wait only for a password. */
     struct connset_tally t[] = {
-        {"tls", NULL, 0},  {"http", NULL, 0},  {"websocket", "connecting", 0},
-        {"websocket", "open", 0}, {"websocket", "closing", 0}, {"drain", NULL, 0},
-        {"admin", NULL, 0},
+        {"tls", NULL, 0},         {"http", "wait", 0},        {"http", NULL, 0},
+        {"websocket", "connecting", 0}, {"websocket", "open", 0}, {"websocket", "closing", 0},
+        {"drain", NULL, 0},       {"admin", NULL, 0},
     };
 
     connset_count(&l->conns, t, sizeof(t) / sizeof(t[0]));
     *st = (struct snapshot_states){
         .tls = t[0].n,
-        .http = t[1].n,
-        .connecting = t[2].n,
-        .open = t[3].n,
-        .closing = t[4].n,
-        .draining = t[5].n,
-        .admin = t[6].n,
+        .http = t[1].n + t[2].n,
+        .upgrading = t[1].n,
+        .connecting = t[3].n,
+        .open = t[4].n,
+        .closing = t[5].n,
+        .draining = t[6].n,
+        .admin = t[7].n,
     };
 }
 
@@ -66,6 +68,7 @@ static void snapshot_states_add(struct snapshot_states *sum, const struct snapsh
 {
     sum->tls += add->tls;
     sum->http += add->http;
+    sum->upgrading += add->upgrading;
     sum->connecting += add->connecting;
     sum->open += add->open;
     sum->closing += add->closing;
@@ -138,7 +141,7 @@ static void snapshot_close(struct snapshot *s)
 static void snapshot_on_done(evutil_socket_t fd, short what, void *arg)
 {
     struct snapshot *s = arg;
-    struct snapshot_result r = {0};
+    struct snapshot_result r = {.snap = s};
 
     (void)fd;
     (void)what;
@@ -202,6 +205,13 @@ struct snapshot *snapshot_start(struct loop *home, struct loop *const *loops, si
         loop_call(loops[i], &s->asks[i].call);
     }
     return s;
+}
+
+const struct snapshot_states *snapshot_result_loop(const struct snapshot_result *r, size_t i)
+{
+    const struct snapshot *s = r->snap;
+
+    return i < s->n && s->asks[i].answered ? &s->asks[i].states : NULL;
 }
 
 void snapshot_cancel(struct snapshot *s)

@@ -19,6 +19,8 @@ struct snapshot;
 struct snapshot_states {
     unsigned long tls;                      /* TLS handshakes */
     unsigned long http;                     /* requests being read or answered */
+    unsigned long upgrading;                /* of those, upgrades admitted as WebSocket
+                                             * clients, waiting for their password check */
     unsigned long connecting, open, closing; /* WebSocket clients by state */
     unsigned long draining;                 /* connections being drained and closed */
     unsigned long admin;                    /* admin endpoint requests */
@@ -30,7 +32,12 @@ struct snapshot_result {
     struct snapshot_states states; /* summed */
     size_t missing;                /* loops that did not answer in time, or whose copy
                                     * could not be made or added */
+    const struct snapshot *snap;   /* for snapshot_result_loop */
 };
+
+/* What the <i>-th loop asked (in snapshot_start's <loops> order) holds, or NULL if it did
+ * not answer. Valid during the callback only. */
+const struct snapshot_states *snapshot_result_loop(const struct snapshot_result *r, size_t i);
 
 /* Receives the result (valid during the call only) on the asking loop's thread. */
 typedef void snapshot_cb(const struct snapshot_result *r, void *arg);

@@ -152,9 +152,14 @@ static void workers_on_status(const struct snapshot_result *r, void *arg)
     size_t used = 0;
 
     w->status = NULL;
+    /* Per worker, the clients it counted as WebSocket clients (connlimits_upgrade): those
+     * connecting, open or closing, and upgrades waiting for their password ("?": the worker
+     * did not answer). */
     for (size_t i = 0; i < w->n; i++) {
-        int n = snprintf(per + used, sizeof(per) - used, "%s%u", i == 0 ? "" : ",",
-                         atomic_load(&w->servers[i].loop.ws_clients));
+        const struct snapshot_states *one = snapshot_result_loop(r, i);
+        int n = one == NULL ? snprintf(per + used, sizeof(per) - used, "%s?", i == 0 ? "" : ",")
+                            : snprintf(per + used, sizeof(per) - used, "%s%lu", i == 0 ? "" : ",",
+                                       one->connecting + one->open + one->closing + one->upgrading);
         if (n > 0 && (size_t)n < sizeof(per) - used)
             used += (size_t)n;
     }

@@ -41,17 +41,16 @@ struct wsclient {
     struct runconf *conf;          /* a reference: the configuration it started under */
     const struct route *route;     /* in conf->config, not owned */
     enum wsclient_state state;
+    bool client_fin;               /* the client closed while paused: read the rest regardless */
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */
     struct event *close_timer;     /* CLOSING: how long to wait for the client's close frame */
     struct event *hup;             /* while the client is paused: notices it closing */
-    bool client_fin;               /* the client closed while paused: read the rest regardless */
     struct ws_msg msg;             /* parser of the client's frames */
     struct heartbeat hb;
     struct flow to_target;         /* client -> target: pauses reading the client */
     struct flow to_client;         /* target -> client: pauses reading the target */
-    struct utf8 text_out;          /* text routes: validator of the target's bytes */
     size_t text_held;              /* text routes: validated bytes held back (part of a char) */
     uint64_t to_target_bytes;      /* payload bytes written towards the target */
     uint64_t to_client_bytes;      /* payload bytes framed towards the client */
@@ -62,6 +61,8 @@ struct wsclient {
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
+    struct utf8 text_out;          /* text routes: validator of the target's bytes (among the
+                                    * byte-sized fields, where it costs no padding) */
     struct connlimits_slot slot;   /* its count: the route's until finished, the socket's
                                     * until closed (handed to drain with it) */
     struct metrics_route *stats;   /* its route's counters in loop->metrics, not owned;
