@@ -259,3 +259,8 @@ void addr_format_sockaddr(const struct sockaddr *sa, char *out)
     }
     snprintf(out, ADDR_SOCKADDR_STR_MAX, "?");
 }
+
+socklen_t addr_sockaddr_len(const struct sockaddr *sa)
+{
+    return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}

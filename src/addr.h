@@ -40,4 +40,8 @@ int addr_format(const struct addr *a, char *out, size_t cap);
  * (ADDR_SOCKADDR_STR_MAX bytes); anything else as "?". */
 void addr_format_sockaddr(const struct sockaddr *sa, char *out);
 
+/* The length of <sa> as its family says: sizeof(struct sockaddr_in6) for AF_INET6,
+ * sizeof(struct sockaddr_in) for anything else (what an accepted socket's peer is). */
+socklen_t addr_sockaddr_len(const struct sockaddr *sa);
+
 #endif

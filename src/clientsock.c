@@ -26,6 +26,7 @@
 
 #include "echo.h"
 #include "log.h"
+#include "timeval.h"
 #include "tls.h"
 
 static void clientsock_report(struct clientsock *cs, enum clientsock_result result)
@@ -69,7 +70,7 @@ static void clientsock_tls_start(struct clientsock *cs)
 {
     evutil_socket_t fd = bufferevent_getfd(cs->bev);
     char why[256];
-    SSL *ssl = tls_connect_ssl_new(cs->tls, cs->tls_target, why, sizeof(why));
+    SSL *ssl = tls_connect_ssl_new(cs->tls, cs->tls_route, why, sizeof(why));
 
     if (ssl == NULL) {
         snprintf(cs->reason, sizeof(cs->reason), "TLS with %s: %s", cs->target, why);
@@ -113,7 +114,7 @@ static void clientsock_on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         clientsock_keepalive(bufferevent_getfd(bev));
-        if (cs->tls_target != NULL)
+        if (cs->tls_target)
             clientsock_tls_start(cs);
         else
             clientsock_report(cs, CLIENTSOCK_CONNECTED);
@@ -170,12 +171,12 @@ static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *
 }
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
-                                  const struct tls *tls, const struct addr *target,
+                                  const struct tls *tls, const struct addr *target, size_t route,
                                   unsigned timeout_ms,
                                   uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
                                   void *arg)
 {
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(timeout_ms);
     struct clientsock *cs = calloc(1, sizeof(*cs));
     int r;
 
@@ -184,7 +185,8 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
     cs->cb = cb;
     cs->arg = arg;
     cs->timeout_ms = timeout_ms;
-    cs->tls_target = target->tls ? target : NULL;
+    cs->tls_target = target->tls;
+    cs->tls_route = route;
     cs->tls = tls;
     addr_format(target, cs->target, sizeof(cs->target));
     cs->timer = evtimer_new(base, clientsock_on_timer, cs);

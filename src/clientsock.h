@@ -34,8 +34,9 @@ typedef void clientsock_cb(struct clientsock *cs, enum clientsock_result result,
 struct clientsock {
     struct bufferevent *bev; /* owned until taken */
     struct bufferevent *tcp; /* tls://: the connecting bufferevent, its socket moved to bev */
-    const struct addr *tls_target; /* tls://: the route's address, not owned; NULL: plain */
-    const struct tls *tls;   /* tls://: the contexts holding tls_target's, not owned */
+    bool tls_target;         /* tls://: the TLS handshake follows the connect */
+    size_t tls_route;        /* tls://: its route's index, which keys its TLS context */
+    const struct tls *tls;   /* tls://: the contexts holding that route's, not owned */
     bool handshaking;        /* tls://: TCP is up, the TLS handshake is running */
     struct event *timer;     /* connect deadline, or the deferred "connected" of echo */
     clientsock_cb *cb;
@@ -47,13 +48,13 @@ struct clientsock {
 };
 
 /* Starts connecting to <target> (a host and port, or the built-in echo with watermarks
- * <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be the address
- * in a route of the config <tls> was made from, and <tls> must outlive the client
- * socket: "connected" is reported once the TLS handshake has succeeded. Returns the new
- * client socket, or NULL if it could not even start (memory, sockets); <cb> is not
- * called then. */
+ * <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be the target of
+ * route <route> (its index in the config <tls> was made from), and <tls> must outlive the
+ * client socket: "connected" is reported once the TLS handshake has succeeded. Returns
+ * the new client socket, or NULL if it could not even start (memory, sockets); <cb> is
+ * not called then. */
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
-                                  const struct tls *tls, const struct addr *target,
+                                  const struct tls *tls, const struct addr *target, size_t route,
                                   unsigned timeout_ms,
                                   uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
                                   void *arg);

@@ -2,7 +2,7 @@
  * conncount.h - the counts behind the connection limits: every accepted connection from
  * its accept until its socket is closed, in all and per client address (an IPv6 client
  * by its prefix); of those, the ones not upgraded yet ("pending") and the WebSocket
- * clients of each route path. Pure: no locks, no I/O; workers.c holds the one mutex that
+ * clients of each route path. Pure: no locks, no I/O; connlimits.c holds the one mutex that
  * makes a check and its count a single step across threads.
  */
 #ifndef WSB_CONNCOUNT_H

@@ -15,19 +15,48 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "server.h"
+#include "loop.h"
+#include "timeval.h"
 #include "tls.h"
 
-static void drain_shut(struct drain *l)
+static void drain_conn_free(struct conn *c)
 {
-    evutil_socket_t fd = bufferevent_getfd(l->bev);
-    SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
+    struct drain *d = CONN_OF(c, struct drain, conn);
 
-    l->shut = true;
+    if (d->timer != NULL)
+        event_free(d->timer);
+    if (!d->shut && bufferevent_getfd(d->bev) < 0)
+        bufferevent_flush(d->bev, EV_WRITE, BEV_FINISHED);
+    bufferevent_free(d->bev);
+    connlimits_release(&d->slot);
+    free(d);
+}
+
+static const struct conn_ops drain_conn_ops = {
+    .kind = "drain",
+    .free = drain_conn_free,
+};
+
+/* Done: the reaper frees the socket; nothing of <d> runs before. */
+static void drain_finish(struct drain *d)
+{
+    if (d->timer != NULL)
+        evtimer_del(d->timer);
+    bufferevent_disable(d->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(d->bev, NULL, NULL, NULL, NULL);
+    conn_finish(&d->conn);
+}
+
+static void drain_shut(struct drain *d)
+{
+    evutil_socket_t fd = bufferevent_getfd(d->bev);
+    SSL *ssl = bufferevent_openssl_get_ssl(d->bev);
+
+    d->shut = true;
     if (fd < 0) {
         /* A pair end (the echo target): tell its partner we are done writing. */
-        bufferevent_flush(l->bev, EV_WRITE, BEV_FINISHED);
-        drain_free(l);
+        bufferevent_flush(d->bev, EV_WRITE, BEV_FINISHED);
+        drain_finish(d);
         return;
     }
     /* TLS: the output is all in the socket by now, so close_notify goes out behind it;
@@ -36,8 +65,8 @@ static void drain_shut(struct drain *l)
     if (ssl != NULL)
         tls_close_notify(ssl);
     shutdown(fd, SHUT_WR);
-    if (l->peer_eof)
-        drain_free(l); /* both sides are done: nothing left to wait for */
+    if (d->peer_eof)
+        drain_finish(d); /* both sides are done: nothing left to wait for */
 }
 
 static void drain_on_read(struct bufferevent *bev, void *arg)
@@ -48,81 +77,60 @@ static void drain_on_read(struct bufferevent *bev, void *arg)
 
 static void drain_on_write(struct bufferevent *bev, void *arg)
 {
-    struct drain *l = arg;
+    struct drain *d = arg;
 
-    if (!l->shut && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        drain_shut(l);
+    if (!d->shut && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        drain_shut(d);
 }
 
 static void drain_on_event(struct bufferevent *bev, short what, void *arg)
 {
-    struct drain *l = arg;
+    struct drain *d = arg;
 
     /* A peer that half-closed still reads: finish sending what is queued (the close frame,
      * the rest of a file) before closing, bounded by the timeout. Errors end it at once. */
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !l->shut &&
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !d->shut &&
         evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-        l->peer_eof = true;
+        d->peer_eof = true;
         bufferevent_disable(bev, EV_READ);
         return;
     }
-    drain_free(l);
+    drain_finish(d);
 }
 
 static void drain_on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    drain_free(arg);
+    drain_finish(arg);
 }
 
-void drain_start(struct server *s, struct bufferevent *bev, unsigned timeout_ms)
+void drain_start(struct loop *l, struct bufferevent *bev, unsigned timeout_ms,
+                 struct connlimits_slot *slot)
 {
-    drain_start_counted(s, bev, timeout_ms, NULL);
-}
+    struct timeval tv = timeval_from_ms(timeout_ms);
+    struct drain *d = calloc(1, sizeof(*d));
 
-void drain_start_counted(struct server *s, struct bufferevent *bev, unsigned timeout_ms,
-                         struct connslot *slot)
-{
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    struct drain *l = calloc(1, sizeof(*l));
-
-    if (l == NULL) {
+    if (d == NULL) {
         bufferevent_free(bev);
         if (slot != NULL)
-            connslot_release(slot);
+            connlimits_release(slot);
         return;
     }
-    connslot_move(&l->slot, slot);
-    l->server = s;
-    l->bev = bev;
-    l->timer = evtimer_new(s->base, drain_on_timeout, l);
-    TAILQ_INSERT_TAIL(&s->drains, l, link);
-    if (l->timer == NULL) {
-        drain_free(l);
+    connlimits_move(&d->slot, slot);
+    d->bev = bev;
+    d->timer = evtimer_new(l->base, drain_on_timeout, d);
+    conn_add(&l->conns, &d->conn, &drain_conn_ops);
+    if (d->timer == NULL) {
+        drain_finish(d);
         return;
     }
-    evtimer_add(l->timer, &tv);
-    drain_on_read(bev, l);
-    bufferevent_setcb(bev, drain_on_read, drain_on_write, drain_on_event, l);
+    evtimer_add(d->timer, &tv);
+    drain_on_read(bev, d);
+    bufferevent_setcb(bev, drain_on_read, drain_on_write, drain_on_event, d);
     bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
     bufferevent_set_timeouts(bev, NULL, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        drain_shut(l);
-}
-
-void drain_free(struct drain *l)
-{
-    struct server *s = l->server;
-
-    TAILQ_REMOVE(&s->drains, l, link);
-    if (l->timer != NULL)
-        event_free(l->timer);
-    if (!l->shut && bufferevent_getfd(l->bev) < 0)
-        bufferevent_flush(l->bev, EV_WRITE, BEV_FINISHED);
-    bufferevent_free(l->bev);
-    connslot_release(&l->slot);
-    free(l);
-    server_conn_gone(s);
+        drain_shut(d);
 }

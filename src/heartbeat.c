@@ -14,11 +14,13 @@
 
 #include <event2/event.h>
 
+#include "timeval.h"
+
 /* <ms> as a common timeout of <base>: the same value for every caller with the same
  * duration. libevent keeps at most 256 per base; past that, a plain timeout. */
 static struct timeval heartbeat_common(struct event_base *base, unsigned ms)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(ms);
     const struct timeval *common = event_base_init_common_timeout(base, &tv);
 
     return common != NULL ? *common : tv;
@@ -123,7 +125,7 @@ static void heartbeat_on_idle_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct heartbeat *hb = arg;
     struct timeval now, since, left;
-    struct timeval idle = {.tv_sec = hb->idle_ms / 1000, .tv_usec = (hb->idle_ms % 1000) * 1000};
+    struct timeval idle = timeval_from_ms(hb->idle_ms);
 
     (void)fd;
     (void)what;

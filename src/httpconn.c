@@ -1,110 +1,132 @@
 /*
  * httpconn.c - glue between an accepted socket and the pure request parser: feed bytes,
- * act on the verdict. Bytes after the head stay in the bufferevent's input, so frames a
- * client pipelines after its request reach the WebSocket client untouched, and requests
- * pipelined after a static one are answered in order, one file at a time. An upgrade or
- * an error ends this object's part; a static answer may keep the connection for the next
- * request, within keepalive_requests, keepalive_timeout and keepalive_time.
+ * give each complete head to the handler. Bytes after the head stay in the bufferevent's
+ * input, so frames a client pipelines after its request reach the WebSocket client
+ * untouched, and requests pipelined after a static one are answered in order, one file at
+ * a time. A static answer may keep the connection for the next request, within
+ * keepalive_requests, keepalive_timeout and keepalive_time.
  */
 #include "httpconn.h"
 
+#include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
-#include "authpool.h"
-#include "basicauth.h"
 #include "config.h"
 #include "drain.h"
 #include "filebody.h"
-#include "handshake.h"
 #include "http_reply.h"
-#include "log.h"
-#include "metrics.h"
-#include "netlist.h"
-#include "ratelimit.h"
-#include "origin.h"
-#include "route.h"
-#include "runconf.h"
-#include "server.h"
+#include "loop.h"
 #include "static.h"
-#include "workers.h"
-#include "wsclient.h"
+#include "timeval.h"
 
-static const char *const httpconn_state_names[] = {"head", "sending", "closing", "auth"};
+/* RFC 7231 §4.3.2: a HEAD answer is the GET answer's head alone. */
+#define HTTPCONN_HEAD_END "\r\n\r\n"
 
-/* The 503 warn line of a limit reached: a peer may repeat it at will. */
-static struct ratelimit httpconn_limit_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
+static const char *const httpconn_state_names[] = {"head", "sending", "closing", "wait"};
 
 static void httpconn_set_state(struct httpconn *hc, enum httpconn_state state)
 {
     if (hc->state == state)
         return;
-    log_msg(LOG_LEVEL_DEBUG, "client=%s http %s -> %s", hc->peer, httpconn_state_names[hc->state],
-            httpconn_state_names[state]);
+    log_msg(LOG_LEVEL_DEBUG, "%sclient=%s http %s -> %s", hc->handler->log_prefix, hc->peer,
+            httpconn_state_names[hc->state], httpconn_state_names[state]);
     hc->state = state;
 }
 
-/* Gives up <hc>'s password check, if one is under way: the job is cancelled (its result
- * is never delivered), the client uncounted and the configuration let go. Idempotent. */
-static void httpconn_auth_abandon(struct httpconn *hc)
+static const struct config *httpconn_config(const struct httpconn *hc)
 {
-    if (hc->auth_job != NULL)
-        authpool_cancel(hc->auth_job);
-    hc->auth_job = NULL;
-    if (hc->auth_route != NULL)
-        connslot_leave_route(&hc->slot);
-    hc->auth_route = NULL;
-    runconf_unref(hc->auth_conf);
-    hc->auth_conf = NULL;
+    return loop_config(hc->loop);
 }
 
-/* Ends <hc>'s part: the connection has been handed on or closed. */
+/* Ends <hc>'s part: the connection has been handed on or closed. A handler still at work
+ * is told first (GONE). */
 static void httpconn_finish(struct httpconn *hc)
 {
-    struct server *s = hc->server;
+    void *wait = hc->wait;
 
-    if (hc->done)
+    if (conn_is_finished(&hc->conn))
         return;
-    httpconn_auth_abandon(hc);
-    hc->done = true;
+    if (wait != NULL) {
+        hc->wait = NULL;
+        hc->handler->on_cut(hc, wait, HTTPCONN_CUT_GONE);
+    }
+    conn_finish(&hc->conn);
     filebody_reset(&hc->body); /* an answer cut short: its file is no longer needed */
     if (hc->deadline != NULL)
         evtimer_del(hc->deadline);
-    TAILQ_REMOVE(&s->httpconns, hc, link);
-    TAILQ_INSERT_TAIL(&s->dead_http, hc, link);
-    server_reap_soon(s);
 }
 
 /* Hands the connection to drain: what is queued is sent, then a graceful close. */
 static void httpconn_hand_to_drain(struct httpconn *hc)
 {
-    drain_start_counted(hc->server, hc->bev, server_config(hc->server)->close_timeout_ms,
-                        &hc->slot);
+    drain_start(hc->loop, hc->bev, httpconn_config(hc)->close_timeout_ms, &hc->slot);
     hc->bev = NULL;
     httpconn_finish(hc);
 }
 
-/* Answers with <status> and closes gracefully (the answer is never cut by a reset). */
-static void httpconn_reply_error(struct httpconn *hc, int status, const char *detail)
+void httpconn_reply_error(struct httpconn *hc, int status, const char *detail,
+                          const char *headers)
 {
     char buf[1024];
-    size_t n = http_reply_error(buf, sizeof(buf), status, detail);
+    size_t n = http_reply_error_with(buf, sizeof(buf), status, detail, headers);
+    const char *end;
 
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s%s%s", hc->peer,
-            hc->req.method != NULL ? hc->req.method : "-", LOG_Q(hc->req.url), status,
+    log_msg(hc->handler->log_level, "%sclient=%s %s %s: %d %s%s%s", hc->handler->log_prefix,
+            hc->peer, hc->req.method != NULL ? hc->req.method : "-", LOG_Q(hc->req.url), status,
             http_reply_reason(status), detail != NULL ? ": " : "", detail != NULL ? detail : "");
+    if (hc->handler->bare_head && hc->req.method != NULL && strcmp(hc->req.method, "HEAD") == 0 &&
+        (end = memmem(buf, n, HTTPCONN_HEAD_END, strlen(HTTPCONN_HEAD_END))) != NULL)
+        n = (size_t)(end - buf) + strlen(HTTPCONN_HEAD_END);
     bufferevent_write(hc->bev, buf, n);
     httpconn_hand_to_drain(hc);
+}
+
+struct evbuffer *httpconn_output(struct httpconn *hc)
+{
+    return bufferevent_get_output(hc->bev);
+}
+
+void httpconn_close(struct httpconn *hc)
+{
+    httpconn_hand_to_drain(hc);
+}
+
+struct bufferevent *httpconn_take(struct httpconn *hc, struct connlimits_slot *slot)
+{
+    struct bufferevent *bev = hc->bev;
+
+    hc->bev = NULL;
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    connlimits_move(slot, &hc->slot);
+    httpconn_finish(hc);
+    return bev;
+}
+
+void httpconn_wait(struct httpconn *hc, void *wait)
+{
+    hc->wait = wait;
+    bufferevent_disable(hc->bev, EV_READ);
+    httpconn_set_state(hc, HTTPCONN_WAIT);
+}
+
+void *httpconn_wait_end(struct httpconn *hc)
+{
+    void *wait = hc->wait;
+
+    hc->wait = NULL;
+    httpconn_set_state(hc, HTTPCONN_HEAD);
+    if (!hc->read_eof)
+        bufferevent_enable(hc->bev, EV_READ);
+    return wait;
 }
 
 /* Sets when the write callback runs: while a file is streamed, when the output falls to
@@ -113,7 +135,7 @@ static void httpconn_reply_error(struct httpconn *hc, int status, const char *de
  * write that leaves the output at or under this level. */
 static void httpconn_watch_output(struct httpconn *hc)
 {
-    size_t low = (size_t)server_config(hc->server)->low_watermark_bytes;
+    size_t low = (size_t)httpconn_config(hc)->low_watermark_bytes;
 
     if (filebody_is_active(&hc->body))
         low = FILEBODY_REFILL_BYTES;
@@ -141,8 +163,7 @@ static void httpconn_close_after_output(struct httpconn *hc)
 /* (Re)starts the deadline for the request head being read. */
 static void httpconn_arm_deadline(struct httpconn *hc)
 {
-    unsigned ms = server_config(hc->server)->handshake_timeout_ms;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(httpconn_config(hc)->handshake_timeout_ms);
 
     hc->idle = false;
     evtimer_add(hc->deadline, &tv);
@@ -160,19 +181,19 @@ static uint64_t httpconn_now_ms(void)
 static uint64_t httpconn_lifetime_left_ms(const struct httpconn *hc)
 {
     uint64_t age = httpconn_now_ms() - hc->started_ms;
-    uint64_t limit = server_config(hc->server)->keepalive_time_ms;
+    uint64_t limit = httpconn_config(hc)->keepalive_time_ms;
 
     return age < limit ? limit - age : 0;
 }
 
 /* True if the answer about to be written may leave <hc> open for another request: the
- * server is not stopping, keep-alive is on, this is not the keepalive_requests-th answer
+ * loop is not stopping, keep-alive is on, this is not the keepalive_requests-th answer
  * and keepalive_time has not run out. Otherwise the answer says "Connection: close". */
 static bool httpconn_may_keep(const struct httpconn *hc)
 {
-    const struct config *cfg = server_config(hc->server);
+    const struct config *cfg = httpconn_config(hc);
 
-    return !hc->server->stopping && cfg->keepalive_timeout_ms > 0 &&
+    return !hc->loop->stopping && cfg->keepalive_timeout_ms > 0 &&
            hc->served + 1 < cfg->keepalive_requests && httpconn_lifetime_left_ms(hc) > 0;
 }
 
@@ -181,7 +202,7 @@ static bool httpconn_may_keep(const struct httpconn *hc)
  * runs out sooner. The deadline no longer restarts for a client that just keeps asking. */
 static void httpconn_arm_next(struct httpconn *hc)
 {
-    uint64_t ms = server_config(hc->server)->keepalive_timeout_ms;
+    uint64_t ms = httpconn_config(hc)->keepalive_timeout_ms;
     uint64_t left = httpconn_lifetime_left_ms(hc);
     struct timeval tv;
 
@@ -191,8 +212,7 @@ static void httpconn_arm_next(struct httpconn *hc)
     }
     if (left < ms)
         ms = left;
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    tv = timeval_from_ms(ms);
     hc->idle = true;
     evtimer_add(hc->deadline, &tv);
 }
@@ -204,218 +224,6 @@ static bool httpconn_is_idle(struct httpconn *hc)
 {
     return hc->state == HTTPCONN_HEAD && hc->served > 0 && hc->req.head_bytes == 0 &&
            evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0;
-}
-
-/* Answers <status> with extra header lines <headers> (see http_reply_error_with) and
- * closes gracefully, as httpconn_reply_error. */
-static void httpconn_reply_error_with(struct httpconn *hc, int status, const char *detail,
-                                      const char *headers)
-{
-    char buf[1024];
-    size_t n = http_reply_error_with(buf, sizeof(buf), status, detail, headers);
-
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", hc->peer, hc->req.method,
-            LOG_Q(hc->req.url), status, http_reply_reason(status), detail);
-    bufferevent_write(hc->bev, buf, n);
-    httpconn_hand_to_drain(hc);
-}
-
-/* Refuses an upgrade: counts the failure by <status> and <detail> (a short static text:
- * it becomes a label value), then answers as httpconn_reply_error_with (<headers> NULL:
- * none) and closes. */
-static void httpconn_refuse(struct httpconn *hc, int status, const char *detail,
-                            const char *headers)
-{
-    metrics_count_failure(hc->server->metrics, status, detail);
-    if (headers == NULL)
-        httpconn_reply_error(hc, status, detail);
-    else
-        httpconn_reply_error_with(hc, status, detail, headers);
-}
-
-/* The route's cheap access rules and the connection limits, in that order, after the
- * handshake checks and before any password is hashed, so that a refused client costs
- * little and never causes a connection to the target. Returns true if <hc> may go on,
- * counted as a client of <route> (connslot_upgrade: every later refusal gives the route
- * count back with connslot_leave_route); otherwise
- * it has been answered (403 or 503) and closed. */
-static bool httpconn_admit(struct httpconn *hc, const struct route *route)
-{
-    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
-    const char *limit_name;
-    unsigned limit;
-
-    if (route->nets != NULL && !netlist_is_allowed(route->nets, sa)) {
-        httpconn_refuse(hc, 403, "client address not allowed", NULL);
-        return false;
-    }
-    /* Cross-site WebSocket hijacking: without "origins:", only pages of this very host
-     * and port (what the web root serves) may open the route from a browser. */
-    if (!origin_list_is_allowed(route->origins, http_req_header(&hc->req, "Origin"),
-                                http_req_header(&hc->req, "Host"), hc->tls)) {
-        httpconn_refuse(hc, 403, "origin not allowed", NULL);
-        return false;
-    }
-    limit_name = connslot_upgrade(&hc->slot, route, &limit);
-    if (limit_name != NULL) {
-        log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
-                        hc->peer, LOG_Q(hc->req.url), limit_name, limit);
-        httpconn_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
-        return false;
-    }
-    return true;
-}
-
-/* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
- * count over. <route> is in the server's current configuration. */
-static void httpconn_hand_on(struct httpconn *hc, const struct route *route)
-{
-    struct bufferevent *bev = hc->bev;
-
-    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
-            route->path);
-    hc->bev = NULL;
-    httpconn_finish(hc);
-    wsclient_new(hc->server, bev, route, &hc->hs, &hc->slot, hc->peer);
-}
-
-/* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
- * <route>, whose count the caller has given back, and closes. */
-static void httpconn_auth_refuse(struct httpconn *hc, const struct route *route,
-                                 enum basicauth_result auth, const char *user)
-{
-    char headers[64 + CONFIG_REALM_MAX];
-
-    log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
-            LOG_Q(hc->req.url), basicauth_result_name(auth));
-    /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
-    snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
-             route->auth_realm);
-    httpconn_refuse(hc, 401, "authentication required", headers);
-}
-
-static void httpconn_dispatch(struct httpconn *hc);
-
-/* The pool's answer for <hc>'s password (see httpconn_auth_start), on its loop. */
-static void httpconn_on_auth(enum basicauth_result result, const char *user, void *arg)
-{
-    struct httpconn *hc = arg;
-    const struct route *route = hc->auth_route;
-    struct runconf *conf = hc->auth_conf;
-    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
-
-    /* The count now goes with the connection, which is handed on or refused below. */
-    hc->auth_job = NULL;
-    hc->auth_route = NULL;
-    hc->auth_conf = NULL;
-    httpconn_set_state(hc, HTTPCONN_HEAD);
-    if (result == BASICAUTH_DENIED)
-        authpool_record_failure(hc->server->workers->authpool, sa);
-    if (result == BASICAUTH_OK && conf != hc->server->conf) {
-        /* A reload while the password was hashed: the route may be gone, or its users
-         * changed. Everything is checked again under the new configuration. */
-        log_msg(LOG_LEVEL_DEBUG,
-                "client=%s %s: configuration reloaded during the password "
-                "check: checking again",
-                hc->peer, LOG_Q(hc->req.url));
-        connslot_leave_route(&hc->slot);
-        runconf_unref(conf);
-        if (!hc->read_eof)
-            bufferevent_enable(hc->bev, EV_READ);
-        httpconn_dispatch(hc);
-        return;
-    }
-    if (result == BASICAUTH_OK) {
-        httpconn_hand_on(hc, route);
-    } else {
-        connslot_leave_route(&hc->slot);
-        if (result == BASICAUTH_DENIED)
-            httpconn_auth_refuse(hc, route, result, user);
-        else
-            httpconn_refuse(hc, 500, "cannot check credentials", NULL);
-    }
-    runconf_unref(conf);
-}
-
-/* Basic authentication for an admitted (counted) upgrade on <route>: the credentials are
- * decoded here, then hashed on the pool while <hc> waits in HTTPCONN_AUTH, unless they
- * are missing or malformed (401), the address failed too often lately (429), or the
- * pool's queue is full (503). */
-static void httpconn_auth_start(struct httpconn *hc, const struct route *route)
-{
-    struct authpool *pool = hc->server->workers->authpool;
-    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
-    struct basicauth_cred cred;
-    enum basicauth_result auth;
-    uint64_t blocked_ms;
-    char headers[64];
-
-    auth = basicauth_decode(route->users, http_req_header(&hc->req, "Authorization"), &cred);
-    if (auth == BASICAUTH_PENDING && pool == NULL) {
-        /* Only a daemon built without the pool: never hash on the loop. */
-        basicauth_cred_wipe(&cred);
-        connslot_leave_route(&hc->slot);
-        httpconn_refuse(hc, 500, "cannot check credentials", NULL);
-        return;
-    }
-    if (auth != BASICAUTH_PENDING) {
-        connslot_leave_route(&hc->slot);
-        httpconn_auth_refuse(hc, route, auth, cred.user);
-        basicauth_cred_wipe(&cred);
-        return;
-    }
-    /* Before any hash: a guesser gets nothing more from us, not even CPU time. */
-    blocked_ms = authpool_blocked_ms(pool, sa);
-    if (blocked_ms > 0) {
-        log_msg(LOG_LEVEL_INFO,
-                "client=%s user=%s %s: too many failed logins, blocked for "
-                "%llu ms more",
-                hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
-        basicauth_cred_wipe(&cred);
-        connslot_leave_route(&hc->slot);
-        snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
-                 (unsigned long long)(blocked_ms + 999) / 1000);
-        httpconn_refuse(hc, 429, "too many failed logins", headers);
-        return;
-    }
-    hc->auth_job = authpool_submit(pool, hc->server->base, &cred, httpconn_on_auth, hc);
-    if (hc->auth_job == NULL) {
-        log_msg_limited(&httpconn_limit_log, LOG_LEVEL_WARN,
-                        "client=%s %s: password check queue full", hc->peer, LOG_Q(hc->req.url));
-        connslot_leave_route(&hc->slot);
-        httpconn_refuse(hc, 503, "authentication busy", "Retry-After: 1\r\n");
-        return;
-    }
-    hc->auth_conf = runconf_ref(hc->server->conf);
-    hc->auth_route = route;
-    bufferevent_disable(hc->bev, EV_READ);
-    httpconn_set_state(hc, HTTPCONN_AUTH);
-}
-
-/* The WebSocket way, cheapest checks first: the route, the RFC 6455 handshake, the
- * route's address and Origin rules, the connection limits, and only then the password,
- * whose hash runs on the pool; then the connection goes to a new wsclient. */
-static void httpconn_upgrade(struct httpconn *hc, const struct route *route)
-{
-    struct handshake_policy policy = {0};
-
-    if (route == NULL) {
-        httpconn_refuse(hc, 404, "no route for this path", NULL);
-        return;
-    }
-    policy.subprotocols = (const char *const *)route->subprotocols;
-    policy.n_subprotocols = route->n_subprotocols;
-    handshake_check(&hc->req, &policy, &hc->hs);
-    if (hc->hs.status != 101) {
-        httpconn_refuse(hc, hc->hs.status, hc->hs.error, NULL);
-        return;
-    }
-    if (!httpconn_admit(hc, route))
-        return;
-    if (route->users != NULL)
-        httpconn_auth_start(hc, route);
-    else
-        httpconn_hand_on(hc, route);
 }
 
 /* Logs why the file of the answer being sent could not be completed (<r> from
@@ -459,14 +267,10 @@ static bool httpconn_is_sending(struct httpconn *hc, uint64_t level)
     return filebody_is_active(&hc->body) || hc->file_in_output || out_len > level;
 }
 
-/* A static request: static.c writes the answer and hands over its file; then either the
- * next request (now, or once the file and the answers have left) or a graceful close. */
-static void httpconn_serve_static(struct httpconn *hc)
+void httpconn_serve_static(struct httpconn *hc, struct static_root *web)
 {
-    struct server *s = hc->server;
-    const struct config *cfg = server_config(s);
-    unsigned ms = cfg->handshake_timeout_ms;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    const struct config *cfg = httpconn_config(hc);
+    struct timeval tv = timeval_from_ms(cfg->handshake_timeout_ms);
     struct static_body body;
     bool keep;
 
@@ -475,8 +279,8 @@ static void httpconn_serve_static(struct httpconn *hc)
         bufferevent_set_timeouts(hc->bev, NULL, &tv);
         bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
     }
-    keep = static_serve(s->conf->web, &hc->req, bufferevent_get_output(hc->bev),
-                        httpconn_may_keep(hc), hc->peer, &body);
+    keep = static_serve(web, &hc->req, bufferevent_get_output(hc->bev), httpconn_may_keep(hc),
+                        hc->peer, &body);
     hc->served++;
     evtimer_del(hc->deadline);
     http_req_free(&hc->req);
@@ -502,39 +306,11 @@ static void httpconn_serve_static(struct httpconn *hc)
     httpconn_arm_next(hc);
 }
 
-/* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
- * answers the errors); any other request goes to the web root when there is one. */
-static void httpconn_dispatch(struct httpconn *hc)
-{
-    const struct config *cfg = server_config(hc->server);
-    const struct route *route;
-
-    /* DNS rebinding: a page of the attacker's site, its name pointed at us, would
-     * otherwise be same-origin with everything served here. RFC 7230 §5.4: several Host
-     * lines are a 400. */
-    if (cfg->hosts != NULL) {
-        int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
-        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts, http_req_header(&hc->req, "Host"),
-                                                      hc->tls)) {
-            const char *why = status == 400 ? "more than one Host" : "host not served here";
-            if (handshake_is_upgrade(&hc->req))
-                httpconn_refuse(hc, status, why, NULL);
-            else
-                httpconn_reply_error(hc, status, why);
-            return;
-        }
-    }
-    route = route_match(cfg, hc->req.url);
-    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->server->conf->web == NULL)
-        httpconn_upgrade(hc, route);
-    else
-        httpconn_serve_static(hc);
-}
-
-/* Parses and answers every complete request in the input, in order, while <hc> reads. */
+/* Parses every complete request in the input, in order, and gives it to the handler,
+ * while <hc> reads. */
 static void httpconn_parse(struct httpconn *hc)
 {
-    while (!hc->done && hc->state == HTTPCONN_HEAD) {
+    while (!conn_is_finished(&hc->conn) && hc->state == HTTPCONN_HEAD) {
         struct evbuffer *in = bufferevent_get_input(hc->bev);
         enum http_req_result r = HTTP_REQ_MORE;
 
@@ -554,16 +330,16 @@ static void httpconn_parse(struct httpconn *hc)
             evbuffer_drain(in, used);
         }
         if (r == HTTP_REQ_FAIL) {
-            httpconn_reply_error(hc, hc->req.status, hc->req.error);
+            httpconn_reply_error(hc, hc->req.status, hc->req.error, NULL);
             return;
         }
         if (r != HTTP_REQ_DONE)
             break;
-        httpconn_dispatch(hc);
+        hc->handler->on_request(hc, hc->handler_arg);
     }
     /* After the client's end of file, a partial head can never complete. */
-    if (!hc->done && hc->state == HTTPCONN_HEAD &&
-        (hc->read_eof || (hc->server->stopping && httpconn_is_idle(hc))))
+    if (!conn_is_finished(&hc->conn) && hc->state == HTTPCONN_HEAD &&
+        (hc->read_eof || (hc->loop->stopping && httpconn_is_idle(hc))))
         httpconn_close_after_output(hc);
 }
 
@@ -599,7 +375,7 @@ static void httpconn_on_write(struct bufferevent *bev, void *arg)
     if (hc->state == HTTPCONN_CLOSING && !httpconn_is_sending(hc, 0)) {
         httpconn_hand_to_drain(hc);
     } else if (hc->state == HTTPCONN_SENDING &&
-               !httpconn_is_sending(hc, server_config(hc->server)->low_watermark_bytes)) {
+               !httpconn_is_sending(hc, httpconn_config(hc)->low_watermark_bytes)) {
         httpconn_set_state(hc, HTTPCONN_HEAD);
         httpconn_watch_output(hc);
         if (!hc->read_eof)
@@ -633,9 +409,10 @@ static void httpconn_on_event(struct bufferevent *bev, short what, void *arg)
                 hc->peer);
     else if (what & BEV_EVENT_TIMEOUT)
         log_msg(LOG_LEVEL_DEBUG, "client=%s took no bytes of its answer for %u ms", hc->peer,
-                server_config(hc->server)->handshake_timeout_ms);
+                httpconn_config(hc)->handshake_timeout_ms);
     else
-        log_msg(LOG_LEVEL_DEBUG, "client=%s left before finishing its request (%s)", hc->peer,
+        log_msg(LOG_LEVEL_DEBUG, "%sclient=%s left before finishing its request (%s)",
+                hc->handler->log_prefix, hc->peer,
                 what & BEV_EVENT_ERROR ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                        : "EOF");
     httpconn_finish(hc);
@@ -647,9 +424,8 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (hc->state == HTTPCONN_AUTH) {
-        httpconn_auth_abandon(hc);
-        httpconn_refuse(hc, 503, "password check took too long", "Retry-After: 1\r\n");
+    if (hc->state == HTTPCONN_WAIT) {
+        hc->handler->on_cut(hc, hc->wait, HTTPCONN_CUT_DEADLINE);
         return;
     }
     if (httpconn_is_idle(hc)) {
@@ -663,38 +439,41 @@ static void httpconn_on_deadline(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* A slow or silent client (slowloris) must not hold a connection for ever. */
-    httpconn_reply_error(hc, 408, "request head not received in time");
+    httpconn_reply_error(hc, 408, "request head not received in time", NULL);
 }
 
-void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockaddr *sa,
-                  struct connslot *slot)
+void httpconn_new(struct loop *l, struct bufferevent *bev, const struct sockaddr *sa,
+                  struct connlimits_slot *slot, const struct httpconn_handler *handler,
+                  void *handler_arg)
 {
-    const struct config *cfg = server_config(s);
+    const struct config *cfg = loop_config(l);
     struct http_req_limits limits = HTTP_REQ_DEFAULT_LIMITS;
     struct httpconn *hc = calloc(1, sizeof(*hc));
 
     if (hc == NULL) {
         bufferevent_free(bev);
-        connslot_release(slot);
+        if (slot != NULL)
+            connlimits_release(slot);
         return;
     }
-    connslot_move(&hc->slot, slot);
-    hc->server = s;
+    connlimits_move(&hc->slot, slot);
+    hc->loop = l;
+    hc->handler = handler;
+    hc->handler_arg = handler_arg;
     hc->bev = bev;
     filebody_init(&hc->body);
     hc->tls = bufferevent_openssl_get_ssl(bev) != NULL;
     hc->started_ms = httpconn_now_ms();
     addr_format_sockaddr(sa, hc->peer);
-    memcpy(&hc->sa, sa,
-           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-    TAILQ_INSERT_TAIL(&s->httpconns, hc, link);
+    memcpy(&hc->sa, sa, addr_sockaddr_len(sa));
+    conn_add(&l->conns, &hc->conn, &handler->conn);
     limits.max_head_bytes = (size_t)cfg->max_request_head_bytes;
     if (limits.max_url_bytes > limits.max_head_bytes)
         limits.max_url_bytes = limits.max_head_bytes;
     hc->limits = limits;
-    hc->deadline = evtimer_new(s->base, httpconn_on_deadline, hc);
+    hc->deadline = evtimer_new(l->base, httpconn_on_deadline, hc);
     if (hc->deadline == NULL || http_req_init(&hc->req, &hc->limits) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", hc->peer);
+        log_msg(LOG_LEVEL_ERROR, "%sclient=%s: out of memory", handler->log_prefix, hc->peer);
         httpconn_finish(hc);
         return;
     }
@@ -705,16 +484,20 @@ void httpconn_new(struct server *s, struct bufferevent *bev, const struct sockad
     bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
 }
 
-void httpconn_stop(struct httpconn *hc)
+/* The loop stops: a kept-alive connection waiting for its next request closes now; one in
+ * the middle of a request is left to finish, and its answer says "Connection: close"; a
+ * waiting one is the handler's to end. */
+void httpconn_conn_stop(struct conn *c)
 {
-    /* A queued password check could hold the stop for many hashes' time. */
-    if (!hc->done && hc->state == HTTPCONN_AUTH) {
-        httpconn_auth_abandon(hc);
-        httpconn_refuse(hc, 503, "server stopping", "Retry-After: 1\r\n");
+    struct httpconn *hc = CONN_OF(c, struct httpconn, conn);
+
+    if (conn_is_finished(&hc->conn))
+        return;
+    if (hc->state == HTTPCONN_WAIT) {
+        hc->handler->on_cut(hc, hc->wait, HTTPCONN_CUT_STOP);
         return;
     }
-    /* A connection mid-request finishes it: its answer says "Connection: close". */
-    if (hc->done || !httpconn_is_idle(hc))
+    if (!httpconn_is_idle(hc))
         return;
     /* Nothing left to send: close at once rather than wait for the client's FIN. */
     if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
@@ -723,27 +506,27 @@ void httpconn_stop(struct httpconn *hc)
         httpconn_close_after_output(hc);
 }
 
-void httpconn_free(struct httpconn *hc)
+const char *httpconn_conn_state(const struct conn *c)
 {
-    if (hc == NULL)
-        return;
-    httpconn_auth_abandon(hc);
+    return httpconn_state_names[CONN_OF(c, struct httpconn, conn)->state];
+}
+
+/* Frees <hc> and, unless handed on, its connection; a handler still at work is told. */
+void httpconn_conn_free(struct conn *c)
+{
+    struct httpconn *hc = CONN_OF(c, struct httpconn, conn);
+    void *wait = hc->wait;
+
+    if (wait != NULL) {
+        hc->wait = NULL;
+        hc->handler->on_cut(hc, wait, HTTPCONN_CUT_GONE);
+    }
     if (hc->deadline != NULL)
         event_free(hc->deadline);
     filebody_reset(&hc->body);
     if (hc->bev != NULL)
         bufferevent_free(hc->bev);
-    connslot_release(&hc->slot);
+    connlimits_release(&hc->slot);
     http_req_free(&hc->req);
     free(hc);
-}
-
-void httpconn_log_access(const struct config *c)
-{
-    for (size_t i = 0; i < c->n_routes; i++)
-        if (origin_list_is_any(c->routes[i].origins))
-            log_msg(LOG_LEVEL_WARN,
-                    "route %s accepts any Origin (origins: [\"*\"]): a page on "
-                    "any web site may open it from the browser of whoever visits that page",
-                    c->routes[i].path);
 }

@@ -14,10 +14,10 @@
 
 #include "authpool.h"
 #include "config.h"
-#include "httpconn.h"
 #include "log.h"
-#include "sdnotify.h"
 #include "runconf.h"
+#include "sdnotify.h"
+#include "upgrade.h"
 #include "workers.h"
 
 #ifndef WSB_SYSCONFDIR
@@ -147,8 +147,7 @@ int main(int argc, char **argv)
         runconf_unref(conf);
         return MAIN_EXIT_RUNTIME;
     }
-    rc = workers_init(&workers, conf, err, sizeof(err));
-    workers.authpool = authpool;
+    rc = workers_init(&workers, conf, authpool, err, sizeof(err));
     if (rc != 0 || workers_start(&workers, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
         workers_free(&workers);
@@ -158,7 +157,7 @@ int main(int argc, char **argv)
     log_msg(LOG_LEVEL_INFO, "wsbridge %s ready: %zu route%s from %s, %u worker%s", PACKAGE_VERSION,
             conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file, conf->workers,
             conf->workers == 1 ? "" : "s");
-    httpconn_log_access(conf->config);
+    upgrade_log_access(conf->config);
     sdnotify_send("READY=1");
     workers_run(&workers);
     /* The workers first: freeing their connections cancels every password check. */

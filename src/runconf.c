@@ -1,6 +1,7 @@
 /*
- * runconf.c - loading a whole configuration (file, TLS files, web root) or nothing, and
- * sharing it by reference between the server and the connections made under it.
+ * runconf.c - loading a whole configuration (file, TLS files, web root) or nothing,
+ * sharing it by reference between the event loops and the connections made under it, and
+ * the slot where the current one is published.
  */
 #include "runconf.h"
 
@@ -139,4 +140,52 @@ void runconf_unref(struct runconf *rc)
     tls_free(rc->tls);
     config_free(rc->config);
     free(rc);
+}
+
+int runconf_slot_init(struct runconf_slot *s, struct runconf *rc, char *err, size_t err_len)
+{
+    memset(s, 0, sizeof(*s));
+    s->cur = rc;
+    atomic_init(&s->generation, rc->generation);
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        snprintf(err, err_len, "pthread_mutex_init: failed");
+        return -1;
+    }
+    s->lock_made = true;
+    return 0;
+}
+
+void runconf_slot_publish(struct runconf_slot *s, struct runconf *next)
+{
+    struct runconf *old;
+
+    pthread_mutex_lock(&s->lock);
+    old = s->cur;
+    s->cur = next;
+    atomic_store_explicit(&s->generation, next->generation, memory_order_release);
+    pthread_mutex_unlock(&s->lock);
+    runconf_unref(old);
+}
+
+struct runconf *runconf_slot_ref(struct runconf_slot *s)
+{
+    struct runconf *rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = runconf_ref(s->cur);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+unsigned long runconf_slot_generation(struct runconf_slot *s)
+{
+    return atomic_load_explicit(&s->generation, memory_order_acquire);
+}
+
+void runconf_slot_free(struct runconf_slot *s)
+{
+    runconf_unref(s->cur);
+    if (s->lock_made)
+        pthread_mutex_destroy(&s->lock);
+    memset(s, 0, sizeof(*s));
 }

@@ -3,12 +3,15 @@
  * names on disk (TLS contexts, the web root), loaded as one unit and shared by
  * reference. SIGHUP loads a new one next to the old; new connections take the new one
  * while every live connection keeps the one it started with, so a reload never changes
- * a connection under its feet. The last reference frees it.
+ * a connection under its feet. The last reference frees it. The current one is published
+ * in a slot (a lock and a generation number) that every event loop reads.
  */
 #ifndef WSB_RUNCONF_H
 #define WSB_RUNCONF_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -44,5 +47,32 @@ struct runconf *runconf_ref(struct runconf *rc);
 
 /* Drops a reference to <rc>, freeing it with the last; NULL is fine. */
 void runconf_unref(struct runconf *rc);
+
+/* Where the current configuration is published for every event loop. Only the main
+ * thread replaces it (reload); the loops take a reference when the generation says a new
+ * one is there, at an accept or when woken. */
+struct runconf_slot {
+    pthread_mutex_t lock;    /* guards cur */
+    bool lock_made;          /* lock initialised, to destroy */
+    struct runconf *cur;     /* the current configuration, a reference; under lock */
+    atomic_ulong generation; /* cur->generation: a loop sees a reload without the lock */
+};
+
+/* Publishes <rc> in <s> (taking its reference, even on failure). Returns 0, or -1 with
+ * "what failed: why" in <err>; runconf_slot_free is safe afterwards either way. */
+int runconf_slot_init(struct runconf_slot *s, struct runconf *rc, char *err, size_t err_len);
+
+/* Makes <next> current (taking its reference) and drops the slot's reference to the one
+ * it replaces: connections made under that one keep it alive until they end. */
+void runconf_slot_publish(struct runconf_slot *s, struct runconf *next);
+
+/* A reference to the current configuration. Any thread. */
+struct runconf *runconf_slot_ref(struct runconf_slot *s);
+
+/* The current configuration's generation, read without the lock. Any thread. */
+unsigned long runconf_slot_generation(struct runconf_slot *s);
+
+/* Drops the slot's reference and its lock. */
+void runconf_slot_free(struct runconf_slot *s);
 
 #endif

@@ -508,15 +508,12 @@ fail:
 struct tls *tls_new(const struct config *c, char *err, size_t err_len)
 {
     struct tls *t = calloc(1, sizeof(*t));
-    size_t n_targets = 0;
 
     if (t == NULL)
         goto oom;
     t->config = c;
     t->listeners = calloc(c->n_listen > 0 ? c->n_listen : 1, sizeof(*t->listeners));
-    for (size_t i = 0; i < c->n_routes; i++)
-        n_targets += c->routes[i].target.tls;
-    t->targets = calloc(n_targets > 0 ? n_targets : 1, sizeof(*t->targets));
+    t->targets = calloc(c->n_routes > 0 ? c->n_routes : 1, sizeof(*t->targets));
     if (t->listeners == NULL || t->targets == NULL)
         goto oom;
     for (size_t i = 0; i < c->n_listen; i++) {
@@ -528,10 +525,9 @@ struct tls *tls_new(const struct config *c, char *err, size_t err_len)
         l->n_sni = l->ctx != NULL ? l->cfg->n_certs : 0;
     }
     for (size_t i = 0; i < c->n_routes; i++) {
-        struct tls_target *tt;
+        struct tls_target *tt = &t->targets[t->n_targets++];
         if (!c->routes[i].target.tls)
             continue;
-        tt = &t->targets[t->n_targets++];
         tt->route = &c->routes[i];
         tt->ctx = tls_client_ctx_new(c, tt->route, err, err_len);
         if (tt->ctx == NULL)
@@ -574,20 +570,18 @@ SSL *tls_accept_ssl_new(struct tls_listener *l)
     return ssl;
 }
 
-SSL *tls_connect_ssl_new(const struct tls *t, const struct addr *target, char *err,
-                         size_t err_len)
+SSL *tls_connect_ssl_new(const struct tls *t, size_t route, char *err, size_t err_len)
 {
-    const struct tls_target *tt = NULL;
+    const struct tls_target *tt = t != NULL && route < t->n_targets ? &t->targets[route] : NULL;
+    const struct addr *target;
     unsigned char ip[16];
     SSL *ssl;
 
-    for (size_t i = 0; t != NULL && i < t->n_targets; i++)
-        if (&t->targets[i].route->target == target)
-            tt = &t->targets[i];
-    if (tt == NULL) {
+    if (tt == NULL || tt->ctx == NULL) {
         snprintf(err, err_len, "no TLS context for this target");
         return NULL;
     }
+    target = &tt->route->target;
     ssl = SSL_new(tt->ctx);
     if (ssl == NULL)
         goto fail;

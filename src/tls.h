@@ -36,7 +36,7 @@ struct tls_listener {
 };
 
 struct tls_target {
-    const struct route *route; /* in the config, not owned */
+    const struct route *route; /* in the config, not owned; NULL: not a tls:// target */
     SSL_CTX *ctx;              /* client context: its CA file or the system store */
 };
 
@@ -44,7 +44,8 @@ struct tls {
     const struct config *config;    /* not owned; outlives this object */
     struct tls_listener *listeners; /* one per config->listen entry, in the same order */
     size_t n_listeners;
-    struct tls_target *targets;     /* one per route with a tls:// target */
+    struct tls_target *targets;     /* one per config->routes entry, in the same order; a
+                                     * context only for a tls:// target */
     size_t n_targets;
 };
 
@@ -64,11 +65,11 @@ void tls_listener_info(struct tls_listener *l, char *out, size_t cap);
 /* A new server-side SSL for a connection accepted on <l>, or NULL when memory ran out. */
 SSL *tls_accept_ssl_new(struct tls_listener *l);
 
-/* A new client-side SSL for <target> (the very address of a route in <t>'s config):
- * SNI set to its host name, certificate and host name checked unless the route says
- * "verify: false". NULL with the reason in <err> when there is none or memory ran out. */
-SSL *tls_connect_ssl_new(const struct tls *t, const struct addr *target, char *err,
-                         size_t err_len);
+/* A new client-side SSL for the tls:// target of route <route> (its index in <t>'s
+ * config->routes): SNI set to its host name, certificate and host name checked unless
+ * the route says "verify: false". NULL with the reason in <err> when that route has no
+ * TLS context or memory ran out. */
+SSL *tls_connect_ssl_new(const struct tls *t, size_t route, char *err, size_t err_len);
 
 /* Writes why the TLS connection <bev> failed into <out>: OpenSSL's reasons, with the
  * certificate check's verdict when that was the cause ("certificate verify failed:

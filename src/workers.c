@@ -1,47 +1,40 @@
 /*
  * workers.c - the worker threads and what they share. Worker 0 runs on the main thread,
  * which alone handles signals: it loads a new configuration on SIGHUP and publishes it,
- * and tells the other workers to stop, to take the new configuration, or to count what
- * they hold, through events it activates on their bases. The connection counts behind
- * the limits live here under one mutex, taken at admit and at close only.
+ * tells the other workers to stop or to take the new configuration through events it
+ * activates on their bases, and asks every loop for a snapshot for the status line. The
+ * admin endpoint lives on worker 0's loop.
  */
 #include "workers.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "authpool.h"
 #include "config.h"
-#include "conncount.h"
-#include "httpconn.h"
 #include "log.h"
-#include "metrics.h"
-#include "route.h"
-#include "runconf.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "snapshot.h"
 #include "tls.h"
+#include "upgrade.h"
 
-static void workers_fd_budget(struct workers *w, const struct config *c);
+#define WORKERS_STATUS_MS 500 /* how long the status line waits for every loop's count */
 
 /* Runs one worker but the first on its own thread; tells the main thread when done. */
-static void *workers_thread(void *arg)
+static void *workers_thread_main(void *arg)
 {
-    struct server *s = arg;
-    struct workers *w = s->workers;
+    struct workers_thread *t = arg;
+    struct workers *w = t->workers;
 
-    server_run(s);
+    server_run(t->server);
     atomic_fetch_sub(&w->running, 1);
     event_active(w->thread_done, EV_TIMEOUT, 0);
     return NULL;
@@ -66,15 +59,14 @@ static void workers_on_stop_signal(evutil_socket_t sig, short what, void *arg)
         w->stopping = true;
         sdnotify_send("STOPPING=1");
     }
+    admin_stop(w->admin);
     for (size_t i = 0; i < w->n; i++)
         server_wake_stop(&w->servers[i]);
 }
 
 int workers_reload(struct workers *w)
 {
-    /* Only this thread replaces w->conf, so reading it here needs no lock. */
-    const char *file = w->conf->config->file; /* freed with the old one: not used after */
-    struct runconf *next, *old;
+    struct runconf *cur = runconf_slot_ref(&w->conf), *next;
     char err[1024], info[512];
     struct timespec now;
 
@@ -83,26 +75,22 @@ int workers_reload(struct workers *w)
     snprintf(info, sizeof(info), "RELOADING=1\nMONOTONIC_USEC=%llu",
              (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000);
     sdnotify_send(info);
-    next = runconf_load(file, w->conf->generation + 1, err, sizeof(err));
-    if (next != NULL && runconf_check_replace(w->conf, next, err, sizeof(err)) != 0) {
+    next = runconf_load(cur->config->file, cur->generation + 1, err, sizeof(err));
+    if (next != NULL && runconf_check_replace(cur, next, err, sizeof(err)) != 0) {
         runconf_unref(next);
         next = NULL;
     }
+    runconf_unref(cur);
     if (next == NULL) {
         log_msg(LOG_LEVEL_ERROR, "reload failed: %s; the previous configuration keeps serving",
                 err);
         sdnotify_send("READY=1");
         return -1;
     }
-    pthread_mutex_lock(&w->lock);
-    old = w->conf;
-    w->conf = next;
-    w->reloads++;
-    atomic_store(&w->generation, next->generation);
-    workers_fd_budget(w, next->config);
-    pthread_mutex_unlock(&w->lock);
     /* Workers and connections made under the old one hold references; the last frees it. */
-    runconf_unref(old);
+    runconf_slot_publish(&w->conf, runconf_ref(next));
+    connlimits_configure(&w->limits, next->config);
+    w->reloads++;
     /* The log section too; if its file cannot be opened, the previous target stays. */
     if (log_apply(&next->config->log, err, sizeof(err)) != 0)
         log_msg(LOG_LEVEL_ERROR, "reload: %s: log.file: %s; logging where it did",
@@ -121,10 +109,11 @@ int workers_reload(struct workers *w)
     log_msg(LOG_LEVEL_INFO, "config reloaded from %s (generation %lu): %zu route%s",
             next->config->file, next->generation, next->config->n_routes,
             next->config->n_routes == 1 ? "" : "s");
-    httpconn_log_access(next->config);
+    upgrade_log_access(next->config);
     if (w->authpool != NULL && next->config->auth_threads != authpool_threads(w->authpool))
         log_msg(LOG_LEVEL_WARN, "reload: auth_threads stays %u until a restart",
                 authpool_threads(w->authpool));
+    runconf_unref(next);
     sdnotify_send("READY=1");
     return 0;
 }
@@ -134,10 +123,11 @@ int workers_reload(struct workers *w)
 static void workers_on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct workers *w = arg;
+    struct runconf *cur = runconf_slot_ref(&w->conf);
 
     (void)what;
-    log_msg(LOG_LEVEL_INFO, "signal %s: reloading %s", strsignal((int)sig),
-            w->conf->config->file);
+    log_msg(LOG_LEVEL_INFO, "signal %s: reloading %s", strsignal((int)sig), cur->config->file);
+    runconf_unref(cur);
     log_reopen();
     workers_reload(w);
 }
@@ -151,249 +141,71 @@ static void workers_on_usr1(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_LEVEL_INFO, "signal %s: log reopened", strsignal((int)sig));
 }
 
-/* SIGUSR2: each worker counts what it holds on its own thread (its lists are not to be
- * read from here); the last to finish logs the line (workers_status_done). */
-static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
+/* Every loop has counted what it holds (or the deadline passed): one status line. */
+static void workers_on_status(const struct snapshot_result *r, void *arg)
 {
     struct workers *w = arg;
-    unsigned idle = 0;
+    const struct snapshot_states *st = &r->states;
+    char per[CONFIG_WORKERS_MAX * 11 + 1] = "";
+    struct connlimits_counts c;
+    struct runconf *cur;
+    size_t used = 0;
 
-    (void)sig;
-    (void)what;
-    if (!atomic_compare_exchange_strong(&w->status_pending, &idle, (unsigned)w->n)) {
-        log_msg(LOG_LEVEL_WARN, "status: the previous SIGUSR2 is still being answered");
-        return;
-    }
-    for (size_t i = 0; i < w->n; i++)
-        server_wake_status(&w->servers[i]);
-}
-
-size_t workers_collect_metrics(struct workers *w, struct server *self, struct metrics *into,
-                               struct server_status *st)
-{
-    unsigned long tickets[CONFIG_WORKERS_MAX];
-    struct server_status own;
-    struct timespec deadline;
-    size_t missing = 0;
-
-    for (size_t i = 0; i < w->n; i++)
-        if (&w->servers[i] != self)
-            tickets[i] = server_metrics_ask(&w->servers[i]);
-    if (metrics_merge(into, self->metrics) != 0)
-        missing++;
-    server_count_status(self, &own);
-    *st = own;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += 500 * 1000 * 1000;
-    if (deadline.tv_nsec >= 1000 * 1000 * 1000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000 * 1000 * 1000;
-    }
-    for (size_t i = 0; i < w->n; i++)
-        if (&w->servers[i] != self &&
-            server_metrics_wait(&w->servers[i], tickets[i], &deadline, into, st) != 0)
-            missing++;
-    return missing;
-}
-
-void workers_status_done(struct workers *w)
-{
-    struct server_status sum = {0};
-    char per[CONFIG_WORKERS_MAX * 11 + 1] = "", file[512];
-    size_t used = 0, addresses;
-    unsigned long generation, reloads;
-    unsigned clients, conns, pending;
-
-    /* The last worker to report sees every snapshot: each was written before its
-     * worker's (sequentially consistent) decrement. */
-    if (atomic_fetch_sub(&w->status_pending, 1) != 1)
-        return;
+    w->status = NULL;
+    /* Per worker, the clients it counted as WebSocket clients (connlimits_upgrade): those
+     * connecting, open or closing, and upgrades waiting for their password ("?": the worker
+     * did not answer). */
     for (size_t i = 0; i < w->n; i++) {
-        const struct server_status *st = &w->servers[i].status;
-        int r;
-
-        server_status_add(&sum, st);
-        r = snprintf(per + used, sizeof(per) - used, "%s%u", i == 0 ? "" : ",",
-                     atomic_load(&w->servers[i].ws_clients));
-        if (r > 0 && (size_t)r < sizeof(per) - used)
-            used += (size_t)r;
+        const struct snapshot_states *one = snapshot_result_loop(r, i);
+        int n = one == NULL ? snprintf(per + used, sizeof(per) - used, "%s?", i == 0 ? "" : ",")
+                            : snprintf(per + used, sizeof(per) - used, "%s%lu", i == 0 ? "" : ",",
+                                       one->connecting + one->open + one->closing + one->upgrading);
+        if (n > 0 && (size_t)n < sizeof(per) - used)
+            used += (size_t)n;
     }
-    pthread_mutex_lock(&w->lock);
-    clients = w->counts.clients;
-    conns = w->counts.conns;
-    pending = w->counts.pending;
-    addresses = w->counts.n_ips;
-    generation = w->conf->generation;
-    reloads = w->reloads;
-    snprintf(file, sizeof(file), "%s", w->conf->config->file);
-    pthread_mutex_unlock(&w->lock);
+    connlimits_get(&w->limits, &c);
+    cur = runconf_slot_ref(&w->conf);
     log_msg(LOG_LEVEL_INFO,
             "status: websocket=%u (connecting %lu, open %lu, closing %lu) http=%lu "
             "tls_handshakes=%lu draining=%lu counted=%u pending=%u addresses=%zu workers=%zu "
             "websocket_per_worker=%s config=%s generation=%lu reloads=%lu",
-            clients, sum.connecting, sum.open, sum.closing, sum.http, sum.tls, sum.draining,
-            conns, pending, addresses, w->n, per, file, generation, reloads);
+            c.clients, st->connecting, st->open, st->closing, st->http, st->tls, st->draining,
+            c.conns, c.pending, c.addresses, w->n, per, cur->config->file, cur->generation,
+            w->reloads);
+    runconf_unref(cur);
 }
 
-struct runconf *workers_conf_ref(struct workers *w)
+/* SIGUSR2: each loop counts what it holds on its own thread (its set is not to be read
+ * from here); the line is logged once every count is in. */
+static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
 {
-    struct runconf *rc;
+    struct workers *w = arg;
 
-    pthread_mutex_lock(&w->lock);
-    rc = runconf_ref(w->conf);
-    pthread_mutex_unlock(&w->lock);
-    return rc;
-}
-
-unsigned long workers_generation(struct workers *w)
-{
-    return atomic_load_explicit(&w->generation, memory_order_acquire);
-}
-
-/* How early the descriptor budget counts as full: every other worker may still accept
- * one connection before it sees that (and all may start again at once), so a paused
- * budget is not overrun. Under the lock. */
-static unsigned workers_fd_margin(const struct workers *w)
-{
-    unsigned others = (unsigned)w->n - 1;
-
-    return w->max_by_fds > others ? others : w->max_by_fds - 1;
-}
-
-const char *workers_count_add(struct workers *w, struct conncount_ticket *t, unsigned *limit,
-                              bool *budget_full)
-{
-    struct conncount_limits limits;
-    const char *reached;
-
-    pthread_mutex_lock(&w->lock);
-    limits = (struct conncount_limits){
-        .max_connections = w->conf->config->max_connections,
-        .max_connections_per_ip = w->conf->config->max_connections_per_ip,
-        .max_pending_per_ip = w->conf->config->max_pending_per_ip,
-        .max_by_fds = w->max_by_fds,
-    };
-    reached = conncount_add(&w->counts, &limits, t, limit);
-    *budget_full = w->max_by_fds != 0 && w->counts.conns + workers_fd_margin(w) >= w->max_by_fds;
-    pthread_mutex_unlock(&w->lock);
-    return reached;
-}
-
-const char *workers_count_upgrade(struct workers *w, const struct route *route,
-                                  struct conncount_ticket *t, unsigned *limit)
-{
-    const char *reached;
-
-    pthread_mutex_lock(&w->lock);
-    reached = conncount_upgrade(&w->counts, route->max_connections, route->path, t, limit);
-    pthread_mutex_unlock(&w->lock);
-    return reached;
-}
-
-void workers_count_leave_route(struct workers *w, struct conncount_ticket *t)
-{
-    pthread_mutex_lock(&w->lock);
-    conncount_leave_route(&w->counts, t);
-    pthread_mutex_unlock(&w->lock);
-}
-
-void workers_count_remove(struct workers *w, struct conncount_ticket *t)
-{
-    pthread_mutex_lock(&w->lock);
-    conncount_remove(&w->counts, t);
-    pthread_mutex_unlock(&w->lock);
-}
-
-bool workers_count_has_room(struct workers *w)
-{
-    bool room;
-
-    pthread_mutex_lock(&w->lock);
-    room = w->max_by_fds == 0 || w->counts.conns + workers_fd_margin(w) < w->max_by_fds;
-    pthread_mutex_unlock(&w->lock);
-    return room;
-}
-
-void workers_counts_get(struct workers *w, struct workers_counts *out)
-{
-    pthread_mutex_lock(&w->lock);
-    *out = (struct workers_counts){
-        .conns = w->counts.conns,
-        .pending = w->counts.pending,
-        .clients = w->counts.clients,
-        .addresses = w->counts.n_ips,
-        .max_by_fds = w->max_by_fds,
-    };
-    pthread_mutex_unlock(&w->lock);
-}
-
-/* Descriptors open now: the entries of /proc/self/fd but the one reading it; without
- * /proc, the lowest free descriptor (they are dense at start). */
-static unsigned workers_open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *de;
-    unsigned n = 0;
-    int fd;
-
-    if (d != NULL) {
-        while ((de = readdir(d)) != NULL)
-            if (de->d_name[0] != '.')
-                n++;
-        closedir(d);
-        return n > 0 ? n - 1 : 0;
-    }
-    fd = dup(0);
-    if (fd < 0)
-        return 3;
-    close(fd);
-    return (unsigned)fd;
-}
-
-/* Sets the descriptor budget from <c>'s fd_reserve: how many connections fit below
- * RLIMIT_NOFILE with two descriptors each and the reserve kept free. Under the lock, or
- * before any thread runs. */
-static void workers_fd_budget(struct workers *w, const struct config *c)
-{
-    unsigned reserve = conncount_fd_reserve(w->fd_limit, w->fd_in_use, c->fd_reserve);
-    unsigned budget = conncount_fd_budget(w->fd_limit, w->fd_in_use, reserve);
-
-    if (budget == w->max_by_fds && reserve == w->fd_reserve)
+    (void)sig;
+    (void)what;
+    if (w->status != NULL) {
+        log_msg(LOG_LEVEL_WARN, "status: the previous SIGUSR2 is still being answered");
         return;
-    w->fd_reserve = reserve;
-    w->max_by_fds = budget;
-    if (budget == 0)
-        log_msg(LOG_LEVEL_INFO, "descriptors: limit %llu, %u in use, no reserve kept",
-                (unsigned long long)w->fd_limit, w->fd_in_use);
-    else
-        log_msg(budget < 16 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
-                "descriptors: limit %llu, %u in use, %u kept in reserve: room for %u "
-                "connections", (unsigned long long)w->fd_limit, w->fd_in_use, reserve, budget);
+    }
+    w->status = snapshot_start(w->loops[0], w->loops, w->n, false, WORKERS_STATUS_MS,
+                               workers_on_status, w);
+    if (w->status == NULL)
+        log_msg(LOG_LEVEL_ERROR, "status: out of memory");
 }
 
-int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_len)
+int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool, char *err,
+                 size_t err_len)
 {
+    const struct config *c = conf->config;
     struct event_base *base;
-    uint8_t hash_key[SIPHASH_KEY_BYTES];
-    struct rlimit rl;
 
     memset(w, 0, sizeof(*w));
-    w->conf = conf;
-    atomic_init(&w->generation, conf->generation);
+    w->authpool = pool;
     atomic_init(&w->running, 0);
-    atomic_init(&w->status_pending, 0);
-    /* The address table's secret: peers must not be able to predict where an address
-     * lands. */
-    if (getrandom(hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key)) {
-        snprintf(err, err_len, "getrandom: %s", strerror(errno));
+    if (runconf_slot_init(&w->conf, conf, err, err_len) != 0)
         return -1;
-    }
-    conncount_init(&w->counts, hash_key);
-    if (pthread_mutex_init(&w->lock, NULL) != 0) {
-        snprintf(err, err_len, "pthread_mutex_init: failed");
+    if (connlimits_init(&w->limits, conf->workers, c, err, err_len) != 0)
         return -1;
-    }
-    w->lock_made = true;
     /* Before any event base exists: libevent then locks what its bases share and lets
      * another thread wake a loop (event_active). One worker needs neither. */
     if (conf->workers > 1 && evthread_use_pthreads() != 0) {
@@ -401,8 +213,9 @@ int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_
         return -1;
     }
     w->servers = calloc(conf->workers, sizeof(*w->servers));
+    w->loops = calloc(conf->workers, sizeof(*w->loops));
     w->threads = calloc(conf->workers, sizeof(*w->threads));
-    if (w->servers == NULL || w->threads == NULL) {
+    if (w->servers == NULL || w->loops == NULL || w->threads == NULL) {
         snprintf(err, err_len, "workers: out of memory");
         return -1;
     }
@@ -410,10 +223,17 @@ int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_
      * start as it does with one worker. */
     for (unsigned i = 0; i < conf->workers; i++) {
         w->n = i + 1;
-        if (server_init(&w->servers[i], w, i, runconf_ref(conf), err, err_len) != 0)
+        w->loops[i] = &w->servers[i].loop;
+        w->threads[i] = (struct workers_thread){.workers = w, .server = &w->servers[i]};
+        if (server_init(&w->servers[i], i, &w->conf, &w->limits, pool, err, err_len) != 0)
             return -1;
     }
-    base = w->servers[0].base;
+    base = w->servers[0].loop.base;
+    /* One admin endpoint, on worker 0 (the main thread); it sums every worker's counters. */
+    if (c->admin_listen != NULL &&
+        (w->admin = admin_new(&w->servers[0].loop, w->loops, w->n, &w->limits, c->admin_listen,
+                              err, err_len)) == NULL)
+        return -1;
     w->thread_done = event_new(base, -1, 0, workers_on_thread_done, w);
     w->sig_term = evsignal_new(base, SIGTERM, workers_on_stop_signal, w);
     w->sig_int = evsignal_new(base, SIGINT, workers_on_stop_signal, w);
@@ -432,10 +252,7 @@ int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_
     evsignal_add(w->sig_usr2, NULL);
     /* Every listener, event base and log file is open: what the daemon needs before its
      * first client. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        w->fd_limit = rl.rlim_cur;
-    w->fd_in_use = workers_open_fds();
-    workers_fd_budget(w, conf->config);
+    connlimits_measure_fds(&w->limits, c);
     return 0;
 }
 
@@ -443,7 +260,7 @@ int workers_init(struct workers *w, struct runconf *conf, char *err, size_t err_
 static void workers_join(struct workers *w)
 {
     for (size_t i = 1; i <= w->n_started; i++)
-        pthread_join(w->threads[i], NULL);
+        pthread_join(w->threads[i].id, NULL);
     w->n_started = 0;
 }
 
@@ -460,7 +277,7 @@ int workers_start(struct workers *w, char *err, size_t err_len)
         char name[32]; /* 15 used at most: i < CONFIG_WORKERS_MAX */
 
         atomic_fetch_add(&w->running, 1);
-        r = pthread_create(&w->threads[i], NULL, workers_thread, &w->servers[i]);
+        r = pthread_create(&w->threads[i].id, NULL, workers_thread_main, &w->threads[i]);
         if (r != 0) {
             atomic_fetch_sub(&w->running, 1);
             snprintf(err, err_len, "pthread_create for worker %zu: %s", i, strerror(r));
@@ -468,7 +285,7 @@ int workers_start(struct workers *w, char *err, size_t err_len)
         }
         w->n_started = i;
         snprintf(name, sizeof(name), "wsbridge-w%zu", i);
-        pthread_setname_np(w->threads[i], name);
+        pthread_setname_np(w->threads[i].id, name);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r == 0)
@@ -484,7 +301,7 @@ int workers_start(struct workers *w, char *err, size_t err_len)
 
 int workers_run(struct workers *w)
 {
-    struct event_base *base = w->servers[0].base;
+    struct event_base *base = w->servers[0].loop.base;
 
     server_run(&w->servers[0]);
     /* Worker 0 is done; signals (a second SIGTERM) are still taken here while the other
@@ -518,13 +335,19 @@ void workers_free(struct workers *w)
         signal(SIGUSR1, SIG_IGN);
         signal(SIGUSR2, SIG_IGN);
     }
+    if (w->status != NULL)
+        snapshot_cancel(w->status);
+    w->status = NULL;
+    /* Its listeners are on worker 0's base; its connections are in that loop's set and
+     * need nothing of it once they are freed (a waiting scrape only lets go). */
+    admin_free(w->admin);
+    w->admin = NULL;
     for (size_t i = 0; i < w->n; i++)
         server_free(&w->servers[i]);
     free(w->servers);
+    free(w->loops);
     free(w->threads);
-    runconf_unref(w->conf);
-    conncount_reset(&w->counts);
-    if (w->lock_made)
-        pthread_mutex_destroy(&w->lock);
+    connlimits_free(&w->limits);
+    runconf_slot_free(&w->conf);
     memset(w, 0, sizeof(*w));
 }

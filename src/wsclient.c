@@ -20,13 +20,14 @@
 #include "bevread.h"
 #include "clientsock.h"
 #include "config.h"
-#include "http_reply.h"
 #include "drain.h"
+#include "http_reply.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "runconf.h"
-#include "server.h"
+#include "timeval.h"
 
 /* What a client is told when its target cannot be reached: fixed texts, never the
  * target's address or the error (issue 12); the detail goes to the log line. */
@@ -96,6 +97,13 @@ static void wsclient_note_close(struct wsclient *wc, uint16_t code, const uint8_
     wc->close_reason[len] = '\0';
 }
 
+/* wsclient_note_close with a text of the bridge's own (a C string). */
+static void wsclient_note_close_text(struct wsclient *wc, uint16_t code, const char *text,
+                                     const char *by)
+{
+    wsclient_note_close(wc, code, (const uint8_t *)text, strlen(text), by);
+}
+
 static void wsclient_log_access(const struct wsclient *wc)
 {
     char target[ADDR_HOST_MAX + 16];
@@ -125,7 +133,7 @@ static void wsclient_release_target(struct wsclient *wc)
     }
     if (wc->target != NULL) {
         /* Everything already queued for the target is still delivered, then it sees EOF. */
-        drain_start(wc->server, wc->target, wsclient_config(wc)->close_timeout_ms);
+        drain_start(wc->loop, wc->target, wsclient_config(wc)->close_timeout_ms, NULL);
         wc->target = NULL;
     }
 }
@@ -133,8 +141,6 @@ static void wsclient_release_target(struct wsclient *wc)
 /* Hands both connections to drain and leaves the object to the reaper. */
 static void wsclient_finish(struct wsclient *wc)
 {
-    struct server *s = wc->server;
-
     if (wc->state == WSCLIENT_DONE)
         return;
     wsclient_release_target(wc);
@@ -146,9 +152,9 @@ static void wsclient_finish(struct wsclient *wc)
         wc->hup = NULL;
     }
     /* The target is gone: the route's count goes back now, the socket's with the socket. */
-    connslot_leave_route(&wc->slot);
+    connlimits_leave_route(&wc->slot);
     if (wc->bev != NULL) {
-        drain_start_counted(s, wc->bev, wsclient_config(wc)->close_timeout_ms, &wc->slot);
+        drain_start(wc->loop, wc->bev, wsclient_config(wc)->close_timeout_ms, &wc->slot);
         wc->bev = NULL;
     }
     if (wc->closed_by == NULL)
@@ -157,12 +163,10 @@ static void wsclient_finish(struct wsclient *wc)
     /* A client that never got its 101 was counted as a failed handshake instead. */
     if (wc->stats != NULL && wc->state != WSCLIENT_CONNECTING) {
         wc->stats->connections_open--;
-        metrics_count_close(s->metrics, wc->close_code);
+        metrics_count_close(wc->loop->metrics, wc->close_code);
     }
     wsclient_set_state(wc, WSCLIENT_DONE);
-    TAILQ_REMOVE(&s->wsclients, wc, link);
-    TAILQ_INSERT_TAIL(&s->dead, wc, link);
-    server_reap_soon(s);
+    conn_finish(&wc->conn);
 }
 
 static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const uint8_t *payload,
@@ -187,8 +191,7 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
                     bool wait)
 {
     uint8_t frame[2 + WS_CONTROL_MAX];
-    unsigned ms = wsclient_config(wc)->close_timeout_ms;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval tv = timeval_from_ms(wsclient_config(wc)->close_timeout_ms);
 
     if (wc->state != WSCLIENT_OPEN) {
         if (wc->state == WSCLIENT_CLOSING && !wait)
@@ -209,7 +212,7 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
     }
     wsclient_set_state(wc, WSCLIENT_CLOSING);
     if (wc->close_timer == NULL)
-        wc->close_timer = evtimer_new(wc->server->base, wsclient_on_close_timeout, wc);
+        wc->close_timer = evtimer_new(wc->loop->base, wsclient_on_close_timeout, wc);
     if (wc->close_timer == NULL) {
         wsclient_finish(wc);
         return;
@@ -262,8 +265,8 @@ static void wsclient_set_client_reading(struct wsclient *wc, bool on)
     }
     bufferevent_disable(wc->bev, EV_READ);
     if (wc->hup == NULL && bufferevent_getfd(wc->bev) >= 0 &&
-        (event_base_get_features(wc->server->base) & EV_FEATURE_EARLY_CLOSE))
-        wc->hup = event_new(wc->server->base, bufferevent_getfd(wc->bev), EV_CLOSED,
+        (event_base_get_features(wc->loop->base) & EV_FEATURE_EARLY_CLOSE))
+        wc->hup = event_new(wc->loop->base, bufferevent_getfd(wc->bev), EV_CLOSED,
                             wsclient_on_client_hup, wc);
     if (wc->hup != NULL)
         event_add(wc->hup, NULL);
@@ -476,7 +479,7 @@ static void wsclient_on_client_event(struct bufferevent *bev, short what, void *
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     else
         snprintf(reason, sizeof(reason), "client closed the connection without a close frame");
-    wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason), "client");
+    wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, reason, "client");
     wsclient_finish(wc);
 }
 
@@ -566,12 +569,11 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
         /* The reason names the target and the error: too many label values for a metric,
          * and nothing a client should learn of the inside (addresses, TLS verdicts). It
          * stays in the log line above. */
-        metrics_count_failure(wc->server->metrics, status,
+        metrics_count_failure(wc->loop->metrics, status,
                               status == 504 ? "target connect timeout" : "target connect failed");
         wsclient_reply_error(wc, status,
                              status == 504 ? WSCLIENT_REPLY_TIMEOUT : WSCLIENT_REPLY_UNAVAILABLE);
-        wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)reason, strlen(reason),
-                            "target");
+        wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, reason, "target");
         wsclient_finish(wc);
         return;
     }
@@ -597,10 +599,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     }
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
     wsclient_set_state(wc, WSCLIENT_OPEN);
-    if (heartbeat_start(&wc->hb, wc->server->base, cfg->heartbeat_interval_ms,
+    if (heartbeat_start(&wc->hb, wc->loop->base, cfg->heartbeat_interval_ms,
                         cfg->heartbeat_timeout_ms, wsclient_on_ping_due, wsclient_on_pong_missing,
                         wc) != 0 ||
-        heartbeat_start_idle(&wc->hb, wc->server->base, wc->route->idle_timeout_ms,
+        heartbeat_start_idle(&wc->hb, wc->loop->base, wc->route->idle_timeout_ms,
                              wsclient_on_idle) != 0) {
         wsclient_close(wc, WS_CLOSE_INTERNAL, "out of memory", "bridge", false);
         return;
@@ -618,15 +620,62 @@ static void wsclient_on_early_event(struct bufferevent *bev, short what, void *a
     (void)bev;
     (void)what;
     /* The client left while we were still connecting to its target. */
-    wsclient_note_close(wc, WS_CLOSE_ABNORMAL,
-                        (const uint8_t *)"client left before the target answered", 38, "client");
+    wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, "client left before the target answered",
+                             "client");
     wsclient_finish(wc);
 }
 
-void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, struct connslot *slot, const char *peer)
+/* Frees <wc> and whatever it still holds: nothing but memory once finished (its
+ * connections went to drain), both connections at once if it is live (a loop that ends
+ * before its clients did). */
+static void wsclient_conn_free(struct conn *c)
 {
-    const struct config *cfg = server_config(s);
+    struct wsclient *wc = CONN_OF(c, struct wsclient, conn);
+
+    if (wc->target != NULL) {
+        if (bufferevent_getfd(wc->target) < 0)
+            bufferevent_flush(wc->target, EV_WRITE, BEV_FINISHED);
+        bufferevent_free(wc->target);
+    }
+    if (wc->bev != NULL)
+        bufferevent_free(wc->bev);
+    heartbeat_stop(&wc->hb);
+    if (wc->close_timer != NULL)
+        event_free(wc->close_timer);
+    if (wc->hup != NULL)
+        event_free(wc->hup);
+    clientsock_free(wc->connecting);
+    connlimits_release(&wc->slot);
+    runconf_unref(wc->conf);
+    free(wc);
+}
+
+static const char *wsclient_conn_state(const struct conn *c)
+{
+    return wsclient_state_names[CONN_OF(c, struct wsclient, conn)->state];
+}
+
+/* The loop stops: an open client is told 1001 and gets its close handshake. */
+static void wsclient_conn_stop(struct conn *c)
+{
+    struct wsclient *wc = CONN_OF(c, struct wsclient, conn);
+
+    if (wc->state == WSCLIENT_OPEN)
+        wsclient_close(wc, WS_CLOSE_GOING_AWAY, "server shutting down", "bridge", true);
+}
+
+static const struct conn_ops wsclient_conn_ops = {
+    .kind = "websocket",
+    .free = wsclient_conn_free,
+    .state = wsclient_conn_state,
+    .stop = wsclient_conn_stop,
+};
+
+void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
+                  const struct handshake_result *res, struct connlimits_slot *slot,
+                  const char *peer)
+{
+    const struct config *cfg = loop_config(l);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
     struct wsclient *wc = calloc(1, sizeof(*wc));
@@ -634,12 +683,12 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
         bufferevent_free(bev);
-        connslot_release(slot);
+        connlimits_release(slot);
         return;
     }
-    connslot_move(&wc->slot, slot);
-    wc->server = s;
-    wc->conf = runconf_ref(s->conf);
+    connlimits_move(&wc->slot, slot);
+    wc->loop = l;
+    wc->conf = runconf_ref(l->conf);
     wc->route = route;
     wc->bev = bev;
     wc->subprotocol = res->subprotocol;
@@ -651,53 +700,28 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
     flow_init(&wc->to_target, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
     flow_init(&wc->to_client, cfg->high_watermark_bytes, cfg->low_watermark_bytes);
     /* Looked up once here: the route's entry never moves, even across reloads. */
-    wc->stats = metrics_route_get(s->metrics, route->path);
+    wc->stats = metrics_route_get(l->metrics, route->path);
     if (wc->stats != NULL) {
         wc->to_target.pauses = &wc->stats->client_read_pauses;
         wc->to_client.pauses = &wc->stats->target_read_pauses;
     }
-    TAILQ_INSERT_TAIL(&s->wsclients, wc, link);
     wc->state = WSCLIENT_CONNECTING;
+    conn_add(&l->conns, &wc->conn, &wsclient_conn_ops);
     bufferevent_setcb(bev, NULL, NULL, wsclient_on_early_event, wc);
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);
     bufferevent_set_timeouts(bev, NULL, NULL);
-    wc->connecting = clientsock_new(s->base, s->dns, wc->conf->tls, &route->target,
+    /* A tls:// target's context is found by its route's place in the configuration. */
+    wc->connecting = clientsock_new(l->base, l->dns, wc->conf->tls, &route->target,
+                                    (size_t)(route - wc->conf->config->routes),
                                     route->connect_timeout_ms, cfg->high_watermark_bytes,
                                     cfg->low_watermark_bytes, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
         log_msg(LOG_LEVEL_WARN, "client=%s route=%s: cannot start a connection to the target "
                 "(answered 502)", peer, route->path);
-        metrics_count_failure(s->metrics, 502, "cannot start a connection to the target");
+        metrics_count_failure(l->metrics, 502, "cannot start a connection to the target");
         wsclient_reply_error(wc, 502, WSCLIENT_REPLY_UNAVAILABLE);
-        wsclient_note_close(wc, WS_CLOSE_ABNORMAL, (const uint8_t *)"no socket", 9, "bridge");
+        wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, "no socket", "bridge");
         wsclient_finish(wc);
     }
-}
-
-void wsclient_free(struct wsclient *wc)
-{
-    if (wc == NULL)
-        return;
-    heartbeat_stop(&wc->hb);
-    if (wc->close_timer != NULL)
-        event_free(wc->close_timer);
-    if (wc->hup != NULL)
-        event_free(wc->hup);
-    clientsock_free(wc->connecting);
-    connslot_release(&wc->slot);
-    runconf_unref(wc->conf);
-    free(wc);
-}
-
-void wsclient_abort(struct wsclient *wc)
-{
-    if (wc->target != NULL) {
-        if (bufferevent_getfd(wc->target) < 0)
-            bufferevent_flush(wc->target, EV_WRITE, BEV_FINISHED);
-        bufferevent_free(wc->target);
-    }
-    if (wc->bev != NULL)
-        bufferevent_free(wc->bev);
-    wsclient_free(wc);
 }

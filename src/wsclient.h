@@ -9,11 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <sys/queue.h>
 #include <time.h>
 
 #include "addr.h"
-#include "connslot.h"
+#include "conn.h"
+#include "connlimits.h"
 #include "flow.h"
 #include "handshake.h"
 #include "heartbeat.h"
@@ -23,10 +23,10 @@
 struct bufferevent;
 struct clientsock;
 struct event;
+struct loop;
 struct metrics_route;
 struct route;
 struct runconf;
-struct server;
 
 enum wsclient_state {
     WSCLIENT_CONNECTING = 0, /* connecting to the target: no 101 yet, client not read */
@@ -36,22 +36,21 @@ enum wsclient_state {
 };
 
 struct wsclient {
-    TAILQ_ENTRY(wsclient) link;
-    struct server *server;         /* not owned */
+    struct conn conn;              /* in its loop's set, kind "websocket" */
+    struct loop *loop;             /* not owned */
     struct runconf *conf;          /* a reference: the configuration it started under */
     const struct route *route;     /* in conf->config, not owned */
     enum wsclient_state state;
+    bool client_fin;               /* the client closed while paused: read the rest regardless */
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */
     struct event *close_timer;     /* CLOSING: how long to wait for the client's close frame */
     struct event *hup;             /* while the client is paused: notices it closing */
-    bool client_fin;               /* the client closed while paused: read the rest regardless */
     struct ws_msg msg;             /* parser of the client's frames */
     struct heartbeat hb;
     struct flow to_target;         /* client -> target: pauses reading the client */
     struct flow to_client;         /* target -> client: pauses reading the target */
-    struct utf8 text_out;          /* text routes: validator of the target's bytes */
     size_t text_held;              /* text routes: validated bytes held back (part of a char) */
     uint64_t to_target_bytes;      /* payload bytes written towards the target */
     uint64_t to_client_bytes;      /* payload bytes framed towards the client */
@@ -62,22 +61,26 @@ struct wsclient {
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
     char peer[ADDR_SOCKADDR_STR_MAX];
     char accept[HANDSHAKE_ACCEPT_LEN + 1];
-    struct connslot slot;          /* its count: the route's until finished, the socket's
+    struct utf8 text_out;          /* text routes: validator of the target's bytes (among the
+                                    * byte-sized fields, where it costs no padding) */
+    struct connlimits_slot slot;   /* its count: the route's until finished, the socket's
                                     * until closed (handed to drain with it) */
-    struct metrics_route *stats;   /* its route's counters in server->metrics, not owned;
+    struct metrics_route *stats;   /* its route's counters in loop->metrics, not owned;
                                     * NULL: not counted (memory ran out) */
 };
 
-/* Takes over <bev>, an accepted connection whose request <res> passed the handshake for
- * <route>, a route of the server's current configuration (any bytes after the head are
- * still in its input), and starts connecting to the target; the 101 is sent once the
- * target answers, a 502/504 if it does not.
- * <slot> is the connection's count, already a client of <route> (connslot_upgrade): it
+/* Takes over <bev>, a connection of loop <l> whose request <res> passed the handshake for
+ * <route>, a route of <l>'s current configuration (any bytes after the head are still in
+ * its input), and starts connecting to the target; the 101 is sent once the target
+ * answers, a 502/504 if it does not. The client lives in <l>'s connection set; a loop
+ * that stops sends it close 1001.
+ * <slot> is the connection's count, already a client of <route> (connlimits_upgrade): it
  * moves in, the route's part is given back when the client finishes and the rest when
  * its socket is closed, even when this fails. <peer> is the client's address as text for
  * logs. On failure to allocate, <bev> is closed. */
-void wsclient_new(struct server *s, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, struct connslot *slot, const char *peer);
+void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
+                  const struct handshake_result *res, struct connlimits_slot *slot,
+                  const char *peer);
 
 /* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
  * the target after it has received everything queued for it, and either waits for the
@@ -85,11 +88,5 @@ void wsclient_new(struct server *s, struct bufferevent *bev, const struct route 
  * <by> is "client", "target" or "bridge" for the access line. Idempotent. */
 void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, const char *by,
                     bool wait);
-
-/* Frees <wc> at once (reaper or server shutdown); its connections must be gone. */
-void wsclient_free(struct wsclient *wc);
-
-/* Server shutdown: frees <wc> and its connections at once, whatever its state. */
-void wsclient_abort(struct wsclient *wc);
 
 #endif

@@ -15,7 +15,10 @@ limits from its accept on, not only WebSocket clients (issue 12, items 4 and 11a
   stops accepting while its budget is full, and those left waiting are served once
   others leave;
 - on ::1 the per-address limit holds for IPv6 clients too (per_ip_prefix_v6 groups a /64;
-  the grouping itself is unit-tested in test_conncount.c).
+  the grouping itself is unit-tested in test_conncount.c);
+- the listen queue of every listening socket, main and admin, with several workers, is
+  4096 or net.core.somaxconn if lower, as `ss -ltn` shows it, not libevent's default of
+  128 (issue 17, item 2): a burst of connections beyond it would wait for SYN retries.
 """
 
 import os
@@ -484,9 +487,41 @@ def test_ipv6(wdir):
             check('::1: every count back to 0', all_zero(s), '%r' % (counted(s),))
 
 
+# ------------------------------------------------------------------------------------------
+# The listen queue
+
+def listen_backlogs(port):
+    """Send-Q of each socket listening on TCP <port> (for a listener: its backlog), from
+    `ss -Hltn`; None if ss cannot run."""
+    try:
+        out = subprocess.run(['ss', '-Hltn', 'sport = :%d' % port], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [int(line.split()[2]) for line in out.splitlines() if len(line.split()) >= 4]
+
+
+def test_backlog(wdir):
+    with section('listen queue: min(4096, somaxconn) on every listener'):
+        with open('/proc/sys/net/core/somaxconn') as f:
+            want = min(4096, int(f.read()))
+        aport, admin = admin_opts()
+        routes = [{'path': '/echo', 'target': 'echo'}]
+        with wsb.Daemon(wdir, routes, name='backlog', workers=2, **admin) as d:
+            main = listen_backlogs(d.port)
+            if main is None:
+                note('ss cannot run here: listen queue not checked')
+                return
+            check('main listeners: one per worker, each with a backlog of %d' % want,
+                  len(main) == 2 and all(b == want for b in main), 'ss says %r' % main)
+            adm = listen_backlogs(aport)
+            check('admin listener: a backlog of %d' % want, adm == [want], 'ss says %r' % adm)
+
+
 def main():
     wsb.need_proc()
     wdir = wsb.workdir()
+    test_backlog(wdir)
     test_keepalive(wdir)
     test_tls(wdir)
     test_pending(wdir)

@@ -14,16 +14,21 @@ the connect latency histogram's count +N; a path without a route (404), a refuse
 reads and a client that never reads each count a backpressure pause. /healthz answers
 "ok", unknown paths 404, POST 405 with Allow: GET, HEAD, HEAD the head alone, a slow
 request 408, a huge one 431; more than 32 idle admin connections are closed unanswered;
-a scrape every 50 ms while 20 clients stream does not disturb them; an admin port in use
-stops the start with status 1; after SIGTERM a request still being read gets 503
-"stopping" and the admin port is closed.
+a scrape every 50 ms while 20 clients stream does not disturb them; a scrape never blocks
+worker 0: with worker 1's thread stopped (ptrace), an echo on worker 0 is answered while
+the scrape waits for it, and the scrape is answered after the copy deadline without that
+worker (its late copy is dropped once it runs again); an admin port in use stops the
+start with status 1; after SIGTERM a request still being read gets 503 "stopping" and the
+admin port is closed.
 """
 
 import asyncio
+import ctypes
 import http.client
 import math
 import os
 import re
+import select
 import signal
 import socket
 import sys
@@ -724,6 +729,97 @@ def test_scrape_under_load(d, aport):
         check('closes_total{1000} +%d' % STREAMERS, dv == STREAMERS, 'delta %r' % dv)
 
 
+class ThreadStop:
+    """Stops one thread of another process (ptrace: PTRACE_SEIZE, PTRACE_INTERRUPT) while
+    the others run on, and lets it go on exit. .ok is False if ptrace is not allowed."""
+    SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+
+    def __init__(self, tid):
+        self.tid, self.ok = tid, False
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                     ctypes.c_void_p]
+
+    def __enter__(self):
+        if self.libc.ptrace(self.SEIZE, self.tid, None, None) != 0:
+            return self
+        self.libc.ptrace(self.INTERRUPT, self.tid, None, None)
+        os.waitpid(self.tid, self.WALL)
+        self.ok = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.ok:
+            self.libc.ptrace(self.DETACH, self.tid, None, None)
+
+
+def thread_of(pid, name):
+    """The id of the thread of <pid> named <name> (its comm), or None."""
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/comm' % (pid, tid)) as f:
+                if f.read().strip() == name:
+                    return int(tid)
+        except OSError:
+            pass
+    return None
+
+
+def ws_on_worker(d, n):
+    """A raw WebSocket client on /echo that worker <n> accepted (the debug log says which),
+    or None after 20 tries."""
+    for _ in range(20):
+        ws = wsb.open_ws(d.port, '/echo')
+        host, port = ws.local.rsplit(':', 1)
+        m = d.wait_log(r'client=%s:%s accepted on \S+ by worker (\d+)'
+                       % (re.escape(host), port))
+        if m is not None and m.group(1) == str(n):
+            return ws
+        ws.close()
+    return None
+
+
+def test_scrape_does_not_block(d, aport):
+    with section('a scrape waiting for a stopped worker does not block worker 0'):
+        if wsb.UNDER_VALGRIND:
+            note('under valgrind a stopped thread stops them all: not checked')
+            return
+        tid = thread_of(d.pid, 'wsbridge-w1')
+        ws = ws_on_worker(d, 0)
+        if tid is None or ws is None:
+            check('worker 1 and a client of worker 0 found', False, 'tid %r, ws %r' % (tid, ws))
+            return
+        mark = d.log_mark()
+        with ThreadStop(tid) as stopped:
+            if not stopped.ok:
+                note('ptrace is not allowed here: not checked')
+                ws.close()
+                return
+            a = wsb.connect(aport)
+            a.sendall(b'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n')
+            time.sleep(0.05)                # worker 0 has taken the scrape
+            ws.send(wsb.OP_BINARY, b'while the scrape waits')
+            f = ws.recv_frame(timeout=5)
+            pending = not select.select([a], [], [], 0)[0]
+            check('echo on worker 0 answered while the scrape still waits for worker 1',
+                  f.payload == b'while the scrape waits' and pending,
+                  'echo %r, scrape already answered: %s' % (f, not pending))
+            r = wsb.read_response(a, timeout=5)
+            a.close()
+            check('the scrape is answered without the stopped worker: 200',
+                  r.status == 200 and b'wsbridge_connections_total' in r.body, r)
+            check('log: /metrics without 1 worker that did not answer',
+                  d.wait_log(r'warn admin: /metrics without 1 worker that did not answer',
+                             since=mark))
+        # Worker 1 runs again: its late copy is dropped, and the next scrape has both.
+        mark = d.log_mark()
+        m = scrape(aport)
+        check('after it runs again, a scrape sees every worker',
+              m.value('wsbridge_connections_by_state', state='open') is not None and
+              d.wait_log(r'/metrics without', timeout=0.5, since=mark) is None)
+        ws.close()
+
+
 def test_stop(d, aport):
     with section('stopping: 503 to a request in progress, then no admin port'):
         ws = wsb.open_ws(d.port, '/echo')      # never answers the close: the stop waits
@@ -792,6 +888,7 @@ def main():
             test_backpressure(d, aport, silent, flood)
             test_conn_bound(d, aport)
             test_scrape_under_load(d, aport)
+            test_scrape_does_not_block(d, aport)
             test_stop(d, aport)
 
 

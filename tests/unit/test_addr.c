@@ -250,6 +250,17 @@ START_TEST(test_addr_sockaddr_other)
 }
 END_TEST
 
+/* The length of an accepted peer's address, by its family. */
+START_TEST(test_addr_sockaddr_len)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+
+    ck_assert_uint_eq(addr_sockaddr_len((struct sockaddr *)&sin), sizeof(struct sockaddr_in));
+    ck_assert_uint_eq(addr_sockaddr_len((struct sockaddr *)&sin6), sizeof(struct sockaddr_in6));
+}
+END_TEST
+
 static Suite *test_addr_suite(void)
 {
     Suite *s = suite_create("addr");
@@ -266,6 +277,7 @@ static Suite *test_addr_suite(void)
     tcase_add_test(fmt, test_addr_sockaddr_v6);
     tcase_add_test(fmt, test_addr_sockaddr_longest);
     tcase_add_test(fmt, test_addr_sockaddr_other);
+    tcase_add_test(fmt, test_addr_sockaddr_len);
     suite_add_tcase(s, fmt);
     return s;
 }

@@ -1,0 +1,79 @@
+/*
+ * listener.h - a listening socket on an event loop: bind (SO_REUSEADDR; SO_REUSEPORT when
+ * several workers share the address; IPv6 only for an IPv6 address), the "already in use"
+ * probe, accept into a callback, and pausing: after EMFILE, ENFILE or ENOMEM, or while the
+ * caller says there is no room, accepting stops and a timer tries again, so a connection
+ * waits in the listen queue instead of making the loop spin. Used by the main listeners
+ * and the admin endpoint.
+ */
+#ifndef WSB_LISTENER_H
+#define WSB_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+struct addr;
+struct addrinfo;
+struct event;
+struct event_base;
+struct evconnlistener;
+
+#define LISTENER_RETRY_MS 100   /* pause after accept fails for lack of fds or memory */
+#define LISTENER_BACKLOG_MAX 4096 /* listen queue, at most net.core.somaxconn */
+#define LISTENER_NAME_MAX 64    /* "[v6]:port" and "1.2.3.4:5" fit */
+
+struct listener;
+
+/* Takes accepted socket <fd> (non-blocking, close-on-exec) from peer <sa> of <socklen>
+ * bytes on <l>: the callee owns it. */
+typedef void listener_accept_cb(struct listener *l, evutil_socket_t fd, const struct sockaddr *sa,
+                                int socklen, void *arg);
+
+/* True if the caller can take one more connection now (a paused listener resumes). */
+typedef bool listener_room_fn(void *arg);
+
+struct listener_opts {
+    const char *what;          /* "" or "admin ": starts the messages ("admin listen ...") */
+    bool reuseport;            /* SO_REUSEPORT: each worker binds its own socket */
+    bool probe;                /* first check that nothing listens there already */
+    listener_accept_cb *accept;
+    void *arg;                 /* for accept and room */
+    listener_room_fn *room;    /* NULL: always room */
+};
+
+struct listener {
+    struct evconnlistener *lev; /* owns the listening socket; NULL once closed */
+    struct event *retry;        /* accepting again after a pause */
+    struct listener_opts opts;
+    char name[LISTENER_NAME_MAX]; /* "127.0.0.1:8080" for logs */
+};
+
+/* Resolves <a> for listening into <res> (the caller frees it with freeaddrinfo). Returns
+ * 0, or -1 with "<what>listen NAME: why" in <err>. */
+int listener_resolve(const struct addr *a, const char *what, struct addrinfo **res, char *err,
+                     size_t err_len);
+
+/* Opens a listener on <base> for <ai> as <opts> say: a socket bound and listening with a
+ * backlog of LISTENER_BACKLOG_MAX (or net.core.somaxconn, if lower), accepting into
+ * opts->accept. Returns it, or NULL with "bind NAME: why" (socket, listen, SO_REUSEPORT;
+ * "<what>listen NAME: out of memory") in <err>. With opts->probe, a plain socket is bound
+ * first and closed: SO_REUSEPORT would otherwise let a second daemon of the same user share
+ * the port silently, where a lone worker gets "Address already in use". */
+struct listener *listener_new(struct event_base *base, const struct addrinfo *ai,
+                              const struct listener_opts *opts, char *err, size_t err_len);
+
+/* Stops accepting for LISTENER_RETRY_MS, then again while opts->room says no room: the
+ * connections wait in the listen queue. */
+void listener_pause(struct listener *l);
+
+/* Closes the listening socket (a stop): nothing more is accepted; connections already in
+ * the queue are refused by the kernel. Idempotent. */
+void listener_close(struct listener *l);
+
+/* Closes and frees <l>; NULL is fine. */
+void listener_free(struct listener *l);
+
+#endif

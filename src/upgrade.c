@@ -1,0 +1,309 @@
+/*
+ * upgrade.c - the bridge's request handler. Cheapest checks first: the Host, the route,
+ * the RFC 6455 handshake (handshake.c), the route's address and Origin rules, the
+ * connection limits, and only then the password, hashed on the pool while the connection
+ * waits; a request that passes becomes a WebSocket client. A request that is neither an
+ * upgrade nor on a route's path goes to the web root.
+ */
+#include "upgrade.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "authpool.h"
+#include "basicauth.h"
+#include "config.h"
+#include "handshake.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "netlist.h"
+#include "origin.h"
+#include "ratelimit.h"
+#include "route.h"
+#include "runconf.h"
+#include "wsclient.h"
+
+/* An upgrade waiting for its password check (the httpconn's wait). */
+struct upgrade_auth {
+    struct authpool_job *job;     /* the check on the pool; cancelled if we go first */
+    struct runconf *conf;         /* a reference, keeping route alive */
+    const struct route *route;    /* in conf; counted (connlimits_upgrade) */
+    struct handshake_result hs;   /* the handshake's verdict, for the 101 */
+};
+
+/* The 503 warn line of a limit reached: a peer may repeat it at will. */
+static struct ratelimit upgrade_limit_log = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
+
+static void upgrade_dispatch(struct httpconn *hc, void *arg);
+
+/* Gives up <ua>, a password check under way for <hc>: the job is cancelled (its result is
+ * never delivered), the client's route count given back and the configuration let go. */
+static void upgrade_auth_abandon(struct httpconn *hc, struct upgrade_auth *ua)
+{
+    if (ua->job != NULL)
+        authpool_cancel(ua->job);
+    connlimits_leave_route(&hc->slot);
+    runconf_unref(ua->conf);
+    free(ua);
+}
+
+/* Refuses an upgrade: counts the failure by <status> and <detail> (a short static text:
+ * it becomes a label value), then answers (<headers> NULL: none) and closes. */
+static void upgrade_refuse(struct httpconn *hc, int status, const char *detail,
+                           const char *headers)
+{
+    metrics_count_failure(hc->loop->metrics, status, detail);
+    httpconn_reply_error(hc, status, detail, headers);
+}
+
+/* The route's cheap access rules and the connection limits, in that order, after the
+ * handshake checks and before any password is hashed, so that a refused client costs
+ * little and never causes a connection to the target. Returns true if <hc> may go on,
+ * counted as a client of <route> (connlimits_upgrade: every later refusal gives the route
+ * count back with connlimits_leave_route); otherwise it has been answered (403 or 503) and
+ * closed. */
+static bool upgrade_admit(struct httpconn *hc, const struct route *route)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+    const char *limit_name;
+    unsigned limit;
+
+    if (route->nets != NULL && !netlist_is_allowed(route->nets, sa)) {
+        upgrade_refuse(hc, 403, "client address not allowed", NULL);
+        return false;
+    }
+    /* Cross-site WebSocket hijacking: without "origins:", only pages of this very host
+     * and port (what the web root serves) may open the route from a browser. */
+    if (!origin_list_is_allowed(route->origins, http_req_header(&hc->req, "Origin"),
+                                http_req_header(&hc->req, "Host"), hc->tls)) {
+        upgrade_refuse(hc, 403, "origin not allowed", NULL);
+        return false;
+    }
+    limit_name = connlimits_upgrade(&hc->slot, route, &limit);
+    if (limit_name != NULL) {
+        log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
+                        hc->peer, LOG_Q(hc->req.url), limit_name, limit);
+        upgrade_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
+        return false;
+    }
+    return true;
+}
+
+/* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
+ * count over. <route> is in the loop's current configuration. */
+static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
+                            const struct handshake_result *hs)
+{
+    struct connlimits_slot slot;
+    struct bufferevent *bev;
+
+    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
+            route->path);
+    bev = httpconn_take(hc, &slot);
+    wsclient_new(hc->loop, bev, route, hs, &slot, hc->peer);
+}
+
+/* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
+ * <route>, whose count the caller has given back, and closes. */
+static void upgrade_auth_refuse(struct httpconn *hc, const struct route *route,
+                                enum basicauth_result auth, const char *user)
+{
+    char headers[64 + CONFIG_REALM_MAX];
+
+    log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
+            LOG_Q(hc->req.url), basicauth_result_name(auth));
+    /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
+    snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
+             route->auth_realm);
+    upgrade_refuse(hc, 401, "authentication required", headers);
+}
+
+/* The pool's answer for <hc>'s password (see upgrade_auth_start), on its loop. */
+static void upgrade_on_auth(enum basicauth_result result, const char *user, void *arg)
+{
+    struct httpconn *hc = arg;
+    struct upgrade_auth *ua = httpconn_wait_end(hc);
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+
+    /* The count now goes with the connection, which is handed on or refused below. */
+    if (result == BASICAUTH_DENIED)
+        authpool_record_failure(hc->loop->authpool, sa);
+    if (result == BASICAUTH_OK && ua->conf != hc->loop->conf) {
+        /* A reload while the password was hashed: the route may be gone, or its users
+         * changed. Everything is checked again under the new configuration. */
+        log_msg(LOG_LEVEL_DEBUG,
+                "client=%s %s: configuration reloaded during the password "
+                "check: checking again",
+                hc->peer, LOG_Q(hc->req.url));
+        connlimits_leave_route(&hc->slot);
+        runconf_unref(ua->conf);
+        free(ua);
+        upgrade_dispatch(hc, NULL);
+        return;
+    }
+    if (result == BASICAUTH_OK) {
+        upgrade_hand_on(hc, ua->route, &ua->hs);
+    } else {
+        connlimits_leave_route(&hc->slot);
+        if (result == BASICAUTH_DENIED)
+            upgrade_auth_refuse(hc, ua->route, result, user);
+        else
+            upgrade_refuse(hc, 500, "cannot check credentials", NULL);
+    }
+    runconf_unref(ua->conf);
+    free(ua);
+}
+
+/* Basic authentication for an admitted (counted) upgrade on <route> with handshake verdict
+ * <hs>: the credentials are decoded here, then hashed on the pool while <hc> waits,
+ * unless they are missing or malformed (401), the address failed too often lately (429),
+ * or the pool's queue is full (503). */
+static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
+                               const struct handshake_result *hs)
+{
+    struct authpool *pool = hc->loop->authpool;
+    const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
+    struct upgrade_auth *ua;
+    struct basicauth_cred cred;
+    enum basicauth_result auth;
+    uint64_t blocked_ms;
+    char headers[64];
+
+    auth = basicauth_decode(route->users, http_req_header(&hc->req, "Authorization"), &cred);
+    if (auth == BASICAUTH_PENDING && pool == NULL) {
+        /* Only a daemon built without the pool: never hash on the loop. */
+        basicauth_cred_wipe(&cred);
+        connlimits_leave_route(&hc->slot);
+        upgrade_refuse(hc, 500, "cannot check credentials", NULL);
+        return;
+    }
+    if (auth != BASICAUTH_PENDING) {
+        connlimits_leave_route(&hc->slot);
+        upgrade_auth_refuse(hc, route, auth, cred.user);
+        basicauth_cred_wipe(&cred);
+        return;
+    }
+    /* Before any hash: a guesser gets nothing more from us, not even CPU time. */
+    blocked_ms = authpool_blocked_ms(pool, sa);
+    if (blocked_ms > 0) {
+        log_msg(LOG_LEVEL_INFO,
+                "client=%s user=%s %s: too many failed logins, blocked for "
+                "%llu ms more",
+                hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
+        basicauth_cred_wipe(&cred);
+        connlimits_leave_route(&hc->slot);
+        snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
+                 (unsigned long long)(blocked_ms + 999) / 1000);
+        upgrade_refuse(hc, 429, "too many failed logins", headers);
+        return;
+    }
+    ua = calloc(1, sizeof(*ua));
+    if (ua != NULL)
+        ua->job = authpool_submit(pool, hc->loop->base, &cred, upgrade_on_auth, hc);
+    if (ua == NULL || ua->job == NULL) {
+        log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN,
+                        "client=%s %s: password check %s", hc->peer, LOG_Q(hc->req.url),
+                        ua == NULL ? "out of memory" : "queue full");
+        basicauth_cred_wipe(&cred);
+        free(ua);
+        connlimits_leave_route(&hc->slot);
+        upgrade_refuse(hc, 503, "authentication busy", "Retry-After: 1\r\n");
+        return;
+    }
+    ua->conf = runconf_ref(hc->loop->conf);
+    ua->route = route;
+    ua->hs = *hs;
+    httpconn_wait(hc, ua);
+}
+
+/* The WebSocket way: the route, the handshake, the route's address and Origin rules, the
+ * connection limits, and only then the password; then the connection goes to a new
+ * wsclient. */
+static void upgrade_websocket(struct httpconn *hc, const struct route *route)
+{
+    struct handshake_policy policy = {0};
+    struct handshake_result hs;
+
+    if (route == NULL) {
+        upgrade_refuse(hc, 404, "no route for this path", NULL);
+        return;
+    }
+    policy.subprotocols = (const char *const *)route->subprotocols;
+    policy.n_subprotocols = route->n_subprotocols;
+    handshake_check(&hc->req, &policy, &hs);
+    if (hs.status != 101) {
+        upgrade_refuse(hc, hs.status, hs.error, NULL);
+        return;
+    }
+    if (!upgrade_admit(hc, route))
+        return;
+    if (route->auth_file != NULL) /* fails closed: users are never NULL then */
+        upgrade_auth_start(hc, route, &hs);
+    else
+        upgrade_hand_on(hc, route, &hs);
+}
+
+/* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
+ * answers the errors); any other request goes to the web root when there is one. */
+static void upgrade_dispatch(struct httpconn *hc, void *arg)
+{
+    const struct config *cfg = loop_config(hc->loop);
+    const struct route *route;
+
+    (void)arg;
+    /* DNS rebinding: a page of the attacker's site, its name pointed at us, would
+     * otherwise be same-origin with everything served here. RFC 7230 §5.4: several Host
+     * lines are a 400. */
+    if (cfg->hosts != NULL) {
+        int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
+        if (status == 400 || !origin_hosts_is_allowed(cfg->hosts, http_req_header(&hc->req, "Host"),
+                                                      hc->tls)) {
+            const char *why = status == 400 ? "more than one Host" : "host not served here";
+            if (handshake_is_upgrade(&hc->req))
+                upgrade_refuse(hc, status, why, NULL);
+            else
+                httpconn_reply_error(hc, status, why, NULL);
+            return;
+        }
+    }
+    route = route_match(cfg, hc->req.url);
+    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->loop->conf->web == NULL)
+        upgrade_websocket(hc, route);
+    else
+        httpconn_serve_static(hc, hc->loop->conf->web);
+}
+
+/* A password check cut short: its deadline (the request's) passed, the loop stops, or the
+ * connection is going. */
+static void upgrade_on_cut(struct httpconn *hc, void *wait, enum httpconn_cut why)
+{
+    upgrade_auth_abandon(hc, wait);
+    if (why == HTTPCONN_CUT_GONE)
+        return;
+    httpconn_wait_end(hc);
+    /* A queued password check could hold a stop for many hashes' time. */
+    if (why == HTTPCONN_CUT_STOP)
+        upgrade_refuse(hc, 503, "server stopping", "Retry-After: 1\r\n");
+    else
+        upgrade_refuse(hc, 503, "password check took too long", "Retry-After: 1\r\n");
+}
+
+const struct httpconn_handler upgrade_handler = {
+    .conn = HTTPCONN_CONN_OPS("http"),
+    .log_prefix = "",
+    .log_level = LOG_LEVEL_INFO,
+    .bare_head = false,
+    .on_request = upgrade_dispatch,
+    .on_cut = upgrade_on_cut,
+};
+
+void upgrade_log_access(const struct config *c)
+{
+    for (size_t i = 0; i < c->n_routes; i++)
+        if (origin_list_is_any(c->routes[i].origins))
+            log_msg(LOG_LEVEL_WARN,
+                    "route %s accepts any Origin (origins: [\"*\"]): a page on "
+                    "any web site may open it from the browser of whoever visits that page",
+                    c->routes[i].path);
+}
