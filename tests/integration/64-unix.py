@@ -10,7 +10,7 @@ a relative one with the default 0600 beside the route file, serve a WebSocket
 (websockets.unix_connect) and a file of the web root (a raw GET over AF_UNIX); the access
 line says client=unix; max_connections_per_ip does not count Unix peers while
 max_connections does; a route with an "allow" list refuses them (403: they have no
-address); two workers share the one socket; a stale socket file left by a dead process is
+address); open fds come back to their start count; two workers share the one socket; a stale socket file left by a dead process is
 replaced at start, while a regular file or a live socket at the path stops the start
 with a clear error and is left alone; a reload that changes the mode is refused; SIGTERM
 removes the file. TLS on a Unix listener works as on TCP.
@@ -388,6 +388,9 @@ def test_listener(wdir, index_body):
         finally:
             for w in held:
                 w.close()
+        n = d.wait_fds(fds_start, 10)
+        check('unix listener: open fds back to the start count (%s)' % fds_start, n == fds_start,
+              'now %s' % n)
 
         d.replace_config(text.replace('mode: "0660"', 'mode: "0640"'))
         mark = d.log_mark()
