@@ -1,19 +1,24 @@
 /*
- * addr.c - addresses as users write them: "host:port", "[v6]:port", "tls://host:port" and
- * the built-in "echo"; no I/O, no name resolution (clientsock.c resolves names later).
+ * addr.c - addresses as users write them: "host:port", "[v6]:port", "tls://host:port",
+ * "unix:/path" and the built-in "echo"; no I/O, no name resolution (clientsock.c resolves
+ * names later).
  * Host names follow RFC 1123 §2.1, literals are checked with inet_pton(); formatting of
  * socket addresses for logs uses inet_ntop().
  */
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ADDR_TLS_PREFIX "tls://"
 #define ADDR_NAME_MAX 253 /* RFC 1123 §2.1 / RFC 1035 §2.3.4: whole name, dots included */
 #define ADDR_LABEL_MAX 63 /* RFC 1035 §2.3.4: one label */
+
+static_assert(ADDR_UNIX_PATH_MAX <= ADDR_HOST_MAX, "a Unix socket path fits in struct addr's host");
 
 /* Writes <msg> into <err> when there is room for anything; returns -1 for the caller. */
 static int addr_fail(char *err, size_t err_len, const char *msg)
@@ -177,11 +182,41 @@ static int addr_parse_hostport(const char *s, size_t len, struct addr *a, char *
     return addr_parse_port(colon + 1, len - host_len - 1, &a->port, err, err_len);
 }
 
+/* Checks Unix socket path <path> (what follows "unix:") into <a>. Only what bind() and
+ * connect() would refuse, or what reads wrong in a log line, is refused here: whether the
+ * path exists is the daemon's business, at bind or connect time. */
+static int addr_parse_unix(const char *path, struct addr *a, char *err, size_t err_len)
+{
+    size_t len = strlen(path);
+    char msg[64];
+
+    if (len == 0)
+        return addr_fail(err, err_len, "empty Unix socket path after \"unix:\"");
+    /* "unix:///run/x.sock" is how some tools write it; here the path follows "unix:"
+     * directly, and "//run/x.sock" would be taken as a relative name by nobody. */
+    if (strncmp(path, "//", 2) == 0)
+        return addr_fail(err, err_len, "a Unix socket is written unix:/path, not unix://");
+    if (len > ADDR_UNIX_PATH_MAX) {
+        snprintf(msg, sizeof(msg), "Unix socket path longer than %zu bytes",
+                 (size_t)ADDR_UNIX_PATH_MAX);
+        return addr_fail(err, err_len, msg);
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+            return addr_fail(err, err_len, "control character in Unix socket path");
+    if (path[len - 1] == '/')
+        return addr_fail(err, err_len, "Unix socket path ends with \"/\" (a folder)");
+    a->kind = ADDR_UNIX;
+    memcpy(a->host, path, len + 1);
+    a->port = 0;
+    return 0;
+}
+
 /* Parses <s> into <a>. <allow_echo>: "echo" is accepted (targets) or refused
  * (listeners). IPv6 literals must be bracketed; ports are decimal 1..65535 with no sign
- * or spaces; host names follow RFC 1123 letters-digits-hyphens labels. Returns 0, or -1
- * with "<what is wrong>" in <err> (at most <err_len> bytes, NUL-terminated). <a> is
- * written only on success. */
+ * or spaces; host names follow RFC 1123 letters-digits-hyphens labels; "unix:PATH" is a
+ * Unix socket. Returns 0, or -1 with "<what is wrong>" in <err> (at most <err_len> bytes,
+ * NUL-terminated). <a> is written only on success. */
 int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t err_len)
 {
     struct addr tmp = {.kind = ADDR_HOSTPORT};
@@ -196,6 +231,15 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
     len = strlen(s);
     if (len == 0)
         return addr_fail(err, err_len, "empty address");
+    if (strncmp(s, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0) {
+        /* TLS over a local socket protects nothing the file's mode does not. */
+        if (tmp.tls)
+            return addr_fail(err, err_len, "a Unix socket takes no tls://");
+        if (addr_parse_unix(s + strlen(ADDR_UNIX_PREFIX), &tmp, err, err_len) < 0)
+            return -1;
+        *a = tmp;
+        return 0;
+    }
     if (strstr(s, "://") != NULL)
         return addr_fail(err, err_len, "unknown scheme (tls:// is the only one)");
     if (strcmp(s, "echo") == 0) {
@@ -213,27 +257,45 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
     return 0;
 }
 
-/* Writes <a> as a user would ("127.0.0.1:80", "[::1]:80", "tls://h:443", "echo") into
- * <out>; returns the length it needed (snprintf rules). */
+/* Writes <a> as a user would ("127.0.0.1:80", "[::1]:80", "tls://h:443", "unix:/run/x.sock",
+ * "echo") into <out>; returns the length it needed (snprintf rules). */
 int addr_format(const struct addr *a, char *out, size_t cap)
 {
     const char *scheme = a->tls ? ADDR_TLS_PREFIX : "";
 
     if (a->kind == ADDR_ECHO)
         return snprintf(out, cap, "echo");
+    if (a->kind == ADDR_UNIX)
+        return snprintf(out, cap, ADDR_UNIX_PREFIX "%s", a->host);
     /* A colon in the host can only come from an IPv6 literal: bracket it again. */
     if (strchr(a->host, ':') != NULL)
         return snprintf(out, cap, "%s[%s]:%u", scheme, a->host, (unsigned)a->port);
     return snprintf(out, cap, "%s%s:%u", scheme, a->host, (unsigned)a->port);
 }
 
+socklen_t addr_unix_sockaddr(const struct addr *a, struct sockaddr_un *sun)
+{
+    size_t len = strnlen(a->host, sizeof(a->host));
+
+    if (a->kind != ADDR_UNIX || len == 0 || len > ADDR_UNIX_PATH_MAX)
+        return 0;
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path, a->host, len);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
 /* Writes <sa> (AF_INET or AF_INET6) as "1.2.3.4:5" or "[::1]:5" into <out>
- * (ADDR_SOCKADDR_STR_MAX bytes); anything else as "?". A non-zero IPv6 scope is written
- * as its number ("[fe80::1%2]:80"): if_indextoname() would be I/O. */
+ * (ADDR_SOCKADDR_STR_MAX bytes); AF_UNIX as "unix"; anything else as "?". A non-zero IPv6
+ * scope is written as its number ("[fe80::1%2]:80"): if_indextoname() would be I/O. */
 void addr_format_sockaddr(const struct sockaddr *sa, char *out)
 {
     char host[INET6_ADDRSTRLEN];
 
+    if (sa != NULL && sa->sa_family == AF_UNIX) {
+        snprintf(out, ADDR_SOCKADDR_STR_MAX, "unix");
+        return;
+    }
     if (sa != NULL && sa->sa_family == AF_INET) {
         struct sockaddr_in sin;
         memcpy(&sin, sa, sizeof(sin)); /* <sa> may not be aligned for sockaddr_in */
@@ -262,5 +324,7 @@ void addr_format_sockaddr(const struct sockaddr *sa, char *out)
 
 socklen_t addr_sockaddr_len(const struct sockaddr *sa)
 {
+    if (sa->sa_family == AF_UNIX)
+        return sizeof(sa_family_t);
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }

@@ -1,8 +1,9 @@
 /*
  * clientsock.c - connect to a target: numeric addresses directly, names through evdns,
- * the built-in echo through echo.c; for tls:// the connected socket then moves to an
- * OpenSSL bufferevent for the handshake. One deadline covers resolving, connecting and
- * the handshake. A connected target socket gets TCP_NODELAY and TCP keepalive.
+ * Unix sockets by their path, the built-in echo through echo.c; for tls:// the connected
+ * socket then moves to an OpenSSL bufferevent for the handshake. One deadline covers
+ * resolving, connecting and the handshake. A connected TCP target socket gets
+ * TCP_NODELAY and TCP keepalive (a Unix one has neither: no network to wait on).
  */
 #include "clientsock.h"
 
@@ -29,6 +30,9 @@
 #include "timeval.h"
 #include "tls.h"
 
+/* A Unix target's listen queue is full: the next connect() this much later. */
+#define CLIENTSOCK_UNIX_RETRY_MS 10
+
 static void clientsock_report(struct clientsock *cs, enum clientsock_result result)
 {
     if (cs->done)
@@ -36,6 +40,8 @@ static void clientsock_report(struct clientsock *cs, enum clientsock_result resu
     cs->done = 1;
     if (cs->timer != NULL)
         evtimer_del(cs->timer);
+    if (cs->unix_try != NULL)
+        evtimer_del(cs->unix_try);
     cs->cb(cs, result, cs->reason, cs->arg);
 }
 
@@ -153,6 +159,58 @@ static void clientsock_on_timer(evutil_socket_t fd, short what, void *arg)
     clientsock_report(cs, CLIENTSOCK_TIMEOUT);
 }
 
+/* One connect() to a Unix target. A Unix stream socket connects or fails at once: there
+ * is no handshake to wait for. A full listen queue is EAGAIN, not a connect in progress,
+ * so the attempt is repeated on a short timer until it works or the deadline passes, as a
+ * TCP connect would wait in the SYN queue. A missing file (ENOENT) or nobody listening
+ * (ECONNREFUSED) fails like a refused TCP target: 502, the reason in the log only. */
+static void clientsock_unix_on_try(evutil_socket_t unused, short what, void *arg)
+{
+    struct clientsock *cs = arg;
+    struct timeval tv = timeval_from_ms(CLIENTSOCK_UNIX_RETRY_MS);
+    int r =
+        connect(bufferevent_getfd(cs->bev), (const struct sockaddr *)&cs->unix_sa, cs->unix_sa_len);
+
+    (void)unused;
+    (void)what;
+    if (r == 0 || errno == EISCONN) {
+        clientsock_report(cs, CLIENTSOCK_CONNECTED);
+        return;
+    }
+    if (errno == EAGAIN || errno == EINPROGRESS || errno == EALREADY || errno == EINTR) {
+        evtimer_add(cs->unix_try, &tv);
+        return;
+    }
+    snprintf(cs->reason, sizeof(cs->reason), "connect %s: %s", cs->target, strerror(errno));
+    clientsock_report(cs, CLIENTSOCK_FAILED);
+}
+
+/* Starts connecting to Unix socket <target>: the first attempt runs on the next loop turn,
+ * so that neither outcome is reported from within clientsock_new. */
+static int clientsock_connect_unix(struct clientsock *cs, struct event_base *base,
+                                   const struct addr *target)
+{
+    struct timeval now = {0, 0};
+    evutil_socket_t fd;
+
+    cs->unix_sa_len = addr_unix_sockaddr(target, &cs->unix_sa);
+    if (cs->unix_sa_len == 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    cs->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (cs->bev == NULL) {
+        close(fd);
+        return -1;
+    }
+    cs->unix_try = evtimer_new(base, clientsock_unix_on_try, cs);
+    if (cs->unix_try == NULL)
+        return -1;
+    evtimer_add(cs->unix_try, &now);
+    return 0;
+}
+
 /* Starts a connect to a numeric address without touching DNS; -1 if <host> is a name. */
 static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *target)
 {
@@ -201,6 +259,12 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
         evtimer_add(cs->timer, &tv);
         return cs;
     }
+    if (target->kind == ADDR_UNIX) {
+        if (clientsock_connect_unix(cs, base, target) != 0)
+            goto fail;
+        evtimer_add(cs->timer, &tv);
+        return cs;
+    }
     cs->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (cs->bev == NULL)
         goto fail;
@@ -236,6 +300,8 @@ void clientsock_free(struct clientsock *cs)
         return;
     if (cs->timer != NULL)
         event_free(cs->timer);
+    if (cs->unix_try != NULL)
+        event_free(cs->unix_try);
     if (cs->bev != NULL) {
         if (bufferevent_getfd(cs->bev) < 0)
             bufferevent_flush(cs->bev, EV_WRITE, BEV_FINISHED); /* lets the echo end go */

@@ -1,8 +1,9 @@
 /*
  * clientsock.h - a client socket: the outbound connection to a route's target, from DNS
  * (evdns) and a non-blocking connect, then for a tls:// target the TLS handshake, all
- * under one deadline, to "connected" or "failed: why". Once connected, the WebSocket
- * client takes the bufferevent (a TLS one for tls://) and frees this object.
+ * under one deadline, to "connected" or "failed: why"; a unix: target is connected to
+ * its path, with no DNS. Once connected, the WebSocket client takes the bufferevent (a
+ * TLS one for tls://) and frees this object.
  */
 #ifndef WSB_CLIENTSOCK_H
 #define WSB_CLIENTSOCK_H
@@ -39,6 +40,10 @@ struct clientsock {
     const struct tls *tls;   /* tls://: the contexts holding that route's, not owned */
     bool handshaking;        /* tls://: TCP is up, the TLS handshake is running */
     struct event *timer;     /* connect deadline, or the deferred "connected" of echo */
+    struct event *unix_try;  /* unix: the next connect() attempt (the first one deferred,
+                              * then again while the target's listen queue is full) */
+    struct sockaddr_un unix_sa; /* unix: where to connect */
+    socklen_t unix_sa_len;      /* unix: its length; 0 for the other kinds */
     clientsock_cb *cb;
     void *arg;
     char target[ADDR_HOST_MAX + 16]; /* "host:port" for messages */
@@ -47,10 +52,11 @@ struct clientsock {
     int done;                /* the callback ran */
 };
 
-/* Starts connecting to <target> (a host and port, or the built-in echo with watermarks
- * <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be the target of
- * route <route> (its index in the config <tls> was made from), and <tls> must outlive the
- * client socket: "connected" is reported once the TLS handshake has succeeded. Returns
+/* Starts connecting to <target> (a host and port, a Unix socket, or the built-in echo
+ * with watermarks <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be
+ * the target of route <route> (its index in the config <tls> was made from), and <tls>
+ * must outlive the client socket: "connected" is reported once the TLS handshake has
+ * succeeded. Returns
  * the new client socket, or NULL if it could not even start (memory, sockets); <cb> is
  * not called then. */
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,

@@ -63,6 +63,7 @@ enum config_type {
     CONFIG_T_ADMIN_LISTEN, /* the admin listener: host:port, plain HTTP only */
     CONFIG_T_LOG,          /* a mapping of CONFIG_LOG keys */
     CONFIG_T_CHOICE,       /* one word of the key's row in config_choices[] */
+    CONFIG_T_MODE,         /* a file mode: 3 or 4 octal digits, stored as unsigned */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -87,6 +88,7 @@ extern const size_t config_n_keys;
 struct config_listener {
     struct addr addr;
     struct config_tls *tls; /* NULL: plain */
+    unsigned mode;          /* a unix: listener's file mode */
 };
 
 struct config_ctx {
@@ -148,6 +150,13 @@ int config_value_file(struct config_ctx *x, const struct config_key *k, const st
                       void *obj);
 int config_value_dir(struct config_ctx *x, const struct config_key *k, const struct yamlnode *v,
                      void *obj);
+int config_value_mode(struct config_ctx *x, const struct config_key *k, const struct yamlnode *v,
+                      void *obj);
+
+/* A relative ADDR_UNIX path in <a> (read from value <v>) joined to the file's folder, as
+ * file names are; fails at <v> if the result is longer than ADDR_UNIX_PATH_MAX. Any
+ * other address is left alone. Returns 0 or -1 (message written). */
+int config_value_unix_path(struct config_ctx *x, const struct yamlnode *v, struct addr *a);
 
 /* A string or a list of strings, as one array of <*n> nodes at *<items> (<one> holds the
  * single string's pointer). Empty lists, lists over <max> and lists of anything but

@@ -54,6 +54,7 @@ static const char *const config_section_prefix[] = {
 static_assert(sizeof(enum config_log_target) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_log_level) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_log_format) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum config_tls_plain) == sizeof(unsigned), "choices store unsigned");
 #define CONFIG_KIB 1024u
 #define CONFIG_MIB (1024u * 1024u)
 
@@ -131,6 +132,7 @@ const struct config_key config_keys[] = {
      0},
     {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
+    {CONFIG_LISTEN, "mode", CONFIG_T_MODE, "0600", 0, 0, CONFIG_UINT(config_listener, mode), 0},
     {CONFIG_TLS, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.cert_file),
      CONFIG_REQUIRED},
     {CONFIG_TLS, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.key_file),
@@ -148,6 +150,8 @@ const struct config_key config_keys[] = {
     {CONFIG_TLS, "allow_expired", CONFIG_T_BOOL, "false", 0, 0,
      CONFIG_BOOL(config_tls, allow_expired), 0},
     {CONFIG_TLS, "certificates", CONFIG_T_CERTS, NULL, 0, 0, 0, 0},
+    {CONFIG_TLS, "plain", CONFIG_T_CHOICE, "refuse", 0, 0,
+     CONFIG_ENUM(config_tls, plain, config_tls_plain), 0},
     {CONFIG_TLS_CERT, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, cert_file),
      CONFIG_REQUIRED},
     {CONFIG_TLS_CERT, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls_cert, key_file),
@@ -185,11 +189,14 @@ static const char *const config_log_levels[] = {[CONFIG_LOG_ERROR] = "error",
                                                 NULL};
 static const char *const config_log_formats[] = {
     [CONFIG_LOG_TEXT] = "text", [CONFIG_LOG_JSON] = "json", NULL};
+static const char *const config_tls_plains[] = {
+    [CONFIG_TLS_PLAIN_REFUSE] = "refuse", [CONFIG_TLS_PLAIN_ALLOW] = "allow", NULL};
 
 static const struct config_choice config_choices[] = {
     {CONFIG_LOG, "target", config_log_targets},
     {CONFIG_LOG, "level", config_log_levels},
     {CONFIG_LOG, "format", config_log_formats},
+    {CONFIG_TLS, "plain", config_tls_plains},
 };
 
 const size_t config_n_keys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -265,8 +272,9 @@ bool config_want_scalar(struct config_ctx *x, const struct config_key *k, const 
     return false;
 }
 
-/* Parses listen address <v> into <a>: a host and port, never echo, never tls:// (a TLS
- * listener is a mapping with a "tls" key). */
+/* Parses listen address <v> into <a>: a host and port or a Unix socket (its path joined
+ * to the file's folder), never echo, never tls:// (a TLS listener is a mapping with a
+ * "tls" key). */
 static int config_listen_addr(struct config_ctx *x, const struct yamlnode *v, struct addr *a)
 {
     char q[QUOTE_BUF], why[128], plain[ADDR_HOST_MAX + 16];
@@ -275,7 +283,7 @@ static int config_listen_addr(struct config_ctx *x, const struct yamlnode *v, st
     if (addr_parse(v->text, false, a, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", quote_text(v->text, SIZE_MAX, q), why);
     if (!a->tls)
-        return 0;
+        return config_value_unix_path(x, v, a);
     bare = *a;
     bare.tls = false;
     addr_format(&bare, plain, sizeof(plain));
@@ -285,8 +293,22 @@ static int config_listen_addr(struct config_ctx *x, const struct yamlnode *v, st
                        plain);
 }
 
+static int config_set(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                      void *obj);
+
+/* A listener's "mode" when none is written: the table's default, as config_map_read
+ * would set it. */
+static int config_listen_default_mode(struct config_ctx *x, struct config_listener *l)
+{
+    const struct config_key *k = config_key_find(CONFIG_LISTEN, "mode");
+    struct yamlnode def = {.kind = YAMLNODE_SCALAR, .line = 1, .column = 1, .text = (char *)k->def};
+
+    return config_set(x, k, &def, l);
+}
+
 /* "listen": one address, or a list of addresses and listener mappings
- * ({ address: ..., tls: { ... } }); a single mapping stands for a list of one. */
+ * ({ address: ..., tls: { ... } } or { address: "unix:/path", mode: "0660" }); a single
+ * mapping stands for a list of one. */
 static int config_set_listen(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                              struct config *c)
 {
@@ -304,7 +326,8 @@ static int config_set_listen(struct config_ctx *x, const struct config_key *k, s
         return config_fail(x, v, "\"%s\" has more than %d entries", k->name, CONFIG_LISTEN_MAX);
     c->listen = calloc(n, sizeof(*c->listen));
     c->listen_tls = calloc(n, sizeof(*c->listen_tls));
-    if (c->listen == NULL || c->listen_tls == NULL)
+    c->listen_mode = calloc(n, sizeof(*c->listen_mode));
+    if (c->listen == NULL || c->listen_tls == NULL || c->listen_mode == NULL)
         return config_oom(x);
     for (size_t i = 0; i < n; i++) {
         struct yamlnode *item = items[i];
@@ -313,23 +336,32 @@ static int config_set_listen(struct config_ctx *x, const struct config_key *k, s
         int rc;
 
         if (item->kind == YAMLNODE_MAPPING) {
-            const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL};
+            const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL}, *mode;
             rc = config_map_read(x, CONFIG_LISTEN, item, &l, seen);
             if (rc == 0)
                 at = config_seen(seen, CONFIG_LISTEN, "address")->value;
+            mode = rc == 0 ? config_seen(seen, CONFIG_LISTEN, "mode") : NULL;
+            if (mode != NULL && l.addr.kind != ADDR_UNIX)
+                rc = config_fail(x, mode->key,
+                                 "\"mode\" applies to unix: listeners only, not to \"%s\"",
+                                 quote_text(at->text, SIZE_MAX, q));
         } else if (item->kind == YAMLNODE_SCALAR && !item->is_null) {
             rc = config_listen_addr(x, item, &l.addr);
+            if (rc == 0)
+                rc = config_listen_default_mode(x, &l);
         } else {
             return config_fail(x, item, "\"%s\" must be a string or a list of strings", k->name);
         }
         /* Stored before the result is looked at, so config_free finds what was built. */
         c->listen[i] = l.addr;
         c->listen_tls[i] = l.tls;
+        c->listen_mode[i] = l.addr.kind == ADDR_UNIX ? l.mode : 0;
         c->n_listen = i + 1;
         if (rc < 0)
             return -1;
         for (size_t j = 0; j < i; j++)
-            if (c->listen[j].port == l.addr.port && strcmp(c->listen[j].host, l.addr.host) == 0)
+            if (c->listen[j].kind == l.addr.kind && c->listen[j].port == l.addr.port &&
+                strcmp(c->listen[j].host, l.addr.host) == 0)
                 return config_fail(x, at, "listen address \"%s\" is listed twice",
                                    quote_text(at->text, SIZE_MAX, q));
     }
@@ -436,6 +468,8 @@ static int config_set_admin_listen(struct config_ctx *x, const struct config_key
         return config_fail(x, v,
                            "\"admin.listen\" takes no tls://: the admin endpoint speaks "
                            "plain HTTP (keep it on a loopback or private address)");
+    if (a.kind == ADDR_UNIX)
+        return config_fail(x, v, "\"admin.listen\" takes a host and port, not a Unix socket");
     if ((c->admin_listen = malloc(sizeof(*c->admin_listen))) == NULL)
         return config_oom(x);
     *c->admin_listen = a;
@@ -538,6 +572,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct y
         return config_set_log(x, v, obj);
     case CONFIG_T_CHOICE:
         return config_set_choice(x, k, v, obj);
+    case CONFIG_T_MODE:
+        return config_value_mode(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }
@@ -734,6 +770,7 @@ void config_free(struct config *c)
     for (size_t i = 0; c->listen_tls != NULL && i < c->n_listen; i++)
         config_tls_free(c->listen_tls[i]);
     free(c->listen_tls);
+    free(c->listen_mode);
     free(c->listen);
     free(c->web_root);
     free(c->admin_listen);

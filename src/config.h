@@ -36,6 +36,12 @@ struct config_tls_cert {
     unsigned line, column;   /* where its mapping starts, for messages */
 };
 
+/* What a TLS listener does with a connection that does not start with a TLS handshake. */
+enum config_tls_plain {
+    CONFIG_TLS_PLAIN_REFUSE = 0, /* a short 400 saying to use https:// or wss:// */
+    CONFIG_TLS_PLAIN_ALLOW,      /* served as plain HTTP, ws and wss on one port */
+};
+
 /* The "tls:" mapping of one listener. */
 struct config_tls {
     struct config_tls_cert cert;   /* the default certificate (no SNI, or no name matched) */
@@ -47,6 +53,7 @@ struct config_tls {
     char *ciphers;                 /* OpenSSL cipher list for TLS 1.2; NULL: tls.c's default */
     char *ciphersuites;            /* TLS 1.3 suites; NULL: OpenSSL's */
     bool allow_expired;            /* serve certificates outside their validity dates */
+    enum config_tls_plain plain;   /* "plain": plain HTTP on this port refused or served */
 };
 
 struct route {
@@ -109,8 +116,11 @@ struct config_log {
 
 struct config {
     char *file;                      /* the file it came from, as given */
-    struct addr *listen;             /* listen addresses (never ADDR_ECHO, never tls://) */
+    struct addr *listen;             /* listen addresses (never ADDR_ECHO, never tls://);
+                                      * ADDR_UNIX paths joined to the file's folder */
     struct config_tls **listen_tls;  /* n_listen entries: that listener's TLS; NULL: plain */
+    unsigned *listen_mode;           /* n_listen entries: an ADDR_UNIX listener's file mode
+                                      * ("mode", 0600 by default); 0 for the others */
     size_t n_listen;
     char *web_root;                  /* absolute or relative to the file's folder; NULL: off */
     unsigned heartbeat_interval_ms;  /* 0 = no pings */

@@ -62,7 +62,7 @@ int config_route_path(struct config_ctx *x, const struct config_key *k, const st
     return 0;
 }
 
-/* "target": host:port, tls://host:port or echo (addr.c). */
+/* "target": host:port, tls://host:port, unix:/path or echo (addr.c). */
 int config_route_target(struct config_ctx *x, const struct config_key *k, const struct yamlnode *v,
                         struct route *r)
 {
@@ -72,7 +72,7 @@ int config_route_target(struct config_ctx *x, const struct config_key *k, const 
         return -1;
     if (addr_parse(v->text, true, &r->target, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", quote_text(v->text, SIZE_MAX, q), why);
-    return 0;
+    return config_value_unix_path(x, v, &r->target);
 }
 
 /* "frames": binary or text. */

@@ -1,7 +1,8 @@
 /*
  * config_value.c - the plain value types of the route file, no I/O: durations and sizes
  * (units.c) within a key's bounds, counts, booleans, strings, file and folder names
- * (joined to the file's folder, $CREDENTIALS_DIRECTORY expanded), and lists of strings.
+ * (joined to the file's folder, $CREDENTIALS_DIRECTORY expanded), Unix socket paths (joined
+ * the same way), file modes, and lists of strings.
  * Each setter stores at its key's offset; which key is which is config.c's table.
  */
 #include "config-internal.h"
@@ -142,6 +143,60 @@ static char *config_value_path_join(const struct config_ctx *x, const char *path
     if ((out = malloc(len)) != NULL)
         snprintf(out, len, "%.*s/%s", (int)dir_len, x->name, path);
     return out;
+}
+
+/* A relative Unix socket path joined like a file name: see config-internal.h. */
+int config_value_unix_path(struct config_ctx *x, const struct yamlnode *v, struct addr *a)
+{
+    char q[QUOTE_BUF];
+    char *joined;
+    size_t len;
+
+    if (a->kind != ADDR_UNIX || a->host[0] == '/')
+        return 0;
+    if ((joined = config_value_path_join(x, a->host)) == NULL)
+        return config_oom(x);
+    len = strlen(joined);
+    if (len > ADDR_UNIX_PATH_MAX) {
+        config_fail(x, v,
+                    "bad address \"%s\": Unix socket path longer than %zu bytes once joined "
+                    "to the folder of %s",
+                    quote_text(v->text, SIZE_MAX, q), (size_t)ADDR_UNIX_PATH_MAX, x->name);
+        free(joined);
+        return -1;
+    }
+    memcpy(a->host, joined, len + 1);
+    free(joined);
+    return 0;
+}
+
+/* A file mode as "chmod" takes it: 3 or 4 octal digits ("0660", "660"). A fourth digit
+ * must be 0: setuid, setgid and sticky mean nothing on a socket, and a typo there would
+ * go unnoticed. */
+int config_value_mode(struct config_ctx *x, const struct config_key *k, const struct yamlnode *v,
+                      void *obj)
+{
+    const char *t = v->text;
+    unsigned mode = 0;
+    char q[QUOTE_BUF], label[64];
+    size_t len;
+
+    config_key_label(k, label, sizeof(label));
+    if (!config_want_scalar(x, k, v, "an octal file mode, like \"0660\""))
+        return -1;
+    len = strlen(t);
+    if ((len != 3 && len != 4) || strspn(t, "01234567") != len)
+        return config_fail(x, v, "\"%s\" must be 3 or 4 octal digits, like \"0660\", not \"%s\"",
+                           label, quote_text(t, SIZE_MAX, q));
+    if (len == 4 && t[0] != '0')
+        return config_fail(x, v,
+                           "\"%s\" \"%s\": only the permission bits apply to a socket "
+                           "(0000 to 0777)",
+                           label, quote_text(t, SIZE_MAX, q));
+    for (size_t i = 0; i < len; i++)
+        mode = mode * 8 + (unsigned)(t[i] - '0');
+    *(unsigned *)((char *)obj + k->offset) = mode;
+    return 0;
 }
 
 /* A folder (web_root): joined like a file name, never expanded. */

@@ -1,15 +1,20 @@
 /*
  * listener.c - listening sockets: bind, listen with a real backlog, accept, and pauses
  * that leave connections in the listen queue rather than spin on an accept that fails.
+ * Unix sockets: a stale file replaced, the mode set before listen(), the file removed at
+ * close, one socket shared by the workers.
  */
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -90,6 +95,126 @@ static evutil_socket_t listener_bind(const struct addrinfo *ai, const char *name
     return fd;
 }
 
+/* bind() on Unix socket path <path> found something there (EADDRINUSE). Removes it if it
+ * is a socket nobody listens on (connect refused: its daemon is gone; the kernel does not
+ * remove the file when a socket closes). Returns 0 when the path is free again, or -1 with
+ * "bind NAME: why" in <err>: a live socket, a file that is not a socket (never removed:
+ * a wrong path in the config must not cost the user a file), or no way to tell. */
+static int listener_unix_clear_stale(const struct addrinfo *ai, const char *path, const char *name,
+                                     char *err, size_t err_len)
+{
+    struct stat st;
+    evutil_socket_t probe;
+    int r, e;
+
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0; /* gone meanwhile */
+        snprintf(err, err_len, "bind %s: lstat: %s", name, strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, err_len, "bind %s: the path exists and is not a socket; not removing it",
+                 name);
+        return -1;
+    }
+    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (probe < 0) {
+        snprintf(err, err_len, "socket for %s: %s", name, strerror(errno));
+        return -1;
+    }
+    r = connect(probe, ai->ai_addr, ai->ai_addrlen);
+    e = errno;
+    close(probe);
+    /* EAGAIN: a listener whose queue is full is alive all the same. */
+    if (r == 0 || e == EAGAIN || e == EINPROGRESS) {
+        snprintf(err, err_len, "bind %s: in use by another process", name);
+        return -1;
+    }
+    if (e != ECONNREFUSED) {
+        snprintf(err, err_len, "bind %s: cannot tell whether the socket is in use: connect: %s",
+                 name, strerror(e));
+        return -1;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        snprintf(err, err_len, "bind %s: removing the stale socket: %s", name, strerror(errno));
+        return -1;
+    }
+    log_msg(LOG_LEVEL_INFO, "%s: removed a stale socket file (nothing listened on it)", name);
+    return 0;
+}
+
+/* Creates, binds and listens on Unix socket <ai> (a sockaddr_un with a path) with file
+ * mode <mode>, and records in <l> the file it made; -1 with "bind NAME: why" in <err>. */
+static evutil_socket_t listener_bind_unix(struct listener *l, const struct addrinfo *ai,
+                                          unsigned mode, char *err, size_t err_len)
+{
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)ai->ai_addr;
+    struct stat st;
+    evutil_socket_t fd;
+    int r;
+
+    snprintf(l->unix_path, sizeof(l->unix_path), "%s", sun->sun_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_len, "socket for %s: %s", l->name, strerror(errno));
+        return -1;
+    }
+    /* Linux gives the file bind() makes the mode of the socket's inode, less the umask:
+     * with this, the file is never more open than <mode>, not even for the moment
+     * between bind() and the chmod() below. (Elsewhere this may do nothing; nobody can
+     * connect before listen() anyway.) */
+    (void)fchmod(fd, (mode_t)mode);
+    r = bind(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno == EADDRINUSE) {
+        if (listener_unix_clear_stale(ai, l->unix_path, l->name, err, err_len) != 0) {
+            close(fd);
+            return -1;
+        }
+        r = bind(fd, ai->ai_addr, ai->ai_addrlen);
+    }
+    if (r != 0) {
+        snprintf(err, err_len, "bind %s: %s", l->name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    l->unix_owner = true;
+    if (lstat(l->unix_path, &st) == 0) {
+        l->unix_dev = st.st_dev;
+        l->unix_ino = st.st_ino;
+    }
+    /* The umask may have taken bits the user asked for ("0660" under umask 022). Before
+     * listen(): until then a connect is refused whatever the mode says. chmod() follows
+     * a symbolic link put there meanwhile: the folder of a socket must not be writable
+     * by others, as for any file the daemon makes. */
+    if (chmod(l->unix_path, (mode_t)mode) != 0) {
+        snprintf(err, err_len, "chmod %s to %04o: %s", l->name, mode, strerror(errno));
+        close(fd);
+        return -1; /* listener_free removes the file */
+    }
+    if (listen(fd, listener_backlog()) != 0) {
+        snprintf(err, err_len, "listen %s: %s", l->name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Removes the Unix socket file <l> made, if the file at its path is still that one. */
+static void listener_unix_remove(struct listener *l)
+{
+    struct stat st;
+
+    if (!l->unix_owner)
+        return;
+    l->unix_owner = false;
+    if (lstat(l->unix_path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_dev != l->unix_dev ||
+        st.st_ino != l->unix_ino)
+        return; /* removed or replaced by someone else: theirs now */
+    if (unlink(l->unix_path) != 0)
+        log_msg(LOG_LEVEL_WARN, "%s: removing the socket file: %s", l->name, strerror(errno));
+}
+
 static void listener_on_accept(struct evconnlistener *lev, evutil_socket_t fd,
                                struct sockaddr *sa, int socklen, void *arg)
 {
@@ -129,6 +254,24 @@ static void listener_on_error(struct evconnlistener *lev, void *arg)
     listener_pause(l);
 }
 
+/* Makes <l>, bound to listening socket <fd> (taken), accept on <base>. */
+static int listener_start(struct listener *l, struct event_base *base, evutil_socket_t fd,
+                          char *err, size_t err_len)
+{
+    l->retry = evtimer_new(base, listener_on_retry, l);
+    /* Backlog 0: the socket listens already, with its own backlog; a negative one would
+     * make libevent call listen() again with its default of 128. */
+    l->lev = evconnlistener_new(base, listener_on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+    if (l->lev == NULL || l->retry == NULL) {
+        snprintf(err, err_len, "%slisten %s: out of memory", l->opts.what, l->name);
+        if (l->lev == NULL)
+            close(fd);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l->lev, listener_on_error);
+    return 0;
+}
+
 struct listener *listener_new(struct event_base *base, const struct addrinfo *ai,
                               const struct listener_opts *opts, char *err, size_t err_len)
 {
@@ -136,33 +279,56 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
     char name[LISTENER_NAME_MAX];
     evutil_socket_t fd;
 
-    addr_format_sockaddr(ai->ai_addr, name);
+    if (ai->ai_family == AF_UNIX)
+        snprintf(name, sizeof(name), "unix:%s",
+                 ((const struct sockaddr_un *)ai->ai_addr)->sun_path);
+    else
+        addr_format_sockaddr(ai->ai_addr, name);
     if (l == NULL) {
         snprintf(err, err_len, "%slisten %s: out of memory", opts->what, name);
         return NULL;
     }
     l->opts = *opts;
     memcpy(l->name, name, sizeof(name));
-    if (opts->probe) {
-        fd = listener_bind(ai, l->name, false, err, err_len);
-        if (fd < 0)
-            goto fail;
-        close(fd);
-    }
-    fd = listener_bind(ai, l->name, opts->reuseport, err, err_len);
-    if (fd < 0)
-        goto fail;
-    l->retry = evtimer_new(base, listener_on_retry, l);
-    /* Backlog 0: the socket listens already, with its own backlog; a negative one would
-     * make libevent call listen() again with its default of 128. */
-    l->lev = evconnlistener_new(base, listener_on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-    if (l->lev == NULL || l->retry == NULL) {
-        snprintf(err, err_len, "%slisten %s: out of memory", opts->what, l->name);
-        if (l->lev == NULL)
+    if (ai->ai_family == AF_UNIX) {
+        fd = listener_bind_unix(l, ai, opts->unix_mode, err, err_len);
+    } else {
+        if (opts->probe) {
+            fd = listener_bind(ai, l->name, false, err, err_len);
+            if (fd < 0)
+                goto fail;
             close(fd);
+        }
+        fd = listener_bind(ai, l->name, opts->reuseport, err, err_len);
+    }
+    if (fd < 0 || listener_start(l, base, fd, err, err_len) != 0)
+        goto fail;
+    return l;
+fail:
+    listener_free(l);
+    return NULL;
+}
+
+struct listener *listener_share(struct event_base *base, const struct listener *owner,
+                                const struct listener_opts *opts, char *err, size_t err_len)
+{
+    struct listener *l = calloc(1, sizeof(*l));
+    evutil_socket_t fd;
+
+    if (l == NULL) {
+        snprintf(err, err_len, "%slisten %s: out of memory", opts->what, owner->name);
+        return NULL;
+    }
+    l->opts = *opts;
+    memcpy(l->name, owner->name, sizeof(l->name));
+    fd = owner->lev != NULL ? fcntl(evconnlistener_get_fd(owner->lev), F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0) {
+        snprintf(err, err_len, "%slisten %s: dup: %s", opts->what, l->name,
+                 owner->lev != NULL ? strerror(errno) : "not listening");
         goto fail;
     }
-    evconnlistener_set_error_cb(l->lev, listener_on_error);
+    if (listener_start(l, base, fd, err, err_len) != 0)
+        goto fail;
     return l;
 fail:
     listener_free(l);
@@ -184,6 +350,7 @@ void listener_close(struct listener *l)
     if (l->lev != NULL)
         evconnlistener_free(l->lev);
     l->lev = NULL;
+    listener_unix_remove(l);
     if (l->retry != NULL)
         evtimer_del(l->retry);
 }

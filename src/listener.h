@@ -3,8 +3,10 @@
  * several workers share the address; IPv6 only for an IPv6 address), the "already in use"
  * probe, accept into a callback, and pausing: after EMFILE, ENFILE or ENOMEM, or while the
  * caller says there is no room, accepting stops and a timer tries again, so a connection
- * waits in the listen queue instead of making the loop spin. Used by the main listeners
- * and the admin endpoint.
+ * waits in the listen queue instead of making the loop spin. Unix sockets: a stale
+ * socket file is replaced, the file gets its mode before anyone can connect, and it is
+ * removed at close; one bound socket is shared by every worker. Used by the main
+ * listeners and the admin endpoint.
  */
 #ifndef WSB_LISTENER_H
 #define WSB_LISTENER_H
@@ -12,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
 
 #include <event2/util.h>
 
@@ -21,9 +25,9 @@ struct event;
 struct event_base;
 struct evconnlistener;
 
-#define LISTENER_RETRY_MS 100   /* pause after accept fails for lack of fds or memory */
+#define LISTENER_RETRY_MS 100     /* pause after accept fails for lack of fds or memory */
 #define LISTENER_BACKLOG_MAX 4096 /* listen queue, at most net.core.somaxconn */
-#define LISTENER_NAME_MAX 64    /* "[v6]:port" and "1.2.3.4:5" fit */
+#define LISTENER_NAME_MAX 128     /* "[v6]:port", "1.2.3.4:5", "unix:" and a 107-byte path */
 
 struct listener;
 
@@ -42,13 +46,18 @@ struct listener_opts {
     listener_accept_cb *accept;
     void *arg;                 /* for accept and room */
     listener_room_fn *room;    /* NULL: always room */
+    unsigned unix_mode;        /* AF_UNIX: the socket file's mode, as chmod takes it */
 };
 
 struct listener {
     struct evconnlistener *lev; /* owns the listening socket; NULL once closed */
     struct event *retry;        /* accepting again after a pause */
     struct listener_opts opts;
-    char name[LISTENER_NAME_MAX]; /* "127.0.0.1:8080" for logs */
+    char name[LISTENER_NAME_MAX]; /* "127.0.0.1:8080" or "unix:/run/x.sock" for logs */
+    bool unix_owner;            /* AF_UNIX: this one bound the file and removes it at close */
+    char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* AF_UNIX: the file */
+    dev_t unix_dev;             /* ... and what it was once bound: another daemon's file */
+    ino_t unix_ino;             /*     at that path later is not removed */
 };
 
 /* Resolves <a> for listening into <res> (the caller frees it with freeaddrinfo). Returns
@@ -61,16 +70,30 @@ int listener_resolve(const struct addr *a, const char *what, struct addrinfo **r
  * opts->accept. Returns it, or NULL with "bind NAME: why" (socket, listen, SO_REUSEPORT;
  * "<what>listen NAME: out of memory") in <err>. With opts->probe, a plain socket is bound
  * first and closed: SO_REUSEPORT would otherwise let a second daemon of the same user share
- * the port silently, where a lone worker gets "Address already in use". */
+ * the port silently, where a lone worker gets "Address already in use".
+ * An AF_UNIX <ai> (a sockaddr_un with a path; probe and reuseport do not apply) binds the
+ * path with mode opts->unix_mode, applied before listen() so that nobody connects under
+ * a wider one. A socket file already there is removed first if connecting to it is refused
+ * (a daemon that crashed left it); a live socket fails with "bind unix:PATH: in use by
+ * another process", and a file of any other type is never removed. The new listener owns
+ * the file and removes it when it is closed. */
 struct listener *listener_new(struct event_base *base, const struct addrinfo *ai,
                               const struct listener_opts *opts, char *err, size_t err_len);
+
+/* Opens a listener on <base> that accepts from <owner>'s socket (a duplicate descriptor)
+ * as <opts> say: for AF_UNIX, where SO_REUSEPORT does not spread connections over several
+ * sockets, every worker accepts from the one bound socket. It does not own the file.
+ * Returns it, or NULL with "<what>listen NAME: why" in <err>. */
+struct listener *listener_share(struct event_base *base, const struct listener *owner,
+                                const struct listener_opts *opts, char *err, size_t err_len);
 
 /* Stops accepting for LISTENER_RETRY_MS, then again while opts->room says no room: the
  * connections wait in the listen queue. */
 void listener_pause(struct listener *l);
 
 /* Closes the listening socket (a stop): nothing more is accepted; connections already in
- * the queue are refused by the kernel. Idempotent. */
+ * the queue are refused by the kernel. The owner of a Unix socket removes its file, if it
+ * is still the file it bound. Idempotent. */
 void listener_close(struct listener *l);
 
 /* Closes and frees <l>; NULL is fine. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
@@ -101,7 +102,8 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
                         "budget (RLIMIT_NOFILE less fd_reserve); pausing", lst->name);
         listener_pause(lst);
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family != AF_UNIX)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (p->tls) {
         tlsaccept_new(l, fd, sa, socklen, &slot, p->index, lst->name, &upgrade_handler, NULL);
         return;
@@ -124,11 +126,57 @@ static bool server_has_room(void *arg)
     return connlimits_has_room(p->server->loop.limits);
 }
 
+/* Opens one listener of listen entry <index>: bound to <ai>, or accepting from <owner>'s
+ * socket when it is not NULL. Returns its port, or NULL with "what failed: why" in <err>. */
+static struct server_port *server_add_port(struct server *s, size_t index, bool tls,
+                                           const struct addrinfo *ai, const struct listener *owner,
+                                           struct listener_opts *opts, char *err, size_t err_len)
+{
+    struct server_port **grown, *p;
+
+    /* One allocation per port: its address is the accept callback's argument, so it must
+     * not move when the array grows. */
+    grown = realloc(s->ports, (s->n_ports + 1) * sizeof(*grown));
+    if (grown != NULL)
+        s->ports = grown;
+    if (grown == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
+        snprintf(err, err_len, "listen: out of memory");
+        return NULL;
+    }
+    p->server = s;
+    p->index = index;
+    p->tls = tls;
+    opts->arg = p;
+    p->listener = owner != NULL ? listener_share(s->loop.base, owner, opts, err, err_len)
+                                : listener_new(s->loop.base, ai, opts, err, err_len);
+    if (p->listener == NULL) {
+        free(p);
+        return NULL;
+    }
+    s->ports[s->n_ports++] = p;
+    return p;
+}
+
+/* The listener of listen entry <index> in worker <first>, or NULL. */
+static const struct listener *server_port_listener(const struct server *first, size_t index)
+{
+    for (size_t i = 0; first != NULL && i < first->n_ports; i++)
+        if (first->ports[i]->index == index)
+            return first->ports[i]->listener;
+    return NULL;
+}
+
 /* Opens the listeners of listen entry <index> of the current config: one per address
- * its host name resolves to. */
-static int server_add_ports(struct server *s, size_t index, char *err, size_t err_len)
+ * its host name resolves to, or one Unix socket. SO_REUSEPORT does not spread the
+ * connections of AF_UNIX sockets over several of them (the last one bound would get them
+ * all), so worker 0 (<first> NULL) binds a Unix socket and every other worker accepts
+ * from that same socket: all of them are woken by a connection, one wins the accept, and
+ * a proxy in front of a Unix socket gets every worker, not only the first. */
+static int server_add_ports(struct server *s, const struct server *first, size_t index, char *err,
+                            size_t err_len)
 {
     struct runconf *conf = s->loop.conf;
+    const struct addr *a = &conf->config->listen[index];
     struct tls_listener *tls =
         conf->tls->listeners[index].cfg != NULL ? &conf->tls->listeners[index] : NULL;
     struct listener_opts opts = {
@@ -137,46 +185,46 @@ static int server_add_ports(struct server *s, size_t index, char *err, size_t er
         .probe = conf->workers > 1 && s->loop.id == 0,
         .accept = server_on_accept,
         .room = server_has_room,
+        .unix_mode = conf->config->listen_mode[index],
     };
-    char info[512] = "", name[ADDR_HOST_MAX + 16];
-    struct addrinfo *res = NULL;
+    char info[512] = "", how[64] = "";
+    struct addrinfo *res = NULL, unix_ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
+    struct sockaddr_un sun;
+    struct server_port *p;
 
-    addr_format(&conf->config->listen[index], name, sizeof(name));
-    if (listener_resolve(&conf->config->listen[index], "", &res, err, err_len) != 0)
-        return -1;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        struct server_port **grown, *p;
-
-        /* One allocation per port: its address is the accept callback's argument, so it
-         * must not move when the array grows. */
-        grown = realloc(s->ports, (s->n_ports + 1) * sizeof(*grown));
-        if (grown != NULL)
-            s->ports = grown;
-        if (grown == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
-            snprintf(err, err_len, "listen %s: out of memory", name);
-            freeaddrinfo(res);
+    if (a->kind == ADDR_UNIX) {
+        unix_ai.ai_addr = (struct sockaddr *)&sun;
+        unix_ai.ai_addrlen = addr_unix_sockaddr(a, &sun);
+        opts.reuseport = opts.probe = false;
+        if (s->loop.id != 0)
+            return server_add_port(s, index, tls != NULL, NULL, server_port_listener(first, index),
+                                   &opts, err, err_len) != NULL
+                       ? 0
+                       : -1;
+        snprintf(how, sizeof(how), " (mode %04o%s)", opts.unix_mode,
+                 conf->workers > 1 ? ", one socket for every worker" : "");
+    } else {
+        if (listener_resolve(a, "", &res, err, err_len) != 0)
+            return -1;
+        if (opts.reuseport)
+            snprintf(how, sizeof(how), " (a socket per worker)");
+    }
+    for (const struct addrinfo *ai = res != NULL ? res : &unix_ai; ai != NULL; ai = ai->ai_next) {
+        p = server_add_port(s, index, tls != NULL, ai, NULL, &opts, err, err_len);
+        if (p == NULL) {
+            if (res != NULL)
+                freeaddrinfo(res);
             return -1;
         }
-        p->server = s;
-        p->index = index;
-        p->tls = tls != NULL;
-        opts.arg = p;
-        p->listener = listener_new(s->loop.base, ai, &opts, err, err_len);
-        if (p->listener == NULL) {
-            free(p);
-            freeaddrinfo(res);
-            return -1;
-        }
-        s->ports[s->n_ports++] = p;
         if (s->loop.id != 0)
             continue; /* the others listen on the same addresses: said once is enough */
         if (tls != NULL && info[0] == '\0')
             tls_listener_info(tls, info, sizeof(info));
         log_msg(LOG_LEVEL_INFO, "listening on %s%s%s%s", p->listener->name,
-                tls != NULL ? " with TLS, " : "", info,
-                opts.reuseport ? " (a socket per worker)" : "");
+                tls != NULL ? " with TLS, " : "", info, how);
     }
-    freeaddrinfo(res);
+    if (res != NULL)
+        freeaddrinfo(res);
     return 0;
 }
 
@@ -250,8 +298,9 @@ void server_wake_conf(struct server *s)
     event_active(s->wake_conf, EV_TIMEOUT, 0);
 }
 
-int server_init(struct server *s, unsigned id, struct runconf_slot *published,
-                struct connlimits *limits, struct authpool *pool, char *err, size_t err_len)
+int server_init(struct server *s, unsigned id, const struct server *first,
+                struct runconf_slot *published, struct connlimits *limits, struct authpool *pool,
+                char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
     atomic_init(&s->stops_asked, 0);
@@ -264,7 +313,7 @@ int server_init(struct server *s, unsigned id, struct runconf_slot *published,
         return -1;
     }
     for (size_t i = 0; i < loop_config(&s->loop)->n_listen; i++)
-        if (server_add_ports(s, i, err, err_len) != 0)
+        if (server_add_ports(s, first, i, err, err_len) != 0)
             return -1;
     return 0;
 }

@@ -42,11 +42,13 @@ struct server {
 
 /* Builds worker <id> in <s>: its loop (over the configuration in <published>, the shared
  * <limits> and password <pool>), wake-up events, and a bound, listening socket per listen
- * address, with SO_REUSEPORT when there are several workers. Returns 0, or -1 with "what
- * failed: why" in <err>; server_free is safe afterwards either way. On the main thread,
- * before any worker thread starts. */
-int server_init(struct server *s, unsigned id, struct runconf_slot *published,
-                struct connlimits *limits, struct authpool *pool, char *err, size_t err_len);
+ * address, with SO_REUSEPORT when there are several workers; a Unix socket is bound by
+ * worker 0 alone (<first> NULL) and shared by worker <first> (worker 0, built already)
+ * with the others. Returns 0, or -1 with "what failed: why" in <err>; server_free is safe
+ * afterwards either way. On the main thread, before any worker thread starts. */
+int server_init(struct server *s, unsigned id, const struct server *first,
+                struct runconf_slot *published, struct connlimits *limits, struct authpool *pool,
+                char *err, size_t err_len);
 
 /* Runs the event loop until a stop has been handled. Returns 0. On the worker's thread. */
 int server_run(struct server *s);

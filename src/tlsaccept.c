@@ -1,7 +1,9 @@
 /*
  * tlsaccept.c - the TLS side of an accept: peek at the first byte, answer plain HTTP with
- * a 400, shake hands under the deadline, then hand the connection to httpconn. What fails
- * is closed through drain, so an alert or the 400 is not cut by a reset.
+ * a 400 (or pass it on as plain HTTP where "tls.plain: allow" says so, as websockify does
+ * without --ssl-only), shake hands under the deadline, then hand the connection to
+ * httpconn. What fails is closed through drain, so an alert or the 400 is not cut by a
+ * reset.
  */
 #include "tlsaccept.h"
 
@@ -87,6 +89,39 @@ static void tlsaccept_refuse_plain(struct tlsaccept *ta)
     tlsaccept_finish(ta);
 }
 
+/* Plain HTTP on a TLS port that allows it: the connection becomes a plain HTTP connection,
+ * with its count, as if it had come to a plain listener. httpconn sees a socket
+ * bufferevent, so it is not TLS for what depends on it (the default port of a Host
+ * without one in the same-origin check, sendfile for files). Its request head gets
+ * handshake_timeout from here, as a TLS connection's does once its handshake is done. */
+static void tlsaccept_pass_plain(struct tlsaccept *ta)
+{
+    struct bufferevent *bev = bufferevent_socket_new(
+        ta->loop->base, ta->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+
+    if (bev == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", ta->peer);
+        tlsaccept_finish(ta);
+        return;
+    }
+    ta->fd = -1;
+    log_msg(LOG_LEVEL_DEBUG, "client=%s plain HTTP on TLS listener %s (tls.plain: allow)", ta->peer,
+            ta->listener);
+    tlsaccept_finish(ta);
+    httpconn_new(ta->loop, bev, (const struct sockaddr *)&ta->sa, &ta->slot, ta->handler,
+                 ta->handler_arg);
+}
+
+/* True if listener <ta> came in on serves plain HTTP too. Read from the configuration the
+ * connection holds: a reload may change it. */
+static bool tlsaccept_plain_is_allowed(const struct tlsaccept *ta)
+{
+    const struct config *c = ta->conf->config;
+
+    return ta->index < c->n_listen && c->listen_tls[ta->index] != NULL &&
+           c->listen_tls[ta->index]->plain == CONFIG_TLS_PLAIN_ALLOW;
+}
+
 static void tlsaccept_on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct tlsaccept *ta = arg;
@@ -152,6 +187,8 @@ static void tlsaccept_on_first_byte(evutil_socket_t fd, short what, void *arg)
         log_msg(LOG_LEVEL_DEBUG, "client=%s left before its TLS handshake (%s)", ta->peer,
                 r == 0 ? "EOF" : strerror(errno));
         tlsaccept_finish(ta);
+    } else if (first != TLS_RECORD_HANDSHAKE && tlsaccept_plain_is_allowed(ta)) {
+        tlsaccept_pass_plain(ta);
     } else if (first != TLS_RECORD_HANDSHAKE) {
         tlsaccept_refuse_plain(ta);
     } else {

@@ -1,8 +1,9 @@
 /*
  * tlsaccept.h - a connection accepted on a TLS listener, before it is an HTTP connection:
  * its first byte is peeked at (plain HTTP gets a readable 400 instead of a handshake that
- * can only fail), then it shakes hands; both steps under one deadline, handshake_timeout
- * from the accept. A connection that made it is handed to httpconn with its count.
+ * can only fail, or, with "tls.plain: allow", goes to httpconn as a plain connection),
+ * then it shakes hands; both steps under one deadline, handshake_timeout from the accept.
+ * A connection that made it is handed to httpconn with its count.
  */
 #ifndef WSB_TLSACCEPT_H
 #define WSB_TLSACCEPT_H
@@ -43,8 +44,9 @@ struct tlsaccept {
 /* Takes accepted socket <fd> from <sa> (<socklen> bytes) on listener <name>, entry <index>
  * of the listen list of <l>'s current configuration (a TLS one), with its count <slot>
  * (moved in), and waits for its first byte. Once its handshake is done it becomes an HTTP
- * connection for <handler> with <handler_arg> (httpconn_new). On failure everything is
- * closed and the slot released. */
+ * connection for <handler> with <handler_arg> (httpconn_new); so does a plain one at once
+ * when the listener's "tls.plain" is allow. On failure everything is closed and the slot
+ * released. */
 void tlsaccept_new(struct loop *l, evutil_socket_t fd, const struct sockaddr *sa, int socklen,
                    struct connlimits_slot *slot, size_t index, const char *name,
                    const struct httpconn_handler *handler, void *handler_arg);

@@ -197,6 +197,10 @@ static int tokenfile_read_target(const char *s, size_t len, struct tokenfile_lin
         snprintf(why, why_len, "target: %s", err);
         return -1;
     }
+    if (a.kind == ADDR_UNIX) {
+        snprintf(why, why_len, "target: a Unix socket is written unix_socket:PATH here");
+        return -1;
+    }
     if (a.tls || a.kind != ADDR_HOSTPORT) {
         snprintf(why, why_len, "target: a scheme is not a host name");
         return -1;

@@ -225,7 +225,8 @@ int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool,
         w->n = i + 1;
         w->loops[i] = &w->servers[i].loop;
         w->threads[i] = (struct workers_thread){.workers = w, .server = &w->servers[i]};
-        if (server_init(&w->servers[i], i, &w->conf, &w->limits, pool, err, err_len) != 0)
+        if (server_init(&w->servers[i], i, i == 0 ? NULL : &w->servers[0], &w->conf, &w->limits,
+                        pool, err, err_len) != 0)
             return -1;
     }
     base = w->servers[0].loop.base;

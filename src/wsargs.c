@@ -334,6 +334,12 @@ static int wsargs_hostport(const char *what, const char *text, bool port_only_ok
              (int)host_len, host, port);
     if (addr_parse(spec, false, a, why, sizeof(why)) != 0)
         return wsargs_fail(err, err_len, "%s \"%s\": %s", what, wsargs_show(text, shown), why);
+    /* websockify reads "unix:5900" as host "unix"; here "unix:" names a socket file. */
+    if (a->kind != ADDR_HOSTPORT)
+        return wsargs_fail(err, err_len,
+                           "%s \"%s\": not host:port (a Unix socket is --unix-target FILE or "
+                           "--unix-listen FILE)",
+                           what, wsargs_show(text, shown));
     return 0;
 }
 

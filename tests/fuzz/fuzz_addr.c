@@ -1,7 +1,8 @@
 /*
  * fuzz_addr.c - libFuzzer driver for addr.c: addr_parse() on any string, as a target and
  * as a listener. A parsed address must be well formed, and writing it with addr_format()
- * and parsing that again must give the same address. Error texts must fit their buffer.
+ * and parsing that again must give the same address; a Unix one ("unix:PATH") must also
+ * make a socket address holding its path. Error texts must fit their buffer.
  *
  * Input: byte 0 bit 0 allow_echo, bits 1..7 the size of the error buffer (0: 128 bytes);
  * the rest is the string (up to its first NUL, as a C caller would pass it).
@@ -9,8 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "fuzz.h"
@@ -27,6 +30,22 @@ static void fuzz_addr_check_valid(const struct addr *a, bool allow_echo)
         FUZZ_CHECK(a->host[0] == '\0');
         return;
     }
+    if (a->kind == ADDR_UNIX) {
+        struct sockaddr_un sun;
+        size_t len = strlen(a->host);
+        socklen_t sl = addr_unix_sockaddr(a, &sun);
+
+        FUZZ_CHECK(!a->tls);
+        FUZZ_CHECK(a->port == 0);
+        FUZZ_CHECK(len >= 1 && len <= ADDR_UNIX_PATH_MAX);
+        FUZZ_CHECK(a->host[len - 1] != '/');
+        for (size_t i = 0; i < len; i++)
+            FUZZ_CHECK((unsigned char)a->host[i] >= 0x20 && a->host[i] != 0x7f);
+        FUZZ_CHECK(sl == offsetof(struct sockaddr_un, sun_path) + len + 1);
+        FUZZ_CHECK(sun.sun_family == AF_UNIX && strcmp(sun.sun_path, a->host) == 0);
+        return;
+    }
+    FUZZ_CHECK(addr_unix_sockaddr(a, &(struct sockaddr_un){0}) == 0);
     FUZZ_CHECK(a->kind == ADDR_HOSTPORT);
     FUZZ_CHECK(a->host[0] != '\0');
     FUZZ_CHECK(a->port >= 1);

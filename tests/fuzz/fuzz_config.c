@@ -99,14 +99,33 @@ static void fuzz_config_route_check(const struct config *c, const char *url)
     }
 }
 
+/* A Unix socket address of a config: no tls://, no port, a path that fits sun_path and
+ * is absolute or joined to the file's folder. */
+static void fuzz_config_check_unix(const struct addr *a)
+{
+    size_t len = strlen(a->host);
+
+    FUZZ_CHECK(!a->tls && a->port == 0);
+    FUZZ_CHECK(len >= 1 && len <= ADDR_UNIX_PATH_MAX);
+    FUZZ_CHECK(a->host[0] == '/' || strncmp(a->host, "etc/", 4) == 0);
+}
+
 /* Checks what config.h and etc/wsbridge.yaml promise of a config that parsed. */
 static void fuzz_config_check(const struct config *c)
 {
     FUZZ_CHECK(strcmp(c->file, FUZZ_CONFIG_NAME) == 0);
     FUZZ_CHECK(c->n_listen >= 1 && c->listen != NULL);
     for (size_t i = 0; i < c->n_listen; i++) {
-        FUZZ_CHECK(c->listen[i].kind == ADDR_HOSTPORT);
-        FUZZ_CHECK(c->listen[i].port >= 1);
+        FUZZ_CHECK(!c->listen[i].tls);
+        if (c->listen[i].kind == ADDR_UNIX) {
+            fuzz_config_check_unix(&c->listen[i]);
+            FUZZ_CHECK(c->listen_mode[i] <= 0777);
+        } else {
+            FUZZ_CHECK(c->listen[i].kind == ADDR_HOSTPORT);
+            FUZZ_CHECK(c->listen[i].port >= 1);
+            FUZZ_CHECK(c->listen_mode[i] == 0);
+        }
+        FUZZ_CHECK(c->listen_tls[i] == NULL || c->listen_tls[i]->plain <= CONFIG_TLS_PLAIN_ALLOW);
     }
     FUZZ_CHECK(c->n_routes > 0 || c->web_root != NULL);
     FUZZ_CHECK(c->high_watermark_bytes > c->low_watermark_bytes);
@@ -133,7 +152,10 @@ static void fuzz_config_check(const struct config *c)
         FUZZ_CHECK(r->prefix == (r->path[len - 1] == '*'));
         FUZZ_CHECK(r->match_len == (r->prefix ? len - 1 : len));
         FUZZ_CHECK(!r->prefix || r->path[len - 2] == '/');
-        FUZZ_CHECK(r->target.kind == ADDR_ECHO || r->target.port >= 1);
+        if (r->target.kind == ADDR_UNIX)
+            fuzz_config_check_unix(&r->target);
+        else
+            FUZZ_CHECK(r->target.kind == ADDR_ECHO || r->target.port >= 1);
         FUZZ_CHECK(r->frames == ROUTE_FRAMES_BINARY || r->frames == ROUTE_FRAMES_TEXT);
         FUZZ_CHECK((r->n_subprotocols == 0) == (r->subprotocols == NULL));
         for (size_t j = 0; j < r->n_subprotocols; j++)

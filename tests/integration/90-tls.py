@@ -12,7 +12,8 @@ plain target) while its body says only "target unavailable", or not checked with
 under 64 MiB while a side does not read, then every byte) and heartbeats over TLS as over
 TCP; SIGHUP rotating the certificate (a new connection sees the new one while an old one
 keeps working; a broken file keeps the current one); plain HTTP on a TLS port answered
-400; silent and stalled handshakes cut at handshake_timeout; close_notify before FIN to
+400, or served with "tls.plain: allow" (issue 14: ws and wss on one port, a plain
+connection judged as plain by the same-origin check, a file sent, handshake_timeout); silent and stalled handshakes cut at handshake_timeout; close_notify before FIN to
 clients and targets; a bad certificate, key, password, cipher list or CA stopping --check
 and the start with status 2, the file and OpenSSL's reason; open fds back to their start
 count. Also drives the bridge with `openssl s_client`. Issue 12 item 9: without
@@ -730,6 +731,74 @@ def test_plain_on_tls_port(d):
         s.close()
 
 
+def test_plain_allowed(d, pki, files):
+    """Issue 14: "tls.plain: allow" serves ws and wss on one port, as websockify does
+    without --ssl-only. A plain connection there is plain for everything: the same-origin
+    check takes port 80 for a Host without one, files go out as on a plain listener, and
+    its request head has handshake_timeout."""
+    ctx = client_ctx(pki)
+    for label, uri, c in (('plain ws', d.ws('mixed', '/tcp'), None),
+                          ('wss', d.wss('mixed', '/tcp'), ctx)):
+        try:
+            ok, detail, info = roundtrip(uri, c, 64 * KiB, timeout=30)
+        except Exception as e:
+            ok, detail, info = False, '%s: %s' % (type(e).__name__, e), {}
+        check('plain: allow: a %s client echoes 64 KiB' % label, ok, detail)
+        if c is not None:
+            check('plain: allow: the wss client got TLS', info.get('version') in
+                  ('TLSv1.2', 'TLSv1.3'), repr(info))
+
+    def plain_status(host, origin):
+        s = wsb.connect(d.ports['mixed'])
+        try:
+            h = wsb.ws_headers(host, wsb.new_key()) + [('Origin', origin)]
+            s.sendall(wsb.http_request('/echo', h))
+            return wsb.read_response(s, 5).status
+        finally:
+            s.close()
+
+    def tls_status(host, origin):
+        s = tls_socket(d.ports['mixed'], ctx)
+        try:
+            h = wsb.ws_headers(host, wsb.new_key()) + [('Origin', origin)]
+            s.sendall(wsb.http_request('/echo', h))
+            return wsb.read_response(s, 5).status
+        finally:
+            s.close()
+    st = plain_status('localhost', 'http://localhost')
+    check('plain: allow: same origin, plain: Host without a port is port 80 (101)', st == 101, st)
+    st = plain_status('localhost', 'https://localhost')
+    check('plain: allow: a plain connection is not judged as TLS (https origin: 403)',
+          st == 403, st)
+    st = tls_status('localhost', 'https://localhost')
+    check('plain: allow: same origin over TLS: Host without a port is port 443 (101)',
+          st == 101, st)
+    st = tls_status('localhost', 'http://localhost')
+    check('plain: allow: over TLS an http origin is another origin (403)', st == 403, st)
+
+    name, body = files[-1]
+    s = wsb.connect(d.ports['mixed'])
+    try:
+        s.sendall(wsb.http_request('/' + name, [('Host', 'localhost'), ('Connection', 'close')]))
+        r = wsb.read_response(s, 20)
+        check('plain: allow: plain GET /%s, 200 and every byte' % name,
+              r.status == 200 and r.body == body,
+              'status %s, %s' % (r.status, wsb.describe_diff(r.body, body)))
+    finally:
+        s.close()
+
+    s = wsb.connect(d.ports['mixed'])
+    try:
+        s.sendall(b'GET /echo HTTP/1.1\r\n')
+        t0 = time.monotonic()
+        r = wsb.read_response(s, 6)
+        secs = time.monotonic() - t0
+        check('plain: allow: a stalled plain request head gets 408 at handshake_timeout (2s)',
+              r.status == 408 and 1.5 <= secs <= 4, '%s after %.2f s' % (r.status, secs))
+    finally:
+        s.close()
+
+
 def test_deadlines(d):
     for label, first in (('silent client', b''), ('stalled handshake', b'\x16\x03\x01\x00')):
         s = wsb.connect(d.ports['ec'])
@@ -1021,6 +1090,7 @@ def main():
                      'verify_client': True},
             'tls13': {'cert': 'server-ec.pem', 'key': 'server-ec.key', 'min_version': '1.3'},
             'rot': {'cert': 'rot.pem', 'key': 'rot.key'},
+            'mixed': {'cert': 'server-ec.pem', 'key': 'server-ec.key', 'plain': 'allow'},
         }
         routes = [
             {'path': '/echo', 'target': 'echo'},
@@ -1065,6 +1135,8 @@ def main():
                 test_plain_on_tls_port(d)
             with section('handshake deadlines'):
                 test_deadlines(d)
+            with section('ws and wss on one port (tls.plain: allow)'):
+                test_plain_allowed(d, pki, files)
             with section('openssl s_client'):
                 test_s_client(d, pki)
             with section('default TLS 1.2 ciphers'):

@@ -1,12 +1,13 @@
 """
 targets.py - TCP targets for wsbridge's integration tests, served from threads of the
-test process on free 127.0.0.1 ports: Echo, Recorder (records bytes and EOF, sends on
+test process on free 127.0.0.1 ports (or a Unix socket: Target(unix_path=...)): Echo, Recorder (records bytes and EOF, sends on
 command, may stay paused, may greet first), Silent (never reads or writes), Flood (sends
 N bytes of a Pattern and counts what the kernel took), Blackhole (a full accept queue:
 connects time out) and refused_port() (nothing listening). Every blocking call has a
 short timeout so close() ends every thread within a bounded time.
 """
 
+import os
 import socket
 import threading
 import time
@@ -68,16 +69,23 @@ class Conn:
 
 
 class Target:
-    """A listening socket with one handler thread per accepted connection."""
+    """A listening socket with one handler thread per accepted connection: on a free
+    127.0.0.1 port, or on the Unix socket <unix_path> (then port is None; the file is
+    removed at close)."""
 
-    def __init__(self):
+    def __init__(self, unix_path=None):
         self.stopping = threading.Event()
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(('127.0.0.1', 0))
+        self.path = unix_path
+        if unix_path is None:
+            self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.lsock.bind(('127.0.0.1', 0))
+        else:
+            self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.lsock.bind(unix_path)
         self.lsock.listen(256)
         self.lsock.settimeout(TICK)
-        self.port = self.lsock.getsockname()[1]
+        self.port = self.lsock.getsockname()[1] if unix_path is None else None
         self.conns = []
         self.cond = threading.Condition()
         self.threads = []
@@ -146,6 +154,11 @@ class Target:
             self.lsock.close()
         except OSError:
             pass
+        if self.path is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
         for t in self.threads:
             t.join(2)
         with self.cond:

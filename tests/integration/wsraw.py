@@ -216,8 +216,9 @@ class RawWS:
         self.buf = bytearray(rest)
         self.response = response
         self.eof = False
-        h, p = sock.getsockname()[:2]
-        self.local = '%s:%d' % (h, p)     # "IP:PORT" as the access line's client= field
+        name = sock.getsockname()
+        # "IP:PORT" as the access line's client= field; "unix" over a Unix socket
+        self.local = '%s:%d' % name[:2] if isinstance(name, tuple) else 'unix'
 
     def send_raw(self, data):
         self.sock.settimeout(10 * SLOW)

@@ -1,13 +1,16 @@
 /*
  * test_addr.c - unit tests for addr.c: tables of addresses users write (good ones with
  * their parsed parts and their formatted form, bad ones with the exact reason), then
- * formatting of socket addresses for logs.
+ * formatting of socket addresses for logs. Unix sockets ("unix:PATH", issue 14): the path
+ * kept as written, its limits (sun_path), no tls://, and the socket address built from it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <check.h>
 
@@ -50,6 +53,17 @@ static const struct good_case good_cases[] = {
     {"echo", true, ADDR_ECHO, false, "", 0, "echo"},
     {"echo:7", false, ADDR_HOSTPORT, false, "echo", 7, "echo:7"},
     {"host:00080", true, ADDR_HOSTPORT, false, "host", 80, "host:80"},
+    {"unix:/run/wsbridge.sock", false, ADDR_UNIX, false, "/run/wsbridge.sock", 0,
+     "unix:/run/wsbridge.sock"},
+    {"unix:/tmp/.X11-unix/X1", true, ADDR_UNIX, false, "/tmp/.X11-unix/X1", 0,
+     "unix:/tmp/.X11-unix/X1"},
+    /* relative: kept as written, the config joins it to its folder */
+    {"unix:run/vnc.sock", true, ADDR_UNIX, false, "run/vnc.sock", 0, "unix:run/vnc.sock"},
+    {"unix:vnc", false, ADDR_UNIX, false, "vnc", 0, "unix:vnc"},
+    /* any byte a file name may hold but control characters: spaces, colons, UTF-8 */
+    {"unix:/srv/a b:1/\xc3\xa9.sock", true, ADDR_UNIX, false, "/srv/a b:1/\xc3\xa9.sock", 0,
+     "unix:/srv/a b:1/\xc3\xa9.sock"},
+    {"unix:/x://y", true, ADDR_UNIX, false, "/x://y", 0, "unix:/x://y"},
     /* 63-byte label and a 253-byte name: the RFC 1123 limits themselves */
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:1", true, ADDR_HOSTPORT,
      false, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1,
@@ -115,6 +129,19 @@ static const struct bad_case bad_cases[] = {
     {"TLS://host:443", true, "unknown scheme (tls:// is the only one)"},
     {"http://host:80", true, "unknown scheme (tls:// is the only one)"},
     {"tls://tls://host:80", true, "unknown scheme (tls:// is the only one)"},
+    {"unix:", true, "empty Unix socket path after \"unix:\""},
+    {"unix:", false, "empty Unix socket path after \"unix:\""},
+    {"tls://unix:/run/x.sock", true, "a Unix socket takes no tls://"},
+    {"tls://unix:", false, "a Unix socket takes no tls://"},
+    {"unix:///run/x.sock", true, "a Unix socket is written unix:/path, not unix://"},
+    {"unix://x", true, "a Unix socket is written unix:/path, not unix://"},
+    {"unix:/run/a\nb.sock", true, "control character in Unix socket path"},
+    {"unix:/run/a\tb", true, "control character in Unix socket path"},
+    {"unix:/run/\x7f", true, "control character in Unix socket path"},
+    {"unix:/run/", true, "Unix socket path ends with \"/\" (a folder)"},
+    {"unix:/", false, "Unix socket path ends with \"/\" (a folder)"},
+    /* the scheme is lower case, as tls:// is; anything else is a host and a port */
+    {"UNIX:/run/x", true, "port must be a number, 1..65535"},
 };
 
 START_TEST(test_addr_good)
@@ -238,9 +265,67 @@ START_TEST(test_addr_sockaddr_longest)
 }
 END_TEST
 
+/* sun_path's limit: 107 bytes and its NUL; one more is refused, at any depth. */
+START_TEST(test_addr_unix_length)
+{
+    char text[300], err[128];
+    struct addr a;
+    struct sockaddr_un sun;
+    socklen_t len;
+
+    ck_assert_uint_eq(ADDR_UNIX_PATH_MAX, sizeof(sun.sun_path) - 1);
+    memset(text, 'a', sizeof(text));
+    memcpy(text, "unix:/", 6);
+    text[5 + ADDR_UNIX_PATH_MAX] = '\0';
+    ck_assert_msg(addr_parse(text, false, &a, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(strlen(a.host), ADDR_UNIX_PATH_MAX);
+    len = addr_unix_sockaddr(&a, &sun);
+    ck_assert_uint_eq(len, sizeof(sun)); /* the whole sun_path, its NUL the last byte */
+    ck_assert_int_eq(sun.sun_family, AF_UNIX);
+    ck_assert_str_eq(sun.sun_path, a.host);
+    text[5 + ADDR_UNIX_PATH_MAX] = 'a';
+    text[5 + ADDR_UNIX_PATH_MAX + 1] = '\0';
+    ck_assert_int_eq(addr_parse(text, true, &a, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "Unix socket path longer than 107 bytes");
+}
+END_TEST
+
+/* The socket address of a Unix address, and none for the other kinds. */
+START_TEST(test_addr_unix_sockaddr)
+{
+    struct sockaddr_un sun = {.sun_family = AF_INET};
+    struct addr a;
+
+    ck_assert_int_eq(addr_parse("unix:/run/x.sock", false, &a, NULL, 0), 0);
+    ck_assert_uint_eq(addr_unix_sockaddr(&a, &sun),
+                      offsetof(struct sockaddr_un, sun_path) + sizeof("/run/x.sock"));
+    ck_assert_int_eq(sun.sun_family, AF_UNIX);
+    ck_assert_str_eq(sun.sun_path, "/run/x.sock");
+    memset(&sun, 0x5a, sizeof(sun));
+    ck_assert_int_eq(addr_parse("127.0.0.1:80", false, &a, NULL, 0), 0);
+    ck_assert_uint_eq(addr_unix_sockaddr(&a, &sun), 0);
+    ck_assert_int_eq(addr_parse("echo", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(addr_unix_sockaddr(&a, &sun), 0);
+    ck_assert_int_eq((unsigned char)sun.sun_path[0], 0x5a); /* untouched */
+}
+END_TEST
+
+/* A peer on a Unix socket is written "unix": it has no address, and the path a client
+ * may have bound its own socket to is its own choice, not worth a log field. */
+START_TEST(test_addr_sockaddr_unix)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/tmp/client\n.sock"};
+    char out[ADDR_SOCKADDR_STR_MAX];
+
+    addr_format_sockaddr((struct sockaddr *)&sun, out);
+    ck_assert_str_eq(out, "unix");
+    ck_assert_uint_eq(addr_sockaddr_len((struct sockaddr *)&sun), sizeof(sa_family_t));
+}
+END_TEST
+
 START_TEST(test_addr_sockaddr_other)
 {
-    struct sockaddr sa = {.sa_family = AF_UNIX};
+    struct sockaddr sa = {.sa_family = AF_APPLETALK};
     char out[ADDR_SOCKADDR_STR_MAX];
 
     addr_format_sockaddr(&sa, out);
@@ -271,11 +356,14 @@ static Suite *test_addr_suite(void)
     tcase_add_loop_test(tc, test_addr_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, test_addr_name_length);
     tcase_add_test(tc, test_addr_err_buffer);
+    tcase_add_test(tc, test_addr_unix_length);
     suite_add_tcase(s, tc);
     tcase_add_test(fmt, test_addr_format_truncates);
     tcase_add_test(fmt, test_addr_sockaddr_v4);
     tcase_add_test(fmt, test_addr_sockaddr_v6);
     tcase_add_test(fmt, test_addr_sockaddr_longest);
+    tcase_add_test(fmt, test_addr_unix_sockaddr);
+    tcase_add_test(fmt, test_addr_sockaddr_unix);
     tcase_add_test(fmt, test_addr_sockaddr_other);
     tcase_add_test(fmt, test_addr_sockaddr_len);
     suite_add_tcase(s, fmt);

@@ -351,6 +351,40 @@ static const struct error_case error_cases[] = {
      "t.yaml:3:1: duplicate key \"log\" (first at line 2)"},
     {ROUTE_ECHO "log: { level: info, level: warn }\n", 0,
      "t.yaml:2:21: duplicate key \"log.level\" (first at line 2)"},
+    /* issue 14: Unix sockets, "mode", "tls.plain" */
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: [ 1 ] }\n", 0,
+     "t.yaml:2:44: \"mode\" must be an octal file mode, like \"0660\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: \"66\" }\n", 0,
+     "t.yaml:2:44: \"mode\" must be 3 or 4 octal digits, like \"0660\", not \"66\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: \"06600\" }\n", 0,
+     "t.yaml:2:44: \"mode\" must be 3 or 4 octal digits, like \"0660\", not \"06600\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: 0o660 }\n", 0,
+     "t.yaml:2:44: \"mode\" must be 3 or 4 octal digits, like \"0660\", not \"0o660\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: \"-660\" }\n", 0,
+     "t.yaml:2:44: \"mode\" must be 3 or 4 octal digits, like \"0660\", not \"-660\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: \"\" }\n", 0,
+     "t.yaml:2:44: \"mode\" must be 3 or 4 octal digits, like \"0660\", not \"\""},
+    {ROUTE_ECHO "listen: { address: \"unix:/r/w.sock\", mode: \"1777\" }\n", 0,
+     "t.yaml:2:44: \"mode\" \"1777\": only the permission bits apply to a socket (0000 to "
+     "0777)"},
+    {ROUTE_ECHO "listen: { address: \"[::1]:80\", mode: \"0600\" }\n", 0,
+     "t.yaml:2:32: \"mode\" applies to unix: listeners only, not to \"[::1]:80\""},
+    {ROUTE_ECHO "listen: \"unix:/r/\"\n", 0,
+     "t.yaml:2:9: bad address \"unix:/r/\": Unix socket path ends with \"/\" (a folder)"},
+    {ROUTE_ECHO "listen: \"tls://unix:/r/w.sock\"\n", 0,
+     "t.yaml:2:9: bad address \"tls://unix:/r/w.sock\": a Unix socket takes no tls://"},
+    {ROUTE_ECHO "listen: [ \"unix:w.sock\", { address: \"unix:w.sock\", mode: \"0660\" } ]\n", 0,
+     "t.yaml:2:37: listen address \"unix:w.sock\" is listed twice"},
+    {"routes: [ { path: /u, target: \"unix:\" } ]\n", 0,
+     "t.yaml:1:31: bad address \"unix:\": empty Unix socket path after \"unix:\""},
+    {"routes: [ { path: /u, target: \"unix:/a\\u0001b\" } ]\n", 0,
+     "t.yaml:1:31: bad address \"unix:/a?b\": control character in Unix socket path"},
+    {ROUTE_ECHO "listen: { address: \"127.0.0.1:1\", tls: { cert: c, key: k, plain: ALLOW } }\n",
+     0, "t.yaml:2:66: \"tls.plain\" must be refuse or allow, not \"ALLOW\""},
+    {ROUTE_ECHO "listen: { address: \"127.0.0.1:1\", tls: { cert: c, key: k, plain: true } }\n",
+     0, "t.yaml:2:66: \"tls.plain\" must be refuse or allow, not \"true\""},
+    {ROUTE_ECHO "listen: { address: \"127.0.0.1:1\", plain: allow }\n", 0,
+     "t.yaml:2:35: unknown key \"plain\""},
 };
 
 START_TEST(test_config_error)
@@ -1114,6 +1148,76 @@ START_TEST(test_config_mutations)
 }
 END_TEST
 
+/* Unix sockets (issue 14): kinds and paths of listeners and targets, relative paths joined
+ * to the file's folder as file names are, modes (the default for a bare string and for a
+ * mapping without "mode"; none for TCP), and "tls.plain". */
+START_TEST(test_config_unix)
+{
+    struct config *c = test_config_parse_ok(
+        "etc/wsb/t.yaml", "listen:\n"
+                          "  - \"unix:/run/a.sock\"\n"
+                          "  - { address: \"unix:b.sock\", mode: \"0660\" }\n"
+                          "  - { address: \"unix:/run/c.sock\", mode: 640 }\n"
+                          "  - { address: \"unix:/run/d.sock\" }\n"
+                          "  - \"127.0.0.1:80\"\n"
+                          "  - { address: \"127.0.0.1:443\", tls: { cert: c, key: k } }\n"
+                          "  - { address: \"127.0.0.1:8443\", tls: { cert: c, key: k, plain: "
+                          "allow } }\n"
+                          "  - { address: \"127.0.0.1:9443\", tls: { cert: c, key: k, plain: "
+                          "refuse } }\n"
+                          "routes:\n"
+                          "  - { path: /a, target: \"unix:/run/vnc.sock\" }\n"
+                          "  - { path: /b, target: \"unix:run/vnc.sock\" }\n");
+    static const unsigned modes[] = {0600, 0660, 0640, 0600, 0, 0, 0, 0};
+    char out[ADDR_HOST_MAX + 16];
+
+    ck_assert_uint_eq(c->n_listen, 8);
+    for (size_t i = 0; i < c->n_listen; i++) {
+        ck_assert_int_eq(c->listen[i].kind, i < 4 ? ADDR_UNIX : ADDR_HOSTPORT);
+        ck_assert_uint_eq(c->listen_mode[i], modes[i]);
+    }
+    ck_assert_str_eq(c->listen[0].host, "/run/a.sock");
+    ck_assert_str_eq(c->listen[1].host, "etc/wsb/b.sock");
+    addr_format(&c->listen[1], out, sizeof(out));
+    ck_assert_str_eq(out, "unix:etc/wsb/b.sock");
+    ck_assert_ptr_null(c->listen_tls[3]);
+    ck_assert_int_eq(c->listen_tls[5]->plain, CONFIG_TLS_PLAIN_REFUSE);
+    ck_assert_int_eq(c->listen_tls[6]->plain, CONFIG_TLS_PLAIN_ALLOW);
+    ck_assert_int_eq(c->listen_tls[7]->plain, CONFIG_TLS_PLAIN_REFUSE);
+    ck_assert_int_eq(c->routes[0].target.kind, ADDR_UNIX);
+    ck_assert_str_eq(c->routes[0].target.host, "/run/vnc.sock");
+    ck_assert_str_eq(c->routes[1].target.host, "etc/wsb/run/vnc.sock");
+    config_free(c);
+}
+END_TEST
+
+/* A relative Unix socket path must still fit sun_path once joined to the folder. */
+START_TEST(test_config_unix_joined_length)
+{
+    char name[200], yaml[512], want[1024], err[512] = "", path[128];
+    struct config *c;
+
+    memset(name, 'd', sizeof(name));
+    memcpy(name + 90, "/t.yaml", sizeof("/t.yaml")); /* a 90-byte folder */
+    memset(path, 'p', sizeof(path));
+    path[16] = '\0'; /* 90 + 1 + 16 = 107: fits */
+    snprintf(yaml, sizeof(yaml), "listen: \"unix:%s\"\nweb_root: w\n", path);
+    c = config_parse(name, yaml, strlen(yaml), err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_uint_eq(strlen(c->listen[0].host), 107);
+    config_free(c);
+    path[16] = 'p';
+    path[17] = '\0'; /* 108: one too many */
+    snprintf(yaml, sizeof(yaml), "routes: [ { path: /u, target: \"unix:%s\" } ]\n", path);
+    ck_assert_ptr_null(config_parse(name, yaml, strlen(yaml), err, sizeof(err)));
+    snprintf(want, sizeof(want),
+             "%s:1:31: bad address \"unix:%s\": Unix socket path longer than 107 bytes once "
+             "joined to the folder of %s",
+             name, path, name);
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
 START_TEST(test_config_free_null)
 {
     config_free(NULL);
@@ -1151,6 +1255,8 @@ static Suite *test_config_suite(void)
     tcase_add_test(values, test_config_default_file);
     tcase_add_test(values, test_config_default_file_examples);
     tcase_add_test(values, test_config_good_full);
+    tcase_add_test(values, test_config_unix);
+    tcase_add_test(values, test_config_unix_joined_length);
     tcase_add_test(values, test_config_free_null);
     suite_add_tcase(s, values);
 

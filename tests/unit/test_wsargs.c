@@ -120,6 +120,19 @@ static const struct wa_case test_cases[] = {
      NULL,
      "target \"tls://h:1\": not host:port"},
     {"bad IPv6 target", {"6080", "[::g]:1"}, false, NULL, "target \"[::g]:1\": bad IPv6 address"},
+    /* addr.c reads "unix:PATH" as a Unix socket since issue 14: not as websockify would */
+    {"target host named unix",
+     {"6080", "unix:5900"},
+     false,
+     NULL,
+     "target \"unix:5900\": not host:port (a Unix socket is --unix-target FILE or --unix-listen "
+     "FILE)"},
+    {"source host named unix",
+     {"unix:6080", "h:1"},
+     false,
+     NULL,
+     "source \"unix:6080\": not host:port (a Unix socket is --unix-target FILE or --unix-listen "
+     "FILE)"},
     {"control byte shown as ?", {"6080", "a\tb"}, false, NULL, "target \"a?b\": not host:port"},
 
     /* option syntax, as optparse */
