@@ -105,6 +105,8 @@ struct config_log {
     enum config_log_level level;  /* lines above it are dropped */
     enum config_log_format format;
     bool level_set;               /* "level" was written (-v and -q still win over it) */
+    bool traffic;                 /* a debug line per WebSocket frame (header only); needs
+                                   * level debug */
 };
 
 struct config {

@@ -345,6 +345,10 @@ static const struct error_case error_cases[] = {
      "t.yaml:3:3: \"log.file\" applies to \"target: file\" only; this log goes to syslog"},
     {ROUTE_ECHO "log: { target: file, file: \"\" }\n", 0,
      "t.yaml:2:28: \"log.file\" must not be empty"},
+    {ROUTE_ECHO "log: { traffic: on }\n", 0,
+     "t.yaml:2:17: \"log.traffic\" must be true or false, not \"on\""},
+    {ROUTE_ECHO "log: { traffic: [ true ] }\n", 0,
+     "t.yaml:2:17: \"log.traffic\" must be true or false"},
     {ROUTE_ECHO "log: { levl: info }\n", 0,
      "t.yaml:2:8: unknown key \"levl\" (did you mean \"level\"?)"},
     {ROUTE_ECHO "log: { level: info }\nlog: { level: warn }\n", 0,
@@ -637,6 +641,7 @@ static void test_config_check_defaults(const struct config *c)
     ck_assert_ptr_null(c->log.file);
     ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
     ck_assert_int_eq(c->log.format, CONFIG_LOG_TEXT);
+    ck_assert(!c->log.traffic);
 }
 
 START_TEST(test_config_defaults)
@@ -774,6 +779,12 @@ START_TEST(test_config_admin_log)
     ck_assert_int_eq(c->log.level, CONFIG_LOG_WARN);
     ck_assert_str_eq(c->admin_listen->host, "localhost");
     ck_assert_uint_eq(c->admin_listen->port, 9);
+    ck_assert(!c->log.traffic);
+    config_free(c);
+    /* log.traffic: a line per frame, at debug */
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "log: { level: debug, traffic: true }\n");
+    ck_assert(c->log.traffic);
+    ck_assert_int_eq(c->log.level, CONFIG_LOG_DEBUG);
     config_free(c);
 }
 END_TEST
