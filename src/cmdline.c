@@ -26,7 +26,8 @@ static const struct {
     {"quiet", false}, {"version", false}, {"help", false},
 };
 
-#define CMDLINE_N_DAEMON_OPTIONS (sizeof(cmdline_daemon_options) / sizeof(cmdline_daemon_options[0]))
+#define CMDLINE_N_DAEMON_OPTIONS                                                                   \
+    (sizeof(cmdline_daemon_options) / sizeof(cmdline_daemon_options[0]))
 #define CMDLINE_DAEMON_SHORT "vqVh" /* short flags without a value; 'c' takes one */
 
 /* The daemon's long option that "--<a>" names, exactly or as getopt_long's unique

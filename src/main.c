@@ -210,7 +210,7 @@ int main(int argc, char **argv)
     int rc;
 
     rc = cmdline_form(argc - 1, argv + 1) == CMDLINE_WEBSOCKIFY ? main_websockify(argc, argv, &conf)
-                                                                 : main_daemon(argc, argv, &conf);
+                                                                : main_daemon(argc, argv, &conf);
     if (rc >= 0)
         return rc;
     file = conf->config->file;
@@ -226,8 +226,7 @@ int main(int argc, char **argv)
     /* After --check, which must not create the log file. A file that cannot be opened is a
      * configuration mistake, reported where the operator is looking: on stderr. */
     if (log_apply(&conf->config->log, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s%s: log.file: %s\n", conf->text != NULL ? "wsbridge: " : "", file,
-                err);
+        fprintf(stderr, "%s%s: log.file: %s\n", conf->text != NULL ? "wsbridge: " : "", file, err);
         runconf_unref(conf);
         return MAIN_EXIT_USAGE;
     }

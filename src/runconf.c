@@ -86,8 +86,7 @@ static struct runconf *runconf_new(const char *name, unsigned long generation, c
     return rc;
 }
 
-struct runconf *runconf_load(const char *file, unsigned long generation, char *err,
-                             size_t err_len)
+struct runconf *runconf_load(const char *file, unsigned long generation, char *err, size_t err_len)
 {
     struct runconf *rc = runconf_new(file, generation, err, err_len);
 
@@ -120,8 +119,8 @@ struct runconf *runconf_load_text(const char *name, const char *text, size_t len
 struct runconf *runconf_reload(const struct runconf *cur, char *err, size_t err_len)
 {
     if (cur->text != NULL)
-        return runconf_load_text(cur->config->file, cur->text, cur->text_len,
-                                 cur->generation + 1, err, err_len);
+        return runconf_load_text(cur->config->file, cur->text, cur->text_len, cur->generation + 1,
+                                 err, err_len);
     return runconf_load(cur->config->file, cur->generation + 1, err, err_len);
 }
 

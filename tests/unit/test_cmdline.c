@@ -30,10 +30,10 @@ static const struct form_case form_cases[] = {
     {{"-c/etc/wsbridge.yaml", "--check"}, CMDLINE_DAEMON},
     {{"--config", "w.yaml", "-v"}, CMDLINE_DAEMON},
     {{"--config=w.yaml", "-q"}, CMDLINE_DAEMON},
-    {{"--conf", "w.yaml", "--chec"}, CMDLINE_DAEMON},   /* getopt_long's prefixes */
-    {{"-vqc", "w.yaml"}, CMDLINE_DAEMON},                /* grouped, 'c' last */
+    {{"--conf", "w.yaml", "--chec"}, CMDLINE_DAEMON}, /* getopt_long's prefixes */
+    {{"-vqc", "w.yaml"}, CMDLINE_DAEMON},             /* grouped, 'c' last */
     {{"-vcw.yaml"}, CMDLINE_DAEMON},
-    {{"-c", "6080"}, CMDLINE_DAEMON},                    /* a value, not an argument */
+    {{"-c", "6080"}, CMDLINE_DAEMON}, /* a value, not an argument */
     {{"-c", "--web"}, CMDLINE_DAEMON},
     {{"--verbose", "--quiet", "--version", "--help"}, CMDLINE_DAEMON},
     {{"-V"}, CMDLINE_DAEMON},
@@ -44,12 +44,12 @@ static const struct form_case form_cases[] = {
     {{"--web", "/usr/share/novnc", "6080", ":5901"}, CMDLINE_WEBSOCKIFY},
     {{"--print-config"}, CMDLINE_WEBSOCKIFY},
     {{"--traffic"}, CMDLINE_WEBSOCKIFY},
-    {{"-c", "w.yaml", "6080"}, CMDLINE_WEBSOCKIFY},     /* main.c refuses the mix */
-    {{"-D"}, CMDLINE_WEBSOCKIFY},                       /* refused by wsargs, with why */
+    {{"-c", "w.yaml", "6080"}, CMDLINE_WEBSOCKIFY}, /* main.c refuses the mix */
+    {{"-D"}, CMDLINE_WEBSOCKIFY},                   /* refused by wsargs, with why */
     {{"-vD"}, CMDLINE_WEBSOCKIFY},
-    {{"--ver"}, CMDLINE_WEBSOCKIFY},                    /* ambiguous: verbose, version */
-    {{"--c", "x"}, CMDLINE_WEBSOCKIFY},                 /* ambiguous: config, check */
-    {{"--check=yes"}, CMDLINE_WEBSOCKIFY},              /* no value to --check */
+    {{"--ver"}, CMDLINE_WEBSOCKIFY},       /* ambiguous: verbose, version */
+    {{"--c", "x"}, CMDLINE_WEBSOCKIFY},    /* ambiguous: config, check */
+    {{"--check=yes"}, CMDLINE_WEBSOCKIFY}, /* no value to --check */
     {{"--"}, CMDLINE_WEBSOCKIFY},
     {{"-"}, CMDLINE_WEBSOCKIFY},
 };
