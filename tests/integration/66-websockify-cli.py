@@ -138,7 +138,7 @@ def peer_cn(port):
 def key_exists(wdir, name, yaml_text):
     """True if this wsbridge accepts <yaml_text> (a file using a key another branch of
     issue 14 adds); else says why the command lines that need it are skipped."""
-    path = os.path.join(wdir, 'probe-%s.yaml' % name)
+    path = os.path.join(wdir, 'probe-%s.yaml' % re.sub(r'[^a-z0-9]+', '-', name.lower()))
     with open(path, 'w') as f:
         f.write(yaml_text)
     status, out, err = run_cli(['--check', '-c', path], wdir)
