@@ -169,6 +169,7 @@ const struct config_key config_keys[] = {
      CONFIG_ENUM(config, log.level, config_log_level), 0},
     {CONFIG_LOG, "format", CONFIG_T_CHOICE, "text", 0, 0,
      CONFIG_ENUM(config, log.format, config_log_format), 0},
+    {CONFIG_LOG, "traffic", CONFIG_T_BOOL, "false", 0, 0, CONFIG_BOOL(config, log.traffic), 0},
 };
 
 /* The words of each CONFIG_T_CHOICE key, in the order of the enum they are stored as. */

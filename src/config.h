@@ -112,6 +112,8 @@ struct config_log {
     enum config_log_level level;  /* lines above it are dropped */
     enum config_log_format format;
     bool level_set;               /* "level" was written (-v and -q still win over it) */
+    bool traffic;                 /* a debug line per WebSocket frame (header only); needs
+                                   * level debug */
 };
 
 struct config {
@@ -159,6 +161,13 @@ struct config {
  * $CREDENTIALS_DIRECTORY takes the variable from the environment (see config_parse_env).
  * Reads no file but <file>: see config_load_files. */
 struct config *config_load(const char *file, char *err, size_t err_len);
+
+/* As config_load, on <len> bytes of YAML at <text> that did not come from a file (the
+ * YAML websockify's command line becomes, wsargs_yaml.h); <name> stands for the file in
+ * messages ("<command line>"), and its folder, ".", for relative names (wsargs writes
+ * none). $CREDENTIALS_DIRECTORY is taken from the environment, as for a file. */
+struct config *config_load_text(const char *name, const char *text, size_t len, char *err,
+                                size_t err_len);
 
 /* Reads the files <c>'s keys name that belong to the configuration itself, once, when the
  * running configuration is built: each route's auth_file, into its users (basicauth.h).

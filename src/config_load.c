@@ -89,6 +89,13 @@ struct config *config_load(const char *file, char *err, size_t err_len)
     return c;
 }
 
+/* Checks YAML that came from elsewhere: see config.h. */
+struct config *config_load_text(const char *name, const char *text, size_t len, char *err,
+                                size_t err_len)
+{
+    return config_parse_env(name, text, len, getenv(CONFIG_CREDENTIALS_VAR), err, err_len);
+}
+
 /* Reads every route's auth_file into its users: see config.h. */
 int config_load_files(struct config *c, char *err, size_t err_len)
 {

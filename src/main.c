@@ -1,7 +1,8 @@
 /*
- * main.c - options, exit codes and wiring: load the config, build the server socket,
- * run it. Exit status: 0 after a clean stop or a good --check, 1 when the daemon cannot
- * start (a port in use), 2 for a bad command line or configuration.
+ * main.c - options, exit codes and wiring: load the config (a route file, or websockify's
+ * command line turned into one by cmdline.c), build the server socket, run it. Exit
+ * status: 0 after a clean stop or a good --check, 1 when the daemon cannot start (a port
+ * in use), 2 for a bad command line or configuration.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -13,12 +14,14 @@
 #include <event2/event.h>
 
 #include "authpool.h"
+#include "cmdline.h"
 #include "config.h"
 #include "log.h"
 #include "runconf.h"
 #include "sdnotify.h"
 #include "upgrade.h"
 #include "workers.h"
+#include "wsargs.h"
 
 #ifndef WSB_SYSCONFDIR
 #define WSB_SYSCONFDIR "/etc"
@@ -31,7 +34,9 @@ static void main_usage(FILE *out)
 {
     fprintf(out,
             "Usage: wsbridge [-c FILE] [--check] [-v] [-q]\n"
-            "Bridges WebSocket clients (RFC 6455) to the TCP services named in FILE.\n"
+            "       wsbridge [options] [source_addr:]source_port target_addr:target_port\n"
+            "Bridges WebSocket clients (RFC 6455) to the TCP services named in FILE, or on\n"
+            "websockify's command line (below).\n"
             "\n"
             "  -c, --config FILE  route file (default: %s/wsbridge.yaml)\n"
             "      --check        validate FILE, print \"FILE: ok\" and exit\n"
@@ -46,22 +51,82 @@ static void main_usage(FILE *out)
             "at once.\n"
             "SIGHUP reloads FILE (routes, limits, certificates) for new connections; live ones\n"
             "keep theirs, and a file with errors is refused. SIGUSR1 reopens the log file;\n"
-            "SIGUSR2 logs a status line.\n",
-            WSB_SYSCONFDIR);
+            "SIGUSR2 logs a status line.\n"
+            "\n"
+            "Websockify's command line (chosen when an argument is not one of the options\n"
+            "above; --check, -q and --version keep their meaning, -v means debug in both):\n"
+            "%s"
+            "SIGHUP reads the certificates, keys and token files it names again.\n",
+            WSB_SYSCONFDIR, wsargs_usage());
 }
 
-/* libevent's own messages (rare: a failed epoll_ctl, a DNS server that went away) go
- * through log.c like every other line, so a JSON log or a log file gets them too. */
-static void main_on_libevent_log(int severity, const char *msg)
+static void main_version(void)
 {
-    enum log_level level = severity >= EVENT_LOG_ERR    ? LOG_LEVEL_ERROR
-                           : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN
-                                                        : LOG_LEVEL_DEBUG;
-
-    log_msg(level, "libevent: %s", msg);
+    printf("wsbridge %s (libevent %s, %s)\n", PACKAGE_VERSION, event_get_version(),
+           "OpenSSL 3, libyaml");
 }
 
-int main(int argc, char **argv)
+/* Websockify's command line: the configuration it stands for, in *<conf>. Returns -1 to
+ * go on and run it, or the exit status (--help, --version, --print-config, --check, an
+ * error: "wsbridge: what: why", with "<command line>:LINE:COL" for a mistake found in
+ * the route file it became, as --print-config would show it). */
+static int main_websockify(int argc, char **argv, struct runconf **conf)
+{
+    struct cmdline_websockify c;
+    struct config *parsed;
+    char err[1024];
+    int rc = MAIN_EXIT_USAGE;
+
+    *conf = NULL;
+    if (cmdline_websockify_read(argc - 1, argv + 1, &c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "wsbridge: %s\n", err);
+        goto done;
+    }
+    rc = 0;
+    if (c.version || c.help) {
+        if (c.version)
+            main_version();
+        else
+            main_usage(stdout);
+        goto done;
+    }
+    if (c.quiet)
+        log_override_level(LOG_LEVEL_WARN);
+    if (c.print_config && !c.check) {
+        /* The keys are checked (no file is read): what is printed loads with -c. */
+        parsed = config_load_text(CMDLINE_NAME, c.yaml, c.yaml_len, err, sizeof(err));
+        config_free(parsed);
+        if (parsed == NULL) {
+            fprintf(stderr, "wsbridge: %s\n", err);
+            rc = MAIN_EXIT_USAGE;
+        } else {
+            fwrite(c.yaml, 1, c.yaml_len, stdout);
+        }
+        goto done;
+    }
+    *conf = runconf_load_text(CMDLINE_NAME, c.yaml, c.yaml_len, 1, err, sizeof(err));
+    if (*conf == NULL) {
+        fprintf(stderr, "wsbridge: %s\n", err);
+        rc = MAIN_EXIT_USAGE;
+    } else if (c.print_config) {
+        fwrite(c.yaml, 1, c.yaml_len, stdout);
+    } else if (c.check) {
+        printf("%s: ok\n", CMDLINE_NAME);
+    } else {
+        rc = -1;
+    }
+    if (rc != -1) {
+        runconf_unref(*conf);
+        *conf = NULL;
+    }
+done:
+    cmdline_websockify_free(&c);
+    return rc;
+}
+
+/* The daemon's own command line: the route file it names, loaded, in *<conf>. Returns -1
+ * to go on and run it, or the exit status. */
+static int main_daemon(int argc, char **argv, struct runconf **conf)
 {
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
@@ -74,12 +139,10 @@ int main(int argc, char **argv)
     };
     const char *file = WSB_SYSCONFDIR "/wsbridge.yaml";
     bool check = false;
-    struct runconf *conf;
-    struct workers workers;
-    struct authpool *authpool;
     char err[1024];
-    int opt, rc;
+    int opt;
 
+    *conf = NULL;
     while ((opt = getopt_long(argc, argv, "c:vqVh", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -95,8 +158,7 @@ int main(int argc, char **argv)
             log_override_level(LOG_LEVEL_WARN);
             break;
         case 'V':
-            printf("wsbridge %s (libevent %s, %s)\n", PACKAGE_VERSION, event_get_version(),
-                   "OpenSSL 3, libyaml");
+            main_version();
             return 0;
         case 'h':
             main_usage(stdout);
@@ -113,16 +175,45 @@ int main(int argc, char **argv)
     }
     /* The file, the certificates and keys it names, its web root: a bad one is found by
      * --check too, and stops the start with the same status. */
-    conf = runconf_load(file, 1, err, sizeof(err));
-    if (conf == NULL) {
+    *conf = runconf_load(file, 1, err, sizeof(err));
+    if (*conf == NULL) {
         fprintf(stderr, "%s\n", err);
         return MAIN_EXIT_USAGE;
     }
     if (check) {
         printf("%s: ok\n", file);
-        runconf_unref(conf);
+        runconf_unref(*conf);
+        *conf = NULL;
         return 0;
     }
+    return -1;
+}
+
+/* libevent's own messages (rare: a failed epoll_ctl, a DNS server that went away) go
+ * through log.c like every other line, so a JSON log or a log file gets them too. */
+static void main_on_libevent_log(int severity, const char *msg)
+{
+    enum log_level level = severity >= EVENT_LOG_ERR    ? LOG_LEVEL_ERROR
+                           : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN
+                                                        : LOG_LEVEL_DEBUG;
+
+    log_msg(level, "libevent: %s", msg);
+}
+
+int main(int argc, char **argv)
+{
+    struct runconf *conf;
+    struct workers workers;
+    struct authpool *authpool;
+    const char *file;
+    char err[1024];
+    int rc;
+
+    rc = cmdline_form(argc - 1, argv + 1) == CMDLINE_WEBSOCKIFY ? main_websockify(argc, argv, &conf)
+                                                                : main_daemon(argc, argv, &conf);
+    if (rc >= 0)
+        return rc;
+    file = conf->config->file;
     /* evbuffer chains of 64-256 KiB are allocated and freed at a high rate on a busy
      * connection. With glibc's defaults they are mmapped, or the heap top is trimmed, and
      * every new chain then page-faults its memory in again: measured, half of the
@@ -135,7 +226,7 @@ int main(int argc, char **argv)
     /* After --check, which must not create the log file. A file that cannot be opened is a
      * configuration mistake, reported where the operator is looking: on stderr. */
     if (log_apply(&conf->config->log, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: log.file: %s\n", file, err);
+        fprintf(stderr, "%s%s: log.file: %s\n", conf->text != NULL ? "wsbridge: " : "", file, err);
         runconf_unref(conf);
         return MAIN_EXIT_USAGE;
     }

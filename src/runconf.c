@@ -46,18 +46,11 @@ static int runconf_check_web_root(const struct config *c, char *err, size_t err_
     return 0;
 }
 
-struct runconf *runconf_load(const char *file, unsigned long generation, char *err,
-                             size_t err_len)
+/* Builds <rc> around its parsed <rc->config> (NULL: the parse failed, <err> says why):
+ * the files the config names, the TLS contexts, the web root. Returns <rc>, or NULL with
+ * the first error in <err> and <rc> freed. */
+static struct runconf *runconf_build(struct runconf *rc, char *err, size_t err_len)
 {
-    struct runconf *rc = calloc(1, sizeof(*rc));
-
-    if (rc == NULL) {
-        snprintf(err, err_len, "%s: out of memory", file);
-        return NULL;
-    }
-    atomic_init(&rc->refs, 1);
-    rc->generation = generation;
-    rc->config = config_load(file, err, err_len);
     if (rc->config == NULL || config_load_files(rc->config, err, err_len) != 0)
         goto fail;
     rc->workers = runconf_workers(rc->config);
@@ -76,6 +69,59 @@ struct runconf *runconf_load(const char *file, unsigned long generation, char *e
 fail:
     runconf_unref(rc);
     return NULL;
+}
+
+/* A new runconf holding one reference, with nothing loaded yet. */
+static struct runconf *runconf_new(const char *name, unsigned long generation, char *err,
+                                   size_t err_len)
+{
+    struct runconf *rc = calloc(1, sizeof(*rc));
+
+    if (rc == NULL) {
+        snprintf(err, err_len, "%s: out of memory", name);
+        return NULL;
+    }
+    atomic_init(&rc->refs, 1);
+    rc->generation = generation;
+    return rc;
+}
+
+struct runconf *runconf_load(const char *file, unsigned long generation, char *err, size_t err_len)
+{
+    struct runconf *rc = runconf_new(file, generation, err, err_len);
+
+    if (rc == NULL)
+        return NULL;
+    rc->config = config_load(file, err, err_len);
+    return runconf_build(rc, err, err_len);
+}
+
+struct runconf *runconf_load_text(const char *name, const char *text, size_t len,
+                                  unsigned long generation, char *err, size_t err_len)
+{
+    struct runconf *rc = runconf_new(name, generation, err, err_len);
+
+    if (rc == NULL)
+        return NULL;
+    rc->text = malloc(len + 1);
+    if (rc->text == NULL) {
+        snprintf(err, err_len, "%s: out of memory", name);
+        runconf_unref(rc);
+        return NULL;
+    }
+    memcpy(rc->text, text, len);
+    rc->text[len] = '\0';
+    rc->text_len = len;
+    rc->config = config_load_text(name, text, len, err, err_len);
+    return runconf_build(rc, err, err_len);
+}
+
+struct runconf *runconf_reload(const struct runconf *cur, char *err, size_t err_len)
+{
+    if (cur->text != NULL)
+        return runconf_load_text(cur->config->file, cur->text, cur->text_len, cur->generation + 1,
+                                 err, err_len);
+    return runconf_load(cur->config->file, cur->generation + 1, err, err_len);
 }
 
 /* True if listener <i> of <c> speaks TLS. */
@@ -140,6 +186,7 @@ void runconf_unref(struct runconf *rc)
     static_root_free(rc->web);
     tls_free(rc->tls);
     config_free(rc->config);
+    free(rc->text);
     free(rc);
 }
 

@@ -26,6 +26,9 @@ struct runconf {
     struct config *config;   /* owned */
     struct tls *tls;         /* owned: contexts of the TLS listeners and targets */
     struct static_root *web; /* owned: web root and MIME types; NULL without web_root */
+    char *text;              /* owned: the YAML it was read from when that was not a file
+                              * (websockify's command line); NULL: config->file */
+    size_t text_len;
 };
 
 /* Loads <file>: the YAML, then every certificate, key and CA file it names, then its web
@@ -34,6 +37,18 @@ struct runconf {
  * setting that names them), "FILE: web_root \"DIR\": why" for the web root. */
 struct runconf *runconf_load(const char *file, unsigned long generation, char *err,
                              size_t err_len);
+
+/* As runconf_load, from <len> bytes of YAML at <text> (websockify's command line turned
+ * into a route file, wsargs_yaml.h), named <name> in messages ("<command line>"). The
+ * text is copied and kept, for runconf_reload. */
+struct runconf *runconf_load_text(const char *name, const char *text, size_t len,
+                                  unsigned long generation, char *err, size_t err_len);
+
+/* Loads <cur>'s configuration again, with the next generation number, from where it came
+ * from: its file, or its text (then only the files the text names can change:
+ * certificates, keys, CA files, the web root, and what else they name). Returns as
+ * runconf_load. */
+struct runconf *runconf_reload(const struct runconf *cur, char *err, size_t err_len);
 
 /* Checks that <next> may replace <cur> in a running server: the listen addresses (and
  * whether each is TLS) and the admin address are bound at start, and the worker threads

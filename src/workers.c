@@ -75,7 +75,7 @@ int workers_reload(struct workers *w)
     snprintf(info, sizeof(info), "RELOADING=1\nMONOTONIC_USEC=%llu",
              (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000);
     sdnotify_send(info);
-    next = runconf_load(cur->config->file, cur->generation + 1, err, sizeof(err));
+    next = runconf_reload(cur, err, sizeof(err));
     if (next != NULL && runconf_check_replace(cur, next, err, sizeof(err)) != 0) {
         runconf_unref(next);
         next = NULL;

@@ -72,7 +72,8 @@ int workers_run(struct workers *w);
 /* Frees everything <w> owns; its threads are joined. Safe after a failed workers_init. */
 void workers_free(struct workers *w);
 
-/* Loads the configuration file again (SIGHUP, main thread). A file that loads and keeps
+/* Loads the configuration again from where it came, its file or websockify's command
+ * line (runconf_reload; SIGHUP, main thread). One that loads and keeps
  * the listen addresses and the worker count becomes current and every worker is told;
  * otherwise the error is logged and nothing changes. Returns 0 or -1. */
 int workers_reload(struct workers *w);

@@ -202,6 +202,7 @@ size_t ws_msg_feed(struct ws_msg *m, uint8_t *in, size_t len, struct ws_msg_even
         case WS_FRAME_NONE:
             return used;
         case WS_FRAME_HEADER:
+            m->frame_fresh = true;
             ws_msg_on_header(m, ev);
             break;
         case WS_FRAME_PAYLOAD:
@@ -216,8 +217,12 @@ size_t ws_msg_feed(struct ws_msg *m, uint8_t *in, size_t len, struct ws_msg_even
         }
         if (ev->type == WS_MSG_DATA)
             ev->data = ws_msg_at(in, used - ev->len);
-        if (ev->type != WS_MSG_NONE)
+        if (ev->type != WS_MSG_NONE) {
+            /* every frame gives at least one event: its first one carries the mark */
+            ev->frame_first = m->frame_fresh && ev->type != WS_MSG_FAIL;
+            m->frame_fresh = false;
             return used;
+        }
     }
 }
 

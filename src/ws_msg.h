@@ -33,6 +33,9 @@ struct ws_msg_event {
     size_t len;          /* bytes at data; for CLOSE the reason's length */
     uint16_t close_code; /* CLOSE: code received; FAIL: code to send */
     const char *reason;  /* FAIL: short static text */
+    bool frame_first;    /* the first event of its frame (DATA, PING, PONG, CLOSE): the
+                            frame's header is in the parser's frame fields until the next
+                            header starts (wsclient's per-frame debug lines) */
 };
 
 struct ws_msg_limits {
@@ -50,6 +53,7 @@ struct ws_msg {
     uint8_t ctrl[WS_CONTROL_MAX]; /* payload of the control frame being read */
     uint8_t ctrl_len;            /* bytes in ctrl */
     bool done;                   /* CLOSE or FAIL was reported: nothing more is parsed */
+    bool frame_fresh;            /* a header was read and its frame reported no event yet */
 };
 
 /* Prepares <m> to read a client's frames (masking required) under <limits> (NULL: none). */

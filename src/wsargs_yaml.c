@@ -13,8 +13,6 @@
 #include "addr.h"
 #include "wsargs.h"
 
-#define WSARGS_YAML_HEARTBEAT_TIMEOUT_MIN 10 /* seconds: wsbridge's default pong deadline */
-
 /* Output that counts on past its room, so that the caller learns the length needed. */
 struct wsargs_yaml_out {
     char *p;
@@ -304,7 +302,6 @@ size_t wsargs_yaml_write(const struct wsargs *w, char *out, size_t cap)
 {
     struct wsargs_yaml_out o = {out, cap, 0};
     char dir[WSARGS_YAML_JOINED_MAX];
-    unsigned timeout_s;
 
     wsargs_yaml_puts(&o, "# wsbridge route file, from websockify's command line\n");
     wsargs_yaml_put_notes(&o, w->notes);
@@ -312,13 +309,13 @@ size_t wsargs_yaml_write(const struct wsargs *w, char *out, size_t cap)
     if (w->web != NULL)
         wsargs_yaml_put_path(&o, "", "web_root", w->cwd, w->web, true, "");
     if (w->heartbeat_s > 0) {
-        /* websockify never closes a client for a missing pong: allow a whole interval,
-         * and never less than wsbridge's own default deadline */
-        timeout_s = w->heartbeat_s > WSARGS_YAML_HEARTBEAT_TIMEOUT_MIN
-                        ? w->heartbeat_s
-                        : WSARGS_YAML_HEARTBEAT_TIMEOUT_MIN;
+        /* A ping every N seconds, as websockify. The next ping waits for the pong deadline
+         * (heartbeat.c), so a deadline longer than N would space the pings out to it:
+         * the deadline is a whole interval, the most that keeps N. (websockify never
+         * closes a client for a missing pong; wsbridge closes one that answers nothing,
+         * not even data, for N seconds after a ping.) */
         wsargs_yaml_printf(&o, "heartbeat:\n  interval: %us\n  timeout: %us\n", w->heartbeat_s,
-                           timeout_s);
+                           w->heartbeat_s);
     }
     wsargs_yaml_put_log(&o, w);
     wsargs_yaml_put_route(&o, w, dir);

@@ -169,6 +169,23 @@ static void wsclient_finish(struct wsclient *wc)
     conn_finish(&wc->conn);
 }
 
+/* log.traffic (websockify's --traffic): one debug line per frame, "in" from the client or
+ * "out" to it, with its header only: never a payload byte, which may be a password typed
+ * into a remote desktop. Called only when wc->traffic is set, so that a connection without
+ * it pays one test of a flag per frame. */
+static void wsclient_trace(const struct wsclient *wc, const char *dir, bool fin, unsigned op,
+                           uint64_t len)
+{
+    static const char *const names[16] = {
+        [WS_OP_CONT] = "continuation", [WS_OP_TEXT] = "text", [WS_OP_BINARY] = "binary",
+        [WS_OP_CLOSE] = "close",       [WS_OP_PING] = "ping", [WS_OP_PONG] = "pong",
+    };
+    const char *name = names[op & 0xF] != NULL ? names[op & 0xF] : "reserved";
+
+    log_msg(LOG_LEVEL_DEBUG, "client=%s frame %s op=%s fin=%d len=%llu", wc->peer, dir, name,
+            fin ? 1 : 0, (unsigned long long)len);
+}
+
 static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const uint8_t *payload,
                                   size_t len)
 {
@@ -176,6 +193,8 @@ static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const 
     size_t n = ws_frame_write_header(hdr, true, op, len, NULL);
     struct evbuffer *out = bufferevent_get_output(wc->bev);
 
+    if (wc->traffic)
+        wsclient_trace(wc, "out", true, op, len);
     evbuffer_add(out, hdr, n);
     evbuffer_add(out, payload, len);
 }
@@ -204,6 +223,8 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
     wsclient_release_target(wc);
     if (wc->bev != NULL) {
         size_t n = ws_frame_write_close(frame, code, reason != NULL ? reason : "");
+        if (wc->traffic)
+            wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
         evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
     }
     if (!wait || wc->bev == NULL) {
@@ -233,6 +254,8 @@ static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_ev
         /* RFC 6455 §5.5.1: echo the status code; a close without one gets an empty one. */
         n = ws_frame_write_close(frame, ev->close_code == WS_CLOSE_NO_STATUS ? 0 : ev->close_code,
                                  "");
+        if (wc->traffic)
+            wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
         evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
     }
     wsclient_finish(wc);
@@ -299,6 +322,9 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
             break;
         used = ws_msg_feed(&wc->msg, v.iov_base, v.iov_len, &ev);
+        if (wc->traffic && ev.frame_first)
+            wsclient_trace(wc, "in", wc->msg.frame.fin, wc->msg.frame.opcode,
+                           wc->msg.frame.payload_len);
         if (ev.type != WS_MSG_NONE && ev.type != WS_MSG_FAIL)
             heartbeat_on_activity(&wc->hb);
         switch (ev.type) {
@@ -415,6 +441,8 @@ static void wsclient_pump_target(struct wsclient *wc)
         len = (size_t)ready;
     }
     if (len > 0) {
+        if (wc->traffic)
+            wsclient_trace(wc, "out", true, op, len);
         evbuffer_add(out, hdr, ws_frame_write_header(hdr, true, op, len, NULL));
         if (len == evbuffer_get_length(in))
             evbuffer_add_buffer(out, in);
@@ -691,6 +719,9 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     wc->conf = runconf_ref(l->conf);
     wc->route = route;
     wc->bev = bev;
+    /* Decided once: the level can only change with a reload, and a connection keeps the
+     * configuration it started under. */
+    wc->traffic = cfg->log.traffic && log_enabled(LOG_LEVEL_DEBUG);
     wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);

@@ -42,6 +42,8 @@ struct wsclient {
     const struct route *route;     /* in conf->config, not owned */
     enum wsclient_state state;
     bool client_fin;               /* the client closed while paused: read the rest regardless */
+    bool traffic;                  /* log.traffic at debug level: a line per frame (in the
+                                    * padding after the flag above: no bigger) */
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */

@@ -9,7 +9,10 @@
  * `first`, `fin` and the type consistent within a message; text never passes an invalid
  * byte and each whole text message is valid UTF-8; PING, PONG and CLOSE payloads inside
  * the parser and at most 125 bytes; CLOSE codes receivable (or 1005 with no reason) and
- * reasons UTF-8; FAIL codes 1002, 1007 or 1009 with a reason; nothing after CLOSE or FAIL.
+ * reasons UTF-8; FAIL codes 1002, 1007 or 1009 with a reason; nothing after CLOSE or FAIL;
+ * frame_first never on NONE or FAIL, always on a control frame's event and on a message's
+ * first DATA, and the frame headers it marks the same whole and split (but for the frame a
+ * FAIL cuts short).
  *
  * Input: the chunking prefix of fuzz.h with flags FUZZ_FLAG_1 lazy (a chunk's last event
  * is left to the next feed), FUZZ_FLAG_2 and FUZZ_FLAG_3 a 32-bit little-endian
@@ -50,7 +53,10 @@ struct fuzz_msg_run {
     struct utf8 text;          /* a second validator over the open text message */
     struct fuzz_msg_bytes msg; /* its bytes so far */
     struct fuzz_msg_bytes log; /* whole messages, control frames and the end, serialised */
+    struct fuzz_msg_bytes frames; /* the header at each frame_first: FUZZ_MSG_FRAME_REC bytes */
 };
+
+#define FUZZ_MSG_FRAME_REC 10 /* opcode, FIN, 64-bit payload length */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -123,6 +129,15 @@ static void fuzz_msg_check(struct fuzz_msg_run *run, const uint8_t *in, size_t l
         return;
     }
     run->fed += used;
+    FUZZ_CHECK(!ev->frame_first || (ev->type != WS_MSG_NONE && ev->type != WS_MSG_FAIL));
+    FUZZ_CHECK(ev->frame_first || ev->type == WS_MSG_NONE || ev->type == WS_MSG_FAIL ||
+               (ev->type == WS_MSG_DATA && !ev->first));
+    if (ev->frame_first) {
+        uint8_t rec[FUZZ_MSG_FRAME_REC] = {run->m.frame.opcode, run->m.frame.fin};
+        for (int i = 0; i < 8; i++)
+            rec[2 + i] = (uint8_t)(run->m.frame.payload_len >> (8 * i));
+        fuzz_msg_put(&run->frames, rec, sizeof(rec));
+    }
     switch (ev->type) {
     case WS_MSG_NONE:
         FUZZ_CHECK(used == left); /* all input used, more bytes needed */
@@ -223,6 +238,7 @@ static void fuzz_msg_free(struct fuzz_msg_run *run)
 {
     free(run->msg.p);
     free(run->log.p);
+    free(run->frames.p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -266,6 +282,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(whole.fed == size && split_run.fed == size);
     else if (whole.end == 'C')
         FUZZ_CHECK(whole.fed == split_run.fed);
+    /* The frames marked: the same, but that a FAIL may come before the first event of the
+     * failing frame in one run and after it in the other. */
+    FUZZ_CHECK(fuzz_msg_is_prefix(&whole.frames, &split_run.frames));
+    if (whole.end == 'F')
+        FUZZ_CHECK(whole.frames.len + FUZZ_MSG_FRAME_REC >= split_run.frames.len &&
+                   split_run.frames.len + FUZZ_MSG_FRAME_REC >= whole.frames.len);
+    else
+        FUZZ_CHECK(whole.frames.len == split_run.frames.len);
     fuzz_msg_free(&whole);
     fuzz_msg_free(&split_run);
     return 0;

@@ -105,6 +105,8 @@ struct test_ws_msg_run {
     struct raw_ev *evs; /* every event but NONE */
     size_t n_evs;
     size_t partial; /* data bytes of the message open when FAIL came */
+    struct sbuf frames; /* "OPCODE FIN LEN" of the parser's frame at each frame_first event */
+    size_t n_frames;    /* frame_first events */
 };
 
 /* Adds the DATA record merged so far (bytes from <rec_start>) to the log. */
@@ -146,6 +148,7 @@ static void test_ws_msg_run(const uint8_t *input, size_t len, const struct ws_ms
     r->evs = malloc((len + 2) * sizeof(*r->evs)); /* at most one event per byte, plus 1 */
     EXPECT(r->data != NULL && r->evs != NULL);
     sb_printf(&r->log, "%s", "");
+    sb_printf(&r->frames, "%s", "");
     ws_msg_init(&m, limits);
     feed_init(&f, mode);
     while (!done) {
@@ -155,6 +158,13 @@ static void test_ws_msg_run(const uint8_t *input, size_t len, const struct ws_ms
             size_t n = ws_msg_feed(&m, in + off, end - off, &ev);
 
             EXPECT(n <= end - off);
+            EXPECT_MSG(!ev.frame_first || (ev.type != WS_MSG_NONE && ev.type != WS_MSG_FAIL),
+                       "frame_first on NONE or FAIL");
+            if (ev.frame_first) {
+                sb_printf(&r->frames, "%x%s%llu ", m.frame.opcode, m.frame.fin ? "f" : "-",
+                          (unsigned long long)m.frame.payload_len);
+                r->n_frames++;
+            }
             if (ev.type != WS_MSG_NONE) {
                 EXPECT(r->n_evs < len + 2);
                 r->evs[r->n_evs++] = (struct raw_ev){ev.type, ev.opcode, ev.first, ev.fin, ev.len};
@@ -245,6 +255,7 @@ static void test_ws_msg_run(const uint8_t *input, size_t len, const struct ws_ms
 static void test_ws_msg_run_free(struct test_ws_msg_run *r)
 {
     free(r->log.s);
+    free(r->frames.s);
     free(r->data);
     free(r->evs);
 }
@@ -623,6 +634,26 @@ START_TEST(test_ws_msg_big_chunk_one_event)
 }
 END_TEST
 
+/* Each frame's first event, and only that one, is marked frame_first, with the frame's
+ * header in the parser: data frames of any size (marked at their first payload chunk, or
+ * at their end when empty), fragments with a control frame between them, the close. */
+START_TEST(test_ws_msg_frame_first)
+{
+    const struct tframe frames[] = {F(0x81, "hello"), FILL(0x02, 300), F(0x89, "p"),
+                                    F(0x00, ""), FILL(0x80, 70000), F(0x88, CLOSE_1000)};
+
+    for (int mode = 0; mode < FEED_MODES; mode++) {
+        struct test_ws_msg_run r;
+
+        test_ws_msg_run_frames(frames, ARRAY_LEN(frames), mode, &r);
+        ck_assert_msg(strcmp(r.frames.s, "1f5 2-300 9f1 0-0 0f70000 8f2 ") == 0,
+                      "mode %d: %s", mode, r.frames.s);
+        ck_assert_uint_eq(r.n_frames, ARRAY_LEN(frames));
+        test_ws_msg_run_free(&r);
+    }
+}
+END_TEST
+
 /* The exact calls for a masked text frame then a ping, fed whole: DATA is the tail of
  * the used span, a control frame is reported once whole, then NONE. */
 START_TEST(test_ws_msg_calls)
@@ -778,6 +809,7 @@ START_TEST(test_ws_msg_random_conversations)
             ck_assert_uint_eq(r.data_len, sent_len);
             ck_assert_msg(memcmp(r.data, sent, sent_len) == 0, "round %d mode %d: data", round,
                           mode);
+            ck_assert_uint_eq(r.n_frames, (size_t)fi + 1); /* one mark per frame */
             free(got.s);
             test_ws_msg_run_free(&r);
         }
@@ -802,6 +834,7 @@ static Suite *test_ws_msg_suite(void)
     tcase_add_test(ev, test_ws_msg_empty_fragments_events);
     tcase_add_test(ev, test_ws_msg_big_chunk_one_event);
     tcase_add_test(ev, test_ws_msg_calls);
+    tcase_add_test(ev, test_ws_msg_frame_first);
     tcase_add_test(ev, test_ws_msg_random_conversations);
     suite_add_tcase(s, ev);
     return s;

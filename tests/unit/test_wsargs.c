@@ -4,8 +4,9 @@
  * makes its checks, and either writes exactly the expected route file YAML or refuses
  * with exactly the expected line; that relative paths resolve the way websockify
  * resolves them; that the YAML always parses with libyaml, with only the keys
- * wsargs_yaml.h names; that any UTF-8 string quotes and reads back unchanged; and that
- * the migration table names every websockify option.
+ * wsargs_yaml.h names; that any UTF-8 string quotes and reads back unchanged; that
+ * the migration table names every websockify option; and that README.md shows that
+ * table as it is.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -674,13 +675,13 @@ static const struct wa_case test_cases[] = {
     {"--heartbeat 5",
      {"--heartbeat", "5", "6080", "h:1"},
      false,
-     HEAD L6080 "heartbeat:\n  interval: 5s\n  timeout: 10s\n" TO("h:1"),
+     HEAD L6080 "heartbeat:\n  interval: 5s\n  timeout: 5s\n" TO("h:1"),
      NULL},
     {"--heartbeat 0", {"--heartbeat", "0", "6080", "h:1"}, false, PLAIN("h:1"), NULL},
     {"--heartbeat octal as optparse",
      {"--heartbeat", "010", "6080", "h:1"},
      false,
-     HEAD L6080 "heartbeat:\n  interval: 8s\n  timeout: 10s\n" TO("h:1"),
+     HEAD L6080 "heartbeat:\n  interval: 8s\n  timeout: 8s\n" TO("h:1"),
      NULL},
     {"--heartbeat hex as optparse",
      {"--heartbeat", "0x1e", "6080", "h:1"},
@@ -1070,6 +1071,58 @@ START_TEST(test_wsargs_migration_table)
 }
 END_TEST
 
+/* <srcdir>/<name>, whole, NUL-terminated. */
+static char *test_wsargs_read(const char *name)
+{
+    const char *dir = getenv("WSB_SRCDIR");
+    char path[1024], *text;
+    FILE *f;
+    long len;
+
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)len + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return text;
+}
+
+/* README.md holds the migration table row for row, as one block: the user reads the
+ * same table that test_wsargs_migration_table checks against the parser. */
+START_TEST(test_wsargs_readme_table)
+{
+    char *readme = test_wsargs_read("README.md");
+    char *table = test_wsargs_read("tests/unit/data/wsargs/migration.md");
+    char *block = calloc(1, strlen(table) + 1), *at;
+    size_t n = 0, rows = 0;
+
+    ck_assert_ptr_nonnull(block);
+    for (const char *line = table; *line != '\0';) {
+        const char *end = strchrnul(line, '\n');
+        size_t len = (size_t)(end - line) + (*end == '\n');
+        if (line[0] == '|') {
+            memcpy(block + n, line, len);
+            n += len;
+            rows++;
+        }
+        line += len;
+    }
+    ck_assert_uint_gt(rows, 40);
+    at = strstr(readme, block);
+    ck_assert_msg(at != NULL, "README.md does not hold the %zu rows of migration.md as they are",
+                  rows);
+    ck_assert_msg(at == readme || at[-1] == '\n', "the table starts mid-line in README.md");
+    free(block);
+    free(table);
+    free(readme);
+}
+END_TEST
+
 static Suite *test_wsargs_suite(void)
 {
     Suite *s = suite_create("wsargs");
@@ -1079,6 +1132,7 @@ static Suite *test_wsargs_suite(void)
     tcase_add_test(tc, test_wsargs_env);
     tcase_add_test(tc, test_wsargs_quote_roundtrip);
     tcase_add_test(tc, test_wsargs_migration_table);
+    tcase_add_test(tc, test_wsargs_readme_table);
     suite_add_tcase(s, tc);
     return s;
 }
