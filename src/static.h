@@ -1,7 +1,7 @@
 /*
  * static.h - files from the web root for plain HTTP requests (GET and HEAD): opened
- * beneath the root without following symlinks, answered with Content-Type, validators
- * and 304s. The file itself is handed to the caller, which sends it (filebody.c);
+ * beneath the root, following only symlinks that stay inside it, answered with
+ * Content-Type, validators and 304s. The file itself is handed to the caller, which sends it (filebody.c);
  * reading request heads and keeping connections alive is httpconn.c's job.
  */
 #ifndef WSB_STATIC_H
@@ -21,7 +21,8 @@ struct mime_table;
 struct static_root {
     int dir_fd;              /* the web root (O_PATH); every file is opened beneath it */
     struct mime_table *mime; /* from the mime.types file; NULL: built-in types only */
-    bool walk;               /* no openat2 here: open component by component instead */
+    bool walk;               /* no openat2 here: open component by component instead,
+                              * resolving symlinks by hand */
 };
 
 /* The body of an answer: the file to send after the head static_serve wrote. */
@@ -50,5 +51,12 @@ void static_root_free(struct static_root *root);
  * HTTP/1.0 with "Connection: keep-alive", and no body left unread in the input). */
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
                   bool may_keep, const char *peer, struct static_body *body);
+
+/* True if request target <target> names something static_serve would answer with a
+ * file beneath <root>: a regular file, a folder asked for with its slash that holds an
+ * index.html, or a folder asked for without it (the 301 to add it). False for anything
+ * path.c refuses, that is missing, or that cannot be opened. Opens and closes; sends
+ * nothing. The answer may be stale by the time static_serve runs: that then answers 404. */
+bool static_has_file(const struct static_root *root, const char *target);
 
 #endif

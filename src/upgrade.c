@@ -2,13 +2,14 @@
  * upgrade.c - the bridge's request handler. Cheapest checks first: the Host, the route,
  * the RFC 6455 handshake (handshake.c), the route's address and Origin rules, the
  * connection limits, and only then the password, hashed on the pool while the connection
- * waits; a request that passes becomes a WebSocket client. A request that is neither an
- * upgrade nor on a route's path goes to the web root.
+ * waits; a request that passes becomes a WebSocket client. A plain request goes to the
+ * web root when no route matches, or when it is a GET or HEAD of a file there.
  */
 #include "upgrade.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "authpool.h"
 #include "basicauth.h"
@@ -22,6 +23,7 @@
 #include "ratelimit.h"
 #include "route.h"
 #include "runconf.h"
+#include "static.h"
 #include "wsclient.h"
 
 /* An upgrade waiting for its password check (the httpconn's wait). */
@@ -244,11 +246,24 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
         upgrade_hand_on(hc, route, &hs);
 }
 
-/* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
- * answers the errors); any other request goes to the web root when there is one. */
+/* True if the plain (not upgrade) request of <hc> goes to web root <web> although
+ * <route> matches its path: a GET or HEAD of a file that is there. */
+static bool upgrade_is_file(struct httpconn *hc, const struct static_root *web)
+{
+    const char *m = hc->req.method;
+
+    return (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) && static_has_file(web, hc->req.url);
+}
+
+/* Dispatch rule: an upgrade goes the WebSocket way (which answers the errors). With a
+ * web root, any other request goes there when no route matches its path, and a GET or
+ * HEAD does also when a file is there, whatever route matches (websockify's layout:
+ * files and WebSocket on one port, any path). The rest goes the WebSocket way, whose
+ * answer to a request that is no upgrade is 400 (405 for another method). */
 static void upgrade_dispatch(struct httpconn *hc, void *arg)
 {
     const struct config *cfg = loop_config(hc->loop);
+    struct static_root *web;
     const struct route *route;
 
     (void)arg;
@@ -268,10 +283,12 @@ static void upgrade_dispatch(struct httpconn *hc, void *arg)
         }
     }
     route = route_match(cfg, hc->req.url);
-    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->loop->conf->web == NULL)
-        upgrade_websocket(hc, route);
+    web = hc->loop->conf->web;
+    if (web != NULL && !handshake_is_upgrade(&hc->req) &&
+        (route == NULL || upgrade_is_file(hc, web)))
+        httpconn_serve_static(hc, web);
     else
-        httpconn_serve_static(hc, hc->loop->conf->web);
+        upgrade_websocket(hc, route);
 }
 
 /* A password check cut short: its deadline (the request's) passed, the loop stops, or the
