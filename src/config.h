@@ -55,8 +55,10 @@ struct route {
     size_t match_len;           /* bytes of path to compare (without the "*") */
     struct addr target;
     enum route_frames frames;
-    char **subprotocols;        /* required list (NULL: "binary" when offered, else none) */
+    char **subprotocols;        /* required list; NULL: none required, see below */
     size_t n_subprotocols;
+    bool subprotocols_none;     /* "subprotocols: none": "binary" when offered, else none;
+                                 * false without a list: the client's first offer */
     uint64_t max_frame_bytes;   /* 0 = none; client frames above it: close 1009 */
     uint64_t max_message_bytes; /* 0 = none; client messages above it: close 1009 */
     unsigned connect_timeout_ms;

@@ -105,7 +105,8 @@ static bool config_route_is_token(const char *s)
     return true;
 }
 
-/* "subprotocols": tokens, none twice. */
+/* "subprotocols": tokens, none twice; or "none" alone, which turns the default (the
+ * client's first offer) off. */
 int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                         struct route *r)
 {
@@ -113,6 +114,10 @@ int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct
     char q[QUOTE_BUF];
     size_t n;
 
+    if (v->kind == YAMLNODE_SCALAR && strcmp(v->text, "none") == 0) {
+        r->subprotocols_none = true;
+        return 0;
+    }
     if (config_value_list(x, k, v, &one, &items, &n, CONFIG_SUBPROTOCOLS_MAX,
                           "a token or a list of tokens") < 0)
         return -1;
@@ -126,6 +131,10 @@ int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct
                                "subprotocol \"%s\" is not a token (RFC 7230: letters, digits "
                                "and !#$%%&'*+-.^_`|~)",
                                quote_text(t, SIZE_MAX, q));
+        if (strcmp(t, "none") == 0)
+            return config_fail(x, items[i],
+                               "\"none\" is not a subprotocol: write \"subprotocols: none\" "
+                               "alone to answer only \"binary\"");
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->subprotocols[j], t) == 0)
                 return config_fail(x, items[i], "subprotocol \"%s\" is listed twice",

@@ -216,6 +216,9 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
     ua->conf = runconf_ref(hc->loop->conf);
     ua->route = route;
     ua->hs = *hs;
+    /* A first offer lives in the result itself: point the copy at its own text. */
+    if (hs->subprotocol == hs->offered)
+        ua->hs.subprotocol = ua->hs.offered;
     httpconn_wait(hc, ua);
 }
 
@@ -233,6 +236,10 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
     }
     policy.subprotocols = (const char *const *)route->subprotocols;
     policy.n_subprotocols = route->n_subprotocols;
+    /* A byte bridge does not read the protocol it carries, and a browser refuses a 101
+     * that answers none of its offers: answer the first, unless the route says none. */
+    policy.mode = route->subprotocols_none ? HANDSHAKE_SUBPROTO_BINARY
+                                           : HANDSHAKE_SUBPROTO_FIRST_OFFERED;
     handshake_check(&hc->req, &policy, &hs);
     if (hs.status != 101) {
         upgrade_refuse(hc, hs.status, hs.error, NULL);

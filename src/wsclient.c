@@ -592,6 +592,8 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     n = http_reply_101(buf, sizeof(buf), wc->accept, wc->subprotocol);
     bufferevent_write(wc->bev, buf, n);
+    free(wc->subprotocol);
+    wc->subprotocol = NULL;
     if (wc->stats != NULL) {
         metrics_histogram_observe(&wc->stats->connect_seconds, wsclient_elapsed_seconds(wc));
         wc->stats->connections_total++;
@@ -647,6 +649,7 @@ static void wsclient_conn_free(struct conn *c)
     clientsock_free(wc->connecting);
     connlimits_release(&wc->slot);
     runconf_unref(wc->conf);
+    free(wc->subprotocol);
     free(wc);
 }
 
@@ -680,6 +683,12 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
                                    .max_message_bytes = route->max_message_bytes};
     struct wsclient *wc = calloc(1, sizeof(*wc));
 
+    /* The chosen name may live in <res> (a first offer), which ends with the upgrade. */
+    if (wc != NULL && res->subprotocol != NULL &&
+        (wc->subprotocol = strdup(res->subprotocol)) == NULL) {
+        free(wc);
+        wc = NULL;
+    }
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
         bufferevent_free(bev);
@@ -691,7 +700,6 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     wc->conf = runconf_ref(l->conf);
     wc->route = route;
     wc->bev = bev;
-    wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
     clock_gettime(CLOCK_MONOTONIC, &wc->started);

@@ -55,7 +55,8 @@ struct wsclient {
     uint64_t to_target_bytes;      /* payload bytes written towards the target */
     uint64_t to_client_bytes;      /* payload bytes framed towards the client */
     struct timespec started;       /* upgrade time, CLOCK_MONOTONIC */
-    const char *subprotocol;       /* chosen at the handshake (static or in the config) */
+    char *subprotocol;             /* chosen at the handshake, a copy (the result it came
+                                    * from ends with the upgrade); freed once in the 101 */
     const char *closed_by;         /* "client", "target" or "bridge" */
     uint16_t close_code;           /* code received or sent first; 1006 if none */
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
