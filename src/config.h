@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "origin.h"
+#include "tokenreq.h"
 
 struct basicauth_users;
 struct netlist;
@@ -53,7 +54,10 @@ struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
     size_t match_len;           /* bytes of path to compare (without the "*") */
-    struct addr target;
+    struct addr target;         /* the fixed target; unset (zero) on a token route */
+    char *tokens;               /* a token route: its token file or folder (websockify's
+                                 * TokenFile), joined to the config's folder; else NULL */
+    enum tokenreq_from token_from; /* a token route: where a request's token is found */
     enum route_frames frames;
     char **subprotocols;        /* required list; NULL: none required, see below */
     size_t n_subprotocols;

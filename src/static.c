@@ -377,7 +377,8 @@ static void static_head_start(struct http_reply_head *h, char *buf, size_t cap, 
  * answer here can be; the buffers are sized for the longest) or memory gone. The caller
  * then closes the connection rather than send a wrong answer. */
 static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
-                            const struct http_req *req, bool keep, const char *peer)
+                            const struct http_req *req, bool keep, const char *peer,
+                            const char *log_url)
 {
     size_t n;
 
@@ -386,7 +387,7 @@ static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
     if (n > 0 && evbuffer_add(out, h->buf, n) == 0)
         return true;
     log_msg(LOG_LEVEL_WARN, "client=%s %s %s: no answer: its head could not be built", peer,
-            req->method, LOG_Q(req->url));
+            req->method, LOG_Q(log_url));
     return false;
 }
 
@@ -394,20 +395,21 @@ static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
  * <detail>, and returns <keep>. <extra> is one more header line ("Allow: ...\r\n") or
  * NULL. */
 static bool static_reply_error(struct evbuffer *out, const struct http_req *req, int status,
-                               const char *detail, const char *extra, bool keep, const char *peer)
+                               const char *detail, const char *extra, bool keep, const char *peer,
+                               const char *log_url)
 {
     const char *reason = http_reply_reason(status);
     char buf[STATIC_HEAD_BYTES];
     struct http_reply_head h;
 
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(req->url),
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(log_url),
             status, reason, detail);
     static_head_start(&h, buf, sizeof(buf), status);
     http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
     http_reply_head_add_uint(&h, "Content-Length", strlen(reason) + 5); /* the body below */
     http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
     http_reply_head_add_lines(&h, extra);
-    if (!static_add_head(out, &h, req, keep, peer))
+    if (!static_add_head(out, &h, req, keep, peer, log_url))
         return false;
     if (strcmp(req->method, "HEAD") != 0)
         evbuffer_add_printf(out, "%d %s\n", status, reason);
@@ -448,7 +450,7 @@ static int static_errno_status(int err, const char **detail)
  * relative links resolve inside the folder. The Location is rebuilt from the checked
  * path <rel>, never copied from the target ("//host" would make it another site). */
 static bool static_reply_redirect(struct evbuffer *out, const struct http_req *req, const char *rel,
-                                  bool keep, const char *peer)
+                                  bool keep, const char *peer, const char *log_url)
 {
     const char *query = req->url + strcspn(req->url, "?#");
     size_t query_len = strcspn(query, "#");
@@ -461,13 +463,13 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
     bool queued;
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: 301 to the folder's slash", peer, req->method,
-            LOG_Q(req->url));
+            LOG_Q(log_url));
     snprintf(path, sizeof(path), "/%s/", rel);
     static_head_start(&h, buf, buf != NULL ? cap : 0, 301);
     http_reply_head_location(&h, path, query, query_len);
     http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
     http_reply_head_add_uint(&h, "Content-Length", sizeof(body) - 1);
-    queued = static_add_head(out, &h, req, keep, peer);
+    queued = static_add_head(out, &h, req, keep, peer, log_url);
     free(buf);
     if (!queued)
         return false;
@@ -481,7 +483,7 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
 static bool static_reply_file(struct static_root *root, struct evbuffer *out,
                               const struct http_req *req, int fd, const struct stat *st,
                               const char *name, bool keep, const char *peer,
-                              struct static_body *body)
+                              const char *log_url, struct static_body *body)
 {
     bool head = strcmp(req->method, "HEAD") == 0;
     bool not_modified;
@@ -501,12 +503,12 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
         http_reply_head_add_uint(&h, "Content-Length", (uintmax_t)st->st_size);
         http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
     }
-    if (!static_add_head(out, &h, req, keep, peer)) {
+    if (!static_add_head(out, &h, req, keep, peer, log_url)) {
         close(fd);
         return false;
     }
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method,
-            LOG_Q(req->url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
+            LOG_Q(log_url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
             not_modified || head ? (intmax_t)0 : (intmax_t)st->st_size);
     if (not_modified || head || st->st_size == 0) {
         close(fd);
@@ -566,7 +568,7 @@ bool static_has_file(const struct static_root *root, const char *target)
 /* Answers <req> from <root> into <out>, as static.h describes. Returns whether the
  * connection may carry another request. */
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
-                  bool may_keep, const char *peer, struct static_body *body)
+                  bool may_keep, const char *peer, const char *log_url, struct static_body *body)
 {
     bool keep = may_keep && !req->has_body && http_req_wants_keep_alive(req);
     const char *name, *detail;
@@ -580,13 +582,13 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
         /* RFC 7231 §6.5.5 */
         return static_reply_error(out, req, 405, "only GET and HEAD are served",
-                                  "Allow: GET, HEAD\r\n", keep, peer);
+                                  "Allow: GET, HEAD\r\n", keep, peer, log_url);
     /* The body is never read, so it would be taken for the next request: refuse it. */
     if (req->has_body)
         return static_reply_error(out, req, 400, "a GET or HEAD request has no body", NULL, false,
-                                  peer);
+                                  peer, log_url);
     if (path_from_target(req->url, rel, sizeof(rel), &pr) != 0)
-        return static_reply_error(out, req, pr.status, pr.error, NULL, keep, peer);
+        return static_reply_error(out, req, pr.status, pr.error, NULL, keep, peer, log_url);
     fd = static_open(root, rel);
     name = rel;
     if (fd >= 0 && fstat(fd, &st) != 0) {
@@ -596,7 +598,7 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
     if (fd >= 0 && S_ISDIR(st.st_mode)) {
         if (!pr.is_dir) {
             close(fd);
-            return static_reply_redirect(out, req, rel, keep, peer);
+            return static_reply_redirect(out, req, rel, keep, peer, log_url);
         }
         /* Directory listings are off: a folder is its index.html or nothing. The
          * index is opened from the root, under the same symlink rule. */
@@ -605,7 +607,7 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         name = STATIC_INDEX;
     } else if (fd >= 0 && pr.is_dir) {
         close(fd);
-        return static_reply_error(out, req, 404, "not a folder", NULL, keep, peer);
+        return static_reply_error(out, req, 404, "not a folder", NULL, keep, peer, log_url);
     }
     if (fd < 0) {
         /* EMFILE and the like: as often as a peer asks, so at most a line a second. */
@@ -616,11 +618,11 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         if (status >= 500)
             log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s open %s beneath the web root: %s",
                             peer, LOG_Q(rel[0] != '\0' ? rel : "."), strerror(err));
-        return static_reply_error(out, req, status, detail, NULL, keep, peer);
+        return static_reply_error(out, req, status, detail, NULL, keep, peer, log_url);
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return static_reply_error(out, req, 403, "not a regular file", NULL, keep, peer);
+        return static_reply_error(out, req, 403, "not a regular file", NULL, keep, peer, log_url);
     }
-    return static_reply_file(root, out, req, fd, &st, name, keep, peer, body);
+    return static_reply_file(root, out, req, fd, &st, name, keep, peer, log_url, body);
 }

@@ -46,11 +46,12 @@ void static_root_free(struct static_root *root);
  * GET and HEAD only (else 405 with Allow); 301 to add the slash to a folder's path,
  * index.html for a folder, 304 when If-None-Match or If-Modified-Since says the client's
  * copy is current, 400/403/404/414 for paths path.c or the file system refuse.
- * <may_keep> false forces "Connection: close". Logs one line with <peer>. Returns true
+ * <may_keep> false forces "Connection: close". Logs one line with <peer> and <log_url>,
+ * the target as log lines may show it (tokens_log_url: a token may be in it). Returns true
  * if the connection may carry another request (HTTP/1.1 without "Connection: close", or
  * HTTP/1.0 with "Connection: keep-alive", and no body left unread in the input). */
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
-                  bool may_keep, const char *peer, struct static_body *body);
+                  bool may_keep, const char *peer, const char *log_url, struct static_body *body);
 
 /* True if request target <target> names something static_serve would answer with a
  * file beneath <root>: a regular file, a folder asked for with its slash that holds an

@@ -24,7 +24,11 @@
 #include "route.h"
 #include "runconf.h"
 #include "static.h"
+#include "tokens.h"
 #include "wsclient.h"
+
+/* <hc>'s request target for a log line: a token in it hidden (httpconn_log_url). */
+#define UPGRADE_LOG_URL(hc) LOG_Q(httpconn_log_url((hc), (char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX))
 
 /* An upgrade waiting for its password check (the httpconn's wait). */
 struct upgrade_auth {
@@ -85,25 +89,68 @@ static bool upgrade_admit(struct httpconn *hc, const struct route *route)
     limit_name = connlimits_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
         log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
-                        hc->peer, LOG_Q(hc->req.url), limit_name, limit);
+                        hc->peer, UPGRADE_LOG_URL(hc), limit_name, limit);
         upgrade_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }
     return true;
 }
 
+/* The target of token route <route> for <hc>'s request, into <out>: looked up last, once
+ * every other rule let the client in, so that nobody learns which tokens exist without
+ * passing them. Returns true, or false once <hc> (whose route count the caller has) has
+ * been answered: 404 for a token missing, malformed or unknown, before any target is
+ * contacted; 502 for a token whose target cannot be used here. */
+static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
+                                 struct addr *out)
+{
+    char hash[TOKENFILE_LOG_HASH_LEN + 1];
+    enum tokens_result r = tokens_lookup(hc->loop->conf->tokens, route, hc->req.url,
+                                         http_req_header(&hc->req, "Host"), out, hash);
+    static const char *const why[] = {
+        [TOKENS_NONE] = "no token",
+        [TOKENS_MALFORMED] = "malformed token",
+        [TOKENS_UNKNOWN] = "unknown token",
+        [TOKENS_UNUSABLE] = "token target unusable",
+    };
+
+    if (r == TOKENS_FOUND)
+        return true;
+    /* The token itself is never written: its keyed hash tells lines apart. */
+    log_msg(LOG_LEVEL_DEBUG, "client=%s route %s token=%s%s (from %s): %s", hc->peer, route->path,
+            hash[0] != '\0' ? "#" : "-", hash, tokenreq_from_name(route->token_from), why[r]);
+    connlimits_leave_route(&hc->slot);
+    if (r == TOKENS_UNUSABLE)
+        upgrade_refuse(hc, 502, why[r], NULL);
+    else
+        upgrade_refuse(hc, 404, why[r], NULL);
+    return false;
+}
+
 /* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
- * count over. <route> is in the loop's current configuration. */
+ * count over; a token route's target is looked up first. <route> is in the loop's current
+ * configuration. */
 static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
                             const struct handshake_result *hs)
 {
+    const struct addr *target = &route->target;
     struct connlimits_slot slot;
     struct bufferevent *bev;
+    struct addr token_target;
+    char shown[ADDR_HOST_MAX + 16];
 
-    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
-            route->path);
+    if (route->tokens != NULL) {
+        if (!upgrade_token_target(hc, route, &token_target))
+            return;
+        target = &token_target;
+    }
+    if (log_enabled(LOG_LEVEL_DEBUG)) {
+        addr_format(target, shown, sizeof(shown));
+        log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s, target %s", hc->peer,
+                UPGRADE_LOG_URL(hc), route->path, LOG_Q(shown));
+    }
     bev = httpconn_take(hc, &slot);
-    wsclient_new(hc->loop, bev, route, hs, &slot, hc->peer);
+    wsclient_new(hc->loop, bev, route, target, hs, &slot, hc->peer);
 }
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
@@ -114,7 +161,7 @@ static void upgrade_auth_refuse(struct httpconn *hc, const struct route *route,
     char headers[64 + CONFIG_REALM_MAX];
 
     log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
-            LOG_Q(hc->req.url), basicauth_result_name(auth));
+            UPGRADE_LOG_URL(hc), basicauth_result_name(auth));
     /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
     snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
              route->auth_realm);
@@ -137,7 +184,7 @@ static void upgrade_on_auth(enum basicauth_result result, const char *user, void
         log_msg(LOG_LEVEL_DEBUG,
                 "client=%s %s: configuration reloaded during the password "
                 "check: checking again",
-                hc->peer, LOG_Q(hc->req.url));
+                hc->peer, UPGRADE_LOG_URL(hc));
         connlimits_leave_route(&hc->slot);
         runconf_unref(ua->conf);
         free(ua);
@@ -192,7 +239,7 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
         log_msg(LOG_LEVEL_INFO,
                 "client=%s user=%s %s: too many failed logins, blocked for "
                 "%llu ms more",
-                hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
+                hc->peer, LOG_Q(cred.user), UPGRADE_LOG_URL(hc), (unsigned long long)blocked_ms);
         basicauth_cred_wipe(&cred);
         connlimits_leave_route(&hc->slot);
         snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
@@ -205,7 +252,7 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
         ua->job = authpool_submit(pool, hc->loop->base, &cred, upgrade_on_auth, hc);
     if (ua == NULL || ua->job == NULL) {
         log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN,
-                        "client=%s %s: password check %s", hc->peer, LOG_Q(hc->req.url),
+                        "client=%s %s: password check %s", hc->peer, UPGRADE_LOG_URL(hc),
                         ua == NULL ? "out of memory" : "queue full");
         basicauth_cred_wipe(&cred);
         free(ua);
