@@ -40,7 +40,6 @@
 /* One token file or folder, shared by the routes that name it. */
 struct tokens_source {
     pthread_mutex_t lock;
-    const struct route *owner; /* the first route naming it (in the config), which frees it */
     char *path;                /* the file or folder, as the config joined it */
     char *base;                /* the absolute folder relative unix_socket: paths start in */
     struct tokenfile *table;   /* the last good table, under lock */
@@ -481,7 +480,6 @@ static struct tokens_source *tokens_source_new(const struct route *r, char *why,
         snprintf(why, why_len, "out of memory");
         return NULL;
     }
-    s->owner = r;
     if ((s->path = strdup(r->tokens)) == NULL) {
         snprintf(why, why_len, "out of memory");
         goto fail;
@@ -545,9 +543,14 @@ void tokens_free(struct tokens *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; t->by_route != NULL && i < t->config->n_routes; i++)
-        if (t->by_route[i] != NULL && t->by_route[i]->owner == &t->config->routes[i])
+    for (size_t i = 0; t->by_route != NULL && i < t->config->n_routes; i++) {
+        bool shared = false;
+        /* A shared source is freed with its first route, and never looked at again. */
+        for (size_t j = 0; j < i && !shared; j++)
+            shared = t->by_route[j] == t->by_route[i];
+        if (!shared)
             tokens_source_free(t->by_route[i]);
+    }
     free(t->by_route);
     free(t);
 }
