@@ -8,6 +8,9 @@
  * place and a folder's files coming and going alike, and works on network file systems
  * where inotify is blind. Timestamps too fresh to tell two edits apart are not trusted:
  * the source is read again a second later, and only a different text is a new table.
+ * The lookup that finds a check due does it on its own thread, outside the lock, while
+ * the other threads go on with the table they have; so a changed source is read on one
+ * worker's loop, which waits for that read (a token file is small; a stat is cheap).
  */
 #include "tokens.h"
 
@@ -380,6 +383,7 @@ static int tokens_check(struct tokens_source *s, bool first, char *why, size_t w
     if (tokens_read(&scan, &t, &text_sig, &errs, why, why_len) != 0) {
         tokens_scan_free(&scan);
         tokens_errors_free(&errs);
+        s->stat_sig = 0; /* read again next time, even if stat says the same */
         return -1;
     }
     n_files = scan.n;
