@@ -55,6 +55,7 @@ static_assert(sizeof(enum config_log_target) == sizeof(unsigned), "choices store
 static_assert(sizeof(enum config_log_level) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_log_format) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_tls_plain) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum tokenreq_from) == sizeof(unsigned), "choices store unsigned");
 #define CONFIG_KIB 1024u
 #define CONFIG_MIB (1024u * 1024u)
 
@@ -107,7 +108,11 @@ const struct config_key config_keys[] = {
     {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
-    {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    /* "target" or "tokens": config_route_read_all requires exactly one */
+    {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "tokens", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, tokens), 0},
+    {CONFIG_ROUTE, "token_from", CONFIG_T_CHOICE, "query", 0, 0,
+     CONFIG_ENUM(route, token_from, tokenreq_from), 0},
     {CONFIG_ROUTE, "frames", CONFIG_T_FRAMES, "binary", 0, 0, 0, 0},
     {CONFIG_ROUTE, "subprotocols", CONFIG_T_TOKENS, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "connect_timeout", CONFIG_T_DURATION, NULL, 1, UINT_MAX,
@@ -193,7 +198,14 @@ static const char *const config_log_formats[] = {
 static const char *const config_tls_plains[] = {
     [CONFIG_TLS_PLAIN_REFUSE] = "refuse", [CONFIG_TLS_PLAIN_ALLOW] = "allow", NULL};
 
+static const char *const config_token_froms[] = {[TOKENREQ_QUERY] = "query",
+                                                 [TOKENREQ_PATH] = "path",
+                                                 [TOKENREQ_HOST] = "host",
+                                                 [TOKENREQ_HOST_LABEL] = "host_label",
+                                                 NULL};
+
 static const struct config_choice config_choices[] = {
+    {CONFIG_ROUTE, "token_from", config_token_froms},
     {CONFIG_LOG, "target", config_log_targets},
     {CONFIG_LOG, "level", config_log_levels},
     {CONFIG_LOG, "format", config_log_formats},

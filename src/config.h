@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "origin.h"
+#include "tokenreq.h"
 
 struct basicauth_users;
 struct netlist;
@@ -60,10 +61,16 @@ struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
     size_t match_len;           /* bytes of path to compare (without the "*") */
-    struct addr target;
+    struct addr target;         /* the fixed target; unset (zero) on a token route */
+    char *tokens;               /* a token route: its token file or folder (websockify's
+                                 * TokenFile), joined to the config's folder; else NULL */
+    enum tokenreq_from token_from; /* a token route: where a request's token is found */
     enum route_frames frames;
-    char **subprotocols;        /* required list (NULL: "binary" when offered, else none) */
+    char **subprotocols;        /* required list; NULL: none required, see below */
     size_t n_subprotocols;
+    bool subprotocols_none;     /* "subprotocols: none": "binary" when offered, else none;
+                                 * false without a list: "binary" when offered, else
+                                 * the client's first offer */
     uint64_t max_frame_bytes;   /* 0 = none; client frames above it: close 1009 */
     uint64_t max_message_bytes; /* 0 = none; client messages above it: close 1009 */
     unsigned connect_timeout_ms;

@@ -105,7 +105,8 @@ static bool config_route_is_token(const char *s)
     return true;
 }
 
-/* "subprotocols": tokens, none twice. */
+/* "subprotocols": tokens, none twice; or "none" alone, which turns the default ("binary",
+ * else the client's first offer) off. */
 int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                         struct route *r)
 {
@@ -113,6 +114,10 @@ int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct
     char q[QUOTE_BUF];
     size_t n;
 
+    if (v->kind == YAMLNODE_SCALAR && strcmp(v->text, "none") == 0) {
+        r->subprotocols_none = true;
+        return 0;
+    }
     if (config_value_list(x, k, v, &one, &items, &n, CONFIG_SUBPROTOCOLS_MAX,
                           "a token or a list of tokens") < 0)
         return -1;
@@ -126,6 +131,10 @@ int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct
                                "subprotocol \"%s\" is not a token (RFC 7230: letters, digits "
                                "and !#$%%&'*+-.^_`|~)",
                                quote_text(t, SIZE_MAX, q));
+        if (strcmp(t, "none") == 0)
+            return config_fail(x, items[i],
+                               "\"none\" is not a subprotocol: write \"subprotocols: none\" "
+                               "alone to answer only \"binary\"");
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->subprotocols[j], t) == 0)
                 return config_fail(x, items[i], "subprotocol \"%s\" is listed twice",
@@ -228,6 +237,34 @@ static int config_route_access(struct config_ctx *x, struct route *r,
     return 0;
 }
 
+/* The target rules of route <r> (mapping <item>, keys found at <seen>): a fixed "target"
+ * or a token file ("tokens"), exactly one; "token_from" only with "tokens", and "path"
+ * only on a prefix route, whose last segment the token is. */
+static int config_route_tokens_rules(struct config_ctx *x, const struct route *r,
+                                     const struct yamlnode *item,
+                                     const struct yamlnode_pair *const *seen)
+{
+    const struct yamlnode_pair *target = config_seen(seen, CONFIG_ROUTE, "target");
+    const struct yamlnode_pair *tokens = config_seen(seen, CONFIG_ROUTE, "tokens");
+    const struct yamlnode_pair *from = config_seen(seen, CONFIG_ROUTE, "token_from");
+
+    if (target == NULL && tokens == NULL)
+        return config_fail(x, item,
+                           "route has no \"target\" (or \"tokens\", a websockify token file "
+                           "or folder)");
+    if (target != NULL && tokens != NULL)
+        return config_fail(x, tokens->key,
+                           "a route has \"target\" or \"tokens\", not both: its target is "
+                           "fixed, or it comes from a token");
+    if (from != NULL && tokens == NULL)
+        return config_fail(x, from->key, "\"token_from\" applies to routes with \"tokens\"");
+    if (from != NULL && r->token_from == TOKENREQ_PATH && !r->prefix)
+        return config_fail(x, from->value,
+                           "\"token_from: path\" needs a prefix route, like \"/vnc/*\": the "
+                           "token is the last segment after its prefix");
+    return 0;
+}
+
 /* Reads every route of <list>: see config-internal.h. */
 int config_route_read_all(struct config_ctx *x, struct yamlnode *list)
 {
@@ -254,6 +291,8 @@ int config_route_read_all(struct config_ctx *x, struct yamlnode *list)
         r->column = item->column;
         if (config_map_read(x, CONFIG_ROUTE, item, r, seen) < 0)
             return -1;
+        if (config_route_tokens_rules(x, r, item, seen) < 0)
+            return -1;
         for (size_t j = 0; j < sizeof(tls_only) / sizeof(tls_only[0]) && !r->target.tls; j++) {
             const struct yamlnode_pair *at = config_seen(seen, CONFIG_ROUTE, tls_only[j]);
             if (at != NULL)
@@ -275,6 +314,7 @@ void config_route_free(struct route *r)
         free(r->subprotocols[j]);
     free(r->subprotocols);
     free(r->path);
+    free(r->tokens);
     free(r->tls_ca_file);
     origin_list_free(r->origins);
     netlist_free(r->nets);

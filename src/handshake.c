@@ -190,8 +190,13 @@ static int handshake_choose_subprotocol(const struct http_req *req,
     else if (pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED)
         pick = handshake_pick_first;
     /* RFC 6455 §4.2.2 item 5.4: one value, the first offered that we accept; the offers
-     * may span several header lines, in the order they were sent. */
-    found = handshake_walk_offers(req, pick, &ch);
+     * may span several header lines, in the order they were sent. A bridge of bytes
+     * prefers "binary" wherever it is offered, as websockify does: clients that offer it
+     * next to others ("binary, base64") mean the byte stream. */
+    found = pick == handshake_pick_first ? handshake_walk_offers(req, handshake_pick_binary, &ch)
+                                         : 0;
+    if (found == 0)
+        found = handshake_walk_offers(req, pick, &ch);
     if (found < 0) {
         *error = "Sec-WebSocket-Protocol is not a list of tokens";
         return -1;

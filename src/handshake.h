@@ -19,8 +19,9 @@
 enum handshake_subproto_mode {
     HANDSHAKE_SUBPROTO_BINARY = 0,    /* "binary" when offered, else none: a route with
                                        * `subprotocols: none` */
-    HANDSHAKE_SUBPROTO_FIRST_OFFERED, /* the first name offered, copied into the result: a
-                                       * route without `subprotocols:` (issue 14) */
+    HANDSHAKE_SUBPROTO_FIRST_OFFERED, /* "binary" when offered, else the first name offered,
+                                       * copied into the result: a route without
+                                       * `subprotocols:` (issue 14) */
 };
 
 struct handshake_policy {
@@ -55,9 +56,10 @@ bool handshake_is_upgrade(const struct http_req *req);
  * <pol> list, the first offered name in it is chosen, and none offered from it is 400.
  * Without one (<pol> NULL, or n_subprotocols 0), <pol>'s mode decides:
  * HANDSHAKE_SUBPROTO_BINARY (also <pol> NULL) chooses "binary" when offered, else none;
- * HANDSHAKE_SUBPROTO_FIRST_OFFERED chooses the first offered name of at most
- * HANDSHAKE_SUBPROTOCOL_MAX bytes, passing over longer ones (only longer ones offered is
- * 400), or none when nothing is offered. Fills <res>.
+ * HANDSHAKE_SUBPROTO_FIRST_OFFERED chooses "binary" when it is offered anywhere (the
+ * byte-stream name websockify and older noVNC pick, as websockify does), else the first
+ * offered name of at most HANDSHAKE_SUBPROTOCOL_MAX bytes, passing over longer ones (only
+ * longer ones offered is 400), or none when nothing is offered. Fills <res>.
  * <res>->subprotocol points at a static string, into <pol>'s list (which must outlive its
  * use), or, in HANDSHAKE_SUBPROTO_FIRST_OFFERED mode, at <res>->offered: never into
  * <req>. A caller that copies <res> or frees it before sending the 101 copies that text

@@ -25,8 +25,10 @@
 #include "filebody.h"
 #include "http_reply.h"
 #include "loop.h"
+#include "runconf.h"
 #include "static.h"
 #include "timeval.h"
+#include "tokens.h"
 
 /* RFC 7231 §4.3.2: a HEAD answer is the GET answer's head alone. */
 #define HTTPCONN_HEAD_END "\r\n\r\n"
@@ -73,15 +75,21 @@ static void httpconn_hand_to_drain(struct httpconn *hc)
     httpconn_finish(hc);
 }
 
+const char *httpconn_log_url(const struct httpconn *hc, char *buf, size_t cap)
+{
+    return tokens_log_url(hc->loop->conf->tokens, loop_config(hc->loop), hc->req.url, buf, cap);
+}
+
 void httpconn_reply_error(struct httpconn *hc, int status, const char *detail,
                           const char *headers)
 {
-    char buf[1024];
+    char buf[1024], url[LOG_QUOTE_MAX];
     size_t n = http_reply_error_with(buf, sizeof(buf), status, detail, headers);
     const char *end;
 
     log_msg(hc->handler->log_level, "%sclient=%s %s %s: %d %s%s%s", hc->handler->log_prefix,
-            hc->peer, hc->req.method != NULL ? hc->req.method : "-", LOG_Q(hc->req.url), status,
+            hc->peer, hc->req.method != NULL ? hc->req.method : "-",
+            LOG_Q(httpconn_log_url(hc, url, sizeof(url))), status,
             http_reply_reason(status), detail != NULL ? ": " : "", detail != NULL ? detail : "");
     if (hc->handler->bare_head && hc->req.method != NULL && strcmp(hc->req.method, "HEAD") == 0 &&
         (end = memmem(buf, n, HTTPCONN_HEAD_END, strlen(HTTPCONN_HEAD_END))) != NULL)
@@ -272,6 +280,7 @@ void httpconn_serve_static(struct httpconn *hc, struct static_root *web)
     const struct config *cfg = httpconn_config(hc);
     struct timeval tv = timeval_from_ms(cfg->handshake_timeout_ms);
     struct static_body body;
+    char url[LOG_QUOTE_MAX];
     bool keep;
 
     if (hc->served == 0) {
@@ -280,7 +289,7 @@ void httpconn_serve_static(struct httpconn *hc, struct static_root *web)
         bufferevent_set_max_single_write(hc->bev, (size_t)cfg->high_watermark_bytes);
     }
     keep = static_serve(web, &hc->req, bufferevent_get_output(hc->bev), httpconn_may_keep(hc),
-                        hc->peer, &body);
+                        hc->peer, httpconn_log_url(hc, url, sizeof(url)), &body);
     hc->served++;
     evtimer_del(hc->deadline);
     http_req_free(&hc->req);

@@ -108,6 +108,11 @@ void httpconn_new(struct loop *l, struct bufferevent *bev, const struct sockaddr
                   struct connlimits_slot *slot, const struct httpconn_handler *handler,
                   void *handler_arg);
 
+/* The request target of <hc> as log lines show it: with a token route configured, its
+ * query and any token in its path hidden (tokens_log_url). Returns it: in <buf> (<cap>
+ * bytes), or the target itself. */
+const char *httpconn_log_url(const struct httpconn *hc, char *buf, size_t cap);
+
 /* Answers <status> with <detail> (NULL: none) and extra header lines <headers> (NULL:
  * none; see http_reply_error_with), logs one line, and closes gracefully: the answer is
  * never cut by a reset. */

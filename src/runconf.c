@@ -16,6 +16,7 @@
 #include "config.h"
 #include "static.h"
 #include "tls.h"
+#include "tokens.h"
 
 /* What "workers: auto" means here: one per online CPU, within 1..CONFIG_WORKERS_MAX. */
 static unsigned runconf_workers(const struct config *c)
@@ -57,6 +58,10 @@ static struct runconf *runconf_build(struct runconf *rc, char *err, size_t err_l
     /* Certificates and keys are part of the configuration: a bad one fails the load. */
     rc->tls = tls_new(rc->config, err, err_len);
     if (rc->tls == NULL)
+        goto fail;
+    /* Token files too: a new configuration reads them afresh. */
+    rc->tokens = tokens_new(rc->config, err, err_len);
+    if (rc->tokens == NULL)
         goto fail;
     if (rc->config->web_root != NULL) {
         if (runconf_check_web_root(rc->config, err, err_len) != 0)
@@ -184,6 +189,7 @@ void runconf_unref(struct runconf *rc)
     if (rc == NULL || atomic_fetch_sub_explicit(&rc->refs, 1, memory_order_acq_rel) > 1)
         return;
     static_root_free(rc->web);
+    tokens_free(rc->tokens);
     tls_free(rc->tls);
     config_free(rc->config);
     free(rc->text);

@@ -17,6 +17,7 @@
 struct config;
 struct static_root;
 struct tls;
+struct tokens;
 
 struct runconf {
     atomic_uint refs;        /* holders: the workers while it is current, and connections;
@@ -29,10 +30,11 @@ struct runconf {
     char *text;              /* owned: the YAML it was read from when that was not a file
                               * (websockify's command line); NULL: config->file */
     size_t text_len;
+    struct tokens *tokens;   /* owned: the routes' token sources (tokens.c) */
 };
 
-/* Loads <file>: the YAML, then every certificate, key and CA file it names, then its web
- * root. Returns a runconf holding one reference, or NULL with the first error in <err>:
+/* Loads <file>: the YAML, then every certificate, key and CA file it names, its token
+ * files, then its web root. Returns a runconf holding one reference, or NULL with the first error in <err>:
  * "FILE:LINE:COL: message" for the file itself and for TLS files (the position of the
  * setting that names them), "FILE: web_root \"DIR\": why" for the web root. */
 struct runconf *runconf_load(const char *file, unsigned long generation, char *err,

@@ -1,9 +1,9 @@
 /*
  * static.c - glue for one static request: path.c names the file, the kernel opens it
- * beneath the root (openat2 RESOLVE_BENEATH with no symlinks at all, else an O_NOFOLLOW
- * walk), mime.c names its type, http_cond.c decides 200 or 304, http_reply.c writes the
- * head, and the caller sends the file (filebody.c). Every head is queued whole on the
- * caller's output buffer.
+ * beneath the root (openat2 RESOLVE_BENEATH, following symlinks that stay inside it, else
+ * a walk that resolves them by hand under the same rule), mime.c names its type,
+ * http_cond.c decides 200 or 304, http_reply.c writes the head, and the caller sends the
+ * file (filebody.c). Every head is queued whole on the caller's output buffer.
  */
 #include "static.h"
 
@@ -38,7 +38,10 @@
 
 #define STATIC_MIME_FILE_MAX (4 * 1024 * 1024) /* a mime.types larger than this is ignored */
 #define STATIC_INDEX "index.html"
-#define STATIC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK)
+/* No O_NOFOLLOW: openat2's RESOLVE_BENEATH decides which symlinks may be followed, and
+ * the walk adds O_NOFOLLOW itself, resolving links by hand. */
+#define STATIC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+#define STATIC_LINKS_MAX 40 /* symlinks followed in one path, as the kernel's MAXSYMLINKS */
 /* Room for any head here but a redirect's (which adds its Location): the longest line
  * is a media type, under 160 bytes (mime.c), and the whole head stays under 600. */
 #define STATIC_HEAD_BYTES 1024
@@ -46,13 +49,14 @@
 /* ---- opening beneath the root ---------------------------------------------------- */
 
 #ifdef STATIC_HAVE_OPENAT2
-/* openat2(2) of <rel> beneath <dir_fd>: no "..", no absolute symlinks, no symlinks at
- * all, no /proc magic links. glibc 2.36 has no wrapper, hence syscall(). */
+/* openat2(2) of <rel> beneath <dir_fd>: symlinks are followed only while every step
+ * stays beneath it (a ".." above it, or an absolute link, is EXDEV), never through /proc
+ * magic links. glibc 2.36 has no wrapper, hence syscall(). */
 static int static_openat2(int dir_fd, const char *rel, int flags)
 {
     struct open_how how = {
         .flags = (uint64_t)flags,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
 
     return (int)syscall(SYS_openat2, dir_fd, rel, &how, sizeof(how));
@@ -68,56 +72,187 @@ static void static_close_keep_errno(int fd)
     errno = e;
 }
 
-/* The fallback for kernels before 5.6 (or seccomp filters that hide openat2): one
- * openat per segment, each with O_NOFOLLOW, so no symlink is ever followed; path.c has
- * already refused "." and "..", so the walk cannot climb out. Returns an fd or -1. */
+/* The walk's position: the folder reached, as an fd and as a path from the root. */
+struct static_walk {
+    int root_fd;
+    int dir;                   /* the folder reached: root_fd or an O_PATH fd of ours */
+    char at[PATH_MAX];         /* its path from the root, no leading or trailing slash */
+    char todo[PATH_MAX];       /* what is left to resolve, symlink text spliced in */
+};
+
+/* Moves <w> to its folder's parent (a ".." in a symlink's text): refused with EXDEV at
+ * the root. The parent is opened again from the root along <w>->at, each step a real
+ * folder (O_NOFOLLOW | O_DIRECTORY), so nothing is followed on the way. Returns 0 or -1. */
+static int static_walk_up(struct static_walk *w)
+{
+    char *slash = strrchr(w->at, '/'), seg[NAME_MAX + 1];
+    const char *p;
+    int dir = w->root_fd, fd;
+
+    if (w->at[0] == '\0') {
+        errno = EXDEV;
+        return -1;
+    }
+    if (slash != NULL)
+        *slash = '\0';
+    else
+        w->at[0] = '\0';
+    for (p = w->at; *p != '\0';) {
+        size_t len = strcspn(p, "/");
+
+        memcpy(seg, p, len); /* each was a name of at most NAME_MAX bytes */
+        seg[len] = '\0';
+        fd = openat(dir, seg, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+        if (dir != w->root_fd)
+            static_close_keep_errno(dir);
+        if (fd < 0)
+            return -1;
+        dir = fd;
+        p += len + (p[len] == '/');
+    }
+    if (w->dir != w->root_fd)
+        close(w->dir);
+    w->dir = dir;
+    return 0;
+}
+
+/* Replaces what is left of <w>'s path by the text of symlink <name> in <w>'s folder
+ * followed by <rest>. An absolute link is refused with EXDEV, as RESOLVE_BENEATH does.
+ * Returns 0 or -1. */
+static int static_walk_link(struct static_walk *w, const char *name, const char *rest)
+{
+    char link[PATH_MAX];
+    ssize_t n = readlinkat(w->dir, name, link, sizeof(link) - 1);
+    int len;
+
+    if (n < 0)
+        return -1;
+    link[n] = '\0';
+    if (link[0] == '/' || n == 0) {
+        errno = link[0] == '/' ? EXDEV : ENOENT;
+        return -1;
+    }
+    len = snprintf(w->todo, sizeof(w->todo), "%s/%s", link, rest);
+    if (len < 0 || (size_t)len >= sizeof(w->todo)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* Steps <w> into its subfolder <name> (an O_PATH fd of it, <fd>), taking it over. */
+static int static_walk_down(struct static_walk *w, const char *name, int fd)
+{
+    size_t at_len = strlen(w->at);
+
+    if (at_len + 1 + strlen(name) + 1 > sizeof(w->at)) {
+        close(fd);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (at_len > 0)
+        w->at[at_len++] = '/';
+    strcpy(w->at + at_len, name);
+    if (w->dir != w->root_fd)
+        close(w->dir);
+    w->dir = fd;
+    return 0;
+}
+
+/* The fallback for kernels before 5.6 (or seccomp filters that hide openat2), keeping
+ * openat2's rule by hand: one openat per segment with O_NOFOLLOW; a symlink met on the
+ * way is read and its text resolved from its own folder, ".." in it climbing back
+ * towards the root and never above (EXDEV), an absolute one refused (EXDEV), at most
+ * STATIC_LINKS_MAX of them (ELOOP). path.c has already refused "." and ".." in <rel>.
+ * Returns an fd or -1 with errno. */
 static int static_open_walk(int root_fd, const char *rel, int flags)
 {
-    char seg[NAME_MAX + 1];
-    int dir = root_fd, fd;
+    struct static_walk *w = malloc(sizeof(*w));
+    char seg[NAME_MAX + 1], rest[PATH_MAX];
+    int fd = -1, links = 0;
     struct stat st;
 
-    if (rel[0] == '\0')
-        return openat(root_fd, ".", flags);
+    if (w == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    w->root_fd = root_fd;
+    w->dir = root_fd;
+    w->at[0] = '\0';
+    if (snprintf(w->todo, sizeof(w->todo), "%s", rel) >= (int)sizeof(w->todo)) {
+        errno = ENAMETOOLONG;
+        goto done;
+    }
     for (;;) {
-        const char *slash = strchr(rel, '/');
-        size_t len = slash != NULL ? (size_t)(slash - rel) : strlen(rel);
+        const char *p = w->todo + strspn(w->todo, "/");
+        size_t len = strcspn(p, "/");
+        const char *after = p + len + strspn(p + len, "/");
+        bool last = *after == '\0';
 
+        if (len == 0) { /* the path ends at the folder reached */
+            fd = openat(w->dir, ".", flags);
+            break;
+        }
         if (len > NAME_MAX) {
-            fd = -1;
             errno = ENAMETOOLONG;
             break;
         }
-        memcpy(seg, rel, len);
+        memcpy(seg, p, len);
         seg[len] = '\0';
-        if (slash == NULL) {
-            fd = openat(dir, seg, flags);
-            break;
+        memmove(rest, after, strlen(after) + 1);
+        memmove(w->todo, rest, strlen(rest) + 1); /* what follows <seg> */
+        if (strcmp(seg, ".") == 0)
+            continue;
+        if (strcmp(seg, "..") == 0) {
+            if (static_walk_up(w) != 0)
+                break;
+            continue;
         }
-        fd = openat(dir, seg, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && fstat(fd, &st) != 0) {
-            static_close_keep_errno(fd);
-            fd = -1;
-        } else if (fd >= 0 && !S_ISDIR(st.st_mode)) {
-            /* O_PATH with O_NOFOLLOW opens a symlink itself: refuse it here. */
+        if (last) {
+            fd = openat(w->dir, seg, flags | O_NOFOLLOW);
+            if (fd >= 0 || errno != ELOOP)
+                break;
+            /* ELOOP with O_NOFOLLOW: <seg> is a symlink; read it below. */
+        } else {
+            fd = openat(w->dir, seg, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0 && fstat(fd, &st) != 0) {
+                static_close_keep_errno(fd);
+                fd = -1;
+            }
+            if (fd < 0)
+                break;
+            if (S_ISDIR(st.st_mode)) {
+                if (static_walk_down(w, seg, fd) != 0) {
+                    fd = -1;
+                    break;
+                }
+                fd = -1;
+                continue;
+            }
             close(fd);
             fd = -1;
-            errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+            if (!S_ISLNK(st.st_mode)) {
+                errno = ENOTDIR;
+                break;
+            }
         }
-        if (fd < 0)
+        if (++links > STATIC_LINKS_MAX) {
+            errno = ELOOP;
             break;
-        if (dir != root_fd)
-            close(dir);
-        dir = fd;
-        rel = slash + 1;
+        }
+        if (static_walk_link(w, seg, rest) != 0)
+            break;
     }
-    if (dir != root_fd)
-        static_close_keep_errno(dir);
+done:
+    if (w->dir != root_fd)
+        static_close_keep_errno(w->dir);
+    free(w);
     return fd;
 }
 
 /* Opens <rel> (from path.c; "" is the root) beneath <root> for reading. Returns an fd,
- * or -1 with errno: ELOOP for a symlink anywhere on the way, ENOENT, EACCES... */
+ * or -1 with errno: EXDEV for a way out of the root, ELOOP for too many symlinks (or a
+ * /proc magic link), ENOENT, EACCES... */
 static int static_open(const struct static_root *root, const char *rel)
 {
 #ifdef STATIC_HAVE_OPENAT2
@@ -242,7 +377,8 @@ static void static_head_start(struct http_reply_head *h, char *buf, size_t cap, 
  * answer here can be; the buffers are sized for the longest) or memory gone. The caller
  * then closes the connection rather than send a wrong answer. */
 static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
-                            const struct http_req *req, bool keep, const char *peer)
+                            const struct http_req *req, bool keep, const char *peer,
+                            const char *log_url)
 {
     size_t n;
 
@@ -251,7 +387,7 @@ static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
     if (n > 0 && evbuffer_add(out, h->buf, n) == 0)
         return true;
     log_msg(LOG_LEVEL_WARN, "client=%s %s %s: no answer: its head could not be built", peer,
-            req->method, LOG_Q(req->url));
+            req->method, LOG_Q(log_url));
     return false;
 }
 
@@ -259,20 +395,21 @@ static bool static_add_head(struct evbuffer *out, struct http_reply_head *h,
  * <detail>, and returns <keep>. <extra> is one more header line ("Allow: ...\r\n") or
  * NULL. */
 static bool static_reply_error(struct evbuffer *out, const struct http_req *req, int status,
-                               const char *detail, const char *extra, bool keep, const char *peer)
+                               const char *detail, const char *extra, bool keep, const char *peer,
+                               const char *log_url)
 {
     const char *reason = http_reply_reason(status);
     char buf[STATIC_HEAD_BYTES];
     struct http_reply_head h;
 
-    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(req->url),
+    log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s: %s", peer, req->method, LOG_Q(log_url),
             status, reason, detail);
     static_head_start(&h, buf, sizeof(buf), status);
     http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
     http_reply_head_add_uint(&h, "Content-Length", strlen(reason) + 5); /* the body below */
     http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
     http_reply_head_add_lines(&h, extra);
-    if (!static_add_head(out, &h, req, keep, peer))
+    if (!static_add_head(out, &h, req, keep, peer, log_url))
         return false;
     if (strcmp(req->method, "HEAD") != 0)
         evbuffer_add_printf(out, "%d %s\n", status, reason);
@@ -293,7 +430,7 @@ static int static_errno_status(int err, const char **detail)
         *detail = "permission denied";
         return 403;
     case ELOOP:
-        *detail = "symlinks are not followed";
+        *detail = "too many symlinks, or a /proc magic link";
         return 403;
     case EXDEV:
         *detail = "outside the web root";
@@ -313,7 +450,7 @@ static int static_errno_status(int err, const char **detail)
  * relative links resolve inside the folder. The Location is rebuilt from the checked
  * path <rel>, never copied from the target ("//host" would make it another site). */
 static bool static_reply_redirect(struct evbuffer *out, const struct http_req *req, const char *rel,
-                                  bool keep, const char *peer)
+                                  bool keep, const char *peer, const char *log_url)
 {
     const char *query = req->url + strcspn(req->url, "?#");
     size_t query_len = strcspn(query, "#");
@@ -326,13 +463,13 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
     bool queued;
 
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: 301 to the folder's slash", peer, req->method,
-            LOG_Q(req->url));
+            LOG_Q(log_url));
     snprintf(path, sizeof(path), "/%s/", rel);
     static_head_start(&h, buf, buf != NULL ? cap : 0, 301);
     http_reply_head_location(&h, path, query, query_len);
     http_reply_head_add(&h, "Content-Type", "text/plain; charset=utf-8");
     http_reply_head_add_uint(&h, "Content-Length", sizeof(body) - 1);
-    queued = static_add_head(out, &h, req, keep, peer);
+    queued = static_add_head(out, &h, req, keep, peer, log_url);
     free(buf);
     if (!queued)
         return false;
@@ -346,7 +483,7 @@ static bool static_reply_redirect(struct evbuffer *out, const struct http_req *r
 static bool static_reply_file(struct static_root *root, struct evbuffer *out,
                               const struct http_req *req, int fd, const struct stat *st,
                               const char *name, bool keep, const char *peer,
-                              struct static_body *body)
+                              const char *log_url, struct static_body *body)
 {
     bool head = strcmp(req->method, "HEAD") == 0;
     bool not_modified;
@@ -366,12 +503,12 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
         http_reply_head_add_uint(&h, "Content-Length", (uintmax_t)st->st_size);
         http_reply_head_add(&h, "X-Content-Type-Options", "nosniff");
     }
-    if (!static_add_head(out, &h, req, keep, peer)) {
+    if (!static_add_head(out, &h, req, keep, peer, log_url)) {
         close(fd);
         return false;
     }
     log_msg(LOG_LEVEL_INFO, "client=%s %s %s: %d %s (%jd bytes)", peer, req->method,
-            LOG_Q(req->url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
+            LOG_Q(log_url), not_modified ? 304 : 200, not_modified ? "Not Modified" : "OK",
             not_modified || head ? (intmax_t)0 : (intmax_t)st->st_size);
     if (not_modified || head || st->st_size == 0) {
         close(fd);
@@ -382,30 +519,46 @@ static bool static_reply_file(struct static_root *root, struct evbuffer *out,
     return keep;
 }
 
+/* Opens the index.html of folder <rel> (from path.c) beneath <root> and fstats it into
+ * <st>. Returns an fd, or -1 with errno. */
+static int static_open_index(const struct static_root *root, const char *rel, struct stat *st)
+{
+    char index[PATH_MAX_BYTES + sizeof(STATIC_INDEX) + 1];
+    int fd;
+
+    snprintf(index, sizeof(index), "%s%s%s", rel, rel[0] != '\0' ? "/" : "", STATIC_INDEX);
+    fd = static_open(root, index);
+    if (fd >= 0 && fstat(fd, st) != 0) {
+        static_close_keep_errno(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Answers <req> from <root> into <out>, as static.h describes. Returns whether the
  * connection may carry another request. */
 bool static_serve(struct static_root *root, const struct http_req *req, struct evbuffer *out,
-                  bool may_keep, const char *peer, struct static_body *body)
+                  bool may_keep, const char *peer, const char *log_url, struct static_body *body)
 {
     bool keep = may_keep && !req->has_body && http_req_wants_keep_alive(req);
     const char *name, *detail;
     char rel[PATH_MAX_BYTES];
     struct path_result pr;
     struct stat st;
-    int fd, dir, status;
+    int fd, status;
 
     body->fd = -1;
     body->size = 0;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
         /* RFC 7231 §6.5.5 */
         return static_reply_error(out, req, 405, "only GET and HEAD are served",
-                                  "Allow: GET, HEAD\r\n", keep, peer);
+                                  "Allow: GET, HEAD\r\n", keep, peer, log_url);
     /* The body is never read, so it would be taken for the next request: refuse it. */
     if (req->has_body)
         return static_reply_error(out, req, 400, "a GET or HEAD request has no body", NULL, false,
-                                  peer);
+                                  peer, log_url);
     if (path_from_target(req->url, rel, sizeof(rel), &pr) != 0)
-        return static_reply_error(out, req, pr.status, pr.error, NULL, keep, peer);
+        return static_reply_error(out, req, pr.status, pr.error, NULL, keep, peer, log_url);
     fd = static_open(root, rel);
     name = rel;
     if (fd >= 0 && fstat(fd, &st) != 0) {
@@ -415,20 +568,16 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
     if (fd >= 0 && S_ISDIR(st.st_mode)) {
         if (!pr.is_dir) {
             close(fd);
-            return static_reply_redirect(out, req, rel, keep, peer);
+            return static_reply_redirect(out, req, rel, keep, peer, log_url);
         }
-        /* Directory listings are off: a folder is its index.html or nothing. */
-        dir = fd;
-        fd = openat(dir, STATIC_INDEX, STATIC_OPEN_FLAGS);
-        if (fd >= 0 && fstat(fd, &st) != 0) {
-            static_close_keep_errno(fd);
-            fd = -1;
-        }
-        static_close_keep_errno(dir);
+        /* Directory listings are off: a folder is its index.html or nothing. The
+         * index is opened from the root, under the same symlink rule. */
+        close(fd);
+        fd = static_open_index(root, rel, &st);
         name = STATIC_INDEX;
     } else if (fd >= 0 && pr.is_dir) {
         close(fd);
-        return static_reply_error(out, req, 404, "not a folder", NULL, keep, peer);
+        return static_reply_error(out, req, 404, "not a folder", NULL, keep, peer, log_url);
     }
     if (fd < 0) {
         /* EMFILE and the like: as often as a peer asks, so at most a line a second. */
@@ -439,11 +588,11 @@ bool static_serve(struct static_root *root, const struct http_req *req, struct e
         if (status >= 500)
             log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s open %s beneath the web root: %s",
                             peer, LOG_Q(rel[0] != '\0' ? rel : "."), strerror(err));
-        return static_reply_error(out, req, status, detail, NULL, keep, peer);
+        return static_reply_error(out, req, status, detail, NULL, keep, peer, log_url);
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return static_reply_error(out, req, 403, "not a regular file", NULL, keep, peer);
+        return static_reply_error(out, req, 403, "not a regular file", NULL, keep, peer, log_url);
     }
-    return static_reply_file(root, out, req, fd, &st, name, keep, peer, body);
+    return static_reply_file(root, out, req, fd, &st, name, keep, peer, log_url, body);
 }

@@ -2,13 +2,14 @@
  * upgrade.c - the bridge's request handler. Cheapest checks first: the Host, the route,
  * the RFC 6455 handshake (handshake.c), the route's address and Origin rules, the
  * connection limits, and only then the password, hashed on the pool while the connection
- * waits; a request that passes becomes a WebSocket client. A request that is neither an
- * upgrade nor on a route's path goes to the web root.
+ * waits; a request that passes becomes a WebSocket client. A plain request goes to the
+ * web root when no route matches, or when it is a GET or HEAD of a file there.
  */
 #include "upgrade.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "authpool.h"
 #include "basicauth.h"
@@ -22,7 +23,12 @@
 #include "ratelimit.h"
 #include "route.h"
 #include "runconf.h"
+#include "static.h"
+#include "tokens.h"
 #include "wsclient.h"
+
+/* <hc>'s request target for a log line: a token in it hidden (httpconn_log_url). */
+#define UPGRADE_LOG_URL(hc) LOG_Q(httpconn_log_url((hc), (char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX))
 
 /* An upgrade waiting for its password check (the httpconn's wait). */
 struct upgrade_auth {
@@ -83,25 +89,68 @@ static bool upgrade_admit(struct httpconn *hc, const struct route *route)
     limit_name = connlimits_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
         log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
-                        hc->peer, LOG_Q(hc->req.url), limit_name, limit);
+                        hc->peer, UPGRADE_LOG_URL(hc), limit_name, limit);
         upgrade_refuse(hc, 503, "too many connections", "Retry-After: 1\r\n");
         return false;
     }
     return true;
 }
 
+/* The target of token route <route> for <hc>'s request, into <out>: looked up last, once
+ * every other rule let the client in, so that nobody learns which tokens exist without
+ * passing them. Returns true, or false once <hc> (whose route count the caller has) has
+ * been answered: 404 for a token missing, malformed or unknown, before any target is
+ * contacted; 502 for a token whose target cannot be used here. */
+static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
+                                 struct addr *out)
+{
+    char hash[TOKENFILE_LOG_HASH_LEN + 1];
+    enum tokens_result r = tokens_lookup(hc->loop->conf->tokens, route, hc->req.url,
+                                         http_req_header(&hc->req, "Host"), out, hash);
+    static const char *const why[] = {
+        [TOKENS_NONE] = "no token",
+        [TOKENS_MALFORMED] = "malformed token",
+        [TOKENS_UNKNOWN] = "unknown token",
+        [TOKENS_UNUSABLE] = "token target unusable",
+    };
+
+    if (r == TOKENS_FOUND)
+        return true;
+    /* The token itself is never written: its keyed hash tells lines apart. */
+    log_msg(LOG_LEVEL_DEBUG, "client=%s route %s token=%s%s (from %s): %s", hc->peer, route->path,
+            hash[0] != '\0' ? "#" : "-", hash, tokenreq_from_name(route->token_from), why[r]);
+    connlimits_leave_route(&hc->slot);
+    if (r == TOKENS_UNUSABLE)
+        upgrade_refuse(hc, 502, why[r], NULL);
+    else
+        upgrade_refuse(hc, 404, why[r], NULL);
+    return false;
+}
+
 /* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
- * count over. <route> is in the loop's current configuration. */
+ * count over; a token route's target is looked up first. <route> is in the loop's current
+ * configuration. */
 static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
                             const struct handshake_result *hs)
 {
+    const struct addr *target = &route->target;
     struct connlimits_slot slot;
     struct bufferevent *bev;
+    struct addr token_target;
+    char shown[ADDR_HOST_MAX + 16];
 
-    log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s", hc->peer, LOG_Q(hc->req.url),
-            route->path);
+    if (route->tokens != NULL) {
+        if (!upgrade_token_target(hc, route, &token_target))
+            return;
+        target = &token_target;
+    }
+    if (log_enabled(LOG_LEVEL_DEBUG)) {
+        addr_format(target, shown, sizeof(shown));
+        log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s, target %s", hc->peer,
+                UPGRADE_LOG_URL(hc), route->path, LOG_Q(shown));
+    }
     bev = httpconn_take(hc, &slot);
-    wsclient_new(hc->loop, bev, route, hs, &slot, hc->peer);
+    wsclient_new(hc->loop, bev, route, target, hs, &slot, hc->peer);
 }
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
@@ -112,7 +161,7 @@ static void upgrade_auth_refuse(struct httpconn *hc, const struct route *route,
     char headers[64 + CONFIG_REALM_MAX];
 
     log_msg(LOG_LEVEL_INFO, "client=%s user=%s %s: authentication %s", hc->peer, LOG_Q(user),
-            LOG_Q(hc->req.url), basicauth_result_name(auth));
+            UPGRADE_LOG_URL(hc), basicauth_result_name(auth));
     /* RFC 7617 §2: the realm is a quoted-string; config.c kept it free of quotes. */
     snprintf(headers, sizeof(headers), "WWW-Authenticate: Basic realm=\"%s\"\r\n",
              route->auth_realm);
@@ -135,7 +184,7 @@ static void upgrade_on_auth(enum basicauth_result result, const char *user, void
         log_msg(LOG_LEVEL_DEBUG,
                 "client=%s %s: configuration reloaded during the password "
                 "check: checking again",
-                hc->peer, LOG_Q(hc->req.url));
+                hc->peer, UPGRADE_LOG_URL(hc));
         connlimits_leave_route(&hc->slot);
         runconf_unref(ua->conf);
         free(ua);
@@ -190,7 +239,7 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
         log_msg(LOG_LEVEL_INFO,
                 "client=%s user=%s %s: too many failed logins, blocked for "
                 "%llu ms more",
-                hc->peer, LOG_Q(cred.user), LOG_Q(hc->req.url), (unsigned long long)blocked_ms);
+                hc->peer, LOG_Q(cred.user), UPGRADE_LOG_URL(hc), (unsigned long long)blocked_ms);
         basicauth_cred_wipe(&cred);
         connlimits_leave_route(&hc->slot);
         snprintf(headers, sizeof(headers), "Retry-After: %llu\r\n",
@@ -203,7 +252,7 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
         ua->job = authpool_submit(pool, hc->loop->base, &cred, upgrade_on_auth, hc);
     if (ua == NULL || ua->job == NULL) {
         log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN,
-                        "client=%s %s: password check %s", hc->peer, LOG_Q(hc->req.url),
+                        "client=%s %s: password check %s", hc->peer, UPGRADE_LOG_URL(hc),
                         ua == NULL ? "out of memory" : "queue full");
         basicauth_cred_wipe(&cred);
         free(ua);
@@ -214,6 +263,9 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
     ua->conf = runconf_ref(hc->loop->conf);
     ua->route = route;
     ua->hs = *hs;
+    /* A first offer lives in the result itself: point the copy at its own text. */
+    if (hs->subprotocol == hs->offered)
+        ua->hs.subprotocol = ua->hs.offered;
     httpconn_wait(hc, ua);
 }
 
@@ -231,6 +283,10 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
     }
     policy.subprotocols = (const char *const *)route->subprotocols;
     policy.n_subprotocols = route->n_subprotocols;
+    /* A byte bridge does not read the protocol it carries, and a browser refuses a 101
+     * that answers none of its offers: answer the first, unless the route says none. */
+    policy.mode = route->subprotocols_none ? HANDSHAKE_SUBPROTO_BINARY
+                                           : HANDSHAKE_SUBPROTO_FIRST_OFFERED;
     handshake_check(&hc->req, &policy, &hs);
     if (hs.status != 101) {
         upgrade_refuse(hc, hs.status, hs.error, NULL);
@@ -244,11 +300,16 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
         upgrade_hand_on(hc, route, &hs);
 }
 
-/* Dispatch rule: an upgrade, or a path with a route, goes the WebSocket way (which
- * answers the errors); any other request goes to the web root when there is one. */
+/* Dispatch rule: an upgrade goes the WebSocket way (which answers the errors). With a
+ * web root, a GET or HEAD that is no upgrade goes there whatever route matches its path
+ * (websockify's layout: files and WebSocket on one port, any path; a missing file is a
+ * 404 there, as websockify answers, not the route's 400), and so does any other request
+ * when no route matches. The rest goes the WebSocket way, whose answer to a request that
+ * is no upgrade is 400 (405 for another method). */
 static void upgrade_dispatch(struct httpconn *hc, void *arg)
 {
     const struct config *cfg = loop_config(hc->loop);
+    struct static_root *web;
     const struct route *route;
 
     (void)arg;
@@ -268,10 +329,13 @@ static void upgrade_dispatch(struct httpconn *hc, void *arg)
         }
     }
     route = route_match(cfg, hc->req.url);
-    if (route != NULL || handshake_is_upgrade(&hc->req) || hc->loop->conf->web == NULL)
-        upgrade_websocket(hc, route);
+    web = hc->loop->conf->web;
+    if (web != NULL && !handshake_is_upgrade(&hc->req) &&
+        (route == NULL || strcmp(hc->req.method, "GET") == 0 ||
+         strcmp(hc->req.method, "HEAD") == 0))
+        httpconn_serve_static(hc, web);
     else
-        httpconn_serve_static(hc, hc->loop->conf->web);
+        upgrade_websocket(hc, route);
 }
 
 /* A password check cut short: its deadline (the request's) passed, the loop stops, or the

@@ -59,6 +59,12 @@ static const struct config *wsclient_config(const struct wsclient *wc)
     return wc->conf->config;
 }
 
+/* The target <wc> connects to: its route's, or the one a token chose. */
+static const struct addr *wsclient_target(const struct wsclient *wc)
+{
+    return wc->own != NULL && wc->own->has_target ? &wc->own->target : &wc->route->target;
+}
+
 /* Seconds since <wc>->started, to the nanosecond (connect latencies are sub-millisecond). */
 static double wsclient_elapsed_seconds(const struct wsclient *wc)
 {
@@ -121,7 +127,7 @@ static void wsclient_log_access(const struct wsclient *wc)
         {.key = "by", .str = wc->closed_by != NULL ? wc->closed_by : "bridge"},
     };
 
-    addr_format(&wc->route->target, target, sizeof(target));
+    addr_format(wsclient_target(wc), target, sizeof(target));
     log_event(LOG_LEVEL_INFO, "access", f, sizeof(f) / sizeof(f[0]));
 }
 
@@ -618,8 +624,14 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_setcb(wc->bev, wsclient_on_client_read, wsclient_on_client_write,
                       wsclient_on_client_event, wc);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
-    n = http_reply_101(buf, sizeof(buf), wc->accept, wc->subprotocol);
+    n = http_reply_101(buf, sizeof(buf), wc->accept,
+                       wc->own != NULL && wc->own->subprotocol[0] != '\0' ? wc->own->subprotocol
+                                                                        : NULL);
     bufferevent_write(wc->bev, buf, n);
+    if (wc->own != NULL && !wc->own->has_target) {
+        free(wc->own); /* the subprotocol alone: its work is done */
+        wc->own = NULL;
+    }
     if (wc->stats != NULL) {
         metrics_histogram_observe(&wc->stats->connect_seconds, wsclient_elapsed_seconds(wc));
         wc->stats->connections_total++;
@@ -675,6 +687,7 @@ static void wsclient_conn_free(struct conn *c)
     clientsock_free(wc->connecting);
     connlimits_release(&wc->slot);
     runconf_unref(wc->conf);
+    free(wc->own);
     free(wc);
 }
 
@@ -699,15 +712,39 @@ static const struct conn_ops wsclient_conn_ops = {
     .stop = wsclient_conn_stop,
 };
 
+/* Copies into <wc>->own what outlives the caller's: the subprotocol of <res> (which may
+ * live in <res>, a first offer) and a <target> other than <route>'s. Returns 0, or -1 if
+ * out of memory. */
+static int wsclient_own_new(struct wsclient *wc, const struct route *route,
+                            const struct addr *target, const struct handshake_result *res)
+{
+    const char *sub = res->subprotocol != NULL ? res->subprotocol : "";
+    size_t len = strlen(sub);
+
+    if (target == &route->target && len == 0)
+        return 0;
+    if ((wc->own = malloc(sizeof(*wc->own) + len + 1)) == NULL)
+        return -1;
+    wc->own->has_target = target != &route->target;
+    if (wc->own->has_target)
+        wc->own->target = *target;
+    memcpy(wc->own->subprotocol, sub, len + 1);
+    return 0;
+}
+
 void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, struct connlimits_slot *slot,
-                  const char *peer)
+                  const struct addr *target, const struct handshake_result *res,
+                  struct connlimits_slot *slot, const char *peer)
 {
     const struct config *cfg = loop_config(l);
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
     struct wsclient *wc = calloc(1, sizeof(*wc));
 
+    if (wc != NULL && wsclient_own_new(wc, route, target, res) != 0) {
+        free(wc);
+        wc = NULL;
+    }
     if (wc == NULL) {
         log_msg(LOG_LEVEL_ERROR, "client=%s: out of memory", peer);
         bufferevent_free(bev);
@@ -722,7 +759,6 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     /* Decided once: the level can only change with a reload, and a connection keeps the
      * configuration it started under. */
     wc->traffic = cfg->log.traffic && log_enabled(LOG_LEVEL_DEBUG);
-    wc->subprotocol = res->subprotocol;
     memcpy(wc->accept, res->accept, sizeof(wc->accept));
     snprintf(wc->peer, sizeof(wc->peer), "%s", peer);
     clock_gettime(CLOCK_MONOTONIC, &wc->started);
@@ -743,7 +779,7 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     bufferevent_disable(bev, EV_READ);
     bufferevent_set_timeouts(bev, NULL, NULL);
     /* A tls:// target's context is found by its route's place in the configuration. */
-    wc->connecting = clientsock_new(l->base, l->dns, wc->conf->tls, &route->target,
+    wc->connecting = clientsock_new(l->base, l->dns, wc->conf->tls, wsclient_target(wc),
                                     (size_t)(route - wc->conf->config->routes),
                                     route->connect_timeout_ms, cfg->high_watermark_bytes,
                                     cfg->low_watermark_bytes, wsclient_on_connected, wc);

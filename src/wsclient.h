@@ -28,6 +28,16 @@ struct metrics_route;
 struct route;
 struct runconf;
 
+/* What only some clients need, in an allocation of its own so that the others pay
+ * nothing for it: the subprotocol chosen at the handshake (copied: the handshake result
+ * ends with the upgrade), kept until the 101 is out, and the target a token chose, kept
+ * to the end. */
+struct wsclient_own {
+    bool has_target;     /* <target> is the client's, not its route's */
+    struct addr target;  /* a token route's target */
+    char subprotocol[];  /* NUL-terminated; "" for none */
+};
+
 enum wsclient_state {
     WSCLIENT_CONNECTING = 0, /* connecting to the target: no 101 yet, client not read */
     WSCLIENT_OPEN,           /* pumping both ways */
@@ -57,7 +67,8 @@ struct wsclient {
     uint64_t to_target_bytes;      /* payload bytes written towards the target */
     uint64_t to_client_bytes;      /* payload bytes framed towards the client */
     struct timespec started;       /* upgrade time, CLOCK_MONOTONIC */
-    const char *subprotocol;       /* chosen at the handshake (static or in the config) */
+    struct wsclient_own *own;      /* what few clients need, apart: the subprotocol until
+                                    * the 101, a token route's target; NULL: neither */
     const char *closed_by;         /* "client", "target" or "bridge" */
     uint16_t close_code;           /* code received or sent first; 1006 if none */
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
@@ -73,16 +84,16 @@ struct wsclient {
 
 /* Takes over <bev>, a connection of loop <l> whose request <res> passed the handshake for
  * <route>, a route of <l>'s current configuration (any bytes after the head are still in
- * its input), and starts connecting to the target; the 101 is sent once the target
- * answers, a 502/504 if it does not. The client lives in <l>'s connection set; a loop
+ * its input), and starts connecting to <target>: &route->target, or the target a token
+ * chose (copied); the 101 is sent once the target answers, a 502/504 if it does not. The client lives in <l>'s connection set; a loop
  * that stops sends it close 1001.
  * <slot> is the connection's count, already a client of <route> (connlimits_upgrade): it
  * moves in, the route's part is given back when the client finishes and the rest when
  * its socket is closed, even when this fails. <peer> is the client's address as text for
  * logs. On failure to allocate, <bev> is closed. */
 void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
-                  const struct handshake_result *res, struct connlimits_slot *slot,
-                  const char *peer);
+                  const struct addr *target, const struct handshake_result *res,
+                  struct connlimits_slot *slot, const char *peer);
 
 /* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
  * the target after it has received everything queued for it, and either waits for the

@@ -270,7 +270,7 @@ static int fuzz_req_expect_subprotocol(const struct http_req *r, const struct ha
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     bool listed = pol != NULL && pol->subprotocols != NULL && pol->n_subprotocols > 0;
     bool first = !listed && pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED;
-    bool valid = true, too_long = false;
+    bool valid = true, too_long = false, binary_seen = false;
     char chosen[4096] = "";
     int found = 0;
 
@@ -292,6 +292,7 @@ static int fuzz_req_expect_subprotocol(const struct http_req *r, const struct ha
                 continue;
             if (strspn(elem, tchars) != n)
                 valid = false;
+            binary_seen |= strcmp(elem, "binary") == 0;
             if (found || !valid)
                 continue;
             if (first && n > HANDSHAKE_SUBPROTOCOL_MAX) {
@@ -312,6 +313,10 @@ static int fuzz_req_expect_subprotocol(const struct http_req *r, const struct ha
                 memcpy(chosen, elem, n + 1);
         }
         free(copy);
+    }
+    if (first && binary_seen) { /* preferred wherever it is offered, as websockify does */
+        memcpy(chosen, "binary", sizeof("binary"));
+        found = 1;
     }
     if (!valid || (listed && !found) || (first && !found && too_long))
         return 400;
@@ -371,8 +376,10 @@ static void fuzz_req_handshake(const struct http_req *r, const struct handshake_
                     break;
             FUZZ_CHECK(j < pol->n_subprotocols); /* one of the list, the list's own string */
         } else if (pol != NULL && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED) {
-            /* a copy in the result, never a pointer into the request */
-            FUZZ_CHECK(hs.subprotocol == NULL || hs.subprotocol == hs.offered);
+            /* a copy in the result (or the static "binary"), never a pointer into the
+             * request */
+            FUZZ_CHECK(hs.subprotocol == NULL || hs.subprotocol == hs.offered ||
+                       strcmp(hs.subprotocol, "binary") == 0);
             FUZZ_CHECK(hs.subprotocol == NULL || strlen(hs.offered) <= HANDSHAKE_SUBPROTOCOL_MAX);
         } else {
             FUZZ_CHECK(hs.subprotocol == NULL || strcmp(hs.subprotocol, "binary") == 0);

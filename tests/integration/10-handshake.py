@@ -7,7 +7,10 @@ required subprotocol) gets its exact status (400/404/405/414/426/431, with Allow
 Sec-WebSocket-Version where due) and the connection is closed, and the route's target
 (a recorder) never sees a connection; valid spellings (case, token lists, split
 Connection lines, spaces) get 101 with the right Sec-WebSocket-Accept; subprotocols
-are chosen per route; bytes pipelined right after the request are not lost; and a client
+are chosen per route (without a list, "binary" wherever it is offered, as websockify does,
+else the client's first offer: python-websockets offering "mqtt, chat" gets mqtt and
+"mqtt, binary" gets binary; with "subprotocols: none", only binary is echoed); bytes
+pipelined right after the request are not lost; and a client
 that sends nothing or trickles its head is closed within handshake_timeout (2 s here).
 """
 
@@ -183,11 +186,30 @@ def good_variants(port):
     add('subprotocol binary offered is echoed',
         variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'binary'),)), k, proto='binary')
     k = wsb.new_key()
-    add('subprotocol base64, binary: binary chosen',
+    add('subprotocol base64, binary: binary preferred, as websockify does',
         variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'base64, binary'),)), k, proto='binary')
     k = wsb.new_key()
-    add('unknown subprotocol offered on a plain route: none chosen',
-        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'foo'),)), k, proto=None)
+    add('subprotocol base64, chat: the first offered (base64) chosen',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'base64, chat'),)), k, proto='base64')
+    k = wsb.new_key()
+    add('any subprotocol offered on a route without a list: the first offered chosen',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'foo'),)), k, proto='foo')
+    k = wsb.new_key()
+    add('offers over two lines, spaces and empty elements: the first name chosen',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', ' , mqtt ,v12.stomp'),
+                                  ('Sec-WebSocket-Protocol', 'chat'))), k, proto='mqtt')
+    k = wsb.new_key()
+    add('a 200-byte name passed over for the next that fits',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'x' * 200 + ', short'),)), k,
+        proto='short')
+    k = wsb.new_key()
+    add('subprotocols: none, binary offered: binary echoed',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'base64, binary'),)), k,
+        path='/none', proto='binary')
+    k = wsb.new_key()
+    add('subprotocols: none, mqtt offered: none chosen',
+        variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'mqtt'),)), k, path='/none',
+        proto=None)
     k = wsb.new_key()
     add('/proto offering chat.v1', variant(port, key=k, add=(('Sec-WebSocket-Protocol', 'chat.v1'),)),
         k, path='/proto', proto='chat.v1')
@@ -250,6 +272,26 @@ def test_subprotocols(d, rec):
         chosen, data = wsb.arun(lib(), 15)
         check('python-websockets on /proto: subprotocol chat.v1', chosen == 'chat.v1', 'got %r' % chosen)
         check('python-websockets on /proto: echo works', data == b'protocol data', 'got %r' % data)
+
+        async def offer(path, protocols):
+            async with websockets.connect(d.url(path), subprotocols=protocols,
+                                          max_size=None, compression=None) as ws:
+                chosen = ws.subprotocol
+                await ws.send(b'offered')
+                data, _ = await wsb.ws_recv_bytes(ws, 7, 5)
+                return chosen, data
+        chosen, data = wsb.arun(offer('/echo', ['mqtt', 'chat']), 15)
+        check('python-websockets offering mqtt, chat on a route without subprotocols: mqtt',
+              chosen == 'mqtt' and data == b'offered', 'got %r, %r' % (chosen, data))
+        chosen, data = wsb.arun(offer('/echo', ['mqtt', 'binary']), 15)
+        check('python-websockets offering mqtt, binary on a route without subprotocols: binary',
+              chosen == 'binary' and data == b'offered', 'got %r, %r' % (chosen, data))
+        chosen, data = wsb.arun(offer('/none', ['mqtt']), 15)
+        check('python-websockets offering mqtt on "subprotocols: none": no subprotocol',
+              chosen is None and data == b'offered', 'got %r, %r' % (chosen, data))
+        r, closed = ask(d.port, R('/echo', variant(d.port, add=(
+            ('Sec-WebSocket-Protocol', 'x' * 200),))))
+        check('only a name over 128 bytes offered -> 400', r.status == 400, 'got %r' % r)
 
 
 def test_pipelined(d, rec):
@@ -354,6 +396,7 @@ def main():
             {'path': '/tcp', 'target': rec.port},
             {'path': '/echo', 'target': 'echo'},
             {'path': '/proto', 'target': 'echo', 'subprotocols': ['chat.v1']},
+            {'path': '/none', 'target': 'echo', 'subprotocols': 'none'},
         ]
         with wsb.Daemon(wdir, routes, handshake_timeout='2s') as d:
             time.sleep(0.3)

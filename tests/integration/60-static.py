@@ -1,16 +1,19 @@
 """
 60-static.py - proves that wsbridge serves its web root over plain HTTP on the WebSocket
 listener, safely and correctly, with raw-socket requests against a web root built in a
-temp dir: no traversal spelling (a table of encodings, symlinks out of the root and in it,
-absolute paths, NUL, backslash, overlong UTF-8) ever yields a byte from outside the root,
-with openat2 and with the O_NOFOLLOW walk (WSB_TEST_NO_OPENAT2=1); Content-Type and
+temp dir: no traversal spelling (a table of encodings, symlinks out of the root, absolute
+paths, NUL, backslash, overlong UTF-8) ever yields a byte from outside the root, while
+symlinks that stay inside it (relative, chained, through folders, noVNC's vnc_auto.html)
+are followed, with openat2 and with the O_NOFOLLOW walk (WSB_TEST_NO_OPENAT2=1); Content-Type and
 Content-Length are right; ETag/If-None-Match and Last-Modified/If-Modified-Since (all three
 date forms) give 304; HEAD has the GET headers and no body; 301/403/404/405/400/414/431;
 pipelined requests are answered in order on one connection, Connection: close and HTTP/1.0
 are honoured, an idle kept-alive connection closes after keepalive_timeout; a 64 MiB file
 arrives byte-exact without the daemon copying it into memory; a file changed between
 requests gets a new ETag, Last-Modified and body; the dispatch rule keeps upgrades and
-route paths on the WebSocket way; no fd leaks; SIGTERM does not wait for idle keep-alives.
+the upgrades on the WebSocket way, and a catch-all route "/*" beside the web root serves
+plain GETs and HEADs of files while upgrades on any path reach the route (both open
+paths); no fd leaks; SIGTERM does not wait for idle keep-alives.
 """
 
 import hashlib
@@ -236,6 +239,20 @@ def build_root(wdir):
     os.symlink(secret, os.path.join(root, 'link-abs'))
     os.symlink('../secretdir', os.path.join(root, 'dir-out'))
     os.symlink('index.html', os.path.join(root, 'link-in'))
+    # Symlinks that stay inside the root (Debian's noVNC: vnc_auto.html -> vnc.html).
+    os.symlink('notes.txt', os.path.join(root, 'vnc_auto.html'))
+    os.symlink('../style.css', os.path.join(root, 'sub', 'link-up'))
+    os.symlink('sub', os.path.join(root, 'link-dir'))
+    os.symlink('../sub/../link-chain2', os.path.join(root, 'noindex', 'link-chain1'))
+    os.symlink('link-dir/page.html', os.path.join(root, 'link-chain2'))
+    os.symlink('link-loop-b', os.path.join(root, 'link-loop-a'))
+    os.symlink('link-loop-a', os.path.join(root, 'link-loop-b'))
+    os.symlink('../../secret.txt', os.path.join(root, 'sub', 'link-out2'))
+    os.symlink('../sub/../../secretdir/secret.txt', os.path.join(root, 'sub', 'link-out3'))
+    os.symlink(os.path.join(root, 'notes.txt'), os.path.join(root, 'link-abs-in'))
+    os.symlink('link-dir', os.path.join(root, 'link-dir2'))
+    os.makedirs(os.path.join(root, 'idx'))
+    os.symlink('../sub/page.html', os.path.join(root, 'idx', 'index.html'))
     os.symlink('/proc/self/root' + secret, os.path.join(root, 'link-proc'))
     os.mkfifo(os.path.join(root, 'pipe'))
     pattern = wsb.Pattern(60)
@@ -277,6 +294,9 @@ def traversal_table(secret):
         ('symlink folder out', '/dir-out/secret.txt'),
         ('symlink through /proc', '/link-proc'),
         ('symlink folder out, dot-dot', '/dir-out/../secret.txt'),
+        ('symlink in a folder climbing out', '/sub/link-out2'),
+        ('symlink climbing out through a folder', '/sub/link-out3'),
+        ('symlink to an absolute path inside the root', '/link-abs-in'),
         ('query with dot-dot', '/?../secret.txt'),
     ]
 
@@ -293,9 +313,22 @@ def test_traversal(d, secret, label):
             want = (200,) if target == '/?../secret.txt' else (400, 403, 404)
             check('%s: %s -> %s' % (label, name, '/'.join(map(str, want))),
                   r.status in want and SECRET not in r.body, 'got %r' % r)
-        r = ask(d.port, request('GET', '/link-in'))
-        check('%s: a symlink inside the root is not followed either' % label, r.status == 403,
-              'got %r' % r)
+        for target, body in (('/link-in', FILES['index.html']),
+                             ('/vnc_auto.html', FILES['notes.txt']),
+                             ('/sub/link-up', FILES['style.css']),
+                             ('/link-dir/page.html', FILES['sub/page.html']),
+                             ('/link-dir2/page.html', FILES['sub/page.html']),
+                             ('/link-dir/', FILES['sub/index.html']),
+                             ('/noindex/link-chain1', FILES['sub/page.html']),
+                             ('/idx/', FILES['sub/page.html'])):
+            r = ask(d.port, request('GET', target))
+            check('%s: symlink inside the root followed: GET %s -> 200 with its file'
+                  % (label, target), r.status == 200 and r.body == body, 'got %r' % r)
+        r = ask(d.port, request('GET', '/link-dir'))
+        check('%s: a symlinked folder without its slash -> 301 to it' % label,
+              r.status == 301 and r.header('Location') == '/link-dir/', 'got %r' % r)
+        r = ask(d.port, request('GET', '/link-loop-a'))
+        check('%s: a symlink loop -> 403' % label, r.status == 403, 'got %r' % r)
         r = ask(d.port, request('GET', '/.hidden'))
         check('%s: hidden file -> 403' % label, r.status == 403, 'got %r' % r)
         t0 = time.monotonic()
@@ -658,8 +691,11 @@ def test_change(d, root):
 def test_dispatch(d):
     with section('dispatch: WebSocket way or web root'):
         r = ask(d.port, request('GET', '/echo'))
-        check('a route path without upgrade goes the WebSocket way (400), not to the file',
-              r.status == 400 and r.body != FILES['echo'], 'got %r' % r)
+        check('a plain GET of a route path where a file is: the file (200)',
+              r.status == 200 and r.body == FILES['echo'], 'got %r' % r)
+        r = ask(d.port, request('GET', '/nofile'))
+        check('a plain GET of a path with no file and no route -> 404', r.status == 404,
+              'got %r' % r)
         key = wsb.new_key()
         raw = wsb.http_request('/index.html', wsb.ws_headers('127.0.0.1:%d' % d.port, key))
         r = ask(d.port, raw)
@@ -685,11 +721,63 @@ def test_dispatch(d):
             c.close()
 
 
-def start(wdir, root, name, **env):
+def test_catch_all(wdir, root, label, **env):
+    """A route "/*" beside the web root (websockify's layout: files and WebSocket on one
+    port, any path): plain GETs and HEADs of files are files, upgrades anywhere go to
+    the route, a plain GET with no file gets the web root's 404 (403 for a refused path)."""
+    d = start(wdir, root, 'wsbridge-catchall-' + label, routes=[{'path': '/*', 'target': 'echo'}],
+              **env)
+    try:
+        with section('catch-all route and web root (%s)' % label):
+            for target, body in (('/index.html', FILES['index.html']),
+                                 ('/', FILES['index.html']),
+                                 ('/sub/page.html', FILES['sub/page.html']),
+                                 ('/vnc_auto.html', FILES['notes.txt']),
+                                 ('/style.css?v=2', FILES['style.css'])):
+                r = ask(d.port, request('GET', target))
+                check('%s: route /*: plain GET %s -> 200 with the file' % (label, target),
+                      r.status == 200 and r.body == body, 'got %r' % r)
+            r = ask(d.port, request('HEAD', '/style.css'), head_only=True)
+            check('%s: route /*: HEAD of a file -> 200 with its length' % label,
+                  r.status == 200 and r.header('Content-Length') == str(len(FILES['style.css'])),
+                  'got %r' % r)
+            r = ask(d.port, request('GET', '/sub'))
+            check('%s: route /*: a folder without its slash -> 301' % label, r.status == 301,
+                  'got %r' % r)
+            # The web root answers every plain GET, as websockify does: a missing file is a
+            # 404 (noVNC asks for a package.json Debian does not ship), a refused path a
+            # 403, never the route's 400.
+            for target, want in (('/nofile', 404), ('/noindex/', 404), ('/link-out', 403),
+                                 ('/.hidden', 403)):
+                r = ask(d.port, request('GET', target))
+                check('%s: route /*: plain GET %s (no file served there) -> the web root\'s %d'
+                      % (label, target, want), r.status == want and SECRET not in r.body,
+                      'got %r' % r)
+            r = ask(d.port, request('POST', '/index.html', [('Content-Length', '1')], body=b'x'))
+            check('%s: route /*: a POST goes the WebSocket way (405)' % label, r.status == 405,
+                  'got %r' % r)
+            for path in ('/index.html', '/anything/at/all', '/'):
+                w = wsb.open_ws(d.port, path)
+                try:
+                    w.send(wsb.OP_BINARY, b'upgrade ' + path.encode())
+                    data, _ = w.read_data(8 + len(path), 3)
+                    check('%s: route /*: an upgrade on %s goes to the route' % (label, path),
+                          data == b'upgrade ' + path.encode(), 'got %r' % data)
+                    w.send_close(1000)
+                    w.read_until_close(3)
+                finally:
+                    w.close()
+    finally:
+        status = d.stop()
+    check('%s: catch-all daemon: SIGTERM exit 0' % label, status == 0, 'got %s' % status)
+
+
+def start(wdir, root, name, routes=None, **env):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        d = wsb.Daemon(wdir, [{'path': '/echo', 'target': 'echo'}], name=name, web_root=root,
+        d = wsb.Daemon(wdir, routes or [{'path': '/echo', 'target': 'echo'}], name=name,
+                       web_root=root,
                        handshake_timeout='%ds' % HANDSHAKE_TIMEOUT,
                        keepalive_timeout='%ds' % KEEPALIVE_TIMEOUT)
         d.start()
@@ -744,6 +832,8 @@ def main():
     test_traversal(w, secret, 'walk')
     status = w.stop()
     check('walk daemon: SIGTERM exit 0', status == 0, 'got %s' % status)
+    test_catch_all(wdir, root, 'openat2')
+    test_catch_all(wdir, root, 'walk', WSB_TEST_NO_OPENAT2='1')
 
 
 if __name__ == '__main__':

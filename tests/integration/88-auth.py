@@ -154,6 +154,13 @@ def test_failures(d):
         r = answer(send_upgrade(d.port, '/auth', [('Authorization', basic('alice', 'right'))],
                                 source='127.0.0.4'))
         check('another address, right password: 101', status(r) == 101, 'got %r' % r)
+        # The first offer lives in the handshake's result, copied while the hash runs.
+        r = answer(send_upgrade(d.port, '/auth', [('Authorization', basic('alice', 'right')),
+                                                  ('Sec-WebSocket-Protocol', 'mqtt, binary')],
+                                source='127.0.0.5'))
+        got = r.header_all('Sec-WebSocket-Protocol') if r is not None else None
+        check('right password, mqtt offered first: 101 answering mqtt after the hash',
+              status(r) == 101 and got == ['mqtt'], 'got %r, protocol %r' % (r, got))
 
 
 def test_leaving(d):
@@ -235,7 +242,9 @@ def test_queue(d):
               '%r' % busy[:1])
         check('checks waiting past the handshake deadline get 503', len(late) >= 1,
               'statuses %r' % [status(r) for r in rs])
-        check('the hashed ones get 401', len(denied) >= 2, 'statuses %r' % [status(r) for r in rs])
+        # How many get hashed before the deadline depends on the machine's load (a cost-14
+        # hash takes 0.8 s on a quiet core, several seconds on a busy one): at least one.
+        check('the hashed ones get 401', len(denied) >= 1, 'statuses %r' % [status(r) for r in rs])
 
 
 def test_stop(d):

@@ -220,7 +220,8 @@ static const struct error_case error_cases[] = {
     {"routes: [ { path: /e, target: \"tls://echo\" } ]\n", 0,
      "t.yaml:1:31: bad address \"tls://echo\": \"echo\" is built in and takes no tls://"},
     {"routes: [ { path: /e, target: } ]\n", 0, "t.yaml:1:31: \"target\" has no value"},
-    {"routes: [ { path: /e } ]\n", 0, "t.yaml:1:11: route has no \"target\""},
+    {"routes: [ { path: /e } ]\n", 0,
+     "t.yaml:1:11: route has no \"target\" (or \"tokens\", a websockify token file or folder)"},
     {"routes: [ {} ]\n", 0, "t.yaml:1:11: route has no \"path\""},
     {"routes: [ ~ ]\n", 0,
      "t.yaml:1:11: each route must be a mapping, like { path: /echo, target: echo }"},
@@ -706,6 +707,37 @@ START_TEST(test_config_defaults)
     ck_assert_uint_eq(r->origins->n, 0);
     ck_assert(!r->origins->any && !r->origins->allow_null);
     ck_assert_uint_eq(r->origins->flags, 0);
+    config_free(c);
+}
+END_TEST
+
+/* Token routes: "tokens" joined to the file's folder like any file, "token_from" read
+ * into its enum (query by default), no fixed target; "subprotocols: none" alone. */
+START_TEST(test_config_tokens)
+{
+    struct config *c = test_config_parse_ok(
+        "etc/t.yaml", "routes:\n"
+                      "  - { path: \"/*\", tokens: tokens/ }\n"
+                      "  - { path: \"/vnc/*\", tokens: /abs/t.cfg, token_from: path }\n"
+                      "  - { path: /h, tokens: t.cfg, token_from: host, subprotocols: none }\n"
+                      "  - { path: /l, tokens: t.cfg, token_from: host_label }\n"
+                      "  - { path: /e, target: echo }\n");
+
+    ck_assert_uint_eq(c->n_routes, 5);
+    ck_assert_str_eq(c->routes[0].tokens, "etc/tokens/");
+    ck_assert_int_eq(c->routes[0].token_from, TOKENREQ_QUERY);
+    ck_assert_str_eq(c->routes[0].target.host, "");
+    ck_assert_uint_eq(c->routes[0].target.port, 0);
+    ck_assert(!c->routes[0].subprotocols_none);
+    ck_assert_str_eq(c->routes[1].tokens, "/abs/t.cfg");
+    ck_assert_int_eq(c->routes[1].token_from, TOKENREQ_PATH);
+    ck_assert_str_eq(c->routes[2].tokens, "etc/t.cfg");
+    ck_assert_int_eq(c->routes[2].token_from, TOKENREQ_HOST);
+    ck_assert(c->routes[2].subprotocols_none);
+    ck_assert_ptr_null(c->routes[2].subprotocols);
+    ck_assert_int_eq(c->routes[3].token_from, TOKENREQ_HOST_LABEL);
+    ck_assert_ptr_null(c->routes[4].tokens);
+    ck_assert_int_eq(c->routes[4].target.kind, ADDR_ECHO);
     config_free(c);
 }
 END_TEST
@@ -1275,6 +1307,7 @@ static Suite *test_config_suite(void)
 
     tcase_add_test(values, test_config_defaults);
     tcase_add_test(values, test_config_route_overrides);
+    tcase_add_test(values, test_config_tokens);
     tcase_add_test(values, test_config_top_values);
     tcase_add_test(values, test_config_admin_log);
     tcase_add_test(values, test_config_credentials);

@@ -233,12 +233,15 @@ static const struct hs_case test_cases[] = {
      ACCEPT},
     {"zeroed policy, mqtt offered", OFFER("mqtt"), POL_ZERO, 101, NULL, NULL, ACCEPT},
 
-    /* issue 14: without a list, the first offered name (MQTT.js, STOMP, noVNC) */
+    /* issue 14: without a list, "binary" wherever it is offered (websockify's choice), else
+     * the first offered name (MQTT.js, STOMP) */
     {"first offered, mqtt", OFFER("mqtt"), POL_FIRST, 101, NULL, "mqtt", ACCEPT},
     {"first offered, of two", OFFER("v12.stomp, v11.stomp"), POL_FIRST, 101, NULL, "v12.stomp",
      ACCEPT},
-    {"first offered, binary is not preferred", OFFER("base64, binary"), POL_FIRST, 101, NULL,
-     "base64", ACCEPT},
+    {"first offered, binary preferred wherever offered", OFFER("base64, binary"), POL_FIRST, 101,
+     NULL, "binary", ACCEPT},
+    {"first offered, binary preferred (foo, binary)", OFFER("foo, binary"), POL_FIRST, 101, NULL,
+     "binary", ACCEPT},
     {"first offered, letter case kept", OFFER("MQTT"), POL_FIRST, 101, NULL, "MQTT", ACCEPT},
     {"first offered, nothing offered", RL HOST UPG CONN KEY VER END, POL_FIRST, 101, NULL, NULL,
      ACCEPT},
@@ -249,8 +252,12 @@ static const struct hs_case test_cases[] = {
     {"first offered, tabs", OFFER("\tchat\t,\tsuperchat"), POL_FIRST, 101, NULL, "chat", ACCEPT},
     {"first offered, from the first line",
      RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: chat\r\n"
-                              "Sec-WebSocket-Protocol: binary\r\n" END,
+                              "Sec-WebSocket-Protocol: superchat\r\n" END,
      POL_FIRST, 101, NULL, "chat", ACCEPT},
+    {"first offered, binary on a later line still preferred",
+     RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: chat\r\n"
+                              "Sec-WebSocket-Protocol: binary\r\n" END,
+     POL_FIRST, 101, NULL, "binary", ACCEPT},
     {"first offered, an empty first line",
      RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol:\r\n"
                               "Sec-WebSocket-Protocol: binary\r\n" END,
@@ -324,7 +331,8 @@ START_TEST(test_handshake_check_cases)
                 for (j = 0; j < pol->n_subprotocols; j++)
                     if (strcmp(pol->subprotocols[j], c->subprotocol) == 0)
                         ck_assert_ptr_eq(res.subprotocol, pol->subprotocols[j]);
-                if (pol->n_subprotocols == 0 && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED)
+                if (pol->n_subprotocols == 0 && pol->mode == HANDSHAKE_SUBPROTO_FIRST_OFFERED &&
+                    strcmp(c->subprotocol, "binary") != 0)
                     ck_assert_ptr_eq(res.subprotocol, res.offered);
                 else if (pol->n_subprotocols == 0)
                     ck_assert_str_eq(res.subprotocol, "binary");
