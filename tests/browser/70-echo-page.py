@@ -11,14 +11,12 @@ same daemon (a self-signed ECDSA P-256 certificate for IP 127.0.0.1 made by `ope
 this run, accepted by the browser context): loaded with 200, /echo opened over wss://,
 text and binary echoed, the throughput test, a close with 1000 and a second screenshot
 (tests/browser/echo-page-https.png). playwright-core is installed under the build tree
-(tests/browser/node/), never in the source tree. Skips (77) without Chromium when not
-root, without node and npm, or when npm cannot install playwright-core.
+(tests/browser/node/, by browser.py), never in the source tree. Skips (77) without
+Chromium when not root, without node and npm, or when npm cannot install playwright-core.
 """
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,83 +24,12 @@ import time
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
+import browser  # noqa: E402
 import targets  # noqa: E402
 import wsb  # noqa: E402
 from wsb import check, note, section  # noqa: E402
 
-CHROMIUM = '/usr/bin/chromium'
-NODE_MIN_MAJOR = 18             # playwright-core's floor
-NPM_TIMEOUT = 600
 NODE_TIMEOUT = 420              # the whole browser session
-
-
-def ensure_chromium():
-    if os.access(CHROMIUM, os.X_OK):
-        return
-    if os.geteuid() != 0:
-        wsb.skip('%s is missing and only root may apt-get install chromium' % CHROMIUM)
-    note('%s is missing: apt-get install -y chromium' % CHROMIUM)
-    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    for cmd in (['apt-get', 'install', '-y', '-q', 'chromium'],
-                ['apt-get', 'update', '-q'],
-                ['apt-get', 'install', '-y', '-q', 'chromium']):
-        if os.access(CHROMIUM, os.X_OK):
-            break
-        try:
-            subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=900)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            note('%s: %s' % (' '.join(cmd), e))
-    if not os.access(CHROMIUM, os.X_OK):
-        wsb.skip('apt-get install chromium did not provide %s' % CHROMIUM)
-
-
-def ensure_node():
-    node, npm = shutil.which('node'), shutil.which('npm')
-    if node is None or npm is None:
-        wsb.skip('node and npm are needed (Debian packages nodejs and npm)')
-    out = subprocess.run([node, '--version'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         timeout=30).stdout.decode().strip()
-    try:
-        major = int(out.lstrip('v').split('.')[0])
-    except ValueError:
-        major = 0
-    if major < NODE_MIN_MAJOR:
-        wsb.skip('node %s is too old for playwright-core (needs %d+)' % (out, NODE_MIN_MAJOR))
-    return node, npm
-
-
-def ensure_playwright(npm):
-    """Copies package.json and echo-page.mjs to tests/browser/node/ under the current
-    directory (the build tree) and installs playwright-core there unless the pinned
-    version is already in place. Returns that folder."""
-    dest = os.path.join(os.getcwd(), 'tests', 'browser', 'node')
-    os.makedirs(dest, exist_ok=True)
-    for name in ('package.json', 'echo-page.mjs'):
-        shutil.copyfile(os.path.join(HERE, name), os.path.join(dest, name))
-    with open(os.path.join(HERE, 'package.json')) as f:
-        want = json.load(f)['dependencies']['playwright-core']
-    installed = os.path.join(dest, 'node_modules', 'playwright-core', 'package.json')
-    try:
-        with open(installed) as f:
-            if json.load(f).get('version') == want:
-                return dest
-    except (OSError, ValueError):
-        pass
-    note('npm install playwright-core@%s in %s' % (want, dest))
-    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD='1', npm_config_audit='false',
-               npm_config_fund='false', npm_config_update_notifier='false')
-    try:
-        r = subprocess.run([npm, 'install', '--no-package-lock', '--omit=dev', '--ignore-scripts'],
-                           cwd=dest, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=NPM_TIMEOUT)
-        out = r.stdout.decode('utf-8', 'replace')
-    except subprocess.TimeoutExpired:
-        wsb.skip('npm install playwright-core took over %d s' % NPM_TIMEOUT)
-    if r.returncode != 0 or not os.path.exists(installed):
-        wsb.skip('npm install playwright-core failed (exit %d): %s'
-                 % (r.returncode, ' '.join(out.split())[-400:]))
-    return dest
 
 
 def make_cert(wdir):
@@ -171,44 +98,16 @@ class PageDaemon(wsb.Daemon):
 
 
 def run_page(node, dest, d, wdir, shot, shot_https):
-    """Runs echo-page.mjs; relays its checks. Its whole process group (node and the
-    Chromium it started) is killed by PID when it ends or times out."""
-    env = dict(os.environ, WSB_PAGE_URL='http://127.0.0.1:%d/' % d.port, WSB_SCREENSHOT=shot,
-               WSB_PAGE_URL_HTTPS='https://127.0.0.1:%d/' % d.tls_port,
-               WSB_SCREENSHOT_HTTPS=shot_https,
-               WSB_USER_DATA_DIR=os.path.join(wdir, 'chromium-profile'), WSB_CHROMIUM=CHROMIUM,
-               HOME=wdir)
+    """Runs echo-page.mjs; relays its checks."""
     for f in (shot, shot_https):
         if os.path.exists(f):
             os.unlink(f)
-    p = subprocess.Popen([node, 'echo-page.mjs'], cwd=dest, env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = False
-    try:
-        out, _ = p.communicate(timeout=NODE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate(timeout=30)
-    finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)    # whatever Chromium left in the group
-        except ProcessLookupError:
-            pass
-    relayed = 0
-    for line in out.decode('utf-8', 'replace').splitlines():
-        if line.startswith('ok - '):
-            check(line[5:], True)
-            relayed += 1
-        elif line.startswith('FAIL - '):
-            name, _, detail = line[7:].partition(': ')
-            check(name, False, detail)
-            relayed += 1
-        else:
-            note('node: ' + line)
-    check('the browser session finished within %d s' % NODE_TIMEOUT, not timed_out)
-    check('echo-page.mjs ran to its end (exit %s)' % p.returncode,
-          p.returncode in (0, 1) and relayed > 0, 'no check came back')
+    env = {'WSB_PAGE_URL': 'http://127.0.0.1:%d/' % d.port, 'WSB_SCREENSHOT': shot,
+           'WSB_PAGE_URL_HTTPS': 'https://127.0.0.1:%d/' % d.tls_port,
+           'WSB_SCREENSHOT_HTTPS': shot_https,
+           'WSB_USER_DATA_DIR': os.path.join(wdir, 'chromium-profile'),
+           'WSB_CHROMIUM': browser.CHROMIUM, 'HOME': wdir}
+    browser.run_node(node, dest, 'echo-page.mjs', env, NODE_TIMEOUT)
 
 
 def main():
@@ -217,9 +116,9 @@ def main():
     if not os.path.isfile(os.path.join(web, 'index.html')):
         raise wsb.HarnessError('no web/index.html under WSB_SRCDIR=%s' % srcdir)
     wsb.wsbridge()
-    ensure_chromium()
-    node, npm = ensure_node()
-    dest = ensure_playwright(npm)
+    browser.ensure_chromium()
+    node, npm = browser.ensure_node()
+    dest = browser.ensure_playwright(npm, ['echo-page.mjs'])
     wdir = wsb.workdir()
     shot = os.path.join(os.getcwd(), 'tests', 'browser', 'echo-page.png')
     shot_https = os.path.join(os.getcwd(), 'tests', 'browser', 'echo-page-https.png')
