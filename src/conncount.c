@@ -276,6 +276,50 @@ void conncount_leave_route(struct conncount *cc, struct conncount_ticket *t)
     t->path = NULL;
 }
 
+const char *conncount_rekey(struct conncount *cc, const struct conncount_limits *limits,
+                            struct conncount_ticket *t, const struct conncount_key *key,
+                            unsigned *limit)
+{
+    struct conncount_ip *ip, *old;
+
+    *limit = 0;
+    if (t->state != CONNCOUNT_PENDING ||
+        (key->family == t->key.family && memcmp(key->addr, t->key.addr, sizeof(key->addr)) == 0))
+        return NULL;
+    ip = conncount_ip_find(cc, key);
+    if (limits->max_connections_per_ip != 0 && ip != NULL &&
+        ip->n >= limits->max_connections_per_ip) {
+        *limit = limits->max_connections_per_ip;
+        return "max_connections_per_ip";
+    }
+    if (limits->max_pending_per_ip != 0 && ip != NULL &&
+        ip->pending >= limits->max_pending_per_ip) {
+        *limit = limits->max_pending_per_ip;
+        return "max_pending_per_ip";
+    }
+    if (key->family != 0 && ip == NULL) {
+        /* Grown before any pointer into the table is kept: growing moves the entries. */
+        if (conncount_ip_grow(cc) != 0)
+            return "out of memory";
+        ip = &cc->ips[conncount_ip_slot(cc, cc->ips, cc->cap_ips, key)];
+        *ip = (struct conncount_ip){.key = *key};
+        cc->n_ips++;
+    }
+    if (ip != NULL) {
+        ip->n++;
+        ip->pending++;
+    }
+    /* Deleting the old entry may shift others (the new one among them): done with it. */
+    if ((old = conncount_ip_find(cc, &t->key)) != NULL) {
+        if (old->pending > 0)
+            old->pending--;
+        if (--old->n == 0)
+            conncount_ip_delete(cc, (size_t)(old - cc->ips));
+    }
+    t->key = *key;
+    return NULL;
+}
+
 void conncount_remove(struct conncount *cc, struct conncount_ticket *t)
 {
     struct conncount_ip *ip;

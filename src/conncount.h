@@ -101,6 +101,17 @@ const char *conncount_add(struct conncount *cc, const struct conncount_limits *l
 const char *conncount_upgrade(struct conncount *cc, unsigned route_max, const char *path,
                               struct conncount_ticket *t, unsigned *limit);
 
+/* The pending connection of <t> turns out to come from <key>: a client behind a proxy
+ * that was counted under no address (or the proxy's) until a PROXY protocol header or a
+ * forwarded header named it. Its per-address counts move from <t>->key to <key> if <key>'s
+ * own limits allow one more connection (the global counts do not change). Returns NULL
+ * (<t>->key is <key> now; nothing changes for an equal key or a ticket that is not
+ * pending), or "max_connections_per_ip" / "max_pending_per_ip" with that limit in <limit>,
+ * or "out of memory" (limit 0): <t> then counts where it did, and the caller closes. */
+const char *conncount_rekey(struct conncount *cc, const struct conncount_limits *limits,
+                            struct conncount_ticket *t, const struct conncount_key *key,
+                            unsigned *limit);
+
 /* A client's route count is given back (its target is gone) while its socket still
  * counts until conncount_remove: CLIENT becomes CLOSING. Other states: nothing. */
 void conncount_leave_route(struct conncount *cc, struct conncount_ticket *t);

@@ -141,6 +141,23 @@ const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
     return reached;
 }
 
+const char *connlimits_rekey(struct connlimits_slot *slot, const struct sockaddr *sa,
+                             unsigned prefix_v6, unsigned *limit)
+{
+    struct conncount_key key;
+    const char *reached;
+
+    *limit = 0;
+    if (slot->limits == NULL)
+        return NULL;
+    conncount_key_of(sa, prefix_v6, &key);
+    pthread_mutex_lock(&slot->limits->lock);
+    reached = conncount_rekey(&slot->limits->counts, &slot->limits->conf, &slot->ticket, &key,
+                              limit);
+    pthread_mutex_unlock(&slot->limits->lock);
+    return reached;
+}
+
 const char *connlimits_upgrade(struct connlimits_slot *slot, const struct route *route,
                                unsigned *limit)
 {

@@ -78,6 +78,14 @@ const char *connlimits_admit(struct connlimits *l, struct connlimits_slot *slot,
 const char *connlimits_upgrade(struct connlimits_slot *slot, const struct route *route,
                            unsigned *limit);
 
+/* The pending connection of <slot> comes from <sa> after all (a PROXY protocol header or
+ * a trusted proxy's forwarded header named the client): its per-address counts move
+ * there, IPv6 by its first <prefix_v6> bits, if that address's limits allow (see
+ * conncount_rekey). Returns NULL, or the limit reached with its value in <limit>: the
+ * caller then closes the connection, whose slot still counts where it did. Any thread. */
+const char *connlimits_rekey(struct connlimits_slot *slot, const struct sockaddr *sa,
+                             unsigned prefix_v6, unsigned *limit);
+
 /* A WebSocket client's target is gone: its route count is given back; the socket keeps
  * its count until connlimits_release. No-op for a slot that is not a client's. */
 void connlimits_leave_route(struct connlimits_slot *slot);

@@ -318,6 +318,57 @@ START_TEST(test_conncount_no_address)
 }
 END_TEST
 
+/* Behind a proxy: counted under no address at accept, then moved to the client's address
+ * once a PROXY or forwarded header names it, under that address's own limits; the old
+ * and new entries stay consistent, an equal key or a ticket past pending changes nothing. */
+START_TEST(test_conncount_rekey)
+{
+    struct conncount cc;
+    struct conncount_limits lim = {.max_connections_per_ip = 2, .max_pending_per_ip = 2};
+    struct conncount_ticket t[4];
+    struct conncount_ticket a = test_conncount_ticket("192.0.2.1", 64);
+    struct conncount_ticket b = test_conncount_ticket("2001:db8::1", 64);
+    struct conncount_key proxy = test_conncount_ticket("10.0.0.1", 64).key;
+    unsigned limit;
+
+    memset(t, 0, sizeof(t));
+    conncount_init(&cc, test_hash_key);
+    for (int i = 0; i < 4; i++)
+        ck_assert_ptr_null(conncount_add(&cc, &(struct conncount_limits){0}, &t[i], &limit));
+    ck_assert_uint_eq(cc.n_ips, 0); /* no address yet */
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[0], &a.key, &limit));
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[1], &a.key, &limit));
+    ck_assert_uint_eq(conncount_of_ip(&cc, &a.key), 2);
+    ck_assert_uint_eq(conncount_pending_of_ip(&cc, &a.key), 2);
+    /* a third from the same client is over its limit, and still counts under none */
+    ck_assert_str_eq(conncount_rekey(&cc, &lim, &t[2], &a.key, &limit), "max_connections_per_ip");
+    ck_assert_uint_eq(limit, 2);
+    ck_assert_uint_eq(t[2].key.family, 0);
+    ck_assert_uint_eq(conncount_of_ip(&cc, &a.key), 2);
+    /* the same key again changes nothing */
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[0], &a.key, &limit));
+    ck_assert_uint_eq(conncount_of_ip(&cc, &a.key), 2);
+    /* from one address to another: the old entry goes when empty */
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[3], &proxy, &limit));
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[3], &b.key, &limit));
+    ck_assert_uint_eq(conncount_of_ip(&cc, &proxy), 0);
+    ck_assert_uint_eq(conncount_of_ip(&cc, &b.key), 1);
+    ck_assert_uint_eq(cc.n_ips, 2);
+    ck_assert_uint_eq(cc.conns, 4);
+    ck_assert_uint_eq(cc.pending, 4);
+    /* a client's address is settled: no rekey after the upgrade */
+    ck_assert_ptr_null(conncount_upgrade(&cc, 0, "/r", &t[0], &limit));
+    ck_assert_ptr_null(conncount_rekey(&cc, &lim, &t[0], &b.key, &limit));
+    ck_assert_uint_eq(conncount_of_ip(&cc, &a.key), 2);
+    ck_assert_uint_eq(conncount_pending_of_ip(&cc, &a.key), 1);
+    for (int i = 0; i < 4; i++)
+        conncount_remove(&cc, &t[i]);
+    ck_assert_uint_eq(cc.conns, 0);
+    ck_assert_uint_eq(cc.n_ips, 0);
+    conncount_reset(&cc);
+}
+END_TEST
+
 #define TEST_RUN 8
 
 /* Addresses picked, knowing the key, to share one home slot of a 64-slot table are
@@ -451,6 +502,7 @@ static Suite *test_conncount_suite(void)
     tcase_add_test(tc, test_conncount_mapped);
     tcase_add_test(tc, test_conncount_prefix);
     tcase_add_test(tc, test_conncount_no_address);
+    tcase_add_test(tc, test_conncount_rekey);
     tcase_add_test(tc, test_conncount_keyed);
     tcase_add_test(tc, test_conncount_many);
     tcase_set_timeout(tc, 60);
