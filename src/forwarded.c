@@ -16,10 +16,10 @@
 #define FORWARDED_V6_TEXT_MAX 45 /* "ffff:...:255.255.255.255" */
 
 enum forwarded_kind {
-    FORWARDED_KIND_ADDR = 0,    /* an IPv4 or IPv6 address */
-    FORWARDED_KIND_UNKNOWN,     /* "unknown" (RFC 7239 §6.2) */
-    FORWARDED_KIND_OBFUSCATED,  /* "_name" (RFC 7239 §6.3) */
-    FORWARDED_KIND_MISSING,     /* an element without for= */
+    FORWARDED_KIND_ADDR = 0,   /* an IPv4 or IPv6 address */
+    FORWARDED_KIND_UNKNOWN,    /* "unknown" (RFC 7239 §6.2) */
+    FORWARDED_KIND_OBFUSCATED, /* "_name" (RFC 7239 §6.3) */
+    FORWARDED_KIND_MISSING,    /* an element without for= */
 };
 
 struct forwarded_hop {
@@ -462,8 +462,7 @@ static enum forwarded_proto forwarded_xfp_for(const struct forwarded_list *l, si
 
 static bool forwarded_same_addr(const struct forwarded_hop *a, const struct forwarded_hop *b)
 {
-    return a->family == b->family &&
-           memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+    return a->family == b->family && memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
 }
 
 static enum forwarded_result forwarded_no(struct forwarded_answer *out, const char *why)

@@ -22,9 +22,9 @@ typedef bool forwarded_trusted_fn(void *arg, const struct sockaddr *sa);
 /* Which headers count. Both kinds at once are a trap: a proxy that writes one of them
  * passes the other on from the client untouched, so either may be forged. */
 enum forwarded_use {
-    FORWARDED_USE_ANY = 0,   /* both; when both are present they must name the same client */
-    FORWARDED_USE_RFC7239,   /* Forwarded only; X-Forwarded-* ignored */
-    FORWARDED_USE_XFF,       /* X-Forwarded-For and X-Forwarded-Proto only; Forwarded ignored */
+    FORWARDED_USE_ANY = 0, /* both; when both are present they must name the same client */
+    FORWARDED_USE_RFC7239, /* Forwarded only; X-Forwarded-* ignored */
+    FORWARDED_USE_XFF,     /* X-Forwarded-For and X-Forwarded-Proto only; Forwarded ignored */
 };
 
 /* The header values of one request, each kind as a list of its lines in the order they

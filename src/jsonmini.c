@@ -183,7 +183,7 @@ static size_t jsonmini_scan_number(struct jsonmini *j, const char *t, size_t len
 
 #define JSONMINI_DIGITS()                                                                          \
     for (digits = 0; pos < len && t[pos] >= '0' && t[pos] <= '9'; pos++)                           \
-        digits++
+    digits++
     if (pos < len && t[pos] == '-')
         pos++;
     if (pos < len && t[pos] == '0') {
@@ -236,8 +236,8 @@ static bool jsonmini_same_key(const struct jsonmini *j, size_t a, size_t b)
     return jsonmini_string_is(j, b, da, la);
 }
 
-static struct jsonmini_tok *jsonmini_add(struct jsonmini *j, size_t cap,
-                                         enum jsonmini_type type, size_t start)
+static struct jsonmini_tok *jsonmini_add(struct jsonmini *j, size_t cap, enum jsonmini_type type,
+                                         size_t start)
 {
     struct jsonmini_tok *tok;
 
@@ -272,8 +272,8 @@ int jsonmini_parse(struct jsonmini *j, const char *text, size_t len, struct json
             }
             if (pos < len && text[pos] == ',') {
                 pos++;
-                expect = toks[top].type == JSONMINI_OBJECT ? JSONMINI_EXPECT_KEY
-                                                           : JSONMINI_EXPECT_VALUE;
+                expect =
+                    toks[top].type == JSONMINI_OBJECT ? JSONMINI_EXPECT_KEY : JSONMINI_EXPECT_VALUE;
                 continue;
             }
             if (pos < len && text[pos] == (toks[top].type == JSONMINI_OBJECT ? '}' : ']')) {
@@ -283,8 +283,9 @@ int jsonmini_parse(struct jsonmini *j, const char *text, size_t len, struct json
                 pos++;
                 continue;
             }
-            return jsonmini_fail(j, toks[top].type == JSONMINI_OBJECT ? "expected \",\" or \"}\""
-                                                                      : "expected \",\" or \"]\"",
+            return jsonmini_fail(j,
+                                 toks[top].type == JSONMINI_OBJECT ? "expected \",\" or \"}\""
+                                                                   : "expected \",\" or \"]\"",
                                  pos);
         }
         if (pos >= len)
@@ -433,8 +434,7 @@ bool jsonmini_string_is(const struct jsonmini *j, size_t i, const char *s, size_
         return false;
     /* no backslash: the text between the quotes is the string */
     if (memchr(j->text + j->toks[i].start, '\\', j->toks[i].len) == NULL)
-        return j->toks[i].len - 2 == n &&
-               memcmp(j->text + j->toks[i].start + 1, s, n) == 0;
+        return j->toks[i].len - 2 == n && memcmp(j->text + j->toks[i].start + 1, s, n) == 0;
     if (jsonmini_string(j, i, buf, sizeof(buf), &len) != 0)
         return false;
     return len == n && memcmp(buf, s, n) == 0;

@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSONMINI_TEXT_MAX 65536   /* bytes of a document */
-#define JSONMINI_DEPTH_MAX 32     /* arrays and objects inside one another */
-#define JSONMINI_STRING_MAX 4096  /* bytes of a string once decoded (UTF-8) */
-#define JSONMINI_NUMBER_MAX 64    /* characters of a number */
-#define JSONMINI_NONE SIZE_MAX    /* "no such token" */
+#define JSONMINI_TEXT_MAX 65536  /* bytes of a document */
+#define JSONMINI_DEPTH_MAX 32    /* arrays and objects inside one another */
+#define JSONMINI_STRING_MAX 4096 /* bytes of a string once decoded (UTF-8) */
+#define JSONMINI_NUMBER_MAX 64   /* characters of a number */
+#define JSONMINI_NONE SIZE_MAX   /* "no such token" */
 
 enum jsonmini_type {
     JSONMINI_OBJECT = 1, /* members follow as key (STRING) then value, count pairs */

@@ -136,8 +136,8 @@ static int jwt_verify_pkey(EVP_PKEY *pkey, const uint8_t *input, size_t input_le
 
 /* Checks the signature <sig> of the signing input <input> for algorithm <alg>. */
 static enum jwt_result jwt_check_signature(unsigned alg, const struct jwt_key *key,
-                                           const char *input, size_t input_len,
-                                           const uint8_t *sig, size_t sig_len, const char **why)
+                                           const char *input, size_t input_len, const uint8_t *sig,
+                                           size_t sig_len, const char **why)
 {
     uint8_t mac[EVP_MAX_MD_SIZE], der[80];
     unsigned mac_len = 0;
@@ -145,8 +145,8 @@ static enum jwt_result jwt_check_signature(unsigned alg, const struct jwt_key *k
 
     switch (alg) {
     case JWT_ALG_HS256:
-        if (HMAC(EVP_sha256(), key->secret, (int)key->secret_len, (const uint8_t *)input,
-                 input_len, mac, &mac_len) == NULL)
+        if (HMAC(EVP_sha256(), key->secret, (int)key->secret_len, (const uint8_t *)input, input_len,
+                 mac, &mac_len) == NULL)
             return jwt_refuse(why, JWT_INTERNAL, "HMAC failed");
         if (sig_len != JWT_HS256_SIG || mac_len != JWT_HS256_SIG ||
             CRYPTO_memcmp(mac, sig, JWT_HS256_SIG) != 0)
@@ -211,8 +211,9 @@ static enum jwt_result jwt_check_times(const struct jsonmini *j, const struct jw
                                        struct jwt_claims *out, const char **why)
 {
     size_t i = jsonmini_get(j, 0, "exp");
-    int64_t leeway = pol->leeway_s < 0 ? 0 : pol->leeway_s > JWT_LEEWAY_MAX ? JWT_LEEWAY_MAX
-                                                                           : pol->leeway_s;
+    int64_t leeway = pol->leeway_s < 0                ? 0
+                     : pol->leeway_s > JWT_LEEWAY_MAX ? JWT_LEEWAY_MAX
+                                                      : pol->leeway_s;
 
     if (i != JSONMINI_NONE) {
         if (jsonmini_int64(j, i, &out->exp) != 0)
@@ -247,8 +248,8 @@ static enum jwt_result jwt_check_audience(const struct jsonmini *j, const struct
         return JWT_OK;
     }
     if (j->toks[i].type == JSONMINI_STRING) {
-        match = pol->audience != NULL &&
-                jsonmini_string_is(j, i, pol->audience, strlen(pol->audience));
+        match =
+            pol->audience != NULL && jsonmini_string_is(j, i, pol->audience, strlen(pol->audience));
     } else if (j->toks[i].type == JSONMINI_ARRAY && j->toks[i].count > 0) {
         n = j->toks[i].count;
         k = i + 1;
@@ -325,8 +326,7 @@ static enum jwt_result jwt_read_target(const struct jsonmini *j, struct jwt_clai
 }
 
 enum jwt_result jwt_verify(const char *token, size_t len, const struct jwt_key *key,
-                           const struct jwt_policy *pol, struct jwt_claims *out,
-                           const char **why)
+                           const struct jwt_policy *pol, struct jwt_claims *out, const char **why)
 {
     uint8_t part[JWT_PART_MAX], sig[JWT_SIG_MAX];
     struct jsonmini_tok toks[JWT_JSON_TOKENS];
@@ -477,8 +477,9 @@ EVP_PKEY *jwt_key_from_pem(const char *pem, size_t len, char *err, size_t err_le
         return NULL;
     }
     if (!jwt_is_p256(pkey) && !jwt_is_rsa(pkey)) {
-        snprintf(err, err_len, "JWT key: not an EC P-256 key (ES256) or an RSA key of %d "
-                               "bits or more (RS256)",
+        snprintf(err, err_len,
+                 "JWT key: not an EC P-256 key (ES256) or an RSA key of %d "
+                 "bits or more (RS256)",
                  JWT_RSA_BITS_MIN);
         EVP_PKEY_free(pkey);
         ERR_clear_error();

@@ -16,12 +16,12 @@
 
 #include "addr.h"
 
-#define JWT_TOKEN_MAX 8192        /* bytes of a token */
-#define JWT_JSON_TOKENS 256       /* JSON values in its header or its claims */
-#define JWT_LEEWAY_MAX 86400      /* seconds of clock skew a policy may allow */
-#define JWT_HS256_SECRET_MIN 32   /* bytes of an HS256 secret (RFC 7518 §3.2) */
-#define JWT_RSA_BITS_MIN 2048     /* an RS256 key's modulus */
-#define JWT_UNIX_PATH_MAX 107     /* bytes of a "unix" claim: sun_path less its NUL */
+#define JWT_TOKEN_MAX 8192      /* bytes of a token */
+#define JWT_JSON_TOKENS 256     /* JSON values in its header or its claims */
+#define JWT_LEEWAY_MAX 86400    /* seconds of clock skew a policy may allow */
+#define JWT_HS256_SECRET_MIN 32 /* bytes of an HS256 secret (RFC 7518 §3.2) */
+#define JWT_RSA_BITS_MIN 2048   /* an RS256 key's modulus */
+#define JWT_UNIX_PATH_MAX 107   /* bytes of a "unix" claim: sun_path less its NUL */
 
 /* Algorithms, as bits of a set */
 #define JWT_ALG_HS256 0x1u
@@ -66,9 +66,9 @@ enum jwt_result {
 
 /* The target the claims name. */
 struct jwt_claims {
-    bool is_unix;                        /* unix_path is the target, else host and port */
-    char host[ADDR_HOST_MAX + 1];        /* a name or an IP literal, IPv6 without brackets */
-    uint16_t port;                       /* 1..65535 */
+    bool is_unix;                          /* unix_path is the target, else host and port */
+    char host[ADDR_HOST_MAX + 1];          /* a name or an IP literal, IPv6 without brackets */
+    uint16_t port;                         /* 1..65535 */
     char unix_path[JWT_UNIX_PATH_MAX + 1]; /* an absolute path */
     bool has_exp, has_nbf;
     int64_t exp, nbf; /* seconds since the epoch, when present */
@@ -88,8 +88,7 @@ struct jwt_claims {
  * OpenSSL's error queue empty.
  */
 enum jwt_result jwt_verify(const char *token, size_t len, const struct jwt_key *key,
-                           const struct jwt_policy *pol, struct jwt_claims *out,
-                           const char **why);
+                           const struct jwt_policy *pol, struct jwt_claims *out, const char **why);
 
 /* A short name for <r> ("expired", "bad signature", ...), for logs and metrics. */
 const char *jwt_result_name(enum jwt_result r);

@@ -18,10 +18,10 @@
 #define PROXYPROTO_V1_SIG "PROXY "
 #define PROXYPROTO_V1_SIG_LEN 6
 #define PROXYPROTO_V2_SIG_LEN 12
-#define PROXYPROTO_V2_ADDR_INET 12   /* 2 * 4 + 2 * 2 */
-#define PROXYPROTO_V2_ADDR_INET6 36  /* 2 * 16 + 2 * 2 */
-#define PROXYPROTO_V2_UNIX_PATH 108  /* spec §2.2: each AF_UNIX address */
-#define PROXYPROTO_V2_ADDR_UNIX 216  /* 2 * 108 */
+#define PROXYPROTO_V2_ADDR_INET 12  /* 2 * 4 + 2 * 2 */
+#define PROXYPROTO_V2_ADDR_INET6 36 /* 2 * 16 + 2 * 2 */
+#define PROXYPROTO_V2_UNIX_PATH 108 /* spec §2.2: each AF_UNIX address */
+#define PROXYPROTO_V2_ADDR_UNIX 216 /* 2 * 108 */
 #define PROXYPROTO_CMD_LOCAL 0x0
 #define PROXYPROTO_CMD_PROXY 0x1
 #define PROXYPROTO_FAM_UNSPEC 0x0
@@ -31,9 +31,9 @@
 #define PROXYPROTO_PROTO_UNSPEC 0x0
 #define PROXYPROTO_PROTO_STREAM 0x1
 #define PROXYPROTO_PROTO_DGRAM 0x2
-#define PROXYPROTO_TLV_HEAD 3       /* type, 16-bit length */
-#define PROXYPROTO_SSL_FIXED 5      /* client, 32-bit verify */
-#define PROXYPROTO_V6_TEXT_MAX 45   /* "ffff:...:255.255.255.255" */
+#define PROXYPROTO_TLV_HEAD 3     /* type, 16-bit length */
+#define PROXYPROTO_SSL_FIXED 5    /* client, 32-bit verify */
+#define PROXYPROTO_V6_TEXT_MAX 45 /* "ffff:...:255.255.255.255" */
 
 static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) == PROXYPROTO_V2_UNIX_PATH,
               "AF_UNIX addresses of the header map onto sun_path");
@@ -264,8 +264,7 @@ static bool proxyproto_v2_keep(struct proxyproto_tlv *slot, uint8_t type, const 
 
 /* The SSL TLV's value <v> of <len> bytes (spec §2.2.6): client bits, verify result, then
  * sub-TLVs that fill it exactly. */
-static enum proxyproto_result proxyproto_v2_ssl(struct proxyproto *p, const uint8_t *v,
-                                                size_t len)
+static enum proxyproto_result proxyproto_v2_ssl(struct proxyproto *p, const uint8_t *v, size_t len)
 {
     struct proxyproto_header *h = &p->hdr;
     size_t off = PROXYPROTO_SSL_FIXED;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define PROXYPROTO_V1_MAX_BYTES 107 /* a v1 line, CRLF included (spec §2.1) */
+#define PROXYPROTO_V1_MAX_BYTES 107  /* a v1 line, CRLF included (spec §2.1) */
 #define PROXYPROTO_V2_FIXED_BYTES 16 /* v2 signature, version/command, family, length */
 /* A v2 header we read, fixed part included. The spec keeps headers under 536 bytes; the
  * rest is room for TLVs such as an SSL one with a client certificate. Longer: FAIL. */
@@ -82,11 +82,11 @@ struct proxyproto_header {
 
 struct proxyproto {
     enum proxyproto_mode mode;
-    enum proxyproto_result result; /* MORE until DONE or FAIL; then it stays */
-    size_t have;                   /* bytes kept in buf */
-    size_t header_bytes;           /* DONE: bytes of the header (v2: 16 + its length) */
-    const char *error;             /* FAIL: a short static reason, for a log line */
-    struct proxyproto_header hdr;  /* DONE: what the header says */
+    enum proxyproto_result result;        /* MORE until DONE or FAIL; then it stays */
+    size_t have;                          /* bytes kept in buf */
+    size_t header_bytes;                  /* DONE: bytes of the header (v2: 16 + its length) */
+    const char *error;                    /* FAIL: a short static reason, for a log line */
+    struct proxyproto_header hdr;         /* DONE: what the header says */
     uint8_t buf[PROXYPROTO_V2_MAX_BYTES]; /* the header so far (TLV values point here) */
 };
 
@@ -113,8 +113,9 @@ int proxyproto_write_v1(const struct sockaddr *src, const struct sockaddr *dst, 
                         size_t cap);
 
 #define PROXYPROTO_WRITE_CRC32C 0x01 /* add a CRC32c TLV over the header (spec §2.2.3) */
-#define PROXYPROTO_WRITE_LOCAL 0x02  /* command LOCAL, no addresses (a connection of the
-                                      * bridge's own, such as a health check) */
+#define PROXYPROTO_WRITE_LOCAL                                                                     \
+    0x02 /* command LOCAL, no addresses (a connection of the                                       \
+          * bridge's own, such as a health check) */
 
 /* Writes a v2 header for a connection from <src> to <dst> into <out> (<cap> bytes):
  * command PROXY with family AF_INET, AF_INET6 (mixed families: both as IPv6, IPv4 mapped)

@@ -262,8 +262,12 @@ static void fuzz_fw_built(const uint8_t *data, size_t size)
         fuzz_fw_write_forwarded(&fw, hops, n);
     if (which != 0)
         fuzz_fw_write_xff(&xf, &xp, hops, n, with_proto);
-    h = (struct forwarded_headers){.forwarded = fw.ptr, .n_forwarded = fw.n, .xff = xf.ptr,
-                                   .n_xff = xf.n, .xfp = xp.ptr, .n_xfp = xp.n};
+    h = (struct forwarded_headers){.forwarded = fw.ptr,
+                                   .n_forwarded = fw.n,
+                                   .xff = xf.ptr,
+                                   .n_xff = xf.n,
+                                   .xfp = xp.ptr,
+                                   .n_xfp = xp.n};
     inet_pton(AF_INET, "10.0.0.1", &peer.sin_addr);
     fuzz_fw_calls = 0;
     r = forwarded_find(&h, use, (struct sockaddr *)&peer, fuzz_fw_trusted, NULL, &a);
@@ -297,10 +301,9 @@ static void fuzz_fw_built(const uint8_t *data, size_t size)
                               : (const void *)&((struct sockaddr_in6 *)&a.client)->sin6_addr;
         uint16_t port = fam == AF_INET ? ((struct sockaddr_in *)&a.client)->sin_port
                                        : ((struct sockaddr_in6 *)&a.client)->sin6_port;
-        enum forwarded_proto proto =
-            w->proto == 1 ? FORWARDED_PROTO_HTTP
-            : w->proto >= 2 ? FORWARDED_PROTO_HTTPS
-                            : FORWARDED_PROTO_UNKNOWN;
+        enum forwarded_proto proto = w->proto == 1   ? FORWARDED_PROTO_HTTP
+                                     : w->proto >= 2 ? FORWARDED_PROTO_HTTPS
+                                                     : FORWARDED_PROTO_UNKNOWN;
         bool proto_told = expect_fw || with_proto;
 
         FUZZ_CHECK(a.client.ss_family == fam);
@@ -346,9 +349,12 @@ static void fuzz_fw_raw(const uint8_t *data, size_t size)
         }
         start = i + 1;
     }
-    h = (struct forwarded_headers){.forwarded = lines[0], .n_forwarded = n[0],
-                                   .xff = lines[1], .n_xff = n[1],
-                                   .xfp = lines[2], .n_xfp = n[2]};
+    h = (struct forwarded_headers){.forwarded = lines[0],
+                                   .n_forwarded = n[0],
+                                   .xff = lines[1],
+                                   .n_xff = n[1],
+                                   .xfp = lines[2],
+                                   .n_xfp = n[2]};
 
     /* an untrusted peer: nothing read, one question asked */
     inet_pton(AF_INET, "10.0.0.2", &peer.sin_addr);
@@ -376,9 +382,12 @@ static void fuzz_fw_raw(const uint8_t *data, size_t size)
         }
         one[kind][0] = joined[kind];
     }
-    hj = (struct forwarded_headers){.forwarded = one[0], .n_forwarded = n[0] > 0,
-                                    .xff = one[1], .n_xff = n[1] > 0,
-                                    .xfp = one[2], .n_xfp = n[2] > 0};
+    hj = (struct forwarded_headers){.forwarded = one[0],
+                                    .n_forwarded = n[0] > 0,
+                                    .xff = one[1],
+                                    .n_xff = n[1] > 0,
+                                    .xfp = one[2],
+                                    .n_xfp = n[2] > 0};
     rj = forwarded_find(&hj, use, (struct sockaddr *)&peer, fuzz_fw_trusted, NULL, &b);
     fuzz_fw_check_answer(rj, &b);
     if (r == FORWARDED_NO_CLIENT && strchr(a.error, ':') != NULL)

@@ -75,9 +75,10 @@ static int ref_hex4(const uint8_t *t, size_t n)
         return -1;
     for (int i = 0; i < 4; i++) {
         uint8_t c = t[i];
-        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                       : -1;
+        int h = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (h < 0)
             return -1;
         v = v * 16 + h;
@@ -350,8 +351,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = jsonmini_parse(&j, text, size - 1, toks, cap);
     want = ref_document(data + 1, size - 1, cap);
     if ((rc == 0) != want) {
-        fprintf(stderr, "jsonmini %s, the reference %s (%s at %zu)\n", rc == 0 ? "accepts" : "refuses",
-                want ? "accepts" : "refuses", rc == 0 ? "" : j.error, j.error_offset);
+        fprintf(stderr, "jsonmini %s, the reference %s (%s at %zu)\n",
+                rc == 0 ? "accepts" : "refuses", want ? "accepts" : "refuses",
+                rc == 0 ? "" : j.error, j.error_offset);
         abort();
     }
     if (rc != 0) {

@@ -54,10 +54,10 @@ static void fuzz_jwt_init(void)
     fuzz_jwt_rsa = jwtsign_keygen(NULL, 2048);
     FUZZ_CHECK(fuzz_jwt_ec != NULL && fuzz_jwt_rsa != NULL);
     for (int i = 0; i < 3; i++) {
-        fuzz_jwt_good_len[i] = jwtsign_token(algs[i], i == 0 ? fuzz_jwt_ec : fuzz_jwt_rsa,
-                                             fuzz_jwt_secret, sizeof(fuzz_jwt_secret) - 1,
-                                             headers[i], FUZZ_JWT_CLAIMS, fuzz_jwt_good[i],
-                                             sizeof(fuzz_jwt_good[i]));
+        fuzz_jwt_good_len[i] =
+            jwtsign_token(algs[i], i == 0 ? fuzz_jwt_ec : fuzz_jwt_rsa, fuzz_jwt_secret,
+                          sizeof(fuzz_jwt_secret) - 1, headers[i], FUZZ_JWT_CLAIMS,
+                          fuzz_jwt_good[i], sizeof(fuzz_jwt_good[i]));
         FUZZ_CHECK(fuzz_jwt_good_len[i] > 0);
     }
 }
@@ -67,7 +67,9 @@ static void fuzz_jwt_init(void)
 static enum jwt_result fuzz_jwt_verify(const char *t, size_t len, int which,
                                        const struct jwt_policy *pol, struct jwt_claims *c)
 {
-    struct jwt_key key = {.pkey = which == 0 ? fuzz_jwt_ec : which == 1 ? fuzz_jwt_rsa : NULL,
+    struct jwt_key key = {.pkey = which == 0   ? fuzz_jwt_ec
+                                  : which == 1 ? fuzz_jwt_rsa
+                                               : NULL,
                           .secret = which == 2 ? fuzz_jwt_secret : NULL,
                           .secret_len = which == 2 ? sizeof(fuzz_jwt_secret) - 1 : 0};
     char *copy = (char *)fuzz_copy((const uint8_t *)t, len);
@@ -187,14 +189,13 @@ static void fuzz_jwt_claims(const uint8_t *data, size_t size)
         FUZZ_CHECK(nbf <= FUZZ_JWT_NOW + pol.leeway_s && c.has_nbf && c.nbf == nbf);
     FUZZ_CHECK((pol.audience == NULL) == (jsonmini_get(&j, 0, "aud") == JSONMINI_NONE));
     if (c.is_unix) {
-        FUZZ_CHECK(jsonmini_string_is(&j, jsonmini_get(&j, 0, "unix"), c.unix_path,
-                                      strlen(c.unix_path)));
+        FUZZ_CHECK(
+            jsonmini_string_is(&j, jsonmini_get(&j, 0, "unix"), c.unix_path, strlen(c.unix_path)));
         FUZZ_CHECK(jsonmini_get(&j, 0, "host") == JSONMINI_NONE);
     } else {
         int64_t port;
         FUZZ_CHECK(jsonmini_string_is(&j, jsonmini_get(&j, 0, "host"), c.host, strlen(c.host)));
-        FUZZ_CHECK(jsonmini_int64(&j, jsonmini_get(&j, 0, "port"), &port) == 0 &&
-                   port == c.port);
+        FUZZ_CHECK(jsonmini_int64(&j, jsonmini_get(&j, 0, "port"), &port) == 0 && port == c.port);
         FUZZ_CHECK(jsonmini_get(&j, 0, "unix") == JSONMINI_NONE);
     }
 }

@@ -221,13 +221,11 @@ static void fuzz_pp_round_trip(const uint8_t *seed)
     fuzz_pp_expected(&want_src, &src, &dst);
     fuzz_pp_expected(&want_dst, &dst, &src);
 
-    n = proxyproto_write_v1((struct sockaddr *)&src, (struct sockaddr *)&dst, line,
-                            sizeof(line));
+    n = proxyproto_write_v1((struct sockaddr *)&src, (struct sockaddr *)&dst, line, sizeof(line));
     FUZZ_CHECK(n > 0 && (size_t)n == strlen(line));
     FUZZ_CHECK(proxyproto_write_v1((struct sockaddr *)&src, (struct sockaddr *)&dst, line,
                                    (size_t)n) == -1);
-    n = proxyproto_write_v1((struct sockaddr *)&src, (struct sockaddr *)&dst, line,
-                            sizeof(line));
+    n = proxyproto_write_v1((struct sockaddr *)&src, (struct sockaddr *)&dst, line, sizeof(line));
     fuzz_pp_parse_written(&p, (const uint8_t *)line, (size_t)n);
     FUZZ_CHECK(p.hdr.version == 1 && p.hdr.local == !inet);
     if (inet) {
@@ -309,8 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the header alone is DONE, and one byte short of it is MORE */
         proxyproto_init(&prefix, mode);
         copy = fuzz_copy(data, whole.header_bytes);
-        FUZZ_CHECK(proxyproto_feed(&prefix, copy, whole.header_bytes, &used_c) ==
-                   PROXYPROTO_DONE);
+        FUZZ_CHECK(proxyproto_feed(&prefix, copy, whole.header_bytes, &used_c) == PROXYPROTO_DONE);
         fuzz_pp_same(&whole, &prefix);
         proxyproto_init(&prefix, mode);
         FUZZ_CHECK(proxyproto_feed(&prefix, copy, whole.header_bytes - 1, &used_c) ==

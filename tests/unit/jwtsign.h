@@ -57,9 +57,9 @@ enum jwtsign_alg {
 
 /* The signature of <input> by <alg> with private key <pkey> or <secret>, raw, into <sig>
  * (1024 bytes fit); returns its length or 0. */
-static inline size_t jwtsign_signature(enum jwtsign_alg alg, EVP_PKEY *pkey,
-                                       const uint8_t *secret, size_t secret_len,
-                                       const char *input, size_t input_len, uint8_t *sig)
+static inline size_t jwtsign_signature(enum jwtsign_alg alg, EVP_PKEY *pkey, const uint8_t *secret,
+                                       size_t secret_len, const char *input, size_t input_len,
+                                       uint8_t *sig)
 {
     unsigned char der[1024];
     size_t der_len = sizeof(der);

@@ -60,8 +60,8 @@ static const struct fw_case test_cases[] = {
     {"forged on the left, ignored", ANY,
      L("for=198.51.100.66;proto=https, for=203.0.113.9;proto=http"), L(0), L(0), CLIENT,
      "203.0.113.9 http Forwarded"},
-    {"all trusted: the leftmost", ANY, L("for=10.1.1.1, for=192.168.1.1, for=10.2.2.2"), L(0),
-     L(0), CLIENT, "10.1.1.1 - Forwarded"},
+    {"all trusted: the leftmost", ANY, L("for=10.1.1.1, for=192.168.1.1, for=10.2.2.2"), L(0), L(0),
+     CLIENT, "10.1.1.1 - Forwarded"},
     {"trusted IPv6 proxy", ANY, L("for=203.0.113.9, for=\"[::1]\""), L(0), L(0), CLIENT,
      "203.0.113.9 - Forwarded"},
     {"unknown at the right", ANY, L("for=203.0.113.9, for=unknown"), L(0), L(0), NOCL, "unknown"},
@@ -124,8 +124,8 @@ static const struct fw_case test_cases[] = {
      "token or a quoted"},
     {"DEL in quotes", ANY, L("for=\"192.0.2.1\x7f\""), L(0), L(0), NOCL, "token or a quoted"},
     {"garbage element", ANY, L("for=192.0.2.1, =x"), L(0), L(0), NOCL, "unexpected byte"},
-    {"junk after a malformed element, even left of the client", ANY,
-     L("for=bad!, for=192.0.2.1"), L(0), L(0), NOCL, "not an address"},
+    {"junk after a malformed element, even left of the client", ANY, L("for=bad!, for=192.0.2.1"),
+     L(0), L(0), NOCL, "not an address"},
 
     /* X-Forwarded-For */
     {"xff one", ANY, L(0), L("203.0.113.7"), L(0), CLIENT, "203.0.113.7 - X-Forwarded-For"},
@@ -173,12 +173,11 @@ static const struct fw_case test_cases[] = {
      "203.0.113.7 https X-Forwarded-For"},
     {"xfp paired", ANY, L(0), L("203.0.113.7, 10.0.0.2"), L("https, http"), CLIENT,
      "203.0.113.7 https X-Forwarded-For"},
-    {"xfp paired over lines", ANY, L(0), L("203.0.113.7", "10.0.0.2"), L("http", "HTTPS"),
-     CLIENT, "203.0.113.7 http X-Forwarded-For"},
+    {"xfp paired over lines", ANY, L(0), L("203.0.113.7", "10.0.0.2"), L("http", "HTTPS"), CLIENT,
+     "203.0.113.7 http X-Forwarded-For"},
     {"xfp count does not match", ANY, L(0), L("203.0.113.7, 10.0.0.2"), L("https,http,http"),
      CLIENT, "203.0.113.7 - X-Forwarded-For"},
-    {"xfp wss", ANY, L(0), L("203.0.113.7"), L("wss"), CLIENT,
-     "203.0.113.7 https X-Forwarded-For"},
+    {"xfp wss", ANY, L(0), L("203.0.113.7"), L("wss"), CLIENT, "203.0.113.7 https X-Forwarded-For"},
     {"xfp malformed", ANY, L(0), L("203.0.113.7"), L("h ttp"), NOCL, "URI scheme"},
     {"xfp alone", ANY, L(0), L(0), L("https"), NONE, "none https"},
     {"xfp alone, two values", ANY, L(0), L(0), L("https", "http"), NONE, "none -"},
@@ -186,20 +185,20 @@ static const struct fw_case test_cases[] = {
     /* both kinds */
     {"both agree", ANY, L("for=203.0.113.7;proto=https"), L("203.0.113.7"), L(0), CLIENT,
      "203.0.113.7 https Forwarded"},
-    {"both, forged Forwarded passed on", ANY, L("for=198.51.100.99"), L("203.0.113.7"), L(0),
-     NOCL, "different clients"},
+    {"both, forged Forwarded passed on", ANY, L("for=198.51.100.99"), L("203.0.113.7"), L(0), NOCL,
+     "different clients"},
     {"both, Forwarded only counts", RFC, L("for=198.51.100.99"), L("203.0.113.7"), L("http"),
      CLIENT, "198.51.100.99 - Forwarded"},
     {"both, X-Forwarded-For only counts", XFF, L("for=198.51.100.99"), L("203.0.113.7"), L(0),
      CLIENT, "203.0.113.7 - X-Forwarded-For"},
     {"both, schemes differ", ANY, L("for=203.0.113.7;proto=http"), L("203.0.113.7"), L("https"),
      NOCL, "different schemes"},
-    {"both, scheme from X-Forwarded-Proto", ANY, L("for=203.0.113.7"), L("203.0.113.7"),
-     L("https"), CLIENT, "203.0.113.7 https Forwarded"},
-    {"Forwarded and a lone X-Forwarded-Proto", ANY, L("for=203.0.113.7"), L(0), L("https"),
+    {"both, scheme from X-Forwarded-Proto", ANY, L("for=203.0.113.7"), L("203.0.113.7"), L("https"),
      CLIENT, "203.0.113.7 https Forwarded"},
-    {"both, the port from X-Forwarded-For", ANY, L("for=203.0.113.7"), L("203.0.113.7:999"),
-     L(0), CLIENT, "203.0.113.7:999 - Forwarded"},
+    {"Forwarded and a lone X-Forwarded-Proto", ANY, L("for=203.0.113.7"), L(0), L("https"), CLIENT,
+     "203.0.113.7 https Forwarded"},
+    {"both, the port from X-Forwarded-For", ANY, L("for=203.0.113.7"), L("203.0.113.7:999"), L(0),
+     CLIENT, "203.0.113.7:999 - Forwarded"},
     {"both, X-Forwarded-For malformed", ANY, L("for=203.0.113.7"), L("nope"), L(0), NOCL,
      "not an address"},
     {"both, malformed one ignored when it does not count", RFC, L("for=203.0.113.7"), L("nope"),
@@ -278,12 +277,15 @@ static void test_dump(enum forwarded_result r, const struct forwarded_answer *a,
 }
 
 static enum forwarded_result test_run(const struct fw_case *c, const char *const *fwd, size_t nf,
-                                      const char *const *xff, size_t nx,
-                                      struct forwarded_answer *a)
+                                      const char *const *xff, size_t nx, struct forwarded_answer *a)
 {
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(40000)};
-    struct forwarded_headers h = {.forwarded = fwd, .n_forwarded = nf, .xff = xff, .n_xff = nx,
-                                  .xfp = c->xfp, .n_xfp = test_count(c->xfp)};
+    struct forwarded_headers h = {.forwarded = fwd,
+                                  .n_forwarded = nf,
+                                  .xff = xff,
+                                  .n_xff = nx,
+                                  .xfp = c->xfp,
+                                  .n_xfp = test_count(c->xfp)};
 
     inet_pton(AF_INET, "10.0.0.1", &peer.sin_addr);
     return forwarded_find(&h, c->use, (struct sockaddr *)&peer, test_trusted, NULL, a);
@@ -385,8 +387,8 @@ END_TEST
 START_TEST(test_forwarded_untrusted_peer)
 {
     const char *fwd[] = {"for=bad!!"}, *xff[] = {"203.0.113.7"}, *xfp[] = {"https"};
-    struct forwarded_headers h = {.forwarded = fwd, .n_forwarded = 1, .xff = xff, .n_xff = 1,
-                                  .xfp = xfp, .n_xfp = 1};
+    struct forwarded_headers h = {
+        .forwarded = fwd, .n_forwarded = 1, .xff = xff, .n_xff = 1, .xfp = xfp, .n_xfp = 1};
     struct sockaddr_in6 peer = {.sin6_family = AF_INET6};
     struct forwarded_answer a;
 
@@ -461,8 +463,7 @@ START_TEST(test_forwarded_value_limit)
         int at = snprintf(line, sizeof(line), "for=192.0.2.1;x=");
         memset(line + at, 't', n);
         line[at + (int)n] = '\0';
-        ck_assert_int_eq(forwarded_find(&h, ANY, (struct sockaddr *)&peer, test_trusted, NULL,
-                                        &a),
+        ck_assert_int_eq(forwarded_find(&h, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a),
                          n <= FORWARDED_VALUE_MAX ? CLIENT : NOCL);
     }
     /* the same with a quoted string: quotes count */
@@ -470,8 +471,7 @@ START_TEST(test_forwarded_value_limit)
         int at = snprintf(line, sizeof(line), "for=192.0.2.1;x=\"");
         memset(line + at, 'q', n);
         snprintf(line + at + n, sizeof(line) - (size_t)at - n, "\"");
-        ck_assert_int_eq(forwarded_find(&h, ANY, (struct sockaddr *)&peer, test_trusted, NULL,
-                                        &a),
+        ck_assert_int_eq(forwarded_find(&h, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a),
                          n + 2 <= FORWARDED_VALUE_MAX ? CLIENT : NOCL);
     }
 }
@@ -497,10 +497,10 @@ START_TEST(test_forwarded_hop_limit)
         struct forwarded_headers hx = {.xff = xff, .n_xff = n};
         enum forwarded_result want = n <= FORWARDED_MAX_HOPS ? CLIENT : NOCL;
 
-        ck_assert_int_eq(
-            forwarded_find(&hf, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a), want);
-        ck_assert_int_eq(
-            forwarded_find(&hx, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a), want);
+        ck_assert_int_eq(forwarded_find(&hf, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a),
+                         want);
+        ck_assert_int_eq(forwarded_find(&hx, ANY, (struct sockaddr *)&peer, test_trusted, NULL, &a),
+                         want);
     }
 }
 END_TEST

@@ -144,11 +144,11 @@ START_TEST(test_jwt_rfc7515_a1)
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
         ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0"
         "cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    static const uint8_t k[] = {
-        3,   35,  53,  75,  43,  15,  165, 188, 131, 126, 6,   101, 119, 123, 166, 143,
-        90,  179, 40,  230, 240, 84,  201, 40,  169, 15,  132, 178, 210, 80,  46,  191,
-        211, 251, 90,  146, 210, 6,   71,  239, 150, 138, 180, 195, 119, 98,  61,  34,
-        61,  46,  33,  114, 5,   46,  79,  8,   192, 205, 154, 245, 103, 208, 128, 163};
+    static const uint8_t k[] = {3,   35,  53,  75,  43,  15,  165, 188, 131, 126, 6,   101, 119,
+                                123, 166, 143, 90,  179, 40,  230, 240, 84,  201, 40,  169, 15,
+                                132, 178, 210, 80,  46,  191, 211, 251, 90,  146, 210, 6,   71,
+                                239, 150, 138, 180, 195, 119, 98,  61,  34,  61,  46,  33,  114,
+                                5,   46,  79,  8,   192, 205, 154, 245, 103, 208, 128, 163};
     struct jwt_key key = {.secret = k, .secret_len = sizeof(k)};
     struct jwt_policy pol = test_policy;
     struct jwt_claims c;
@@ -197,8 +197,7 @@ static const struct claim_case test_claims[] = {
     {"{" TARGET ",\"exp\":1700000001,\"iat\":\"whenever\"}", 0, NULL, true, JWT_OK},
     /* audience */
     {"{" TARGET ",\"exp\":1700000001,\"aud\":\"wsbridge\"}", 0, "wsbridge", true, JWT_OK},
-    {"{" TARGET ",\"exp\":1700000001,\"aud\":\"other\"}", 0, "wsbridge", true,
-     JWT_WRONG_AUDIENCE},
+    {"{" TARGET ",\"exp\":1700000001,\"aud\":\"other\"}", 0, "wsbridge", true, JWT_WRONG_AUDIENCE},
     {"{" TARGET ",\"exp\":1700000001,\"aud\":\"WSBRIDGE\"}", 0, "wsbridge", true,
      JWT_WRONG_AUDIENCE},
     {"{" TARGET ",\"exp\":1700000001,\"aud\":[\"a\",\"wsbridge\"]}", 0, "wsbridge", true, JWT_OK},
@@ -220,10 +219,8 @@ static const struct claim_case test_claims[] = {
     {"{\"exp\":1700000001,\"host\":\"[::1]\",\"port\":5900}", 0, NULL, true, JWT_BAD_TARGET},
     {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":0}", 0, NULL, true, JWT_BAD_TARGET},
     {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":65536}", 0, NULL, true, JWT_BAD_TARGET},
-    {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":\"5900\"}", 0, NULL, true,
-     JWT_BAD_TARGET},
-    {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":5900.0}", 0, NULL, true,
-     JWT_BAD_TARGET},
+    {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":\"5900\"}", 0, NULL, true, JWT_BAD_TARGET},
+    {"{\"exp\":1700000001,\"host\":\"10.0.0.5\",\"port\":5900.0}", 0, NULL, true, JWT_BAD_TARGET},
     {"{\"exp\":1700000001,\"host\":\"bad host\",\"port\":5900}", 0, NULL, true, JWT_BAD_TARGET},
     {"{\"exp\":1700000001,\"host\":\"-bad\",\"port\":5900}", 0, NULL, true, JWT_BAD_TARGET},
     {"{\"exp\":1700000001,\"host\":\"\",\"port\":5900}", 0, NULL, true, JWT_BAD_TARGET},
@@ -263,7 +260,9 @@ START_TEST(test_jwt_claims)
     pol.require_exp = cc->require_exp;
     for (int a = 0; a < 3; a++) {
         const char *hdr = a == 0 ? HDR_HS : a == 1 ? HDR_ES : HDR_RS;
-        const char *t = test_make(a == 0 ? JWTSIGN_HS256 : a == 1 ? JWTSIGN_ES256 : JWTSIGN_RS256,
+        const char *t = test_make(a == 0   ? JWTSIGN_HS256
+                                  : a == 1 ? JWTSIGN_ES256
+                                           : JWTSIGN_RS256,
                                   hdr, cc->claims);
         enum jwt_result r = test_verify(t, &pol, &c, &why);
 
@@ -308,7 +307,7 @@ static const struct header_case test_headers[] = {
     {HDR_HS, "", JWT_ALG_HS256, JWT_BAD_SIGNATURE},
     {HDR_HS, "c2ln", JWT_ALG_HS256, JWT_BAD_SIGNATURE},
     {HDR_HS, "c2ln=", JWT_ALG_HS256, JWT_BAD_BASE64},
-    {HDR_HS, "c2l", JWT_ALG_HS256, JWT_BAD_BASE64},  /* unused bits not zero */
+    {HDR_HS, "c2l", JWT_ALG_HS256, JWT_BAD_BASE64}, /* unused bits not zero */
     {HDR_HS, "c2lu", JWT_ALG_HS256, JWT_BAD_SIGNATURE},
     {HDR_HS, "c", JWT_ALG_HS256, JWT_BAD_BASE64},    /* length 1 mod 4 */
     {HDR_HS, "c2+u", JWT_ALG_HS256, JWT_BAD_BASE64}, /* base64, not base64url */
@@ -528,8 +527,8 @@ START_TEST(test_jwt_format)
     const char *why;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        ck_assert_msg(test_verify_with(rows[i].token, strlen(rows[i].token), &key, &test_policy,
-                                       &c, &why) == rows[i].want,
+        ck_assert_msg(test_verify_with(rows[i].token, strlen(rows[i].token), &key, &test_policy, &c,
+                                       &why) == rows[i].want,
                       "\"%s\": %s", rows[i].token, why);
     /* a NUL inside the given length is just a bad byte */
     ck_assert_int_eq(test_verify_with("eyJ9\0.eyJ9.c2ln", 15, &key, &test_policy, &c, &why),

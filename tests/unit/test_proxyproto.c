@@ -31,11 +31,11 @@
 struct pp_case {
     const char *name;
     enum proxyproto_mode mode;
-    const char *in;    /* bytes fed: the header, then the connection's own bytes */
-    size_t len;        /* bytes at in */
-    size_t head_len;   /* DONE: bytes of the header */
+    const char *in;  /* bytes fed: the header, then the connection's own bytes */
+    size_t len;      /* bytes at in */
+    size_t head_len; /* DONE: bytes of the header */
     enum proxyproto_result result;
-    const char *want;  /* DONE: test_dump() of the header; FAIL: a part of the reason */
+    const char *want; /* DONE: test_dump() of the header; FAIL: a part of the reason */
 };
 
 /* A header <h> followed by bytes <t> that must be left to the caller. */
@@ -61,9 +61,8 @@ static const struct pp_case test_cases[] = {
      HEAD("PROXY UNKNOWN " MAXV6 " " MAXV6 " 65535 65535\r\n", "x"), DONE, "v1 local"},
     {"UNKNOWN with anything printable after it", V1,
      HEAD("PROXY UNKNOWN  anything ~ at all !\r\n", ""), DONE, "v1 local"},
-    {"HAProxy 2.6 send-proxy", ANY,
-     HEAD("PROXY TCP4 127.0.0.1 127.0.0.1 37024 47213\r\n", "data1"), DONE,
-     "v1 127.0.0.1:37024 -> 127.0.0.1:47213"},
+    {"HAProxy 2.6 send-proxy", ANY, HEAD("PROXY TCP4 127.0.0.1 127.0.0.1 37024 47213\r\n", "data1"),
+     DONE, "v1 127.0.0.1:37024 -> 127.0.0.1:47213"},
     {"v1 zeros", V1, HEAD("PROXY TCP4 0.0.0.0 10.0.0.0 0 0\r\n", ""), DONE,
      "v1 0.0.0.0:0 -> 10.0.0.0:0"},
     {"v1 compressed and mapped IPv6", V1,
@@ -85,10 +84,8 @@ static const struct pp_case test_cases[] = {
     {"v1 two spaces", V1, BYTES("PROXY  TCP4 1.2.3.4 5.6.7.8 1 2\r\n"), FAIL, "empty field"},
     {"v1 two spaces between addresses", V1, BYTES("PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n"), FAIL,
      "empty field"},
-    {"v1 space before CRLF", V1, BYTES("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n"), FAIL,
-     "empty field"},
-    {"v1 tab for a space", V1, BYTES("PROXY TCP4\t1.2.3.4 5.6.7.8 1 2\r\n"), FAIL,
-     "not printable"},
+    {"v1 space before CRLF", V1, BYTES("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n"), FAIL, "empty field"},
+    {"v1 tab for a space", V1, BYTES("PROXY TCP4\t1.2.3.4 5.6.7.8 1 2\r\n"), FAIL, "not printable"},
     {"v1 NUL in the line", V1, BYTES("PROXY UNKNOWN \0\r\n"), FAIL, "not printable"},
     {"v1 high byte in the line", V1, BYTES("PROXY UNKNOWN \xc3\xa9\r\n"), FAIL, "not printable"},
     {"v1 protocol TCP5", V1, BYTES("PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n"), FAIL, "protocol"},
@@ -123,11 +120,12 @@ static const struct pp_case test_cases[] = {
     {"v1 signed port", V1, BYTES("PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n"), FAIL, "port"},
     {"v1 negative port", V1, BYTES("PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n"), FAIL, "port"},
     {"v1 hex port", V1, BYTES("PROXY TCP4 1.2.3.4 5.6.7.8 0x50 2\r\n"), FAIL, "port"},
-    {"v1 108-byte UNKNOWN line", V1,
-     BYTES("PROXY UNKNOWN " MAXV6 " " MAXV6 " 65535 655350\r\n"), FAIL, "longer than 107"},
+    {"v1 108-byte UNKNOWN line", V1, BYTES("PROXY UNKNOWN " MAXV6 " " MAXV6 " 65535 655350\r\n"),
+     FAIL, "longer than 107"},
     {"v1 no CRLF in 107 bytes", V1,
-     BYTES("PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+     BYTES(
+         "PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
      FAIL, "longer than 107"},
     {"v1 an HTTP request instead", V1, BYTES("GET / HTTP/1.1\r\n\r\n"), FAIL, "start with"},
     {"v1 a v2 header in v1 mode", V1, BYTES(V2SIG "\x21\x00\x00\x00"), FAIL, "start with"},
@@ -139,8 +137,10 @@ static const struct pp_case test_cases[] = {
                 "\x7f\x00\x00\x01\x7f\x00\x00\x01\x8d\xac\xb8\x6c"
                 "\x03\x00\x04\x6c\x20\x39\x97"
                 "\x01\x00\x08http/1.1"
-                "\x02\x00\x0b" "example.com"
-                "\x05\x00\x0d" "abc-127.0.0.1"
+                "\x02\x00\x0b"
+                "example.com"
+                "\x05\x00\x0d"
+                "abc-127.0.0.1"
                 "\x20\x00\x28\x01\x00\x00\x00\x00"
                 "\x21\x00\x07TLSv1.3"
                 "\x23\x00\x16TLS_AES_256_GCM_SHA384",
@@ -160,30 +160,44 @@ static const struct pp_case test_cases[] = {
      DONE, "v2 192.0.2.1:1234 -> 198.51.100.2:443"},
     {"v2 LOCAL, no block", V2, HEAD(V2SIG "\x20\x00\x00\x00", "GET /"), DONE, "v2 local"},
     {"v2 LOCAL with an address block, ignored", ANY,
-     HEAD(V2SIG "\x20\x11\x00\x0c" "abcdefghijkl", "x"), DONE, "v2 local"},
-    {"v2 LOCAL ignores even a datagram family", V2, HEAD(V2SIG "\x20\x12\x00\x01" "z", ""), DONE,
-     "v2 local"},
+     HEAD(V2SIG "\x20\x11\x00\x0c"
+                "abcdefghijkl",
+          "x"),
+     DONE, "v2 local"},
+    {"v2 LOCAL ignores even a datagram family", V2,
+     HEAD(V2SIG "\x20\x12\x00\x01"
+                "z",
+          ""),
+     DONE, "v2 local"},
     {"v2 PROXY UNSPEC", V2, HEAD(V2SIG "\x21\x00\x00\x00", "rest"), DONE, "v2 local"},
-    {"v2 PROXY UNSPEC with bytes to skip", V2, HEAD(V2SIG "\x21\x00\x00\x03" "abc", "rest"), DONE,
-     "v2 local"},
+    {"v2 PROXY UNSPEC with bytes to skip", V2,
+     HEAD(V2SIG "\x21\x00\x00\x03"
+                "abc",
+          "rest"),
+     DONE, "v2 local"},
     {"v2 PROXY AF_INET with UNSPEC transport", V2, HEAD(V2SIG "\x21\x10\x00\x00", ""), DONE,
      "v2 local"},
-    {"v2 PROXY UNSPEC family, stream", V2, HEAD(V2SIG "\x21\x01\x00\x02" "ab", ""), DONE,
-     "v2 local"},
+    {"v2 PROXY UNSPEC family, stream", V2,
+     HEAD(V2SIG "\x21\x01\x00\x02"
+                "ab",
+          ""),
+     DONE, "v2 local"},
     {"v2 NOOP, custom, unknown TLVs, empty ALPN, NETNS", V2,
      HEAD(V2SIG "\x21\x11\x00\x23\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
                 "\x04\x00\x00"
                 "\xe0\x00\x03xyz"
                 "\x99\x00\x01\x00"
                 "\x01\x00\x00"
-                "\x30\x00\x04" "blue",
+                "\x30\x00\x04"
+                "blue",
           ""),
      DONE, "v2 10.0.0.1:1 -> 10.0.0.2:2 alpn= netns=blue"},
     {"v2 SSL with CN, client cert verified", V2,
      HEAD(V2SIG "\x21\x11\x00\x29\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
                 "\x20\x00\x1a\x07\x00\x00\x00\x00"
                 "\x21\x00\x07TLSv1.2"
-                "\x22\x00\x05" "alice"
+                "\x22\x00\x05"
+                "alice"
                 "\x28\x00\x00",
           ""),
      DONE, "v2 10.0.0.1:1 -> 10.0.0.2:2 ssl=07/0 ssl_version=TLSv1.2 ssl_cn=alice"},
@@ -217,23 +231,28 @@ static const struct pp_case test_cases[] = {
      BYTES(V2SIG "\x21\x11\x00\x0d\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02\x04"), FAIL,
      "truncated TLV"},
     {"v2 two bytes of a TLV", V2,
-     BYTES(V2SIG "\x21\x11\x00\x0e\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02\x04\x00"),
-     FAIL, "truncated TLV"},
+     BYTES(V2SIG "\x21\x11\x00\x0e\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02\x04\x00"), FAIL,
+     "truncated TLV"},
     {"v2 TLV past the header", V2,
      BYTES(V2SIG "\x21\x11\x00\x11\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
-                 "\x01\x00\x03" "ab" "c"),
+                 "\x01\x00\x03"
+                 "ab"
+                 "c"),
      FAIL, "runs past"},
     {"v2 TLV length 65535", V2,
      BYTES(V2SIG "\x21\x11\x00\x10\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
-                 "\xe0\xff\xff" "x"),
+                 "\xe0\xff\xff"
+                 "x"),
      FAIL, "runs past"},
     {"v2 CRC32c off by one bit", V2,
      BYTES(V2SIG "\x21\x11\x00\x67"
                  "\x7f\x00\x00\x01\x7f\x00\x00\x01\x8d\xac\xb8\x6c"
                  "\x03\x00\x04\x6c\x20\x39\x96"
                  "\x01\x00\x08http/1.1"
-                 "\x02\x00\x0b" "example.com"
-                 "\x05\x00\x0d" "abc-127.0.0.1"
+                 "\x02\x00\x0b"
+                 "example.com"
+                 "\x05\x00\x0d"
+                 "abc-127.0.0.1"
                  "\x20\x00\x28\x01\x00\x00\x00\x00"
                  "\x21\x00\x07TLSv1.3"
                  "\x23\x00\x16TLS_AES_256_GCM_SHA384"),
@@ -243,15 +262,18 @@ static const struct pp_case test_cases[] = {
                  "\x7f\x00\x00\x02\x7f\x00\x00\x01\x8d\xac\xb8\x6c"
                  "\x03\x00\x04\x6c\x20\x39\x97"
                  "\x01\x00\x08http/1.1"
-                 "\x02\x00\x0b" "example.com"
-                 "\x05\x00\x0d" "abc-127.0.0.1"
+                 "\x02\x00\x0b"
+                 "example.com"
+                 "\x05\x00\x0d"
+                 "abc-127.0.0.1"
                  "\x20\x00\x28\x01\x00\x00\x00\x00"
                  "\x21\x00\x07TLSv1.3"
                  "\x23\x00\x16TLS_AES_256_GCM_SHA384"),
      FAIL, "CRC32C does not match"},
     {"v2 CRC32c TLV of 3 bytes", V2,
      BYTES(V2SIG "\x21\x11\x00\x12\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
-                 "\x03\x00\x03" "abc"),
+                 "\x03\x00\x03"
+                 "abc"),
      FAIL, "not 4 bytes"},
     {"v2 ALPN twice", V2,
      BYTES(V2SIG "\x21\x11\x00\x14\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
@@ -265,7 +287,8 @@ static const struct pp_case test_cases[] = {
     {"v2 SSL sub-TLV past the SSL TLV", V2,
      BYTES(V2SIG "\x21\x11\x00\x19\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
                  "\x20\x00\x0a\x01\x00\x00\x00\x00"
-                 "\x22\x00\x03" "ab"),
+                 "\x22\x00\x03"
+                 "ab"),
      FAIL, "past the SSL TLV"},
     {"v2 SSL sub-TLV cut", V2,
      BYTES(V2SIG "\x21\x11\x00\x16\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
@@ -275,8 +298,10 @@ static const struct pp_case test_cases[] = {
     {"v2 SSL CN twice", V2,
      BYTES(V2SIG "\x21\x11\x00\x1d\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02"
                  "\x20\x00\x0e\x01\x00\x00\x00\x00"
-                 "\x22\x00\x01" "a"
-                 "\x22\x00\x02" "bc"),
+                 "\x22\x00\x01"
+                 "a"
+                 "\x22\x00\x02"
+                 "bc"),
      FAIL, "twice"},
     {"v2 a v1 line in v2 mode", V2, BYTES("PROXY UNKNOWN\r\n"), FAIL, "signature"},
 
@@ -362,8 +387,8 @@ static void test_dump(const struct proxyproto *p, char *out, size_t cap)
 /* Feeds <len> bytes at <in> to <p> in the chunks of FEED_MODES entry <mode> until DONE,
  * FAIL or the end; sets *<used> to the bytes taken in all. Checks on the way that MORE
  * takes a whole chunk and that a call after DONE or FAIL takes nothing and repeats. */
-static enum proxyproto_result test_feed(struct proxyproto *p, const void *in, size_t len,
-                                        int mode, size_t *used)
+static enum proxyproto_result test_feed(struct proxyproto *p, const void *in, size_t len, int mode,
+                                        size_t *used)
 {
     const uint8_t *bytes = in;
     enum proxyproto_result res = MORE;
@@ -581,8 +606,8 @@ START_TEST(test_proxyproto_tlv_limits)
     for (size_t i = 0; i < 2; i++) {
         for (uint16_t len = rows[i].max; len <= rows[i].max + 1; len++) {
             struct proxyproto_tlv t = {.type = rows[i].type, .len = len, .value = filler};
-            int n = proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, &t, 1, 0,
-                                        buf, sizeof(buf));
+            int n = proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, &t, 1, 0, buf,
+                                        sizeof(buf));
             ck_assert_int_gt(n, 0);
             proxyproto_init(&p, V2);
             ck_assert_int_eq(test_feed(&p, buf, (size_t)n, 0, &used),
@@ -736,8 +761,8 @@ START_TEST(test_proxyproto_write_tlvs)
         {.type = 0xe5, .len = 0, .value = NULL},
         {.type = PROXYPROTO_TLV_UNIQUE_ID, .len = 3, .value = (const uint8_t *)"u-1"},
     };
-    struct proxyproto_tlv bad = {.type = PROXYPROTO_TLV_CRC32C, .len = 4,
-                                 .value = (const uint8_t *)"abcd"};
+    struct proxyproto_tlv bad = {
+        .type = PROXYPROTO_TLV_CRC32C, .len = 4, .value = (const uint8_t *)"abcd"};
     uint8_t bin[256];
     char dump[512];
     struct proxyproto p;
@@ -760,8 +785,8 @@ START_TEST(test_proxyproto_write_tlvs)
             size_t used;
             bin[i] ^= (uint8_t)(1 << bit);
             proxyproto_init(&p, V2);
-            ck_assert_msg(proxyproto_feed(&p, bin, (size_t)n, &used) == FAIL, "byte %d bit %d",
-                          i, bit);
+            ck_assert_msg(proxyproto_feed(&p, bin, (size_t)n, &used) == FAIL, "byte %d bit %d", i,
+                          bit);
             bin[i] ^= (uint8_t)(1 << bit);
         }
     }
@@ -789,11 +814,11 @@ START_TEST(test_proxyproto_write_too_long)
     struct proxyproto_tlv t[2] = {{.type = 0xe0, .len = 65535 - 12 - 3, .value = big},
                                   {.type = 0xe1, .len = 0, .value = NULL}};
 
-    ck_assert_int_eq(proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, t, 1, 0,
-                                         out, sizeof(out)),
+    ck_assert_int_eq(proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, t, 1, 0, out,
+                                         sizeof(out)),
                      PROXYPROTO_V2_WRITE_MAX);
-    ck_assert_int_eq(proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, t, 2, 0,
-                                         out, sizeof(out)),
+    ck_assert_int_eq(proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, t, 2, 0, out,
+                                         sizeof(out)),
                      -1);
     ck_assert_int_eq(proxyproto_write_v2((struct sockaddr *)&a, (struct sockaddr *)&a, t, 1,
                                          PROXYPROTO_WRITE_CRC32C, out, sizeof(out)),
@@ -813,8 +838,7 @@ START_TEST(test_proxyproto_empty_feed_and_reuse)
     ck_assert_int_eq(proxyproto_feed(&p, (const uint8_t *)"X", 1, &used), FAIL);
     proxyproto_init(&p, ANY);
     ck_assert_ptr_null(p.error);
-    ck_assert_int_eq(proxyproto_feed(&p, (const uint8_t *)"PROXY UNKNOWN\r\nab", 17, &used),
-                     DONE);
+    ck_assert_int_eq(proxyproto_feed(&p, (const uint8_t *)"PROXY UNKNOWN\r\nab", 17, &used), DONE);
     ck_assert_uint_eq(used, 15);
     ck_assert(p.hdr.local);
 }
