@@ -198,8 +198,8 @@ static enum jwt_result jwt_check_header(const struct jsonmini *j, const struct j
         return jwt_refuse(why, JWT_ALG_NOT_ALLOWED, "unknown algorithm");
     if ((pol->algorithms & *alg) == 0)
         return jwt_refuse(why, JWT_ALG_NOT_ALLOWED, "algorithm not allowed here");
-    if ((*alg == JWT_ALG_HS256 &&
-         (key->secret == NULL || key->secret_len < JWT_HS256_SECRET_MIN)) ||
+    if ((*alg == JWT_ALG_HS256 && (key->secret == NULL || key->secret_len < JWT_HS256_SECRET_MIN ||
+                                   key->secret_len > INT_MAX)) ||
         (*alg == JWT_ALG_ES256 && (key->pkey == NULL || !jwt_is_p256(key->pkey))) ||
         (*alg == JWT_ALG_RS256 && (key->pkey == NULL || !jwt_is_rsa(key->pkey))))
         return jwt_refuse(why, JWT_ALG_NOT_ALLOWED, "no key for this algorithm");
