@@ -156,7 +156,7 @@ def test_failures(d):
         check('another address, right password: 101', status(r) == 101, 'got %r' % r)
         # The first offer lives in the handshake's result, copied while the hash runs.
         r = answer(send_upgrade(d.port, '/auth', [('Authorization', basic('alice', 'right')),
-                                                  ('Sec-WebSocket-Protocol', 'mqtt, binary')],
+                                                  ('Sec-WebSocket-Protocol', 'mqtt, chat')],
                                 source='127.0.0.5'))
         got = r.header_all('Sec-WebSocket-Protocol') if r is not None else None
         check('right password, mqtt offered first: 101 answering mqtt after the hash',
