@@ -11,7 +11,6 @@ never in the source tree. Skips (77) without Chromium or mosquitto when they can
 installed (not root), without node and npm, or when npm cannot install the packages.
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import time
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
+import browser  # noqa: E402
 import wsb  # noqa: E402
 from wsb import check, note, section  # noqa: E402
 
@@ -30,15 +30,6 @@ MOSQUITTO = '/usr/sbin/mosquitto'
 NPM_TIMEOUT = 600
 NODE_TIMEOUT = 300
 MQTT_SRC = os.path.join(HERE, 'mqtt')
-
-
-def echo_page_module():
-    """70-echo-page.py, for its Chromium and node checks (its name is no module name)."""
-    spec = importlib.util.spec_from_file_location('echo_page', os.path.join(HERE,
-                                                                            '70-echo-page.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def ensure_mosquitto():
@@ -149,7 +140,7 @@ def run_node(node, dest, d, wdir):
     env = dict(os.environ, WSB_MQTT_URL=d.url('/mqtt'), WSB_MQTT_NONE_URL=d.url('/mqtt-none'),
                WSB_PAGE_URL='http://127.0.0.1:%d/mqtt-page.html' % d.port,
                WSB_USER_DATA_DIR=os.path.join(wdir, 'chromium-profile'),
-               WSB_CHROMIUM=echo_page_module().CHROMIUM, HOME=wdir)
+               WSB_CHROMIUM=browser.CHROMIUM, HOME=wdir)
     p = subprocess.Popen([node, 'mqtt.mjs'], cwd=dest, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     timed_out = False
@@ -182,10 +173,9 @@ def run_node(node, dest, d, wdir):
 
 def main():
     wsb.wsbridge()
-    echo = echo_page_module()
-    echo.ensure_chromium()
+    browser.ensure_chromium()
     ensure_mosquitto()
-    node, npm = echo.ensure_node()
+    node, npm = browser.ensure_node()
     dest = ensure_packages(npm)
     wdir = wsb.workdir()
     web = os.path.join(wdir, 'www')
