@@ -431,8 +431,7 @@ static int config_set_trusted_proxies(struct config_ctx *x, const struct config_
     size_t n;
 
     if (config_value_list(x, k, v, &one, &items, &n, NETLIST_MAX,
-                          "a network or a list of networks, like [ 10.0.0.5/32, \"::1/128\" ]") <
-        0)
+                          "a network or a list of networks, like [ 10.0.0.5/32, \"::1/128\" ]") < 0)
         return -1;
     if ((c->trusted_proxies = netlist_new()) == NULL)
         return config_oom(x);

@@ -54,8 +54,7 @@ enum reqclient_result reqclient_find(const struct http_req *req, const struct ne
     memcpy(&out->sa, peer, addr_sockaddr_len(peer));
     out->https = tls;
     /* netlist_is_allowed passes everyone on an empty allow list: no list, no trust. */
-    if (trusted == NULL || trusted->n[NETLIST_ALLOW] == 0 ||
-        !netlist_is_allowed(trusted, peer))
+    if (trusted == NULL || trusted->n[NETLIST_ALLOW] == 0 || !netlist_is_allowed(trusted, peer))
         return REQCLIENT_PEER;
     reqclient_gather(req, "Forwarded", &fw);
     reqclient_gather(req, "X-Forwarded-For", &xff);

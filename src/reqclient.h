@@ -14,8 +14,9 @@
 struct http_req;
 struct netlist;
 
-#define REQCLIENT_LINES_MAX 32 /* header lines of one kind (Forwarded, X-Forwarded-For,
-                                * X-Forwarded-Proto) read in one request */
+/* Header lines of one kind (Forwarded, X-Forwarded-For, X-Forwarded-Proto) read in one
+ * request; more are a BAD request rather than a silent cut. */
+#define REQCLIENT_LINES_MAX 32
 
 enum reqclient_result {
     REQCLIENT_PEER = 0,  /* the client is the peer: not a trusted proxy, or it named none */

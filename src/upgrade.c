@@ -74,6 +74,7 @@ static void upgrade_refuse(struct httpconn *hc, int status, const char *detail,
  * closed. */
 static bool upgrade_admit(struct httpconn *hc, const struct route *route)
 {
+    const struct config *cfg = loop_config(hc->loop);
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
     const char *limit_name;
     unsigned limit;
@@ -92,9 +93,8 @@ static bool upgrade_admit(struct httpconn *hc, const struct route *route)
     /* A client a trusted proxy named: its per-address counts move from the proxy's
      * address to its own, once, at the upgrade that ends this connection's requests. */
     limit_name = NULL;
-    if (loop_config(hc->loop)->trusted_proxies != NULL) /* the peer's own key: no change */
-        limit_name = connlimits_rekey(&hc->slot, sa, loop_config(hc->loop)->per_ip_prefix_v6,
-                                      &limit);
+    if (cfg->trusted_proxies != NULL) /* the peer's own address: no change */
+        limit_name = connlimits_rekey(&hc->slot, sa, cfg->per_ip_prefix_v6, &limit);
     if (limit_name == NULL)
         limit_name = connlimits_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {

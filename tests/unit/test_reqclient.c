@@ -28,7 +28,7 @@ struct rc_case {
     bool tls;            /* the listener is TLS */
     const char *headers; /* header lines, each ending in CRLF */
     enum reqclient_result result;
-    const char *want;    /* PEER/FWD: "ADDR:PORT https|http"; BAD: part of the reason */
+    const char *want; /* PEER/FWD: "ADDR:PORT https|http"; BAD: part of the reason */
 };
 
 static const struct rc_case test_cases[] = {
@@ -43,8 +43,8 @@ static const struct rc_case test_cases[] = {
      PEER, "10.0.0.5:1234 https"},
     {"X-Forwarded-For", "10.0.0.5", false, "X-Forwarded-For: 198.51.100.1\r\n", FWD,
      "198.51.100.1:0 http"},
-    {"x-forwarded-for in lower case", "10.0.0.5", false, "x-forwarded-for: 198.51.100.1\r\n",
-     FWD, "198.51.100.1:0 http"},
+    {"x-forwarded-for in lower case", "10.0.0.5", false, "x-forwarded-for: 198.51.100.1\r\n", FWD,
+     "198.51.100.1:0 http"},
     {"rightmost untrusted", "10.0.0.5", false,
      "X-Forwarded-For: 203.0.113.7, 198.51.100.1\r\nX-Forwarded-For: 10.0.0.6\r\n", FWD,
      "198.51.100.1:0 http"},
@@ -54,8 +54,8 @@ static const struct rc_case test_cases[] = {
      "[2001:db8::1]:80 http"},
     {"proto http over a TLS listener", "10.0.0.5", true,
      "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: http\r\n", FWD, "198.51.100.1:0 http"},
-    {"proto wss", "10.0.0.5", false,
-     "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: wss\r\n", FWD, "198.51.100.1:0 https"},
+    {"proto wss", "10.0.0.5", false, "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: wss\r\n",
+     FWD, "198.51.100.1:0 https"},
     {"both kinds agree", "10.0.0.5", false,
      "Forwarded: for=198.51.100.1\r\nX-Forwarded-For: 198.51.100.1\r\n", FWD,
      "198.51.100.1:0 http"},
