@@ -3,7 +3,9 @@
  * Unix sockets by their path, the built-in echo through echo.c; for tls:// the connected
  * socket then moves to an OpenSSL bufferevent for the handshake. One deadline covers
  * resolving, connecting and the handshake. A connected TCP target socket gets
- * TCP_NODELAY and TCP keepalive (a Unix one has neither: no network to wait on).
+ * TCP_NODELAY and TCP keepalive (a Unix one has neither: no network to wait on). A
+ * route's PROXY protocol header goes out on the bare socket the moment it connects, so
+ * that it comes before the TLS ClientHello of a tls:// target.
  */
 #include "clientsock.h"
 
@@ -27,6 +29,7 @@
 
 #include "echo.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "timeval.h"
 #include "tls.h"
 
@@ -46,6 +49,25 @@ static void clientsock_report(struct clientsock *cs, enum clientsock_result resu
 }
 
 static void clientsock_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Sends <cs>'s PROXY header, if any, on its socket just connected, straight to the kernel:
+ * nothing else has been written yet, so the whole header fits in the empty send buffer
+ * (a short write would be a broken socket). Returns true, or false once reported as
+ * FAILED. */
+static bool clientsock_send_proxy(struct clientsock *cs)
+{
+    ssize_t n;
+
+    if (cs->proxy_len == 0)
+        return true;
+    n = send(bufferevent_getfd(cs->bev), cs->proxy_hdr, cs->proxy_len, MSG_NOSIGNAL);
+    if (n == (ssize_t)cs->proxy_len)
+        return true;
+    snprintf(cs->reason, sizeof(cs->reason), "send PROXY header to %s: %s", cs->target,
+             n < 0 ? strerror(errno) : "short write");
+    clientsock_report(cs, CLIENTSOCK_FAILED);
+    return false;
+}
 
 /* TCP keepalive on a target socket: a target that vanishes without a FIN or reset (a host
  * powered off, a firewall or NAT that forgot the flow) is otherwise never noticed while
@@ -120,6 +142,8 @@ static void clientsock_on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         clientsock_keepalive(bufferevent_getfd(bev));
+        if (!clientsock_send_proxy(cs))
+            return;
         if (cs->tls_target)
             clientsock_tls_start(cs);
         else
@@ -174,7 +198,8 @@ static void clientsock_unix_on_try(evutil_socket_t unused, short what, void *arg
     (void)unused;
     (void)what;
     if (r == 0 || errno == EISCONN) {
-        clientsock_report(cs, CLIENTSOCK_CONNECTED);
+        if (clientsock_send_proxy(cs))
+            clientsock_report(cs, CLIENTSOCK_CONNECTED);
         return;
     }
     if (errno == EAGAIN || errno == EINPROGRESS || errno == EALREADY || errno == EINTR) {
@@ -230,8 +255,8 @@ static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
                                   const struct tls *tls, const struct addr *target, size_t route,
-                                  unsigned timeout_ms,
-                                  uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
+                                  unsigned timeout_ms, uint64_t high_bytes, uint64_t low_bytes,
+                                  const struct clientsock_proxy *proxy, clientsock_cb *cb,
                                   void *arg)
 {
     struct timeval tv = timeval_from_ms(timeout_ms);
@@ -247,6 +272,16 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
     cs->tls_route = route;
     cs->tls = tls;
     addr_format(target, cs->target, sizeof(cs->target));
+    if (proxy != NULL && target->kind != ADDR_ECHO) {
+        int n = proxy->version == 1
+                    ? proxyproto_write_v1(proxy->src, proxy->dst, (char *)cs->proxy_hdr,
+                                          sizeof(cs->proxy_hdr))
+                    : proxyproto_write_v2(proxy->src, proxy->dst, NULL, 0, 0, cs->proxy_hdr,
+                                          sizeof(cs->proxy_hdr));
+        if (n < 0)
+            goto fail;
+        cs->proxy_len = (size_t)n;
+    }
     cs->timer = evtimer_new(base, clientsock_on_timer, cs);
     if (cs->timer == NULL)
         goto fail;

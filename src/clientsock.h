@@ -9,7 +9,9 @@
 #define WSB_CLIENTSOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 
@@ -27,6 +29,18 @@ enum clientsock_result {
 
 struct clientsock;
 struct tls;
+
+/* A PROXY protocol v2 header without TLVs for two Unix addresses, the longest we write
+ * (a v1 line is at most 107 bytes). */
+#define CLIENTSOCK_PROXY_MAX (16 + 216)
+
+/* The PROXY protocol header a target gets before its first byte (a route's send_proxy). */
+struct clientsock_proxy {
+    unsigned version;           /* 1 (text line) or 2 (binary) */
+    const struct sockaddr *src; /* the client: AF_INET, AF_INET6 or AF_UNIX */
+    const struct sockaddr *dst; /* the bridge's address the client reached; NULL: unknown
+                                 * (v1 then says UNKNOWN, v2 has no addresses) */
+};
 
 /* Reports how the connect ended; called once, never from within clientsock_new. */
 typedef void clientsock_cb(struct clientsock *cs, enum clientsock_result result,
@@ -48,12 +62,17 @@ struct clientsock {
     void *arg;
     char target[ADDR_HOST_MAX + 16]; /* "host:port" for messages */
     char reason[600];        /* why it failed */
+    uint8_t proxy_hdr[CLIENTSOCK_PROXY_MAX]; /* sent as soon as the socket connects */
+    size_t proxy_len;        /* its bytes; 0: none */
     unsigned timeout_ms;
     int done;                /* the callback ran */
 };
 
 /* Starts connecting to <target> (a host and port, a Unix socket, or the built-in echo
- * with watermarks <high_bytes>/<low_bytes>) within <timeout_ms>. A tls:// <target> must be
+ * with watermarks <high_bytes>/<low_bytes>) within <timeout_ms>. With <proxy> (NULL:
+ * none; ignored for echo), the PROXY protocol header it describes is the first thing the
+ * socket sends once connected, before any TLS handshake; it is built here and the
+ * caller's addresses are not kept. A tls:// <target> must be
  * the target of route <route> (its index in the config <tls> was made from), and <tls>
  * must outlive the client socket: "connected" is reported once the TLS handshake has
  * succeeded. Returns
@@ -61,8 +80,8 @@ struct clientsock {
  * not called then. */
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
                                   const struct tls *tls, const struct addr *target, size_t route,
-                                  unsigned timeout_ms,
-                                  uint64_t high_bytes, uint64_t low_bytes, clientsock_cb *cb,
+                                  unsigned timeout_ms, uint64_t high_bytes, uint64_t low_bytes,
+                                  const struct clientsock_proxy *proxy, clientsock_cb *cb,
                                   void *arg);
 
 /* Hands the connected bufferevent to the caller, who now owns it (callbacks cleared). */

@@ -64,6 +64,7 @@ enum config_type {
     CONFIG_T_LOG,          /* a mapping of CONFIG_LOG keys */
     CONFIG_T_CHOICE,       /* one word of the key's row in config_choices[] */
     CONFIG_T_MODE,         /* a file mode: 3 or 4 octal digits, stored as unsigned */
+    CONFIG_T_PROXIES,      /* trusted_proxies: one CIDR network or a list (netlist.c) */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "config-internal.h"
+#include "netlist.h"
 #include "origin.h"
 #include "quote.h"
 #include "units.h"
@@ -56,6 +57,7 @@ static_assert(sizeof(enum config_log_level) == sizeof(unsigned), "choices store 
 static_assert(sizeof(enum config_log_format) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_tls_plain) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum tokenreq_from) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum route_send_proxy) == sizeof(unsigned), "choices store unsigned");
 #define CONFIG_KIB 1024u
 #define CONFIG_MIB (1024u * 1024u)
 
@@ -106,6 +108,7 @@ const struct config_key config_keys[] = {
     {CONFIG_TOP, "auth_threads", CONFIG_T_COUNT, "2", 1, CONFIG_AUTH_THREADS_MAX,
      CONFIG_UINT(config, auth_threads), 0},
     {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
+    {CONFIG_TOP, "trusted_proxies", CONFIG_T_PROXIES, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
     /* "target" or "tokens": config_route_read_all requires exactly one */
@@ -135,6 +138,8 @@ const struct config_key config_keys[] = {
     {CONFIG_ROUTE, "auth_file", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, auth_file), 0},
     {CONFIG_ROUTE, "auth_realm", CONFIG_T_STRING, "wsbridge", 0, 0, CONFIG_STR(route, auth_realm),
      0},
+    {CONFIG_ROUTE, "send_proxy", CONFIG_T_CHOICE, "off", 0, 0,
+     CONFIG_ENUM(route, send_proxy, route_send_proxy), 0},
     {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
     {CONFIG_LISTEN, "mode", CONFIG_T_MODE, "0600", 0, 0, CONFIG_UINT(config_listener, mode), 0},
@@ -204,7 +209,13 @@ static const char *const config_token_froms[] = {[TOKENREQ_QUERY] = "query",
                                                  [TOKENREQ_HOST_LABEL] = "host_label",
                                                  NULL};
 
+static const char *const config_send_proxies[] = {[ROUTE_SEND_PROXY_OFF] = "off",
+                                                  [ROUTE_SEND_PROXY_V1] = "v1",
+                                                  [ROUTE_SEND_PROXY_V2] = "v2",
+                                                  NULL};
+
 static const struct config_choice config_choices[] = {
+    {CONFIG_ROUTE, "send_proxy", config_send_proxies},
     {CONFIG_ROUTE, "token_from", config_token_froms},
     {CONFIG_LOG, "target", config_log_targets},
     {CONFIG_LOG, "level", config_log_levels},
@@ -409,6 +420,27 @@ static int config_set_hosts(struct config_ctx *x, const struct config_key *k, st
     return config_fail(x, v, "%s", why);
 }
 
+/* "trusted_proxies": CIDR networks, each checked by netlist.c at its own position, into
+ * the allow list of their own netlist (an empty one would trust everybody: the key is
+ * absent or has at least one network). */
+static int config_set_trusted_proxies(struct config_ctx *x, const struct config_key *k,
+                                      struct yamlnode *v, struct config *c)
+{
+    struct yamlnode *one, **items;
+    char why[256];
+    size_t n;
+
+    if (config_value_list(x, k, v, &one, &items, &n, NETLIST_MAX,
+                          "a network or a list of networks, like [ 10.0.0.5/32, \"::1/128\" ]") < 0)
+        return -1;
+    if ((c->trusted_proxies = netlist_new()) == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++)
+        if (netlist_add(c->trusted_proxies, NETLIST_ALLOW, items[i]->text, why, sizeof(why)) < 0)
+            return config_fail(x, items[i], "%s", why);
+    return 0;
+}
+
 /* "workers": auto (0: the daemon counts the CPUs, since this file reads no system
  * state) or a thread count within the key's bounds. */
 static int config_set_workers(struct config_ctx *x, const struct config_key *k,
@@ -577,6 +609,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct y
         return config_set_hosts(x, k, v, obj);
     case CONFIG_T_NETS:
         return config_route_nets(x, k, v, obj);
+    case CONFIG_T_PROXIES:
+        return config_set_trusted_proxies(x, k, v, obj);
     case CONFIG_T_ADMIN:
         return config_set_mapping(x, k, v, CONFIG_ADMIN, obj, "{ listen: \"127.0.0.1:9090\" }");
     case CONFIG_T_ADMIN_LISTEN:
@@ -789,6 +823,7 @@ void config_free(struct config *c)
     free(c->admin_listen);
     free(c->log.file);
     origin_hosts_free(c->hosts);
+    netlist_free(c->trusted_proxies);
     free(c->file);
     free(c);
 }

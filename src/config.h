@@ -57,6 +57,13 @@ struct config_tls {
     enum config_tls_plain plain;   /* "plain": plain HTTP on this port refused or served */
 };
 
+/* What a route puts before its first byte to the target (HAProxy's PROXY protocol). */
+enum route_send_proxy {
+    ROUTE_SEND_PROXY_OFF = 0, /* nothing: the target's first byte is the client's */
+    ROUTE_SEND_PROXY_V1,      /* the v1 text line */
+    ROUTE_SEND_PROXY_V2,      /* the v2 binary header */
+};
+
 struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
@@ -87,6 +94,8 @@ struct route {
     struct basicauth_users *users; /* read from auth_file by config_load_files (before it:
                                     * no user, everyone refused); NULL without auth_file */
     char *auth_realm;           /* realm of the 401's WWW-Authenticate */
+    enum route_send_proxy send_proxy; /* PROXY header to the target, with the client's
+                                       * address and port and the bridge's */
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
@@ -157,6 +166,9 @@ struct config {
                                       * one per online CPU (the daemon decides) */
     unsigned auth_threads;           /* password hashing threads, shared by the workers */
     struct origin_hosts *hosts;      /* Host names served; NULL: any (and none) */
+    struct netlist *trusted_proxies; /* reverse proxies whose Forwarded / X-Forwarded-*
+                                      * headers name the client (its allow list); NULL:
+                                      * none, such headers are ignored */
     struct route *routes;
     size_t n_routes;
     struct addr *admin_listen;       /* admin.listen, plain HTTP; NULL: no admin listener */

@@ -303,6 +303,10 @@ int config_route_read_all(struct config_ctx *x, struct yamlnode *list)
         }
         if (config_route_access(x, r, seen) < 0)
             return -1;
+        if (r->send_proxy != ROUTE_SEND_PROXY_OFF && r->target.kind == ADDR_ECHO)
+            return config_fail(x, config_seen(seen, CONFIG_ROUTE, "send_proxy")->key,
+                               "\"send_proxy\" needs a target that reads it; the built-in "
+                               "echo would echo the header");
     }
     return 0;
 }

@@ -475,6 +475,8 @@ void httpconn_new(struct loop *l, struct bufferevent *bev, const struct sockaddr
     hc->started_ms = httpconn_now_ms();
     addr_format_sockaddr(sa, hc->peer);
     memcpy(&hc->sa, sa, addr_sockaddr_len(sa));
+    memcpy(&hc->conn_sa, sa, addr_sockaddr_len(sa));
+    hc->https = hc->tls;
     conn_add(&l->conns, &hc->conn, &handler->conn);
     limits.max_head_bytes = (size_t)cfg->max_request_head_bytes;
     if (limits.max_url_bytes > limits.max_head_bytes)

@@ -95,8 +95,14 @@ struct httpconn {
     bool idle;               /* the deadline is the idle limit, not a request head's */
     uint64_t started_ms;     /* CLOCK_MONOTONIC at the accept, for keepalive_time */
     bool read_eof;           /* the client has closed its side: no request will follow */
-    char peer[ADDR_SOCKADDR_STR_MAX];
-    struct sockaddr_storage sa; /* the client's address, for access rules and limits */
+    char peer[ADDR_SOCKADDR_STR_MAX]; /* sa as log lines show it */
+    struct sockaddr_storage sa; /* the client's address, for access rules and limits: the
+                                 * connection's (conn_sa), or the one a trusted proxy's
+                                 * headers named for the request being handled */
+    struct sockaddr_storage conn_sa; /* the address the connection came from (accept, or a
+                                      * PROXY protocol header): the proxy, if it is one */
+    bool https;              /* the request's client used https or wss (a TLS connection,
+                              * or a trusted proxy said so): for the same-origin check */
     struct connlimits_slot slot; /* its count, handed on with the connection */
 };
 

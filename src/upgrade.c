@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "addr.h"
 #include "authpool.h"
 #include "basicauth.h"
 #include "config.h"
@@ -21,6 +23,7 @@
 #include "netlist.h"
 #include "origin.h"
 #include "ratelimit.h"
+#include "reqclient.h"
 #include "route.h"
 #include "runconf.h"
 #include "static.h"
@@ -71,6 +74,7 @@ static void upgrade_refuse(struct httpconn *hc, int status, const char *detail,
  * closed. */
 static bool upgrade_admit(struct httpconn *hc, const struct route *route)
 {
+    const struct config *cfg = loop_config(hc->loop);
     const struct sockaddr *sa = (const struct sockaddr *)&hc->sa;
     const char *limit_name;
     unsigned limit;
@@ -82,11 +86,17 @@ static bool upgrade_admit(struct httpconn *hc, const struct route *route)
     /* Cross-site WebSocket hijacking: without "origins:", only pages of this very host
      * and port (what the web root serves) may open the route from a browser. */
     if (!origin_list_is_allowed(route->origins, http_req_header(&hc->req, "Origin"),
-                                http_req_header(&hc->req, "Host"), hc->tls)) {
+                                http_req_header(&hc->req, "Host"), hc->https)) {
         upgrade_refuse(hc, 403, "origin not allowed", NULL);
         return false;
     }
-    limit_name = connlimits_upgrade(&hc->slot, route, &limit);
+    /* A client a trusted proxy named: its per-address counts move from the proxy's
+     * address to its own, once, at the upgrade that ends this connection's requests. */
+    limit_name = NULL;
+    if (cfg->trusted_proxies != NULL) /* the peer's own address: no change */
+        limit_name = connlimits_rekey(&hc->slot, sa, cfg->per_ip_prefix_v6, &limit);
+    if (limit_name == NULL)
+        limit_name = connlimits_upgrade(&hc->slot, route, &limit);
     if (limit_name != NULL) {
         log_msg_limited(&upgrade_limit_log, LOG_LEVEL_WARN, "client=%s %s: %s reached (%u)",
                         hc->peer, UPGRADE_LOG_URL(hc), limit_name, limit);
@@ -150,7 +160,8 @@ static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
                 UPGRADE_LOG_URL(hc), route->path, LOG_Q(shown));
     }
     bev = httpconn_take(hc, &slot);
-    wsclient_new(hc->loop, bev, route, target, hs, &slot, hc->peer);
+    wsclient_new(hc->loop, bev, route, target, hs, &slot, (const struct sockaddr *)&hc->sa,
+                 hc->peer);
 }
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
@@ -300,6 +311,39 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
         upgrade_hand_on(hc, route, &hs);
 }
 
+/* The client of <hc>'s request, found again for every request of the connection (a
+ * proxy may send requests of several clients over one): the connection's address, or the
+ * one a trusted proxy's forwarded headers name, into hc->sa and hc->peer, which every
+ * later check, count and log line uses; and the scheme it used, into hc->https. Returns
+ * true, or false once a trusted proxy's unusable headers got the request a 400. */
+static bool upgrade_find_client(struct httpconn *hc, const struct config *cfg)
+{
+    const struct sockaddr *conn_sa = (const struct sockaddr *)&hc->conn_sa;
+    struct reqclient rc;
+    enum reqclient_result r = reqclient_find(&hc->req, cfg->trusted_proxies, conn_sa, hc->tls, &rc);
+
+    memcpy(&hc->sa, &rc.sa, sizeof(hc->sa));
+    hc->https = rc.https;
+    addr_format_sockaddr((const struct sockaddr *)&hc->sa, hc->peer);
+    if (r == REQCLIENT_FORWARDED) {
+        if (log_enabled(LOG_LEVEL_DEBUG)) {
+            char proxy[ADDR_SOCKADDR_STR_MAX];
+            addr_format_sockaddr(conn_sa, proxy);
+            log_msg(LOG_LEVEL_DEBUG, "client=%s via proxy %s (%s)%s", hc->peer, proxy, rc.source,
+                    rc.https ? " over https" : "");
+        }
+    } else if (r == REQCLIENT_BAD) {
+        log_msg(LOG_LEVEL_INFO, "client=%s %s: trusted proxy's forwarded headers: %s", hc->peer,
+                UPGRADE_LOG_URL(hc), rc.error);
+        if (handshake_is_upgrade(&hc->req))
+            upgrade_refuse(hc, 400, "bad forwarded header", NULL);
+        else
+            httpconn_reply_error(hc, 400, "bad forwarded header", NULL);
+        return false;
+    }
+    return true;
+}
+
 /* Dispatch rule: an upgrade goes the WebSocket way (which answers the errors). With a
  * web root, a GET or HEAD that is no upgrade goes there whatever route matches its path
  * (websockify's layout: files and WebSocket on one port, any path; a missing file is a
@@ -313,13 +357,15 @@ static void upgrade_dispatch(struct httpconn *hc, void *arg)
     const struct route *route;
 
     (void)arg;
+    if (!upgrade_find_client(hc, cfg))
+        return;
     /* DNS rebinding: a page of the attacker's site, its name pointed at us, would
      * otherwise be same-origin with everything served here. RFC 7230 §5.4: several Host
      * lines are a 400. */
     if (cfg->hosts != NULL) {
         int status = http_req_header_count(&hc->req, "Host") > 1 ? 400 : 421;
         if (status == 400 || !origin_hosts_is_allowed(cfg->hosts, http_req_header(&hc->req, "Host"),
-                                                      hc->tls)) {
+                                                      hc->https)) {
             const char *why = status == 400 ? "more than one Host" : "host not served here";
             if (handshake_is_upgrade(&hc->req))
                 upgrade_refuse(hc, status, why, NULL);

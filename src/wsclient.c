@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -734,9 +735,13 @@ static int wsclient_own_new(struct wsclient *wc, const struct route *route,
 
 void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
                   const struct addr *target, const struct handshake_result *res,
-                  struct connlimits_slot *slot, const char *peer)
+                  struct connlimits_slot *slot, const struct sockaddr *client, const char *peer)
 {
     const struct config *cfg = loop_config(l);
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof(local);
+    struct clientsock_proxy proxy = {.version = route->send_proxy == ROUTE_SEND_PROXY_V1 ? 1 : 2,
+                                     .src = client};
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
     struct wsclient *wc = calloc(1, sizeof(*wc));
@@ -778,11 +783,16 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     /* Read nothing until the target answers: pipelined frames wait in the input. */
     bufferevent_disable(bev, EV_READ);
     bufferevent_set_timeouts(bev, NULL, NULL);
+    /* send_proxy: the bridge's end of the client's connection is the address the client
+     * reached (behind a proxy, the one the proxy reached). */
+    if (getsockname(bufferevent_getfd(bev), (struct sockaddr *)&local, &local_len) == 0)
+        proxy.dst = (const struct sockaddr *)&local;
     /* A tls:// target's context is found by its route's place in the configuration. */
-    wc->connecting = clientsock_new(l->base, l->dns, wc->conf->tls, wsclient_target(wc),
-                                    (size_t)(route - wc->conf->config->routes),
-                                    route->connect_timeout_ms, cfg->high_watermark_bytes,
-                                    cfg->low_watermark_bytes, wsclient_on_connected, wc);
+    wc->connecting = clientsock_new(
+        l->base, l->dns, wc->conf->tls, wsclient_target(wc),
+        (size_t)(route - wc->conf->config->routes), route->connect_timeout_ms,
+        cfg->high_watermark_bytes, cfg->low_watermark_bytes,
+        route->send_proxy != ROUTE_SEND_PROXY_OFF ? &proxy : NULL, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
         log_msg(LOG_LEVEL_WARN, "client=%s route=%s: cannot start a connection to the target "
                 "(answered 502)", peer, route->path);

@@ -89,11 +89,12 @@ struct wsclient {
  * that stops sends it close 1001.
  * <slot> is the connection's count, already a client of <route> (connlimits_upgrade): it
  * moves in, the route's part is given back when the client finishes and the rest when
- * its socket is closed, even when this fails. <peer> is the client's address as text for
- * logs. On failure to allocate, <bev> is closed. */
+ * its socket is closed, even when this fails. <client> is the client's address (the
+ * peer's, or the one a trusted proxy named), for the route's send_proxy, and <peer> the
+ * same as text for logs. On failure to allocate, <bev> is closed. */
 void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *route,
                   const struct addr *target, const struct handshake_result *res,
-                  struct connlimits_slot *slot, const char *peer);
+                  struct connlimits_slot *slot, const struct sockaddr *client, const char *peer);
 
 /* Begins closing: sends a close frame with <code> (0: an empty one) and <reason>, closes
  * the target after it has received everything queued for it, and either waits for the

@@ -6,6 +6,7 @@
  * config_parse, the shipped etc/wsbridge.yaml, and truncated or mutated input that must
  * fail cleanly. Files are found under $WSB_SRCDIR (default ".").
  */
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include "basicauth.h"
 #include "check_main.h"
 #include "config.h"
+#include "netlist.h"
 
 #define DATA_DIR "tests/unit/data/config"
 #define DATA_FILES_MAX 256
@@ -298,6 +300,15 @@ static const struct error_case error_cases[] = {
      "you mean 10.0.0.0/8?)"},
     {"routes: [ { path: /e, target: echo, deny: \"::1/129\" } ]\n", 0,
      "t.yaml:1:43: network \"::1/129\": prefix length above 128"},
+    {ROUTE_ECHO "trusted_proxies: []\n", 0, "t.yaml:2:18: \"trusted_proxies\" must not be an empty list"},
+    {ROUTE_ECHO "trusted_proxies: [ 10.0.0.5/32, 10.0.0.1/8 ]\n", 0,
+     "t.yaml:2:33: network \"10.0.0.1/8\": host bits are set after the prefix length (did "
+     "you mean 10.0.0.0/8?)"},
+    {"routes: [ { path: /e, target: echo, send_proxy: v2 } ]\n", 0,
+     "t.yaml:1:37: \"send_proxy\" needs a target that reads it; the built-in echo would echo "
+     "the header"},
+    {"routes: [ { path: /e, target: \"127.0.0.1:9\", send_proxy: yes } ]\n", 0,
+     "t.yaml:1:58: \"send_proxy\" must be off, v1 or v2, not \"yes\""},
     {"routes: [ { path: /e, target: echo, deny: { a: b } } ]\n", 0,
      "t.yaml:1:43: \"deny\" must be a network or a list of networks, like [ 10.0.0.0/8, "
      "\"::1/128\" ]"},
@@ -671,6 +682,7 @@ static void test_config_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->fd_reserve, 32);
     ck_assert_uint_eq(c->auth_threads, 2);
     ck_assert_ptr_null(c->hosts);
+    ck_assert_ptr_null(c->trusted_proxies);
     ck_assert_ptr_null(c->admin_listen);
     ck_assert_int_eq(c->log.target, CONFIG_LOG_STDERR);
     ck_assert_ptr_null(c->log.file);
@@ -707,6 +719,36 @@ START_TEST(test_config_defaults)
     ck_assert_uint_eq(r->origins->n, 0);
     ck_assert(!r->origins->any && !r->origins->allow_null);
     ck_assert_uint_eq(r->origins->flags, 0);
+    ck_assert_int_eq(r->send_proxy, ROUTE_SEND_PROXY_OFF);
+    config_free(c);
+}
+END_TEST
+
+/* trusted_proxies: its networks in the allow list of its own netlist, IPv6 too;
+ * send_proxy: its words, on TCP, TLS and Unix targets. */
+START_TEST(test_config_proxies)
+{
+    struct config *c = test_config_parse_ok(
+        "t.yaml", "trusted_proxies: [ 10.0.0.5/32, \"::1/128\" ]\n"
+                  "routes:\n"
+                  "  - { path: /a, target: \"127.0.0.1:9\", send_proxy: v1 }\n"
+                  "  - { path: /b, target: \"tls://127.0.0.1:9\", send_proxy: v2 }\n"
+                  "  - { path: /c, target: \"unix:/run/t.sock\", send_proxy: off }\n");
+    struct sockaddr_in in4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+
+    ck_assert_ptr_nonnull(c->trusted_proxies);
+    ck_assert_uint_eq(c->trusted_proxies->n[NETLIST_ALLOW], 2);
+    ck_assert_uint_eq(c->trusted_proxies->n[NETLIST_DENY], 0);
+    inet_pton(AF_INET, "10.0.0.5", &in4.sin_addr);
+    ck_assert(netlist_is_allowed(c->trusted_proxies, (struct sockaddr *)&in4));
+    inet_pton(AF_INET, "10.0.0.6", &in4.sin_addr);
+    ck_assert(!netlist_is_allowed(c->trusted_proxies, (struct sockaddr *)&in4));
+    inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+    ck_assert(netlist_is_allowed(c->trusted_proxies, (struct sockaddr *)&in6));
+    ck_assert_int_eq(c->routes[0].send_proxy, ROUTE_SEND_PROXY_V1);
+    ck_assert_int_eq(c->routes[1].send_proxy, ROUTE_SEND_PROXY_V2);
+    ck_assert_int_eq(c->routes[2].send_proxy, ROUTE_SEND_PROXY_OFF);
     config_free(c);
 }
 END_TEST
@@ -1315,6 +1357,7 @@ static Suite *test_config_suite(void)
                         sizeof(web_root_cases) / sizeof(web_root_cases[0]));
     tcase_add_test(values, test_config_default_file);
     tcase_add_test(values, test_config_default_file_examples);
+    tcase_add_test(values, test_config_proxies);
     tcase_add_test(values, test_config_good_full);
     tcase_add_test(values, test_config_unix);
     tcase_add_test(values, test_config_unix_joined_length);
