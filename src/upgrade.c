@@ -112,6 +112,8 @@ static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
         [TOKENS_MALFORMED] = "malformed token",
         [TOKENS_UNKNOWN] = "unknown token",
         [TOKENS_UNUSABLE] = "token target unusable",
+        [TOKENS_DENIED] = "signed token refused",
+        [TOKENS_REDIS] = "",
     };
 
     if (r == TOKENS_FOUND)
@@ -122,6 +124,9 @@ static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
     connlimits_leave_route(&hc->slot);
     if (r == TOKENS_UNUSABLE)
         upgrade_refuse(hc, 502, why[r], NULL);
+    else if (r == TOKENS_DENIED) /* RFC 6750 §3: the token is what failed */
+        upgrade_refuse(hc, 401, why[r],
+                       "WWW-Authenticate: Bearer realm=\"wsbridge\", error=\"invalid_token\"\r\n");
     else
         upgrade_refuse(hc, 404, why[r], NULL);
     return false;
@@ -139,7 +144,7 @@ static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
     struct addr token_target;
     char shown[ADDR_HOST_MAX + 16];
 
-    if (route->tokens != NULL) {
+    if (route_is_token(route)) {
         if (!upgrade_token_target(hc, route, &token_target))
             return;
         target = &token_target;
