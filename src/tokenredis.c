@@ -29,7 +29,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "loop.h"
 #include "ratelimit.h"
 #include "redisurl.h"
 #include "siphash.h"
@@ -62,7 +61,7 @@ struct tokenredis_conn {
 };
 
 struct tokenredis {
-    struct loop *loop; /* not owned */
+    struct event_base *base; /* not owned: the loop's */
     struct tokenredis_conn *conns;
 };
 
@@ -174,7 +173,7 @@ static int tokenredis_connect(struct tokenredis_conn *c)
         tokenredis_conn_down(c, why);
         return -1;
     }
-    if (redisLibeventAttach(ac, c->owner->loop->base) != REDIS_OK) {
+    if (redisLibeventAttach(ac, c->owner->base) != REDIS_OK) {
         redisAsyncFree(ac);
         tokenredis_conn_down(c, "cannot attach to the event loop");
         return -1;
@@ -270,17 +269,20 @@ static void tokenredis_on_reply(redisAsyncContext *ac, void *reply, void *arg)
     tokenredis_lookup_free(lk);
 }
 
-/* The connection of loop <l> to <url>, made on first use. NULL if out of memory. */
-static struct tokenredis_conn *tokenredis_conn_get(struct loop *l, const struct redisurl *url)
+/* The connection of the loop at *<tp> (event base <base>) to <url>, made on first use.
+ * NULL if out of memory. */
+static struct tokenredis_conn *tokenredis_conn_get(struct tokenredis **tp,
+                                                   struct event_base *base,
+                                                   const struct redisurl *url)
 {
-    struct tokenredis *t = l->redis;
+    struct tokenredis *t = *tp;
     struct tokenredis_conn *c;
 
     if (t == NULL) {
         if ((t = calloc(1, sizeof(*t))) == NULL)
             return NULL;
-        t->loop = l;
-        l->redis = t;
+        t->base = base;
+        *tp = t;
     }
     for (c = t->conns; c != NULL; c = c->next)
         if (memcmp(&c->url, url, sizeof(*url)) == 0)
@@ -300,12 +302,13 @@ static struct tokenredis_conn *tokenredis_conn_get(struct loop *l, const struct 
     return c;
 }
 
-enum tokenredis_result tokenredis_lookup(struct loop *l, const struct route *r, const char *token,
+enum tokenredis_result tokenredis_lookup(struct tokenredis **t, struct event_base *base,
+                                         const struct route *r, const char *token,
                                          size_t len, const char *hash, tokenredis_cb *cb,
                                          void *arg, struct addr *out,
                                          struct tokenredis_lookup **pending)
 {
-    struct tokenredis_conn *c = tokenredis_conn_get(l, r->tokens_redis);
+    struct tokenredis_conn *c = tokenredis_conn_get(t, base, r->tokens_redis);
     struct tokenredis_lookup *lk;
     uint64_t now = tokenredis_now_ms(), h;
     struct timeval tv;
@@ -322,7 +325,7 @@ enum tokenredis_result tokenredis_lookup(struct loop *l, const struct route *r, 
     if (c->pending >= TOKENREDIS_PENDING_MAX)
         return TOKENREDIS_UNAVAILABLE;
     if ((lk = calloc(1, sizeof(*lk))) == NULL ||
-        (lk->timer = evtimer_new(l->base, tokenredis_on_timeout, lk)) == NULL) {
+        (lk->timer = evtimer_new(base, tokenredis_on_timeout, lk)) == NULL) {
         free(lk);
         return TOKENREDIS_UNAVAILABLE;
     }

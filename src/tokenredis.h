@@ -16,7 +16,7 @@
 
 #include "addr.h"
 
-struct loop;
+struct event_base;
 struct route;
 struct tokenredis;
 struct tokenredis_lookup;
@@ -40,13 +40,16 @@ typedef void tokenredis_cb(enum tokenredis_result result, const struct addr *tar
 
 /*
  * Looks up the <len> bytes of <token> (its log hash <hash>) for route <r> (with
- * r->tokens_redis) on loop <l>. Answers at once when it can (UNKNOWN from the negative
- * cache, UNAVAILABLE while Redis is known to be down or out of memory); then <cb> is
- * never called. Otherwise returns PENDING with *<pending> set: <cb>(<arg>) is called
- * once, later, from <l>'s loop, within r->token_timeout_ms (UNAVAILABLE then), unless
- * tokenredis_cancel(*<pending>) comes first. On <l>'s thread.
+ * r->tokens_redis) on the loop whose event base is <base> and whose connections are at
+ * *<t> (loop.h's l->redis: made here on first use). Answers at once when it can
+ * (UNKNOWN from the negative cache, UNAVAILABLE while Redis is known to be down or out of
+ * memory); then <cb> is never called. Otherwise returns PENDING with *<pending> set:
+ * <cb>(<arg>) is called once, later, from that loop, within r->token_timeout_ms
+ * (UNAVAILABLE then), unless tokenredis_cancel(*<pending>) comes first. On the loop's
+ * thread.
  */
-enum tokenredis_result tokenredis_lookup(struct loop *l, const struct route *r, const char *token,
+enum tokenredis_result tokenredis_lookup(struct tokenredis **t, struct event_base *base,
+                                         const struct route *r, const char *token,
                                          size_t len, const char *hash, tokenredis_cb *cb,
                                          void *arg, struct addr *out,
                                          struct tokenredis_lookup **pending);

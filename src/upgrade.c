@@ -269,8 +269,8 @@ static void upgrade_redis_start(struct httpconn *hc, const struct route *route,
         upgrade_refuse(hc, 503, "out of memory", "Retry-After: 1\r\n");
         return;
     }
-    r = tokenredis_lookup(hc->loop, route, token, len, hash, upgrade_on_token, hc, &target,
-                          &lookup);
+    r = tokenredis_lookup(&hc->loop->redis, hc->loop->base, route, token, len, hash,
+                          upgrade_on_token, hc, &target, &lookup);
     OPENSSL_cleanse(token, sizeof(token));
     if (r != TOKENREDIS_PENDING) {
         free(ut);
