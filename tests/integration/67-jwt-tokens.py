@@ -13,6 +13,8 @@ written to the log.
 import base64
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -117,7 +119,7 @@ def main():
         wsb.skip('%s is missing (Debian package openssl)' % OPENSSL)
     wdir = wsb.workdir()
     priv, pub = es256_key(wdir, 'issuer')
-    other_priv, _ = es256_key(wdir, 'other')
+    other_priv, other_pub = es256_key(wdir, 'other')
     secret = os.urandom(32).hex().encode()
     secret_file = os.path.join(wdir, 'hs256.secret')
     with open(secret_file, 'wb') as f:
@@ -176,6 +178,28 @@ def main():
             check('no signature in the log', not leaked, 'found %r' % leaked)
             check('the refusals say why at debug level',
                   'signed token refused: expired' in log and 'wrong audience' in log, log[-600:])
+        with section('a reload reads the key again; a bad key keeps the one before'):
+            shutil.copy(other_pub, pub)
+            mark = d.log_mark()
+            d.signal(signal.SIGHUP)
+            check('reloaded', d.wait_log(r'config reloaded', 10, since=mark) is not None,
+                  d.log_text()[mark:][-400:])
+            status, _ = upgrade(d.port, '/jwt?token=' + tok)
+            check('a token of the old key: 401', status == 401, 'status %s' % status)
+            new_tok = sign_es256(other_priv, good)
+            secrets.append(new_tok.split('.')[2])
+            got = echo_through(d.port, '/jwt?token=' + new_tok, b'new key')
+            check('a token of the new key routes', got == b'new key', 'got %r' % got)
+            with open(pub, 'w') as f:
+                f.write('not a key\n')
+            mark = d.log_mark()
+            d.signal(signal.SIGHUP)
+            check('a key that is no key: the reload fails, naming the route',
+                  d.wait_log(r'reload failed: .*:\d+:\d+: tokens\.jwt\.key', 10, since=mark)
+                  is not None, d.log_text()[mark:][-400:])
+            got = echo_through(d.port, '/jwt?token=' + new_tok, b'kept')
+            check('the key read before keeps serving', got == b'kept', 'got %r' % got)
+            check('no new signature in the log', new_tok.split('.')[2] not in d.log_text())
     with section('a key file that is no key stops the start with FILE:LINE:COL'):
         bad_key = os.path.join(wdir, 'not-a-key.pem')
         with open(bad_key, 'w') as f:

@@ -45,13 +45,17 @@ SECRETS = [ALICE, BOB, CAROL, LATE, SHARED, BADVAL, AFTER, UNKNOWN, 'Secr3t']
 class Redis:
     """A redis-server on 127.0.0.1:<port>, and a minimal RESP client for the test."""
 
-    def __init__(self, wdir, port):
-        self.port = port
-        self.log = os.path.join(wdir, 'redis-%d.log' % port)
+    def __init__(self, wdir, port, unix=None, password=None):
+        self.port, self.unix, self.password = port, unix, password
+        self.log = os.path.join(wdir, 'redis-%s.log' % (port or 'unix'))
         logf = open(self.log, 'ab')
-        self.proc = subprocess.Popen([REDIS_SERVER, '--port', str(port), '--bind', '127.0.0.1',
-                                      '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+        args = [REDIS_SERVER, '--port', str(port), '--bind', '127.0.0.1', '--save', '',
+                '--appendonly', 'no', '--daemonize', 'no']
+        if unix is not None:
+            args += ['--unixsocket', unix, '--unixsocketperm', '700']
+        if password is not None:
+            args += ['--requirepass', password]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                      cwd=wdir)
         logf.close()
         deadline = time.monotonic() + 10 * wsb.SLOW
@@ -65,15 +69,23 @@ class Redis:
                 time.sleep(0.05)
         raise wsb.HarnessError('redis-server did not answer PING')
 
+    def _connect(self):
+        if self.unix is not None:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5 * wsb.SLOW)
+            s.connect(self.unix)
+        else:
+            s = socket.create_connection(('127.0.0.1', self.port), timeout=5 * wsb.SLOW)
+        return s
+
     def cmd(self, *args):
-        s = socket.create_connection(('127.0.0.1', self.port), timeout=5 * wsb.SLOW)
+        s = self._connect()
         try:
-            out = b'*%d\r\n' % len(args)
-            for a in args:
-                a = a.encode() if isinstance(a, str) else a
-                out += b'$%d\r\n%s\r\n' % (len(a), a)
-            s.sendall(out)
+            out = self._pack('AUTH', self.password) if self.password is not None else b''
+            s.sendall(out + self._pack(*args))
             f = s.makefile('rb')
+            if self.password is not None:
+                self._read(f)
             return self._read(f)
         finally:
             s.close()
@@ -94,12 +106,15 @@ class Redis:
             return [self._read(f) for _ in range(int(rest))]
         raise wsb.HarnessError('bad RESP line %r' % line)
 
-    def set(self, token, value):
+    def set(self, token, value, db=DB, prefix=PREFIX):
         # Each cmd() is its own connection: SELECT then SET must share one.
-        s = socket.create_connection(('127.0.0.1', self.port), timeout=5 * wsb.SLOW)
+        s = self._connect()
         try:
-            s.sendall(self._pack('SELECT', str(DB)) + self._pack('SET', PREFIX + token, value))
+            out = self._pack('AUTH', self.password) if self.password is not None else b''
+            s.sendall(out + self._pack('SELECT', str(db)) + self._pack('SET', prefix + token, value))
             f = s.makefile('rb')
+            if self.password is not None:
+                self._read(f)
             a, b = self._read(f), self._read(f)
             if a != 'OK' or b != 'OK':
                 raise wsb.HarnessError('SET failed: %r %r' % (a, b))
@@ -174,6 +189,7 @@ def main():
     redis = Redis(wdir, rport)
     tgt = targets.Echo()
     tgt2 = targets.Echo()
+    tgt_unix = targets.Echo(unix_path=os.path.join(wdir, 'target.sock'))
     url = 'redis://127.0.0.1:%d/%d?prefix=%s' % (rport, DB, PREFIX)
     routes = [{'path': '/websockify', 'tokens': url, 'token_timeout': '2s'}]
     try:
@@ -254,6 +270,28 @@ def main():
                     leaked = [s for s in SECRETS if s in log]
                     check('%s: no token in any log line' % d.name, not leaked,
                           'found %r' % leaked)
+        with section('redis+unix:// with a password and a database in the query'):
+            sock = os.path.join(wdir, 'r.sock')
+            upw = Redis(wdir, 0, unix=sock, password='s3cr3t pw')
+            try:
+                upw.set(ALICE, '{"unix": "%s"}' % tgt_unix.path, db=1, prefix='u:')
+                uroutes = [{'path': '/websockify',
+                            'tokens': 'redis+unix://:s3cr3t%%20pw@%s?db=1&prefix=u:' % sock},
+                           {'path': '/wrongpw',
+                            'tokens': 'redis+unix://:nope@%s?db=1&prefix=u:' % sock}]
+                with wsb.Daemon(wdir, uroutes, name='three') as u:
+                    u.start()
+                    got = echo_through(u.port, ALICE, b'via unix')
+                    check('AUTH, SELECT from the query, a Unix socket value: echoed',
+                          got == b'via unix', 'got %r' % got)
+                    st, retry, _ = upgrade(u.port, '/wrongpw?token=' + ALICE)
+                    check('a wrong password: 503', st == 503 and retry == '1', 'status %s' % st)
+                    check('and the reason is logged', u.wait_log(r'AUTH: .*(WRONGPASS|invalid)',
+                                                                 5) is not None,
+                          u.log_text()[-600:])
+                    check('the password is never logged', 's3cr3t' not in u.log_text())
+            finally:
+                upw.stop()
         with section('a bad Redis URL: FILE:LINE:COL'):
             cfg = os.path.join(wdir, 'bad.yaml')
             with open(cfg, 'w') as f:
@@ -268,6 +306,7 @@ def main():
         redis.stop()
         tgt.close()
         tgt2.close()
+        tgt_unix.close()
 
 
 if __name__ == '__main__':
