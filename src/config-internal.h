@@ -194,10 +194,10 @@ int config_route_frames(struct config_ctx *x, const struct config_key *k, const 
                         struct route *r);
 int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                         struct route *r);
-int config_route_token_source(struct config_ctx *x, const struct config_key *k,
-                               struct yamlnode *v, struct route *r);
-int config_route_algorithms(struct config_ctx *x, const struct config_key *k,
-                            struct yamlnode *v, struct route_jwt *j);
+int config_route_token_source(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                              struct route *r);
+int config_route_algorithms(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                            struct route_jwt *j);
 int config_route_origins(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                          struct route *r);
 int config_route_nets(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,

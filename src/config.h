@@ -60,12 +60,12 @@ struct config_tls {
 
 /* "tokens: { jwt: { ... } }": the token is a signed JWT that names the target. */
 struct route_jwt {
-    char *key_file;       /* PEM public key (ES256, RS256) or raw secret (HS256), joined */
-    char *key_file_name;  /* as written, for messages */
-    unsigned algorithms;  /* JWT_ALG_* bits (jwt.h) that tokens may use */
-    char *audience;       /* "aud" a token must name; NULL: a token with "aud" is refused */
-    unsigned leeway_ms;   /* clock skew allowed on exp and nbf */
-    bool require_exp;     /* a token without "exp" is refused */
+    char *key_file;      /* PEM public key (ES256, RS256) or raw secret (HS256), joined */
+    char *key_file_name; /* as written, for messages */
+    unsigned algorithms; /* JWT_ALG_* bits (jwt.h) that tokens may use */
+    char *audience;      /* "aud" a token must name; NULL: a token with "aud" is refused */
+    unsigned leeway_ms;  /* clock skew allowed on exp and nbf */
+    bool require_exp;    /* a token without "exp" is refused */
 };
 
 struct route {

@@ -275,8 +275,8 @@ static int config_route_tokens_rules(struct config_ctx *x, const struct route *r
 
 /* "tokens": a websockify token file or folder (a file name), a Redis URL (redisurl.h),
  * or a mapping { jwt: { key: FILE, algorithms: [...], ... } }. */
-int config_route_token_source(struct config_ctx *x, const struct config_key *k,
-                              struct yamlnode *v, struct route *r)
+int config_route_token_source(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                              struct route *r)
 {
     const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL};
     struct config_key file_key = *k;
@@ -316,8 +316,8 @@ int config_route_token_source(struct config_ctx *x, const struct config_key *k,
 }
 
 /* "tokens.jwt.algorithms": ES256, RS256, HS256, one or a list, none twice. */
-int config_route_algorithms(struct config_ctx *x, const struct config_key *k,
-                            struct yamlnode *v, struct route_jwt *j)
+int config_route_algorithms(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                            struct route_jwt *j)
 {
     struct yamlnode *one, **items;
     size_t n;

@@ -47,8 +47,7 @@ static int redisurl_decode(const char *s, size_t n, char *out, size_t cap, const
             c = hi * 16 + lo;
             i += 2;
         } else if (c < 0x21 || c == 0x7f) {
-            snprintf(err, err_len, "%s: spaces and control characters must be %%-encoded",
-                     what);
+            snprintf(err, err_len, "%s: spaces and control characters must be %%-encoded", what);
             return -1;
         }
         if (o + 1 >= cap) {
@@ -161,11 +160,13 @@ static int redisurl_parse_tcp(const char *p, struct redisurl *out, char *err, si
         const char *colon = memrchr(p, ':', n);
         bool has_port = colon != NULL && (p[0] != '[' || colon > (const char *)memchr(p, ']', n));
         snprintf(hostport, sizeof(hostport), "%.*s%s", (int)n, p,
-                 has_port ? "" : ":" "6379");
+                 has_port ? ""
+                          : ":"
+                            "6379");
     }
     if (addr_parse(hostport, false, &a, why, sizeof(why)) != 0 || a.kind == ADDR_UNIX || a.tls) {
-        snprintf(err, err_len, "%s", a.kind == ADDR_UNIX ? "a Unix socket is redis+unix:///PATH"
-                                                         : why);
+        snprintf(err, err_len, "%s",
+                 a.kind == ADDR_UNIX ? "a Unix socket is redis+unix:///PATH" : why);
         return -1;
     }
     snprintf(out->host, sizeof(out->host), "%s", a.host);
@@ -188,8 +189,9 @@ static int redisurl_parse_unix(const char *p, struct redisurl *out, char *err, s
 
     out->is_unix = true;
     if (n == 0 || p[0] != '/') {
-        snprintf(err, err_len, "redis+unix:// takes an absolute socket path, "
-                               "redis+unix:///run/redis.sock");
+        snprintf(err, err_len,
+                 "redis+unix:// takes an absolute socket path, "
+                 "redis+unix:///run/redis.sock");
         return -1;
     }
     if (n > ADDR_UNIX_PATH_MAX) {

@@ -35,9 +35,9 @@
 #include "tokenvalue.h"
 
 enum tokenredis_state {
-    TOKENREDIS_DOWN = 0,  /* no context; connect again from next_attempt_ms on */
+    TOKENREDIS_DOWN = 0,   /* no context; connect again from next_attempt_ms on */
     TOKENREDIS_CONNECTING, /* a context whose connect has not completed */
-    TOKENREDIS_READY,     /* connected (AUTH and SELECT sent first, in order) */
+    TOKENREDIS_READY,      /* connected (AUTH and SELECT sent first, in order) */
 };
 
 struct tokenredis_neg {
@@ -48,14 +48,14 @@ struct tokenredis_neg {
 /* One Redis (one URL) on one loop. */
 struct tokenredis_conn {
     struct tokenredis_conn *next;
-    struct tokenredis *owner;   /* not owned */
+    struct tokenredis *owner; /* not owned */
     struct redisurl url;
     char shown[ADDR_HOST_MAX + ADDR_UNIX_PATH_MAX + 64]; /* the URL for logs, no password */
-    redisAsyncContext *ac;      /* owned by hiredis once connected; NULL when DOWN */
+    redisAsyncContext *ac; /* owned by hiredis once connected; NULL when DOWN */
     enum tokenredis_state state;
-    uint64_t next_attempt_ms;   /* DOWN: when connecting is allowed again */
-    unsigned backoff_ms;        /* the next failure's wait */
-    size_t pending;             /* GETs in flight */
+    uint64_t next_attempt_ms; /* DOWN: when connecting is allowed again */
+    unsigned backoff_ms;      /* the next failure's wait */
+    size_t pending;           /* GETs in flight */
     uint8_t key[SIPHASH_KEY_BYTES];
     struct tokenredis_neg neg[TOKENREDIS_NEGATIVE_SLOTS];
 };
@@ -69,10 +69,10 @@ struct tokenredis_lookup {
     struct tokenredis_conn *conn; /* not owned; NULL once the connection is gone */
     tokenredis_cb *cb;            /* NULL: answered or cancelled, only the reply is awaited */
     void *arg;
-    struct event *timer;          /* the deadline */
-    uint64_t h;                   /* the token's negative-cache hash */
-    char hash[16];                /* the token's log hash */
-    char route[64];               /* the route's path, for log lines */
+    struct event *timer; /* the deadline */
+    uint64_t h;          /* the token's negative-cache hash */
+    char hash[16];       /* the token's log hash */
+    char route[64];      /* the route's path, for log lines */
 };
 
 /* Redis trouble: a peer cannot cause it, but a Redis down causes it per request. */
@@ -118,7 +118,7 @@ static void tokenredis_conn_down(struct tokenredis_conn *c, const char *why)
                     "tokens %s: %s; connecting again in %u ms (meanwhile: 503)", c->shown, why,
                     c->backoff_ms);
     c->backoff_ms = c->backoff_ms * 2 > TOKENREDIS_BACKOFF_MAX_MS ? TOKENREDIS_BACKOFF_MAX_MS
-                                                                 : c->backoff_ms * 2;
+                                                                  : c->backoff_ms * 2;
 }
 
 static void tokenredis_on_connect(const redisAsyncContext *ac, int status)
@@ -143,8 +143,9 @@ static void tokenredis_on_disconnect(const redisAsyncContext *ac, int status)
 
     if (c == NULL)
         return;
-    tokenredis_conn_down(c, status == REDIS_OK ? "connection closed"
-                            : ac->errstr[0] != '\0' ? ac->errstr : "connection lost");
+    tokenredis_conn_down(c, status == REDIS_OK      ? "connection closed"
+                            : ac->errstr[0] != '\0' ? ac->errstr
+                                                    : "connection lost");
 }
 
 /* AUTH's and SELECT's replies: an error there is a configuration mistake, said once a
@@ -262,17 +263,16 @@ static void tokenredis_on_reply(redisAsyncContext *ac, void *reply, void *arg)
         log_msg_limited(&tokenredis_log, LOG_LEVEL_WARN, "route %s: token=#%s: Redis: %s",
                         lk->route, lk->hash,
                         rep->type == REDIS_REPLY_ERROR ? rep->str : "not a string value");
-        tokenredis_answer(lk, rep->type == REDIS_REPLY_ERROR ? TOKENREDIS_UNAVAILABLE
-                                                             : TOKENREDIS_UNUSABLE,
-                          NULL);
+        tokenredis_answer(
+            lk, rep->type == REDIS_REPLY_ERROR ? TOKENREDIS_UNAVAILABLE : TOKENREDIS_UNUSABLE,
+            NULL);
     }
     tokenredis_lookup_free(lk);
 }
 
 /* The connection of the loop at *<tp> (event base <base>) to <url>, made on first use.
  * NULL if out of memory. */
-static struct tokenredis_conn *tokenredis_conn_get(struct tokenredis **tp,
-                                                   struct event_base *base,
+static struct tokenredis_conn *tokenredis_conn_get(struct tokenredis **tp, struct event_base *base,
                                                    const struct redisurl *url)
 {
     struct tokenredis *t = *tp;
@@ -303,10 +303,9 @@ static struct tokenredis_conn *tokenredis_conn_get(struct tokenredis **tp,
 }
 
 enum tokenredis_result tokenredis_lookup(struct tokenredis **t, struct event_base *base,
-                                         const struct route *r, const char *token,
-                                         size_t len, const char *hash, tokenredis_cb *cb,
-                                         void *arg, struct addr *out,
-                                         struct tokenredis_lookup **pending)
+                                         const struct route *r, const char *token, size_t len,
+                                         const char *hash, tokenredis_cb *cb, void *arg,
+                                         struct addr *out, struct tokenredis_lookup **pending)
 {
     struct tokenredis_conn *c = tokenredis_conn_get(t, base, r->tokens_redis);
     struct tokenredis_lookup *lk;

@@ -28,11 +28,11 @@ struct tokenredis_lookup;
 #define TOKENREDIS_PENDING_MAX 10000   /* lookups under way per connection; then 503 */
 
 enum tokenredis_result {
-    TOKENREDIS_FOUND = 0,    /* the target is in *out (or given to the callback) */
-    TOKENREDIS_UNKNOWN,      /* no such key: 404 */
-    TOKENREDIS_UNUSABLE,     /* a value that names no target this bridge can use: 502 */
-    TOKENREDIS_UNAVAILABLE,  /* Redis is down, refused, or did not answer in time: 503 */
-    TOKENREDIS_PENDING,      /* the answer comes through the callback */
+    TOKENREDIS_FOUND = 0,   /* the target is in *out (or given to the callback) */
+    TOKENREDIS_UNKNOWN,     /* no such key: 404 */
+    TOKENREDIS_UNUSABLE,    /* a value that names no target this bridge can use: 502 */
+    TOKENREDIS_UNAVAILABLE, /* Redis is down, refused, or did not answer in time: 503 */
+    TOKENREDIS_PENDING,     /* the answer comes through the callback */
 };
 
 /* The answer of a pending lookup, on the loop's thread; <target> only for FOUND. */
@@ -49,10 +49,9 @@ typedef void tokenredis_cb(enum tokenredis_result result, const struct addr *tar
  * thread.
  */
 enum tokenredis_result tokenredis_lookup(struct tokenredis **t, struct event_base *base,
-                                         const struct route *r, const char *token,
-                                         size_t len, const char *hash, tokenredis_cb *cb,
-                                         void *arg, struct addr *out,
-                                         struct tokenredis_lookup **pending);
+                                         const struct route *r, const char *token, size_t len,
+                                         const char *hash, tokenredis_cb *cb, void *arg,
+                                         struct addr *out, struct tokenredis_lookup **pending);
 
 /* Gives up a pending lookup: its callback is never called. */
 void tokenredis_cancel(struct tokenredis_lookup *lk);

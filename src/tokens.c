@@ -58,8 +58,8 @@ struct tokens_source {
 
 /* A "tokens: { jwt: ... }" route's key, read at load. */
 struct tokens_jwt {
-    EVP_PKEY *pkey;     /* ES256, RS256; or NULL */
-    uint8_t *secret;    /* HS256; or NULL */
+    EVP_PKEY *pkey;  /* ES256, RS256; or NULL */
+    uint8_t *secret; /* HS256; or NULL */
     size_t secret_len;
 };
 
@@ -546,8 +546,10 @@ static struct tokens_jwt *tokens_jwt_new(const struct route_jwt *rj, char *why, 
     pem = len >= 11 && memmem(text, len, "-----BEGIN ", 11) != NULL;
     if (pem) {
         if ((rj->algorithms & JWT_ALG_HS256) != 0) {
-            snprintf(why, why_len, "%s: a PEM public key; HS256 takes a raw shared secret, in "
-                     "a file of its own on another route", rj->key_file);
+            snprintf(why, why_len,
+                     "%s: a PEM public key; HS256 takes a raw shared secret, in "
+                     "a file of its own on another route",
+                     rj->key_file);
             goto fail;
         }
         if ((j->pkey = jwt_key_from_pem(text, len, err, sizeof(err))) == NULL) {
@@ -564,8 +566,10 @@ static struct tokens_jwt *tokens_jwt_new(const struct route_jwt *rj, char *why, 
         }
     } else {
         if (rj->algorithms != JWT_ALG_HS256) {
-            snprintf(why, why_len, "%s: not a PEM public key (ES256 and RS256 need one; a raw "
-                     "secret is for HS256 alone)", rj->key_file);
+            snprintf(why, why_len,
+                     "%s: not a PEM public key (ES256 and RS256 need one; a raw "
+                     "secret is for HS256 alone)",
+                     rj->key_file);
             goto fail;
         }
         if (len > 0 && text[len - 1] == '\n')
@@ -713,8 +717,8 @@ static enum tokens_result tokens_lookup_jwt(const struct route *r, const struct 
         snprintf(spec, sizeof(spec), strchr(claims.host, ':') ? "[%s]:%u" : "%s:%u", claims.host,
                  (unsigned)claims.port);
     if (addr_parse(spec, false, out, why, sizeof(why)) != 0 || out->tls) {
-        log_msg_limited(&tokens_unusable_log, LOG_LEVEL_WARN,
-                        "route %s: token=#%s: target %s: %s", r->path, hash, LOG_Q(spec), why);
+        log_msg_limited(&tokens_unusable_log, LOG_LEVEL_WARN, "route %s: token=#%s: target %s: %s",
+                        r->path, hash, LOG_Q(spec), why);
         return TOKENS_UNUSABLE;
     }
     return TOKENS_FOUND;
@@ -772,9 +776,8 @@ const char *tokens_log_url(const struct tokens *t, const struct config *c, const
     if (t == NULL || !t->any || url == NULL)
         return url;
     r = route_match(c, url);
-    tokenreq_redact(url,
-                    r != NULL && route_is_token(r) && r->token_from == TOKENREQ_PATH ? r->match_len
-                                                                                       : 0,
-                    out, cap);
+    tokenreq_redact(
+        url, r != NULL && route_is_token(r) && r->token_from == TOKENREQ_PATH ? r->match_len : 0,
+        out, cap);
     return out;
 }

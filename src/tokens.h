@@ -58,8 +58,8 @@ void tokens_free(struct tokens *t);
  * folder itself). On a "tokens: { jwt: ... }" route the token is verified with the key
  * read at load (jwt.c, the clock now) and its claims are the target: TOKENS_DENIED when
  * it does not pass (the reason logged at debug level). A Redis route answers
- * TOKENS_REDIS at once: its lookup is asynchronous (tokenredis.h). <hash> receives the token's log hash, or "" when there is none. Any
- * thread, at once.
+ * TOKENS_REDIS at once: its lookup is asynchronous (tokenredis.h). <hash> receives the token's log
+ * hash, or "" when there is none. Any thread, at once.
  */
 enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const char *url,
                                  const char *host, struct addr *out,

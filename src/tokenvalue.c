@@ -57,8 +57,8 @@ static int tokenvalue_json(const char *text, size_t len, struct addr *out, const
         return -1;
     }
     if (i_unix != JSONMINI_NONE) {
-        if (i_port != JSONMINI_NONE ||
-            jsonmini_string(&j, i_unix, path, sizeof(path), &n) != 0 || n != strlen(path)) {
+        if (i_port != JSONMINI_NONE || jsonmini_string(&j, i_unix, path, sizeof(path), &n) != 0 ||
+            n != strlen(path)) {
             *why = "\"unix\" must be a path string, without \"port\"";
             return -1;
         }
@@ -89,8 +89,8 @@ static int tokenvalue_json(const char *text, size_t len, struct addr *out, const
         *why = "\"port\" must be a number 1..65535, \"host\" a bare name or address";
         return -1;
     }
-    snprintf(spec, sizeof(spec), strchr(host, ':') != NULL ? "[%s]:%" PRId64 : "%s:%" PRId64,
-             host, port);
+    snprintf(spec, sizeof(spec), strchr(host, ':') != NULL ? "[%s]:%" PRId64 : "%s:%" PRId64, host,
+             port);
     return tokenvalue_addr(spec, out, why);
 }
 

@@ -488,8 +488,8 @@ static void upgrade_on_cut(struct httpconn *hc, void *wait, enum httpconn_cut wh
         if (why == HTTPCONN_CUT_GONE)
             return;
         httpconn_wait_end(hc);
-        upgrade_refuse(hc, 503, why == HTTPCONN_CUT_STOP ? "server stopping"
-                                                         : "token lookup took too long",
+        upgrade_refuse(hc, 503,
+                       why == HTTPCONN_CUT_STOP ? "server stopping" : "token lookup took too long",
                        "Retry-After: 1\r\n");
         return;
     }

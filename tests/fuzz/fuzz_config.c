@@ -153,8 +153,7 @@ static void fuzz_config_check(const struct config *c)
         FUZZ_CHECK(r->match_len == (r->prefix ? len - 1 : len));
         FUZZ_CHECK(!r->prefix || r->path[len - 2] == '/');
         /* a fixed target or one token source (file, Redis, JWT), never two */
-        FUZZ_CHECK((r->tokens != NULL) + (r->tokens_redis != NULL) + (r->tokens_jwt != NULL) <=
-                   1);
+        FUZZ_CHECK((r->tokens != NULL) + (r->tokens_redis != NULL) + (r->tokens_jwt != NULL) <= 1);
         if (r->tokens_jwt != NULL)
             FUZZ_CHECK(r->tokens_jwt->key_file != NULL && r->tokens_jwt->algorithms != 0 &&
                        (r->tokens_jwt->algorithms & ~7u) == 0);

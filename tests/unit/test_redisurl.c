@@ -105,10 +105,11 @@ START_TEST(test_redisurl_limits)
     struct redisurl u;
 
     /* A prefix of exactly REDISURL_PREFIX_MAX bytes fits; one more does not. */
-    snprintf(url, sizeof(url), "redis://h/0?prefix=%.*s", REDISURL_PREFIX_MAX,
-             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    snprintf(
+        url, sizeof(url), "redis://h/0?prefix=%.*s", REDISURL_PREFIX_MAX,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     ck_assert_msg(redisurl_parse(url, &u, err, sizeof(err)) == 0, "%s", err);
     ck_assert_uint_eq(strlen(u.prefix), REDISURL_PREFIX_MAX);
     strcat(url, "a");

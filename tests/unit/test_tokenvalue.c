@@ -37,8 +37,8 @@ START_TEST(test_tokenvalue_good)
     const char *why = NULL;
     struct addr a;
 
-    ck_assert_msg(tokenvalue_parse(g->value, strlen(g->value), &a, &why) == 0, "%s: %s",
-                  g->value, why);
+    ck_assert_msg(tokenvalue_parse(g->value, strlen(g->value), &a, &why) == 0, "%s: %s", g->value,
+                  why);
     ck_assert_int_eq(a.kind, g->kind);
     ck_assert_str_eq(a.host, g->host);
     ck_assert_uint_eq(a.port, g->port);
