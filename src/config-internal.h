@@ -33,6 +33,7 @@ enum config_section {
     CONFIG_TLS_CERT,  /* keys of one entry of "tls.certificates", struct config_tls_cert */
     CONFIG_ADMIN,     /* keys under "admin:", fields of struct config */
     CONFIG_LOG,       /* keys under "log:", fields of struct config (its log member) */
+    CONFIG_JWT,       /* keys under a route's "tokens: { jwt: ... }", struct route_jwt */
 };
 
 enum config_type {
@@ -65,6 +66,8 @@ enum config_type {
     CONFIG_T_CHOICE,       /* one word of the key's row in config_choices[] */
     CONFIG_T_MODE,         /* a file mode: 3 or 4 octal digits, stored as unsigned */
     CONFIG_T_PROXIES,      /* trusted_proxies: one CIDR network or a list (netlist.c) */
+    CONFIG_T_TOKEN_SOURCE, /* a token file or folder, a Redis URL, or { jwt: { ... } } */
+    CONFIG_T_ALGORITHMS,   /* JWT algorithm names, one or a list (route_jwt) */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -192,6 +195,10 @@ int config_route_frames(struct config_ctx *x, const struct config_key *k, const 
                         struct route *r);
 int config_route_tokens(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                         struct route *r);
+int config_route_token_source(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                              struct route *r);
+int config_route_algorithms(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                            struct route_jwt *j);
 int config_route_origins(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                          struct route *r);
 int config_route_nets(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,

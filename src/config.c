@@ -35,12 +35,14 @@ static const char *const config_section_noun[] = {
     [CONFIG_ROUTE] = "route",     [CONFIG_LISTEN] = "listener",
     [CONFIG_TLS] = "\"tls\"",     [CONFIG_TLS_CERT] = "certificate",
     [CONFIG_ADMIN] = "\"admin\"", [CONFIG_LOG] = "\"log\"",
+    [CONFIG_JWT] = "\"tokens.jwt\"",
 };
 static const char *const config_section_prefix[] = {
     [CONFIG_TOP] = "",         [CONFIG_HEARTBEAT] = "heartbeat.",
     [CONFIG_ROUTE] = "",       [CONFIG_LISTEN] = "",
     [CONFIG_TLS] = "tls.",     [CONFIG_TLS_CERT] = "tls.certificates.",
     [CONFIG_ADMIN] = "admin.", [CONFIG_LOG] = "log.",
+    [CONFIG_JWT] = "tokens.jwt.",
 };
 
 /* _Generic makes a row whose field has the wrong C type fail to compile, since rows are
@@ -113,7 +115,17 @@ const struct config_key config_keys[] = {
     {CONFIG_ROUTE, "path", CONFIG_T_PATH, NULL, 0, 0, 0, CONFIG_REQUIRED},
     /* "target" or "tokens": config_route_read_all requires exactly one */
     {CONFIG_ROUTE, "target", CONFIG_T_TARGET, NULL, 0, 0, 0, 0},
-    {CONFIG_ROUTE, "tokens", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route, tokens), 0},
+    {CONFIG_ROUTE, "tokens", CONFIG_T_TOKEN_SOURCE, NULL, 0, 0, 0, 0},
+    {CONFIG_ROUTE, "token_timeout", CONFIG_T_DURATION, "2s", 1, 600000,
+     CONFIG_MS(route, token_timeout_ms), 0},
+    {CONFIG_JWT, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(route_jwt, key_file),
+     CONFIG_REQUIRED},
+    {CONFIG_JWT, "algorithms", CONFIG_T_ALGORITHMS, NULL, 0, 0, 0, CONFIG_REQUIRED},
+    {CONFIG_JWT, "audience", CONFIG_T_STRING, NULL, 0, 0, CONFIG_STR(route_jwt, audience), 0},
+    {CONFIG_JWT, "leeway", CONFIG_T_DURATION, "30s", 0, 86400000,
+     CONFIG_MS(route_jwt, leeway_ms), 0},
+    {CONFIG_JWT, "require_exp", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(route_jwt, require_exp),
+     0},
     {CONFIG_ROUTE, "token_from", CONFIG_T_CHOICE, "query", 0, 0,
      CONFIG_ENUM(route, token_from, tokenreq_from), 0},
     {CONFIG_ROUTE, "frames", CONFIG_T_FRAMES, "binary", 0, 0, 0, 0},
@@ -621,6 +633,10 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct y
         return config_set_choice(x, k, v, obj);
     case CONFIG_T_MODE:
         return config_value_mode(x, k, v, obj);
+    case CONFIG_T_TOKEN_SOURCE:
+        return config_route_token_source(x, k, v, obj);
+    case CONFIG_T_ALGORITHMS:
+        return config_route_algorithms(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }

@@ -18,6 +18,7 @@
 
 struct basicauth_users;
 struct netlist;
+struct redisurl;
 
 #define CONFIG_REALM_MAX 200 /* bytes of a route's auth_realm */
 
@@ -64,6 +65,16 @@ enum route_send_proxy {
     ROUTE_SEND_PROXY_V2,      /* the v2 binary header */
 };
 
+/* "tokens: { jwt: { ... } }": the token is a signed JWT that names the target. */
+struct route_jwt {
+    char *key_file;      /* PEM public key (ES256, RS256) or raw secret (HS256), joined */
+    char *key_file_name; /* as written, for messages */
+    unsigned algorithms; /* JWT_ALG_* bits (jwt.h) that tokens may use */
+    char *audience;      /* "aud" a token must name; NULL: a token with "aud" is refused */
+    unsigned leeway_ms;  /* clock skew allowed on exp and nbf */
+    bool require_exp;    /* a token without "exp" is refused */
+};
+
 struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
@@ -71,6 +82,9 @@ struct route {
     struct addr target;         /* the fixed target; unset (zero) on a token route */
     char *tokens;               /* a token route: its token file or folder (websockify's
                                  * TokenFile), joined to the config's folder; else NULL */
+    struct redisurl *tokens_redis; /* a token route whose tokens are in Redis; else NULL */
+    struct route_jwt *tokens_jwt;  /* a token route whose tokens are signed JWTs; else NULL */
+    unsigned token_timeout_ms;     /* a Redis lookup's deadline (then 503) */
     enum tokenreq_from token_from; /* a token route: where a request's token is found */
     enum route_frames frames;
     char **subprotocols;        /* required list; NULL: none required, see below */

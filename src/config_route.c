@@ -11,13 +11,16 @@
 #include <string.h>
 
 #include "basicauth.h"
+#include "jwt.h"
 #include "netlist.h"
 #include "origin.h"
 #include "quote.h"
+#include "redisurl.h"
 
 #define CONFIG_ROUTES_MAX 4096     /* routes; duplicate checks are quadratic */
 #define CONFIG_SUBPROTOCOLS_MAX 64 /* subprotocols of one route */
 #define CONFIG_ORIGINS_MAX 256     /* origin patterns of one route */
+#define CONFIG_ALGORITHMS_MAX 3    /* names under tokens.jwt.algorithms */
 
 /* Route paths are compared byte for byte with request targets, which are ASCII
  * (RFC 3986 §2: other bytes arrive percent-encoded), so a path that could never match
@@ -247,6 +250,7 @@ static int config_route_tokens_rules(struct config_ctx *x, const struct route *r
     const struct yamlnode_pair *target = config_seen(seen, CONFIG_ROUTE, "target");
     const struct yamlnode_pair *tokens = config_seen(seen, CONFIG_ROUTE, "tokens");
     const struct yamlnode_pair *from = config_seen(seen, CONFIG_ROUTE, "token_from");
+    const struct yamlnode_pair *timeout = config_seen(seen, CONFIG_ROUTE, "token_timeout");
 
     if (target == NULL && tokens == NULL)
         return config_fail(x, item,
@@ -256,12 +260,83 @@ static int config_route_tokens_rules(struct config_ctx *x, const struct route *r
         return config_fail(x, tokens->key,
                            "a route has \"target\" or \"tokens\", not both: its target is "
                            "fixed, or it comes from a token");
+    if (timeout != NULL && r->tokens_redis == NULL)
+        return config_fail(x, timeout->key,
+                           "\"token_timeout\" applies to routes whose \"tokens\" are in "
+                           "Redis");
     if (from != NULL && tokens == NULL)
         return config_fail(x, from->key, "\"token_from\" applies to routes with \"tokens\"");
     if (from != NULL && r->token_from == TOKENREQ_PATH && !r->prefix)
         return config_fail(x, from->value,
                            "\"token_from: path\" needs a prefix route, like \"/vnc/*\": the "
                            "token is the last segment after its prefix");
+    return 0;
+}
+
+/* "tokens": a websockify token file or folder (a file name), a Redis URL (redisurl.h),
+ * or a mapping { jwt: { key: FILE, algorithms: [...], ... } }. */
+int config_route_token_source(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                              struct route *r)
+{
+    const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL};
+    struct config_key file_key = *k;
+    struct yamlnode *jv;
+    char why[256];
+
+    if (v->kind == YAMLNODE_SCALAR && !v->is_null && redisurl_is_redis(v->text)) {
+        if ((r->tokens_redis = malloc(sizeof(*r->tokens_redis))) == NULL)
+            return config_oom(x);
+        if (redisurl_parse(v->text, r->tokens_redis, why, sizeof(why)) != 0)
+            return config_fail(x, v, "\"tokens\": Redis URL: %s", why);
+        return 0;
+    }
+    if (v->kind != YAMLNODE_MAPPING) {
+        file_key.type = CONFIG_T_FILE;
+        file_key.offset = offsetof(struct route, tokens);
+        return config_value_file(x, &file_key, v, r);
+    }
+    if (v->n != 1 || strcmp(v->pairs[0].key->text, "jwt") != 0)
+        return config_fail(x, v,
+                           "\"tokens\" must be a token file, a Redis URL "
+                           "(redis://HOST:PORT/DB) or { jwt: { key: FILE, algorithms: "
+                           "[ES256] } }");
+    jv = v->pairs[0].value;
+    if (jv->kind != YAMLNODE_MAPPING)
+        return config_fail(x, jv,
+                           "\"tokens.jwt\" must be a mapping, like { key: FILE, "
+                           "algorithms: [ES256] }");
+    if ((r->tokens_jwt = calloc(1, sizeof(*r->tokens_jwt))) == NULL)
+        return config_oom(x);
+    if (config_map_read(x, CONFIG_JWT, jv, r->tokens_jwt, seen) < 0)
+        return -1;
+    if ((r->tokens_jwt->key_file_name =
+             strdup(config_seen(seen, CONFIG_JWT, "key")->value->text)) == NULL)
+        return config_oom(x);
+    return 0;
+}
+
+/* "tokens.jwt.algorithms": ES256, RS256, HS256, one or a list, none twice. */
+int config_route_algorithms(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                            struct route_jwt *j)
+{
+    struct yamlnode *one, **items;
+    size_t n;
+
+    if (config_value_list(x, k, v, &one, &items, &n, CONFIG_ALGORITHMS_MAX,
+                          "an algorithm or a list of them, like [ ES256, RS256 ]") < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bit = jwt_alg_from_name(items[i]->text);
+        if (bit == 0)
+            return config_fail(x, items[i],
+                               "\"tokens.jwt.algorithms\": \"%s\" is not ES256, RS256 or "
+                               "HS256 (\"none\" is never accepted)",
+                               items[i]->text);
+        if (j->algorithms & bit)
+            return config_fail(x, items[i], "\"tokens.jwt.algorithms\": %s is listed twice",
+                               items[i]->text);
+        j->algorithms |= bit;
+    }
     return 0;
 }
 
@@ -319,6 +394,13 @@ void config_route_free(struct route *r)
     free(r->subprotocols);
     free(r->path);
     free(r->tokens);
+    free(r->tokens_redis);
+    if (r->tokens_jwt != NULL) {
+        free(r->tokens_jwt->key_file);
+        free(r->tokens_jwt->key_file_name);
+        free(r->tokens_jwt->audience);
+        free(r->tokens_jwt);
+    }
     free(r->tls_ca_file);
     origin_list_free(r->origins);
     netlist_free(r->nets);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "runconf.h"
+#include "tokenredis.h"
 
 /* Gives every route of <c> its entry in <l>'s metrics, so a new route shows at zero.
  * Returns 0, or -1 if memory ran out. */
@@ -105,6 +106,9 @@ void loop_free(struct loop *l)
     }
     if (l->wake_call != NULL)
         event_free(l->wake_call);
+    /* After every connection (no lookup is wanted any more), before the base. */
+    tokenredis_free(l->redis);
+    l->redis = NULL;
     if (l->dns != NULL)
         evdns_base_free(l->dns, 0);
     if (l->base != NULL)

@@ -25,6 +25,7 @@ struct loop;
 struct metrics;
 struct runconf;
 struct runconf_slot;
+struct tokenredis;
 
 /* Work another thread asks a loop to do on its own thread (loop_call). */
 struct loop_call {
@@ -49,6 +50,8 @@ struct loop {
     struct connset conns;           /* every connection of this loop */
     struct connlimits *limits;      /* not owned: the counts every loop shares */
     struct authpool *authpool;      /* not owned: hashes passwords; NULL: none */
+    struct tokenredis *redis;       /* owned: this loop's Redis token connections, made on
+                                     * first use (tokenredis.c); NULL: none yet */
     bool stopping;                  /* a stop began: accept nothing, keep nothing alive */
     pthread_mutex_t call_lock;      /* guards calls */
     bool call_lock_made;            /* call_lock initialised, to destroy */

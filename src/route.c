@@ -40,3 +40,8 @@ const struct route *route_match(const struct config *c, const char *url)
     }
     return best;
 }
+
+bool route_is_token(const struct route *r)
+{
+    return r->tokens != NULL || r->tokens_redis != NULL || r->tokens_jwt != NULL;
+}

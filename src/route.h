@@ -7,6 +7,7 @@
 #ifndef WSB_ROUTE_H
 #define WSB_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -14,5 +15,8 @@
 /* Route for request target <url> (as sent: path and optional "?query") in <c>, or NULL.
  * A prefix route written "/p/" plus a star matches "/p" and every path starting "/p/". */
 const struct route *route_match(const struct config *c, const char *url);
+
+/* True if <r> takes its target from a token (a file, Redis or a signed token). */
+bool route_is_token(const struct route *r);
 
 #endif

@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 
-#define TOKENREQ_TOKEN_MAX 512 /* bytes of a token: tokenfile.h's TOKENFILE_TOKEN_MAX */
+#define TOKENREQ_TOKEN_MAX 4096 /* bytes of a token: a signed one (JWT) is long; a token file
+                                * holds shorter ones (TOKENFILE_TOKEN_MAX) */
 
 /* Where a route's token comes from ("token_from:"). */
 enum tokenreq_from {

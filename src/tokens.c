@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
+#include "jwt.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -55,9 +56,17 @@ struct tokens_source {
     bool failing;              /* the last check could not read it (said once) */
 };
 
+/* A "tokens: { jwt: ... }" route's key, read at load. */
+struct tokens_jwt {
+    EVP_PKEY *pkey;  /* ES256, RS256; or NULL */
+    uint8_t *secret; /* HS256; or NULL */
+    size_t secret_len;
+};
+
 struct tokens {
     const struct config *config;     /* not owned */
     struct tokens_source **by_route; /* config->n_routes entries; NULL: a fixed target */
+    struct tokens_jwt **jwt_by_route; /* config->n_routes entries; NULL: not a JWT route */
     bool any;                        /* some route has a source */
 };
 
@@ -501,6 +510,92 @@ fail:
     return NULL;
 }
 
+static void tokens_jwt_free(struct tokens_jwt *j)
+{
+    if (j == NULL)
+        return;
+    EVP_PKEY_free(j->pkey);
+    if (j->secret != NULL)
+        OPENSSL_cleanse(j->secret, j->secret_len);
+    free(j->secret);
+    free(j);
+}
+
+/* Reads the key of JWT route <rj>: PEM text is a public key (ES256, RS256), anything else
+ * the HS256 secret, its bytes as they are but for one final line end. The algorithms
+ * must fit the key. Returns it, or NULL with why. */
+static struct tokens_jwt *tokens_jwt_new(const struct route_jwt *rj, char *why, size_t why_len)
+{
+    struct tokens_jwt *j = calloc(1, sizeof(*j));
+    char *text = NULL, err[256];
+    size_t len = 0;
+    bool pem;
+
+    if (j == NULL) {
+        snprintf(why, why_len, "out of memory");
+        return NULL;
+    }
+    if (tokens_read_file(rj->key_file, &text, &len, err, sizeof(err)) != 0) {
+        snprintf(why, why_len, "%s", err);
+        goto fail;
+    }
+    if (text == NULL) {
+        snprintf(why, why_len, "%s: too large for a key", rj->key_file);
+        goto fail;
+    }
+    pem = len >= 11 && memmem(text, len, "-----BEGIN ", 11) != NULL;
+    if (pem) {
+        if ((rj->algorithms & JWT_ALG_HS256) != 0) {
+            snprintf(why, why_len,
+                     "%s: a PEM public key; HS256 takes a raw shared secret, in "
+                     "a file of its own on another route",
+                     rj->key_file);
+            goto fail;
+        }
+        if ((j->pkey = jwt_key_from_pem(text, len, err, sizeof(err))) == NULL) {
+            snprintf(why, why_len, "%s: %s", rj->key_file, err);
+            goto fail;
+        }
+        if ((rj->algorithms & JWT_ALG_ES256) && EVP_PKEY_get_base_id(j->pkey) != EVP_PKEY_EC) {
+            snprintf(why, why_len, "%s: ES256 needs an EC P-256 public key", rj->key_file);
+            goto fail;
+        }
+        if ((rj->algorithms & JWT_ALG_RS256) && EVP_PKEY_get_base_id(j->pkey) != EVP_PKEY_RSA) {
+            snprintf(why, why_len, "%s: RS256 needs an RSA public key", rj->key_file);
+            goto fail;
+        }
+    } else {
+        if (rj->algorithms != JWT_ALG_HS256) {
+            snprintf(why, why_len,
+                     "%s: not a PEM public key (ES256 and RS256 need one; a raw "
+                     "secret is for HS256 alone)",
+                     rj->key_file);
+            goto fail;
+        }
+        if (len > 0 && text[len - 1] == '\n')
+            len--;
+        if (len > 0 && text[len - 1] == '\r')
+            len--;
+        if (len < JWT_HS256_SECRET_MIN) {
+            snprintf(why, why_len, "%s: an HS256 secret needs %d bytes or more", rj->key_file,
+                     JWT_HS256_SECRET_MIN);
+            goto fail;
+        }
+        j->secret = (uint8_t *)text;
+        j->secret_len = len;
+        return j;
+    }
+    OPENSSL_cleanse(text, len);
+    free(text);
+    return j;
+fail:
+    if (text != NULL)
+        OPENSSL_cleanse(text, len);
+    free(text);
+    tokens_jwt_free(j);
+    return NULL;
+}
+
 struct tokens *tokens_new(const struct config *c, char *err, size_t err_len)
 {
     struct tokens *t = calloc(1, sizeof(*t));
@@ -508,8 +603,12 @@ struct tokens *tokens_new(const struct config *c, char *err, size_t err_len)
 
     if (err_len > 0)
         err[0] = '\0';
-    if (t == NULL || (c->n_routes > 0 && (t->by_route = calloc(c->n_routes,
-                                                               sizeof(*t->by_route))) == NULL)) {
+    if (t == NULL ||
+        (c->n_routes > 0 &&
+         ((t->by_route = calloc(c->n_routes, sizeof(*t->by_route))) == NULL ||
+          (t->jwt_by_route = calloc(c->n_routes, sizeof(*t->jwt_by_route))) == NULL))) {
+        if (t != NULL)
+            free(t->by_route);
         snprintf(err, err_len, "%s: out of memory", c->file);
         free(t);
         return NULL;
@@ -517,12 +616,23 @@ struct tokens *tokens_new(const struct config *c, char *err, size_t err_len)
     t->config = c;
     for (size_t i = 0; i < c->n_routes; i++) {
         const struct route *r = &c->routes[i];
-        if (r->tokens == NULL)
+        if (r->tokens == NULL && r->tokens_jwt == NULL && r->tokens_redis == NULL)
             continue;
         pthread_once(&tokens_keys_once, tokens_make_keys);
         if (!tokens_keys_made) {
             snprintf(err, err_len, "%s: getrandom: no key for the token tables", c->file);
             goto fail;
+        }
+        t->any = true;
+        if (r->tokens_redis != NULL)
+            continue;
+        if (r->tokens_jwt != NULL) {
+            if ((t->jwt_by_route[i] = tokens_jwt_new(r->tokens_jwt, why, sizeof(why))) == NULL) {
+                snprintf(err, err_len, "%s:%u:%u: tokens.jwt.key \"%s\": %s", c->file, r->line,
+                         r->column, r->tokens_jwt->key_file_name, why);
+                goto fail;
+            }
+            continue;
         }
         /* Routes naming the same file share its table, read once. */
         for (size_t j = 0; j < i && t->by_route[i] == NULL; j++)
@@ -555,21 +665,19 @@ void tokens_free(struct tokens *t)
         if (!shared)
             tokens_source_free(t->by_route[i]);
     }
+    for (size_t i = 0; t->jwt_by_route != NULL && i < t->config->n_routes; i++)
+        tokens_jwt_free(t->jwt_by_route[i]);
+    free(t->jwt_by_route);
     free(t->by_route);
     free(t);
 }
 
-enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const char *url,
-                                 const char *host, struct addr *out,
-                                 char hash[TOKENFILE_LOG_HASH_LEN + 1])
+enum tokens_result tokens_request_token(const struct route *r, const char *url, const char *host,
+                                        char out[TOKENREQ_TOKEN_MAX + 1], size_t *len,
+                                        char hash[TOKENFILE_LOG_HASH_LEN + 1])
 {
-    struct tokens_source *s = t->by_route[r - t->config->routes];
-    char token[TOKENREQ_TOKEN_MAX + 1], spec[2 * PATH_MAX + 16], why[128];
-    const struct tokenfile_target *tgt;
-    size_t len, n = 0;
-
     hash[0] = '\0';
-    switch (tokenreq_get(r->token_from, url, r->match_len, host, token, &len)) {
+    switch (tokenreq_get(r->token_from, url, r->match_len, host, out, len)) {
     case TOKENREQ_OK:
         break;
     case TOKENREQ_NONE:
@@ -577,7 +685,68 @@ enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const 
     case TOKENREQ_BAD:
         return TOKENS_MALFORMED;
     }
-    tokenfile_log_hash(tokens_log_key, token, len, hash);
+    tokenfile_log_hash(tokens_log_key, out, *len, hash);
+    return TOKENS_FOUND;
+}
+
+/* Verifies JWT <token> of route <r> with key <j> and makes its claims the target. */
+static enum tokens_result tokens_lookup_jwt(const struct route *r, const struct tokens_jwt *j,
+                                            const char *token, size_t len, struct addr *out,
+                                            const char *hash)
+{
+    const struct route_jwt *rj = r->tokens_jwt;
+    struct jwt_key key = {.pkey = j->pkey, .secret = j->secret, .secret_len = j->secret_len};
+    struct jwt_policy pol = {.algorithms = rj->algorithms,
+                             .now = (int64_t)time(NULL),
+                             .leeway_s = rj->leeway_ms / 1000,
+                             .audience = rj->audience,
+                             .require_exp = rj->require_exp};
+    struct jwt_claims claims;
+    char spec[ADDR_HOST_MAX + JWT_UNIX_PATH_MAX + 16], why[128];
+    const char *reason;
+    enum jwt_result res = jwt_verify(token, len, &key, &pol, &claims, &reason);
+
+    if (res != JWT_OK) {
+        log_msg(LOG_LEVEL_DEBUG, "route %s: token=#%s: signed token refused: %s (%s)", r->path,
+                hash, jwt_result_name(res), reason);
+        return res == JWT_INTERNAL ? TOKENS_UNUSABLE : TOKENS_DENIED;
+    }
+    if (claims.is_unix)
+        snprintf(spec, sizeof(spec), "unix:%s", claims.unix_path);
+    else
+        snprintf(spec, sizeof(spec), strchr(claims.host, ':') ? "[%s]:%u" : "%s:%u", claims.host,
+                 (unsigned)claims.port);
+    if (addr_parse(spec, false, out, why, sizeof(why)) != 0 || out->tls) {
+        log_msg_limited(&tokens_unusable_log, LOG_LEVEL_WARN, "route %s: token=#%s: target %s: %s",
+                        r->path, hash, LOG_Q(spec), why);
+        return TOKENS_UNUSABLE;
+    }
+    return TOKENS_FOUND;
+}
+
+enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const char *url,
+                                 const char *host, struct addr *out,
+                                 char hash[TOKENFILE_LOG_HASH_LEN + 1])
+{
+    size_t i = (size_t)(r - t->config->routes);
+    struct tokens_source *s = t->by_route[i];
+    char token[TOKENREQ_TOKEN_MAX + 1], spec[2 * PATH_MAX + 16], why[128];
+    const struct tokenfile_target *tgt;
+    enum tokens_result res;
+    size_t len, n = 0;
+
+    res = tokens_request_token(r, url, host, token, &len, hash);
+    if (res != TOKENS_FOUND)
+        return res;
+    if (r->tokens_redis != NULL) {
+        OPENSSL_cleanse(token, sizeof(token));
+        return TOKENS_REDIS;
+    }
+    if (t->jwt_by_route[i] != NULL) {
+        res = tokens_lookup_jwt(r, t->jwt_by_route[i], token, len, out, hash);
+        OPENSSL_cleanse(token, sizeof(token));
+        return res;
+    }
     tokens_maybe_check(s);
     pthread_mutex_lock(&s->lock);
     tgt = tokenfile_lookup(s->table, token, len);
@@ -607,9 +776,8 @@ const char *tokens_log_url(const struct tokens *t, const struct config *c, const
     if (t == NULL || !t->any || url == NULL)
         return url;
     r = route_match(c, url);
-    tokenreq_redact(url,
-                    r != NULL && r->tokens != NULL && r->token_from == TOKENREQ_PATH ? r->match_len
-                                                                                       : 0,
-                    out, cap);
+    tokenreq_redact(
+        url, r != NULL && route_is_token(r) && r->token_from == TOKENREQ_PATH ? r->match_len : 0,
+        out, cap);
     return out;
 }

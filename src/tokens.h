@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "tokenfile.h"
+#include "tokenreq.h"
 
 struct config;
 struct route;
@@ -27,6 +28,9 @@ enum tokens_result {
     TOKENS_MALFORMED, /* it carries one no token file can hold (tokenreq.h) */
     TOKENS_UNKNOWN,   /* no such token in the source */
     TOKENS_UNUSABLE,  /* a token whose target cannot be connected to from here (logged) */
+    TOKENS_DENIED,    /* a signed token (JWT) that does not verify, expired, not yet
+                       * valid, for another audience: 401 */
+    TOKENS_REDIS,     /* the route's tokens are in Redis: tokenredis.c looks it up */
 };
 
 /* Reads the token source of every route of <c> that has one (routes naming the same path
@@ -51,12 +55,22 @@ void tokens_free(struct tokens *t);
  * read keeps its last good table, and says so once in the log until it reads again.
  * TOKENS_FOUND fills <out>: a host and port, or a Unix socket path ("unix_socket:PATH";
  * a relative PATH is taken from the source's folder: the token file's, or the token
- * folder itself). <hash> receives the token's log hash, or "" when there is none. Any
- * thread, at once.
+ * folder itself). On a "tokens: { jwt: ... }" route the token is verified with the key
+ * read at load (jwt.c, the clock now) and its claims are the target: TOKENS_DENIED when
+ * it does not pass (the reason logged at debug level). A Redis route answers
+ * TOKENS_REDIS at once: its lookup is asynchronous (tokenredis.h). <hash> receives the token's log
+ * hash, or "" when there is none. Any thread, at once.
  */
 enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const char *url,
                                  const char *host, struct addr *out,
                                  char hash[TOKENFILE_LOG_HASH_LEN + 1]);
+
+/* The token of a request for token route <r> (tokenreq_get, as r->token_from says) into
+ * <out>, its length into *<len>, its log hash into <hash> ("" when none). Returns
+ * TOKENS_FOUND, TOKENS_NONE or TOKENS_MALFORMED. Pure but for the process's hash key. */
+enum tokens_result tokens_request_token(const struct route *r, const char *url, const char *host,
+                                        char out[TOKENREQ_TOKEN_MAX + 1], size_t *len,
+                                        char hash[TOKENFILE_LOG_HASH_LEN + 1]);
 
 /* Writes request target <url> into <out> (<cap> bytes) as log lines may show it when
  * <t> has token routes: its query hidden, and the token's part of the path on a route of

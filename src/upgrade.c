@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include "addr.h"
 #include "authpool.h"
 #include "basicauth.h"
@@ -27,18 +29,36 @@
 #include "route.h"
 #include "runconf.h"
 #include "static.h"
+#include "tokenredis.h"
 #include "tokens.h"
 #include "wsclient.h"
 
 /* <hc>'s request target for a log line: a token in it hidden (httpconn_log_url). */
 #define UPGRADE_LOG_URL(hc) LOG_Q(httpconn_log_url((hc), (char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX))
 
+/* What an upgrade waits for (the httpconn's wait starts with it). */
+enum upgrade_wait_kind {
+    UPGRADE_WAIT_AUTH = 0, /* a password check on the pool: struct upgrade_auth */
+    UPGRADE_WAIT_TOKEN,    /* a token lookup in Redis: struct upgrade_token */
+};
+
 /* An upgrade waiting for its password check (the httpconn's wait). */
 struct upgrade_auth {
+    enum upgrade_wait_kind kind;  /* UPGRADE_WAIT_AUTH */
     struct authpool_job *job;     /* the check on the pool; cancelled if we go first */
     struct runconf *conf;         /* a reference, keeping route alive */
     const struct route *route;    /* in conf; counted (connlimits_upgrade) */
     struct handshake_result hs;   /* the handshake's verdict, for the 101 */
+};
+
+/* An upgrade waiting for its token's target from Redis (the httpconn's wait). */
+struct upgrade_token {
+    enum upgrade_wait_kind kind;           /* UPGRADE_WAIT_TOKEN */
+    struct tokenredis_lookup *lookup;      /* under way; cancelled if we go first */
+    struct runconf *conf;                  /* a reference, keeping route alive */
+    const struct route *route;             /* in conf; counted (connlimits_upgrade) */
+    struct handshake_result hs;            /* the handshake's verdict, for the 101 */
+    char hash[TOKENFILE_LOG_HASH_LEN + 1]; /* the token's log hash */
 };
 
 /* The 503 warn line of a limit reached: a peer may repeat it at will. */
@@ -122,6 +142,8 @@ static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
         [TOKENS_MALFORMED] = "malformed token",
         [TOKENS_UNKNOWN] = "unknown token",
         [TOKENS_UNUSABLE] = "token target unusable",
+        [TOKENS_DENIED] = "signed token refused",
+        [TOKENS_REDIS] = "",
     };
 
     if (r == TOKENS_FOUND)
@@ -132,28 +154,26 @@ static bool upgrade_token_target(struct httpconn *hc, const struct route *route,
     connlimits_leave_route(&hc->slot);
     if (r == TOKENS_UNUSABLE)
         upgrade_refuse(hc, 502, why[r], NULL);
+    else if (r == TOKENS_DENIED) /* RFC 6750 §3: the token is what failed */
+        upgrade_refuse(hc, 401, why[r],
+                       "WWW-Authenticate: Bearer realm=\"wsbridge\", error=\"invalid_token\"\r\n");
     else
         upgrade_refuse(hc, 404, why[r], NULL);
     return false;
 }
 
-/* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
- * count over; a token route's target is looked up first. <route> is in the loop's current
- * configuration. */
-static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
-                            const struct handshake_result *hs)
+static void upgrade_redis_start(struct httpconn *hc, const struct route *route,
+                                const struct handshake_result *hs);
+
+/* Hands the admitted, counted connection to <target> through a new wsclient on
+ * <route>, which takes the count over. */
+static void upgrade_connect(struct httpconn *hc, const struct route *route,
+                            const struct handshake_result *hs, const struct addr *target)
 {
-    const struct addr *target = &route->target;
     struct connlimits_slot slot;
     struct bufferevent *bev;
-    struct addr token_target;
     char shown[ADDR_HOST_MAX + 16];
 
-    if (route->tokens != NULL) {
-        if (!upgrade_token_target(hc, route, &token_target))
-            return;
-        target = &token_target;
-    }
     if (log_enabled(LOG_LEVEL_DEBUG)) {
         addr_format(target, shown, sizeof(shown));
         log_msg(LOG_LEVEL_DEBUG, "client=%s upgrade %s -> route %s, target %s", hc->peer,
@@ -162,6 +182,122 @@ static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
     bev = httpconn_take(hc, &slot);
     wsclient_new(hc->loop, bev, route, target, hs, &slot, (const struct sockaddr *)&hc->sa,
                  hc->peer);
+}
+
+/* Hands the admitted, counted connection to a new wsclient on <route>, which takes the
+ * count over; a token route's target is looked up first (in Redis: while <hc> waits).
+ * <route> is in the loop's current configuration. */
+static void upgrade_hand_on(struct httpconn *hc, const struct route *route,
+                            const struct handshake_result *hs)
+{
+    struct addr token_target;
+
+    if (route->tokens_redis != NULL) {
+        upgrade_redis_start(hc, route, hs);
+        return;
+    }
+    if (route_is_token(route)) {
+        if (!upgrade_token_target(hc, route, &token_target))
+            return;
+        upgrade_connect(hc, route, hs, &token_target);
+        return;
+    }
+    upgrade_connect(hc, route, hs, &route->target);
+}
+
+/* Answers a Redis token lookup's outcome <r> (not FOUND) for <hc>, whose route count the
+ * caller has given back. */
+static void upgrade_redis_refuse(struct httpconn *hc, const struct route *route,
+                                 enum tokenredis_result r, const char *hash)
+{
+    static const char *const why[] = {
+        [TOKENREDIS_UNKNOWN] = "unknown token",
+        [TOKENREDIS_UNUSABLE] = "token target unusable",
+        [TOKENREDIS_UNAVAILABLE] = "token store unavailable",
+    };
+
+    log_msg(LOG_LEVEL_DEBUG, "client=%s route %s token=#%s (from %s, Redis): %s", hc->peer,
+            route->path, hash, tokenreq_from_name(route->token_from), why[r]);
+    if (r == TOKENREDIS_UNKNOWN)
+        upgrade_refuse(hc, 404, why[r], NULL);
+    else if (r == TOKENREDIS_UNUSABLE)
+        upgrade_refuse(hc, 502, why[r], NULL);
+    else
+        upgrade_refuse(hc, 503, why[r], "Retry-After: 1\r\n");
+}
+
+/* Redis' answer for <hc>'s token (see upgrade_redis_start), on its loop. */
+static void upgrade_on_token(enum tokenredis_result result, const struct addr *target, void *arg)
+{
+    struct httpconn *hc = arg;
+    struct upgrade_token *ut = httpconn_wait_end(hc);
+
+    if (result == TOKENREDIS_FOUND && ut->conf != hc->loop->conf) {
+        /* A reload while Redis was asked: everything is checked again. */
+        connlimits_leave_route(&hc->slot);
+        runconf_unref(ut->conf);
+        free(ut);
+        upgrade_dispatch(hc, NULL);
+        return;
+    }
+    if (result == TOKENREDIS_FOUND) {
+        upgrade_connect(hc, ut->route, &ut->hs, target);
+    } else {
+        connlimits_leave_route(&hc->slot);
+        upgrade_redis_refuse(hc, ut->route, result, ut->hash);
+    }
+    runconf_unref(ut->conf);
+    free(ut);
+}
+
+/* A Redis token route: the request's token is looked up while <hc> waits (404 at once
+ * when it has none). */
+static void upgrade_redis_start(struct httpconn *hc, const struct route *route,
+                                const struct handshake_result *hs)
+{
+    char token[TOKENREQ_TOKEN_MAX + 1], hash[TOKENFILE_LOG_HASH_LEN + 1];
+    struct tokenredis_lookup *lookup;
+    enum tokenredis_result r;
+    struct upgrade_token *ut;
+    struct addr target;
+    enum tokens_result tr;
+    size_t len;
+
+    tr = tokens_request_token(route, hc->req.url, http_req_header(&hc->req, "Host"), token, &len,
+                              hash);
+    if (tr != TOKENS_FOUND) {
+        log_msg(LOG_LEVEL_DEBUG, "client=%s route %s token=%s%s (from %s): %s", hc->peer,
+                route->path, hash[0] != '\0' ? "#" : "-", hash,
+                tokenreq_from_name(route->token_from),
+                tr == TOKENS_NONE ? "no token" : "malformed token");
+        connlimits_leave_route(&hc->slot);
+        upgrade_refuse(hc, 404, tr == TOKENS_NONE ? "no token" : "malformed token", NULL);
+        return;
+    }
+    if ((ut = calloc(1, sizeof(*ut))) == NULL) {
+        OPENSSL_cleanse(token, sizeof(token));
+        connlimits_leave_route(&hc->slot);
+        upgrade_refuse(hc, 503, "out of memory", "Retry-After: 1\r\n");
+        return;
+    }
+    r = tokenredis_lookup(&hc->loop->redis, hc->loop->base, route, token, len, hash,
+                          upgrade_on_token, hc, &target, &lookup);
+    OPENSSL_cleanse(token, sizeof(token));
+    if (r != TOKENREDIS_PENDING) {
+        free(ut);
+        connlimits_leave_route(&hc->slot);
+        upgrade_redis_refuse(hc, route, r, hash);
+        return;
+    }
+    ut->kind = UPGRADE_WAIT_TOKEN;
+    ut->lookup = lookup;
+    ut->conf = runconf_ref(hc->loop->conf);
+    ut->route = route;
+    ut->hs = *hs;
+    if (hs->subprotocol == hs->offered)
+        ut->hs.subprotocol = ut->hs.offered;
+    memcpy(ut->hash, hash, sizeof(ut->hash));
+    httpconn_wait(hc, ut);
 }
 
 /* Answers 401 for credentials <auth> (MISSING, MALFORMED or DENIED) of <user> on
@@ -271,6 +407,7 @@ static void upgrade_auth_start(struct httpconn *hc, const struct route *route,
         upgrade_refuse(hc, 503, "authentication busy", "Retry-After: 1\r\n");
         return;
     }
+    ua->kind = UPGRADE_WAIT_AUTH;
     ua->conf = runconf_ref(hc->loop->conf);
     ua->route = route;
     ua->hs = *hs;
@@ -388,6 +525,20 @@ static void upgrade_dispatch(struct httpconn *hc, void *arg)
  * connection is going. */
 static void upgrade_on_cut(struct httpconn *hc, void *wait, enum httpconn_cut why)
 {
+    if (*(enum upgrade_wait_kind *)wait == UPGRADE_WAIT_TOKEN) {
+        struct upgrade_token *ut = wait;
+        tokenredis_cancel(ut->lookup);
+        connlimits_leave_route(&hc->slot);
+        runconf_unref(ut->conf);
+        free(ut);
+        if (why == HTTPCONN_CUT_GONE)
+            return;
+        httpconn_wait_end(hc);
+        upgrade_refuse(hc, 503,
+                       why == HTTPCONN_CUT_STOP ? "server stopping" : "token lookup took too long",
+                       "Retry-After: 1\r\n");
+        return;
+    }
     upgrade_auth_abandon(hc, wait);
     if (why == HTTPCONN_CUT_GONE)
         return;

@@ -152,16 +152,21 @@ static void fuzz_config_check(const struct config *c)
         FUZZ_CHECK(r->prefix == (r->path[len - 1] == '*'));
         FUZZ_CHECK(r->match_len == (r->prefix ? len - 1 : len));
         FUZZ_CHECK(!r->prefix || r->path[len - 2] == '/');
-        /* a fixed target or a token file, never both */
-        if (r->tokens != NULL)
-            FUZZ_CHECK(r->tokens[0] != '\0' && r->target.kind == ADDR_HOSTPORT &&
-                       r->target.port == 0 && r->target.host[0] == '\0');
+        /* a fixed target or one token source (file, Redis, JWT), never two */
+        FUZZ_CHECK((r->tokens != NULL) + (r->tokens_redis != NULL) + (r->tokens_jwt != NULL) <= 1);
+        if (r->tokens_jwt != NULL)
+            FUZZ_CHECK(r->tokens_jwt->key_file != NULL && r->tokens_jwt->algorithms != 0 &&
+                       (r->tokens_jwt->algorithms & ~7u) == 0);
+        if (route_is_token(r))
+            FUZZ_CHECK((r->tokens == NULL || r->tokens[0] != '\0') &&
+                       r->target.kind == ADDR_HOSTPORT && r->target.port == 0 &&
+                       r->target.host[0] == '\0');
         else if (r->target.kind == ADDR_UNIX)
             fuzz_config_check_unix(&r->target);
         else
             FUZZ_CHECK(r->target.kind == ADDR_ECHO || r->target.port >= 1);
         FUZZ_CHECK(r->token_from <= TOKENREQ_HOST_LABEL);
-        FUZZ_CHECK(r->token_from != TOKENREQ_PATH || r->prefix || r->tokens == NULL);
+        FUZZ_CHECK(r->token_from != TOKENREQ_PATH || r->prefix || !route_is_token(r));
         FUZZ_CHECK(!r->subprotocols_none || r->subprotocols == NULL);
         FUZZ_CHECK(r->frames == ROUTE_FRAMES_BINARY || r->frames == ROUTE_FRAMES_TEXT);
         FUZZ_CHECK((r->n_subprotocols == 0) == (r->subprotocols == NULL));

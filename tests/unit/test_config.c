@@ -23,6 +23,7 @@
 #include "check_main.h"
 #include "config.h"
 #include "netlist.h"
+#include "redisurl.h"
 
 #define DATA_DIR "tests/unit/data/config"
 #define DATA_FILES_MAX 256
@@ -1110,15 +1111,23 @@ START_TEST(test_config_default_file_examples)
         n = (size_t)(tokens_example - text);
     c = config_parse(path, text, n, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
-    ck_assert_uint_eq(c->n_routes, has_tokens ? 4 : 3);
+    ck_assert_uint_eq(c->n_routes, has_tokens ? 6 : 3);
     /* noVNC's default path, and no subprotocol required: noVNC 1.2 offers none */
     ck_assert_str_eq(c->routes[1].path, "/websockify");
     ck_assert_str_eq(c->routes[1].target.host, "127.0.0.1");
     ck_assert_uint_eq(c->routes[1].target.port, 5901);
     ck_assert_uint_eq(c->routes[1].n_subprotocols, 0);
     ck_assert(c->routes[2].prefix);
-    if (has_tokens)
+    if (has_tokens) {
         ck_assert_str_eq(c->routes[3].path, "/*");
+        /* Redis and signed-token examples (issue 15) */
+        ck_assert_ptr_nonnull(c->routes[4].tokens_redis);
+        ck_assert_str_eq(c->routes[4].tokens_redis->prefix, "vnc:");
+        ck_assert_uint_eq(c->routes[4].token_timeout_ms, 2000);
+        ck_assert_ptr_nonnull(c->routes[5].tokens_jwt);
+        ck_assert_str_eq(c->routes[5].tokens_jwt->audience, "wsbridge");
+        ck_assert_uint_eq(c->routes[5].tokens_jwt->leeway_ms, 30000);
+    }
     config_free(c);
     free(text);
 }
