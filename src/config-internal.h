@@ -64,6 +64,7 @@ enum config_type {
     CONFIG_T_LOG,          /* a mapping of CONFIG_LOG keys */
     CONFIG_T_CHOICE,       /* one word of the key's row in config_choices[] */
     CONFIG_T_MODE,         /* a file mode: 3 or 4 octal digits, stored as unsigned */
+    CONFIG_T_PROXY_FROM,   /* a listener's proxy_from: CIDR networks (netlist.c) */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -89,6 +90,8 @@ struct config_listener {
     struct addr addr;
     struct config_tls *tls; /* NULL: plain */
     unsigned mode;          /* a unix: listener's file mode */
+    struct config_listen_proxy proxy; /* "proxy_protocol" and "proxy_from" */
+    bool v6only;            /* "v6only" */
 };
 
 struct config_ctx {
