@@ -160,6 +160,11 @@ static void proxyin_on_deadline(evutil_socket_t fd, short what, void *arg)
     proxyin_refuse(pi, METRICS_PROXY_TIMEOUT, "not complete within handshake_timeout");
 }
 
+bool proxyin_is_trusted(const struct config_listen_proxy *proxy, const struct sockaddr *sa)
+{
+    return proxy->from != NULL && netlist_is_allowed(proxy->from, sa);
+}
+
 void proxyin_new(struct loop *l, evutil_socket_t fd, const struct sockaddr *sa, socklen_t socklen,
                  struct connlimits_slot *slot, const struct config_listen_proxy *proxy,
                  const char *name, proxyin_done_fn *done, void *done_arg)
@@ -170,7 +175,7 @@ void proxyin_new(struct loop *l, evutil_socket_t fd, const struct sockaddr *sa, 
 
     /* A header from anyone else would let any client choose its own address: not one
      * byte is read. */
-    if (!netlist_is_allowed(proxy->from, sa)) {
+    if (!proxyin_is_trusted(proxy, sa)) {
         close(fd);
         connlimits_release(slot);
         metrics_count_proxy_refused(l->metrics, METRICS_PROXY_PEER);

@@ -24,7 +24,8 @@ struct loop;
 
 /* Takes accepted socket <fd> once its header is read: <sa> (<sa_len> bytes) is the
  * client (the header's source, or the peer for a LOCAL or UNKNOWN header), <slot> its
- * count (moved out by the callee). The callee owns <fd>. Runs on <l>'s thread. */
+ * count (moved out by the callee), by the client's address (or none, for a LOCAL
+ * header). The callee owns <fd>. Runs on <l>'s thread. */
 typedef void proxyin_done_fn(struct loop *l, evutil_socket_t fd, const struct sockaddr *sa,
                              socklen_t sa_len, struct connlimits_slot *slot, void *arg);
 
@@ -43,6 +44,11 @@ struct proxyin {
     char listener[LISTENER_NAME_MAX];  /* the listener's name, for logs */
     char peer[ADDR_SOCKADDR_STR_MAX];  /* the proxy's address, for logs */
 };
+
+/* True if peer <sa> may send the PROXY header of a listener with settings <proxy> (mode
+ * not none): it is in proxy_from. Such a peer is a proxy, whose connections are all
+ * counted under no address until their header names the client. */
+bool proxyin_is_trusted(const struct config_listen_proxy *proxy, const struct sockaddr *sa);
 
 /* Takes accepted socket <fd> from peer <sa> (<socklen> bytes) on listener <name>, whose
  * PROXY protocol settings are <proxy> (read now, not kept), with its count <slot> (moved

@@ -93,6 +93,8 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
     struct server_port *p = arg;
     struct loop *l = &p->server->loop;
     const struct config_listen_proxy *proxy;
+    const struct sockaddr no_address = {.sa_family = AF_UNSPEC};
+    const struct sockaddr *counted_as;
     struct connlimits_slot slot;
     const char *reached;
     unsigned limit;
@@ -110,9 +112,16 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
         addr_format_sockaddr(sa, peer);
         log_msg(LOG_LEVEL_DEBUG, "client=%s accepted on %s by worker %u", peer, lst->name, l->id);
     }
+    /* Behind a front proxy every connection comes from the proxy's address: counted there,
+     * its clients would share one max_connections_per_ip. Until the header names the
+     * client, a connection from a proxy counts under no address (global limits only). */
+    proxy = &loop_config(l)->listen_proxy[p->index];
+    counted_as = proxy->mode != CONFIG_PROXY_NONE && proxyin_is_trusted(proxy, sa)
+                     ? &no_address
+                     : sa;
     /* Counted from here to the close of its socket, whatever it turns out to be. */
-    reached = connlimits_admit(l->limits, &slot, sa, loop_config(l)->per_ip_prefix_v6, &limit,
-                               &full);
+    reached = connlimits_admit(l->limits, &slot, counted_as, loop_config(l)->per_ip_prefix_v6,
+                               &limit, &full);
     if (reached != NULL) {
         server_refuse(p, fd, sa, reached, limit);
         if (strcmp(reached, "fd_reserve") == 0)
@@ -128,7 +137,6 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
     }
     if (sa->sa_family != AF_UNIX)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    proxy = &loop_config(l)->listen_proxy[p->index];
     if (proxy->mode != CONFIG_PROXY_NONE) {
         /* The front proxy's header comes first, before any TLS. */
         proxyin_new(l, fd, sa, (socklen_t)socklen, &slot, proxy, lst->name, server_hand_on, p);
