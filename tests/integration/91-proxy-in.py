@@ -3,7 +3,8 @@
 with headers written here byte by byte from HAProxy's spec (doc/proxy-protocol.txt), not
 by wsbridge's own writer: the address a v1 or v2 header carries (IPv4 or IPv6) is the
 client in access lines, for max_connections_per_ip (IPv6 grouped by per_ip_prefix_v6,
-/64) and for a route's deny list, while the proxy's own address limits nothing; a header
+/64) and for a route's deny list, while the proxy's own address limits nothing (not even
+while several connections wait for their headers); a header
 split over several TCP segments with pauses, and one whose last segment also holds the
 request, both work; a v2 LOCAL and a v1 UNKNOWN header keep the real peer; a peer outside
 proxy_from, a malformed header and a header that does not arrive within
@@ -296,6 +297,24 @@ def test_limits(d, aport):
                 close_ws(ws)
 
 
+def test_pending(d):
+    with section('connections waiting for their header do not count against the proxy'):
+        socks = [raw(d.port) for _ in range(3)]
+        time.sleep(0.3)          # all accepted before any header: 3 pending from 127.0.0.1
+        got = []
+        for i, s in enumerate(socks):
+            s.sendall(v2('10.8.0.%d' % (i + 1), 4000 + i) + upgrade())
+        for s in socks:
+            try:
+                r = wsb.read_response(s, 5)
+                got.append(r.status)
+            except (wsb.PeerClosed, ConnectionError, socket.timeout) as e:
+                got.append(repr(e))
+            s.close()
+        check('3 headerless connections from one proxy (per-address limit 2): 3 x 101',
+              got == [101, 101, 101], repr(got))
+
+
 def test_refusals(d, aport, rec):
     with section('peer outside proxy_from'):
         before = refused(aport, 'peer')
@@ -420,6 +439,7 @@ def main():
             test_local(d)
             test_deny(d, rec)
             test_limits(d, aport)
+            test_pending(d)
             test_refusals(d, aport, rec)
         test_tls(wdir)
     finally:
