@@ -6,7 +6,8 @@ deny list with ::1/128 refuses it (403) while 127.0.0.1 gets in. In a network na
 of its own (unshare -n, loopback only, with 2001:db8:a::1, ::2 and 2001:db8:b::1 on lo):
 "[::]" with the default v6only: true binds beside "127.0.0.1" on the same port and each
 takes its own family, and refuses IPv4 when alone; "[::]" with v6only: false takes IPv4
-clients as ::ffff:127.0.0.1, whose IPv4 deny rule applies; max_connections_per_ip groups
+clients as ::ffff:127.0.0.1, whose IPv4 deny rule applies, and a reload that changes
+v6only is refused; max_connections_per_ip groups
 2001:db8:a::1 and 2001:db8:a::2 (one /64, per_ip_prefix_v6 64) and closes the third at
 accept, unanswered and counted, while 2001:db8:b::1 gets in; an allow list of
 2001:db8:a::/64 lets ::1 of that prefix in and refuses 2001:db8:b::1 with 403. Without
@@ -18,6 +19,7 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -242,6 +244,18 @@ def test_wildcard(wdir):
             check('IPv4 client on a route denying 127.0.0.0/8: 403', r.status == 403, repr(r))
             ws, r = ws_from(d.port, A1, A1, '/no-v4')
             check('IPv6 client on that route: 101', ws is not None, repr(r))
+            if ws is not None:
+                close_ws(ws)
+            with open(d.cfg) as f:
+                text = f.read()
+            d.replace_config(text.replace('v6only: false', 'v6only: true'))
+            mark = d.log_mark()
+            d.signal(signal.SIGHUP)
+            check('a reload changing v6only is refused',
+                  d.wait_log(r"v6only, or a Unix socket's mode\) changed; they are bound at start",
+                             since=mark) is not None, d.log_text()[mark:][-300:])
+            ws, r = ws_from(d.port, '127.0.0.1', '127.0.0.1')
+            check('... and IPv4 clients are still taken', ws is not None, repr(r))
             if ws is not None:
                 close_ws(ws)
 
