@@ -156,7 +156,8 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
     if (!same) {
         snprintf(err, err_len,
                  "%s: the listen addresses (or which of them use TLS, an IPv6 one's "
-                 "v6only, or a Unix socket's mode) changed; they are bound at start: restart wsbridge to change them",
+                 "v6only, or a Unix socket's mode) changed; they are bound at start: "
+                 "restart wsbridge to change them",
                  b->file);
         return -1;
     }
