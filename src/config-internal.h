@@ -88,10 +88,10 @@ extern const size_t config_n_keys;
  * config->listen_tls. */
 struct config_listener {
     struct addr addr;
-    struct config_tls *tls; /* NULL: plain */
-    unsigned mode;          /* a unix: listener's file mode */
+    struct config_tls *tls;           /* NULL: plain */
+    unsigned mode;                    /* a unix: listener's file mode */
     struct config_listen_proxy proxy; /* "proxy_protocol" and "proxy_from" */
-    bool v6only;            /* "v6only" */
+    bool v6only;                      /* "v6only" */
 };
 
 struct config_ctx {

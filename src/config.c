@@ -148,8 +148,7 @@ const struct config_key config_keys[] = {
     {CONFIG_LISTEN, "proxy_protocol", CONFIG_T_CHOICE, "none", 0, 0,
      CONFIG_ENUM(config_listener, proxy.mode, config_proxy_mode), 0},
     {CONFIG_LISTEN, "proxy_from", CONFIG_T_PROXY_FROM, NULL, 0, 0, 0, 0},
-    {CONFIG_LISTEN, "v6only", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(config_listener, v6only),
-     0},
+    {CONFIG_LISTEN, "v6only", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(config_listener, v6only), 0},
     {CONFIG_TLS, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.cert_file),
      CONFIG_REQUIRED},
     {CONFIG_TLS, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.key_file),
@@ -211,10 +210,10 @@ static const char *const config_tls_plains[] = {
     [CONFIG_TLS_PLAIN_REFUSE] = "refuse", [CONFIG_TLS_PLAIN_ALLOW] = "allow", NULL};
 
 static const char *const config_proxy_modes[] = {[CONFIG_PROXY_NONE] = "none",
-                                                [CONFIG_PROXY_V1] = "v1",
-                                                [CONFIG_PROXY_V2] = "v2",
-                                                [CONFIG_PROXY_ANY] = "any",
-                                                NULL};
+                                                 [CONFIG_PROXY_V1] = "v1",
+                                                 [CONFIG_PROXY_V2] = "v2",
+                                                 [CONFIG_PROXY_ANY] = "any",
+                                                 NULL};
 
 static const char *const config_token_froms[] = {[TOKENREQ_QUERY] = "query",
                                                  [TOKENREQ_PATH] = "path",

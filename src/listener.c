@@ -304,8 +304,7 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
                 goto fail;
             close(fd);
         }
-        fd = listener_bind(ai, l->name, opts->reuseport, opts->dual_stack, err,
-                           err_len);
+        fd = listener_bind(ai, l->name, opts->reuseport, opts->dual_stack, err, err_len);
     }
     if (fd < 0 || listener_start(l, base, fd, err, err_len) != 0)
         goto fail;

@@ -70,10 +70,10 @@ struct metrics_refused {
 /* Why a connection on a proxy_protocol listener was closed before its PROXY header was
  * taken (wsbridge_proxy_header_refused_total's reason label). */
 enum metrics_proxy_refusal {
-    METRICS_PROXY_PEER = 0,   /* the peer is not in proxy_from: closed unread */
-    METRICS_PROXY_MALFORMED,  /* the bytes are not a valid header of the listener's version */
-    METRICS_PROXY_TIMEOUT,    /* no whole header within handshake_timeout */
-    METRICS_PROXY_REFUSALS,   /* how many reasons there are */
+    METRICS_PROXY_PEER = 0,  /* the peer is not in proxy_from: closed unread */
+    METRICS_PROXY_MALFORMED, /* the bytes are not a valid header of the listener's version */
+    METRICS_PROXY_TIMEOUT,   /* no whole header within handshake_timeout */
+    METRICS_PROXY_REFUSALS,  /* how many reasons there are */
 };
 
 /* Routes are found by path, not by position: a reload may add and drop routes while

@@ -99,8 +99,9 @@ static void proxyin_hand_on(struct proxyin *pi)
         reached = connlimits_rekey(&pi->slot, sa, loop_config(pi->loop)->per_ip_prefix_v6, &limit);
         if (reached != NULL) {
             metrics_count_refused(pi->loop->metrics, reached);
-            log_msg_limited(&rl, LOG_LEVEL_WARN, "client=%s (via %s) refused on %s: %s reached (%u)",
-                            client, pi->peer, pi->listener, reached, limit);
+            log_msg_limited(&rl, LOG_LEVEL_WARN,
+                            "client=%s (via %s) refused on %s: %s reached (%u)", client, pi->peer,
+                            pi->listener, reached, limit);
             proxyin_finish(pi);
             return;
         }
@@ -139,8 +140,7 @@ static void proxyin_on_readable(evutil_socket_t fd, short what, void *arg)
     }
     /* <used> bytes are in the socket's queue (just peeked): this takes exactly them. */
     if (used > 0 && recv(fd, buf, used, 0) != (ssize_t)used) {
-        log_msg(LOG_LEVEL_DEBUG, "client=%s PROXY header: recv: %s", pi->peer,
-                strerror(errno));
+        log_msg(LOG_LEVEL_DEBUG, "client=%s PROXY header: recv: %s", pi->peer, strerror(errno));
         proxyin_finish(pi);
         return;
     }

@@ -30,19 +30,19 @@ typedef void proxyin_done_fn(struct loop *l, evutil_socket_t fd, const struct so
                              socklen_t sa_len, struct connlimits_slot *slot, void *arg);
 
 struct proxyin {
-    struct conn conn;                  /* in its loop's set, kind "proxy" */
-    struct loop *loop;                 /* not owned */
-    proxyin_done_fn *done;             /* where the connection goes with its header read */
-    void *done_arg;                    /* not owned */
-    evutil_socket_t fd;                /* owned until handed on; then -1 */
-    struct event *readable;            /* more of the header may be there */
-    struct event *deadline;            /* handshake_timeout from the accept */
-    struct sockaddr_storage peer_sa;   /* the proxy's address, kept for LOCAL headers */
+    struct conn conn;                /* in its loop's set, kind "proxy" */
+    struct loop *loop;               /* not owned */
+    proxyin_done_fn *done;           /* where the connection goes with its header read */
+    void *done_arg;                  /* not owned */
+    evutil_socket_t fd;              /* owned until handed on; then -1 */
+    struct event *readable;          /* more of the header may be there */
+    struct event *deadline;          /* handshake_timeout from the accept */
+    struct sockaddr_storage peer_sa; /* the proxy's address, kept for LOCAL headers */
     socklen_t peer_len;
-    struct connlimits_slot slot;       /* its count, by the proxy's address until the header */
-    struct proxyproto reader;          /* the header so far */
-    char listener[LISTENER_NAME_MAX];  /* the listener's name, for logs */
-    char peer[ADDR_SOCKADDR_STR_MAX];  /* the proxy's address, for logs */
+    struct connlimits_slot slot;      /* its count: under no address until the header */
+    struct proxyproto reader;         /* the header so far */
+    char listener[LISTENER_NAME_MAX]; /* the listener's name, for logs */
+    char peer[ADDR_SOCKADDR_STR_MAX]; /* the proxy's address, for logs */
 };
 
 /* True if peer <sa> may send the PROXY header of a listener with settings <proxy> (mode

@@ -151,7 +151,7 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
     for (size_t i = 0; same && i < a->n_listen; i++)
         same = runconf_same_addr(&a->listen[i], &b->listen[i]) &&
                runconf_listen_is_tls(a, i) == runconf_listen_is_tls(b, i) &&
-               a->listen_mode[i] == b->listen_mode[i] && /* chmod'ed at bind */
+               a->listen_mode[i] == b->listen_mode[i] &&   /* chmod'ed at bind */
                a->listen_v6only[i] == b->listen_v6only[i]; /* set at bind */
     if (!same) {
         snprintf(err, err_len,

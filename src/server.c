@@ -72,8 +72,8 @@ static void server_hand_on(struct loop *l, evutil_socket_t fd, const struct sock
     struct bufferevent *bev;
 
     if (p->tls) {
-        tlsaccept_new(l, fd, sa, (int)sa_len, slot, p->index, p->listener->name,
-                      &upgrade_handler, NULL);
+        tlsaccept_new(l, fd, sa, (int)sa_len, slot, p->index, p->listener->name, &upgrade_handler,
+                      NULL);
         return;
     }
     bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -116,9 +116,8 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
      * its clients would share one max_connections_per_ip. Until the header names the
      * client, a connection from a proxy counts under no address (global limits only). */
     proxy = &loop_config(l)->listen_proxy[p->index];
-    counted_as = proxy->mode != CONFIG_PROXY_NONE && proxyin_is_trusted(proxy, sa)
-                     ? &no_address
-                     : sa;
+    counted_as =
+        proxy->mode != CONFIG_PROXY_NONE && proxyin_is_trusted(proxy, sa) ? &no_address : sa;
     /* Counted from here to the close of its socket, whatever it turns out to be. */
     reached = connlimits_admit(l->limits, &slot, counted_as, loop_config(l)->per_ip_prefix_v6,
                                &limit, &full);
