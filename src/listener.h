@@ -5,8 +5,8 @@
  * ENOMEM, or while the caller says there is no room, accepting stops and a timer tries
  * again, so a connection waits in the listen queue instead of making the loop spin. Unix
  * sockets: a stale socket file is replaced, the file gets its mode before anyone can
- * connect, and it is removed at close; one bound socket is shared by every worker. Used by the main
- * listeners and the admin endpoint.
+ * connect, and it is removed at close; one bound socket is shared by every worker. Used by
+ * the main listeners and the admin endpoint.
  */
 #ifndef WSB_LISTENER_H
 #define WSB_LISTENER_H
