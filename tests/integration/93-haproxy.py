@@ -1,6 +1,6 @@
 """
 93-haproxy.py - proves wsbridge behind a real HAProxy (Debian's haproxy, mode tcp,
-send-proxy-v2 with its CRC32c TLV, health checks) balancing over two wsbridge instances,
+send-proxy-v2 with its CRC32c TLV, health checks that send a LOCAL header) balancing over two wsbridge instances,
 with the configuration README's "Behind HAProxy" shows. Clients bound to 127.0.0.2,
 127.0.0.3, ... each appear, with their own port, in the log of the instance that served
 them and only there, and both instances serve some; max_connections_per_ip (2) holds per
@@ -214,6 +214,11 @@ def test_addresses(front, daemons):
                 if d.name in names:
                     check('%s: access line on %s' % (src, d.name), wsb_wait_access(d, client))
         check('both instances served clients', len(seen) == 2, repr(seen))
+        for d in daemons:
+            check('%s: HAProxy\'s health checks come with a v2 LOCAL header, kept as the '
+                  'proxy\'s own connections' % d.name,
+                  d.wait_log(r'client=127\.0\.0\.1:\d+ PROXY v2 header from 127\.0\.0\.1:\d+ '
+                             r'on \S+ \(local'), d.log_text()[-300:])
         for d in daemons:
             check('%s: no access line names HAProxy\'s address 127.0.0.1' % d.name,
                   not [x for x in d.access_lines() if x.get('client', '').startswith('127.0.0.1:')],
