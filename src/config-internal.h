@@ -68,6 +68,7 @@ enum config_type {
     CONFIG_T_PROXIES,      /* trusted_proxies: one CIDR network or a list (netlist.c) */
     CONFIG_T_TOKEN_SOURCE, /* a token file or folder, a Redis URL, or { jwt: { ... } } */
     CONFIG_T_ALGORITHMS,   /* JWT algorithm names, one or a list (route_jwt) */
+    CONFIG_T_PROXY_FROM,   /* a listener's proxy_from: CIDR networks (netlist.c) */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -91,8 +92,10 @@ extern const size_t config_n_keys;
  * config->listen_tls. */
 struct config_listener {
     struct addr addr;
-    struct config_tls *tls; /* NULL: plain */
-    unsigned mode;          /* a unix: listener's file mode */
+    struct config_tls *tls;           /* NULL: plain */
+    unsigned mode;                    /* a unix: listener's file mode */
+    struct config_listen_proxy proxy; /* "proxy_protocol" and "proxy_from" */
+    bool v6only;                      /* "v6only" */
 };
 
 struct config_ctx {

@@ -19,6 +19,7 @@
 #include "config-internal.h"
 #include "netlist.h"
 #include "origin.h"
+#include "proxyproto.h"
 #include "quote.h"
 #include "units.h"
 #include "yamlnode.h"
@@ -60,6 +61,11 @@ static_assert(sizeof(enum config_log_format) == sizeof(unsigned), "choices store
 static_assert(sizeof(enum config_tls_plain) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum tokenreq_from) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum route_send_proxy) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum config_proxy_mode) == sizeof(unsigned), "choices store unsigned");
+static_assert((int)CONFIG_PROXY_V1 == (int)PROXYPROTO_MODE_V1 &&
+                  (int)CONFIG_PROXY_V2 == (int)PROXYPROTO_MODE_V2 &&
+                  (int)CONFIG_PROXY_ANY == (int)PROXYPROTO_MODE_ANY,
+              "proxy_protocol values are proxyproto.h's modes");
 #define CONFIG_KIB 1024u
 #define CONFIG_MIB (1024u * 1024u)
 
@@ -155,6 +161,10 @@ const struct config_key config_keys[] = {
     {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
     {CONFIG_LISTEN, "mode", CONFIG_T_MODE, "0600", 0, 0, CONFIG_UINT(config_listener, mode), 0},
+    {CONFIG_LISTEN, "proxy_protocol", CONFIG_T_CHOICE, "none", 0, 0,
+     CONFIG_ENUM(config_listener, proxy.mode, config_proxy_mode), 0},
+    {CONFIG_LISTEN, "proxy_from", CONFIG_T_PROXY_FROM, NULL, 0, 0, 0, 0},
+    {CONFIG_LISTEN, "v6only", CONFIG_T_BOOL, "true", 0, 0, CONFIG_BOOL(config_listener, v6only), 0},
     {CONFIG_TLS, "cert", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.cert_file),
      CONFIG_REQUIRED},
     {CONFIG_TLS, "key", CONFIG_T_FILE, NULL, 0, 0, CONFIG_STR(config_tls, cert.key_file),
@@ -215,6 +225,12 @@ static const char *const config_log_formats[] = {
 static const char *const config_tls_plains[] = {
     [CONFIG_TLS_PLAIN_REFUSE] = "refuse", [CONFIG_TLS_PLAIN_ALLOW] = "allow", NULL};
 
+static const char *const config_proxy_modes[] = {[CONFIG_PROXY_NONE] = "none",
+                                                 [CONFIG_PROXY_V1] = "v1",
+                                                 [CONFIG_PROXY_V2] = "v2",
+                                                 [CONFIG_PROXY_ANY] = "any",
+                                                 NULL};
+
 static const char *const config_token_froms[] = {[TOKENREQ_QUERY] = "query",
                                                  [TOKENREQ_PATH] = "path",
                                                  [TOKENREQ_HOST] = "host",
@@ -233,6 +249,7 @@ static const struct config_choice config_choices[] = {
     {CONFIG_LOG, "level", config_log_levels},
     {CONFIG_LOG, "format", config_log_formats},
     {CONFIG_TLS, "plain", config_tls_plains},
+    {CONFIG_LISTEN, "proxy_protocol", config_proxy_modes},
 };
 
 const size_t config_n_keys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -332,14 +349,75 @@ static int config_listen_addr(struct config_ctx *x, const struct yamlnode *v, st
 static int config_set(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                       void *obj);
 
-/* A listener's "mode" when none is written: the table's default, as config_map_read
- * would set it. */
-static int config_listen_default_mode(struct config_ctx *x, struct config_listener *l)
+/* A listener written as a plain address: the table's defaults of "mode" and "v6only", as
+ * config_map_read would set them. */
+static int config_listen_defaults(struct config_ctx *x, struct config_listener *l)
 {
-    const struct config_key *k = config_key_find(CONFIG_LISTEN, "mode");
-    struct yamlnode def = {.kind = YAMLNODE_SCALAR, .line = 1, .column = 1, .text = (char *)k->def};
+    static const char *const keys[] = {"mode", "v6only"};
 
-    return config_set(x, k, &def, l);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct config_key *k = config_key_find(CONFIG_LISTEN, keys[i]);
+        struct yamlnode def = {
+            .kind = YAMLNODE_SCALAR, .line = 1, .column = 1, .text = (char *)k->def};
+
+        if (config_set(x, k, &def, l) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* "proxy_from": the networks of the front proxies allowed to send a PROXY header. */
+static int config_set_proxy_from(struct config_ctx *x, const struct config_key *k,
+                                 struct yamlnode *v, struct config_listener *l)
+{
+    struct yamlnode *one, **items;
+    char why[256];
+    size_t n;
+
+    if (config_value_list(x, k, v, &one, &items, &n, NETLIST_MAX,
+                          "a network or a list of networks, like [ 10.0.0.5, \"::1/128\" ]") < 0)
+        return -1;
+    if ((l->proxy.from = netlist_new()) == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++)
+        if (netlist_add(l->proxy.from, NETLIST_ALLOW, items[i]->text, why, sizeof(why)) < 0)
+            return config_fail(x, items[i], "%s", why);
+    return 0;
+}
+
+/* Rules tying the keys of listener mapping <l> together, <seen> saying where each was
+ * and <at> its address: proxy_protocol and proxy_from go together (a header trusted from
+ * anyone would let any client choose its own address), neither on a Unix socket, whose
+ * peers have no address to check; v6only on an IPv6 address only. */
+static int config_listen_check(struct config_ctx *x, const struct config_listener *l,
+                               const struct yamlnode_pair *const *seen, const struct yamlnode *at)
+{
+    const struct yamlnode_pair *mode = config_seen(seen, CONFIG_LISTEN, "mode");
+    const struct yamlnode_pair *proxy = config_seen(seen, CONFIG_LISTEN, "proxy_protocol");
+    const struct yamlnode_pair *from = config_seen(seen, CONFIG_LISTEN, "proxy_from");
+    const struct yamlnode_pair *v6only = config_seen(seen, CONFIG_LISTEN, "v6only");
+    char q[QUOTE_BUF];
+
+    quote_text(at->text, SIZE_MAX, q);
+    if (mode != NULL && l->addr.kind != ADDR_UNIX)
+        return config_fail(x, mode->key, "\"mode\" applies to unix: listeners only, not to \"%s\"",
+                           q);
+    if (l->addr.kind == ADDR_UNIX && (proxy != NULL || from != NULL))
+        return config_fail(x, proxy != NULL ? proxy->key : from->key,
+                           "\"proxy_protocol\" applies to TCP listeners only, not to \"%s\"", q);
+    if (l->proxy.mode != CONFIG_PROXY_NONE && l->proxy.from == NULL)
+        return config_fail(x, proxy->key,
+                           "\"proxy_protocol\" needs \"proxy_from\": the addresses of the proxies "
+                           "allowed to send the header, like [ 10.0.0.5 ]");
+    if (l->proxy.mode == CONFIG_PROXY_NONE && from != NULL)
+        return config_fail(x, from->key,
+                           "\"proxy_from\" applies with \"proxy_protocol: v1, v2 or any\" only");
+    if (v6only != NULL && (l->addr.kind != ADDR_HOSTPORT || strchr(l->addr.host, ':') == NULL))
+        return config_fail(x, v6only->key,
+                           "\"v6only\" applies to IPv6 listeners only, like \"[::]:8080\", not "
+                           "to \"%s\"",
+                           q);
+    return 0;
 }
 
 /* "listen": one address, or a list of addresses and listener mappings
@@ -363,7 +441,10 @@ static int config_set_listen(struct config_ctx *x, const struct config_key *k, s
     c->listen = calloc(n, sizeof(*c->listen));
     c->listen_tls = calloc(n, sizeof(*c->listen_tls));
     c->listen_mode = calloc(n, sizeof(*c->listen_mode));
-    if (c->listen == NULL || c->listen_tls == NULL || c->listen_mode == NULL)
+    c->listen_proxy = calloc(n, sizeof(*c->listen_proxy));
+    c->listen_v6only = calloc(n, sizeof(*c->listen_v6only));
+    if (c->listen == NULL || c->listen_tls == NULL || c->listen_mode == NULL ||
+        c->listen_proxy == NULL || c->listen_v6only == NULL)
         return config_oom(x);
     for (size_t i = 0; i < n; i++) {
         struct yamlnode *item = items[i];
@@ -372,19 +453,16 @@ static int config_set_listen(struct config_ctx *x, const struct config_key *k, s
         int rc;
 
         if (item->kind == YAMLNODE_MAPPING) {
-            const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL}, *mode;
+            const struct yamlnode_pair *seen[CONFIG_KEYS_MAX] = {NULL};
             rc = config_map_read(x, CONFIG_LISTEN, item, &l, seen);
-            if (rc == 0)
+            if (rc == 0) {
                 at = config_seen(seen, CONFIG_LISTEN, "address")->value;
-            mode = rc == 0 ? config_seen(seen, CONFIG_LISTEN, "mode") : NULL;
-            if (mode != NULL && l.addr.kind != ADDR_UNIX)
-                rc = config_fail(x, mode->key,
-                                 "\"mode\" applies to unix: listeners only, not to \"%s\"",
-                                 quote_text(at->text, SIZE_MAX, q));
+                rc = config_listen_check(x, &l, seen, at);
+            }
         } else if (item->kind == YAMLNODE_SCALAR && !item->is_null) {
             rc = config_listen_addr(x, item, &l.addr);
             if (rc == 0)
-                rc = config_listen_default_mode(x, &l);
+                rc = config_listen_defaults(x, &l);
         } else {
             return config_fail(x, item, "\"%s\" must be a string or a list of strings", k->name);
         }
@@ -392,6 +470,8 @@ static int config_set_listen(struct config_ctx *x, const struct config_key *k, s
         c->listen[i] = l.addr;
         c->listen_tls[i] = l.tls;
         c->listen_mode[i] = l.addr.kind == ADDR_UNIX ? l.mode : 0;
+        c->listen_proxy[i] = l.proxy;
+        c->listen_v6only[i] = l.v6only;
         c->n_listen = i + 1;
         if (rc < 0)
             return -1;
@@ -637,6 +717,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct y
         return config_route_token_source(x, k, v, obj);
     case CONFIG_T_ALGORITHMS:
         return config_route_algorithms(x, k, v, obj);
+    case CONFIG_T_PROXY_FROM:
+        return config_set_proxy_from(x, k, v, obj);
     }
     return config_fail(x, v, "internal error: key type %d", (int)k->type);
 }
@@ -833,6 +915,10 @@ void config_free(struct config *c)
     for (size_t i = 0; c->listen_tls != NULL && i < c->n_listen; i++)
         config_tls_free(c->listen_tls[i]);
     free(c->listen_tls);
+    for (size_t i = 0; c->listen_proxy != NULL && i < c->n_listen; i++)
+        netlist_free(c->listen_proxy[i].from);
+    free(c->listen_proxy);
+    free(c->listen_v6only);
     free(c->listen_mode);
     free(c->listen);
     free(c->web_root);

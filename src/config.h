@@ -75,6 +75,22 @@ struct route_jwt {
     bool require_exp;    /* a token without "exp" is refused */
 };
 
+/* A listener's "proxy_protocol": the PROXY protocol header a front proxy sends first (the
+ * same numbers as proxyproto.h's modes, which config.c checks). */
+enum config_proxy_mode {
+    CONFIG_PROXY_NONE = 0, /* no header: the peer is the client */
+    CONFIG_PROXY_V1,       /* the text line only */
+    CONFIG_PROXY_V2,       /* the binary header only */
+    CONFIG_PROXY_ANY,      /* either */
+};
+
+/* What a listener expects before a connection's first byte. */
+struct config_listen_proxy {
+    enum config_proxy_mode mode; /* CONFIG_PROXY_NONE: nothing */
+    struct netlist *from;        /* "proxy_from": the peers that may send it (its allow
+                                  * list); never NULL unless mode is none */
+};
+
 struct route {
     char *path;                 /* as written: "/echo", "/vnc/ *", "/ *" (no space) */
     bool prefix;                /* the path ended in slash-star: a prefix route */
@@ -153,6 +169,10 @@ struct config {
     struct config_tls **listen_tls;  /* n_listen entries: that listener's TLS; NULL: plain */
     unsigned *listen_mode;           /* n_listen entries: an ADDR_UNIX listener's file mode
                                       * ("mode", 0600 by default); 0 for the others */
+    struct config_listen_proxy *listen_proxy; /* n_listen entries: its PROXY protocol */
+    bool *listen_v6only;             /* n_listen entries: an IPv6 listener takes IPv6 only
+                                      * ("v6only", true by default); IPv4 clients of a
+                                      * false one come as ::ffff:a.b.c.d */
     size_t n_listen;
     char *web_root;                  /* absolute or relative to the file's folder; NULL: off */
     unsigned heartbeat_interval_ms;  /* 0 = no pings */

@@ -63,10 +63,10 @@ static int listener_backlog(void)
  * With <reuseport> each worker binds its own socket to the same address and the kernel
  * spreads new connections over them. */
 static evutil_socket_t listener_bind(const struct addrinfo *ai, const char *name, bool reuseport,
-                                     char *err, size_t err_len)
+                                     bool dual_stack, char *err, size_t err_len)
 {
     evutil_socket_t fd;
-    int one = 1;
+    int one = 1, v6only = dual_stack ? 0 : 1;
 
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
@@ -79,9 +79,14 @@ static evutil_socket_t listener_bind(const struct addrinfo *ai, const char *name
         close(fd);
         return -1;
     }
-    /* "[::]:8080" and "0.0.0.0:8080" are two listeners, not one that collides. */
-    if (ai->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    /* "[::]:8080" and "0.0.0.0:8080" are two listeners, not one that collides; set either
+     * way, since the system default (net.ipv6.bindv6only) varies. */
+    if (ai->ai_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0) {
+        snprintf(err, err_len, "IPV6_V6ONLY for %s: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         snprintf(err, err_len, "bind %s: %s", name, strerror(errno));
         close(fd);
@@ -294,12 +299,12 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
         fd = listener_bind_unix(l, ai, opts->unix_mode, err, err_len);
     } else {
         if (opts->probe) {
-            fd = listener_bind(ai, l->name, false, err, err_len);
+            fd = listener_bind(ai, l->name, false, opts->dual_stack, err, err_len);
             if (fd < 0)
                 goto fail;
             close(fd);
         }
-        fd = listener_bind(ai, l->name, opts->reuseport, err, err_len);
+        fd = listener_bind(ai, l->name, opts->reuseport, opts->dual_stack, err, err_len);
     }
     if (fd < 0 || listener_start(l, base, fd, err, err_len) != 0)
         goto fail;

@@ -1,12 +1,12 @@
 /*
  * listener.h - a listening socket on an event loop: bind (SO_REUSEADDR; SO_REUSEPORT when
- * several workers share the address; IPv6 only for an IPv6 address), the "already in use"
- * probe, accept into a callback, and pausing: after EMFILE, ENFILE or ENOMEM, or while the
- * caller says there is no room, accepting stops and a timer tries again, so a connection
- * waits in the listen queue instead of making the loop spin. Unix sockets: a stale
- * socket file is replaced, the file gets its mode before anyone can connect, and it is
- * removed at close; one bound socket is shared by every worker. Used by the main
- * listeners and the admin endpoint.
+ * several workers share the address; IPv6 only for an IPv6 address unless dual_stack),
+ * the "already in use" probe, accept into a callback, and pausing: after EMFILE, ENFILE or
+ * ENOMEM, or while the caller says there is no room, accepting stops and a timer tries
+ * again, so a connection waits in the listen queue instead of making the loop spin. Unix
+ * sockets: a stale socket file is replaced, the file gets its mode before anyone can
+ * connect, and it is removed at close; one bound socket is shared by every worker. Used by
+ * the main listeners and the admin endpoint.
  */
 #ifndef WSB_LISTENER_H
 #define WSB_LISTENER_H
@@ -47,6 +47,8 @@ struct listener_opts {
     void *arg;                 /* for accept and room */
     listener_room_fn *room;    /* NULL: always room */
     unsigned unix_mode;        /* AF_UNIX: the socket file's mode, as chmod takes it */
+    bool dual_stack;           /* AF_INET6: IPv4 clients too, as ::ffff:a.b.c.d (IPV6_V6ONLY
+                                * off); false (the default): IPv6 only */
 };
 
 struct listener {

@@ -207,6 +207,12 @@ void metrics_count_refused(struct metrics *m, const char *reason)
         m->refused_other++;
 }
 
+void metrics_count_proxy_refused(struct metrics *m, enum metrics_proxy_refusal why)
+{
+    if ((size_t)why < METRICS_PROXY_REFUSALS)
+        m->proxy_refused[why]++;
+}
+
 /* Adds <n> to the failure (<status>, <reason>) of <m>, as that many metrics_count_failure. */
 static void metrics_add_failure(struct metrics *m, int status, const char *reason, uint64_t n)
 {
@@ -266,6 +272,8 @@ int metrics_merge(struct metrics *dst, const struct metrics *src)
             dst->refused_other += src->refused[i].count;
     }
     dst->refused_other += src->refused_other;
+    for (size_t i = 0; i < METRICS_PROXY_REFUSALS; i++)
+        dst->proxy_refused[i] += src->proxy_refused[i];
     return 0;
 }
 
@@ -372,6 +380,20 @@ int metrics_write(const struct metrics *m, promtext_write_fn write, void *arg)
     if (m->refused_other > 0) {
         struct promtext_label l = {"reason", "other"};
         promtext_write_counter(&w, &l, 1, m->refused_other);
+    }
+    /* Every reason, zeros included: an alert on a rate needs the series before the first. */
+    promtext_write_family(&w, "wsbridge_proxy_header_refused_total", PROMTEXT_COUNTER,
+                          "Connections on proxy_protocol listeners closed before a PROXY header "
+                          "was taken: peer not in proxy_from, malformed header, or none within "
+                          "handshake_timeout.");
+    for (size_t i = 0; i < METRICS_PROXY_REFUSALS; i++) {
+        static const char *const names[METRICS_PROXY_REFUSALS] = {
+            [METRICS_PROXY_PEER] = "peer",
+            [METRICS_PROXY_MALFORMED] = "malformed",
+            [METRICS_PROXY_TIMEOUT] = "timeout",
+        };
+        struct promtext_label l = {"reason", names[i]};
+        promtext_write_counter(&w, &l, 1, m->proxy_refused[i]);
     }
     return w.error == NULL ? 0 : -1;
 }

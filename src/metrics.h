@@ -67,6 +67,15 @@ struct metrics_refused {
     uint64_t count;
 };
 
+/* Why a connection on a proxy_protocol listener was closed before its PROXY header was
+ * taken (wsbridge_proxy_header_refused_total's reason label). */
+enum metrics_proxy_refusal {
+    METRICS_PROXY_PEER = 0,  /* the peer is not in proxy_from: closed unread */
+    METRICS_PROXY_MALFORMED, /* the bytes are not a valid header of the listener's version */
+    METRICS_PROXY_TIMEOUT,   /* no whole header within handshake_timeout */
+    METRICS_PROXY_REFUSALS,  /* how many reasons there are */
+};
+
 /* Routes are found by path, not by position: a reload may add and drop routes while
  * connections of the old ones still count into their entries. */
 struct metrics {
@@ -85,6 +94,7 @@ struct metrics {
     struct metrics_refused refused[METRICS_REFUSED_MAX];
     size_t n_refused;
     uint64_t refused_other; /* reasons past the table's capacity */
+    uint64_t proxy_refused[METRICS_PROXY_REFUSALS]; /* by enum metrics_proxy_refusal */
 };
 
 /* Returns an empty registry, or NULL if memory ran out. */
@@ -112,6 +122,9 @@ void metrics_count_close(struct metrics *m, unsigned code);
 /* Counts one connection closed at accept for <reason> (the limit reached; cut to
  * METRICS_REASON_MAX bytes), bounded like metrics_count_failure (reason="other"). */
 void metrics_count_refused(struct metrics *m, const char *reason);
+
+/* Counts one connection closed before its PROXY header was taken, for <why>. */
+void metrics_count_proxy_refused(struct metrics *m, enum metrics_proxy_refusal why);
 
 /* Adds every count of <src> into <dst>: routes by path, failures by status and reason,
  * closes by code, refusals by reason, histograms bucket by bucket; what <dst> lacks is added. For

@@ -151,11 +151,13 @@ int runconf_check_replace(const struct runconf *cur, const struct runconf *next,
     for (size_t i = 0; same && i < a->n_listen; i++)
         same = runconf_same_addr(&a->listen[i], &b->listen[i]) &&
                runconf_listen_is_tls(a, i) == runconf_listen_is_tls(b, i) &&
-               a->listen_mode[i] == b->listen_mode[i]; /* chmod'ed at bind */
+               a->listen_mode[i] == b->listen_mode[i] &&   /* chmod'ed at bind */
+               a->listen_v6only[i] == b->listen_v6only[i]; /* set at bind */
     if (!same) {
         snprintf(err, err_len,
-                 "%s: the listen addresses (or which of them use TLS, or a Unix socket's "
-                 "mode) changed; they are bound at start: restart wsbridge to change them",
+                 "%s: the listen addresses (or which of them use TLS, an IPv6 one's "
+                 "v6only, or a Unix socket's mode) changed; they are bound at start: "
+                 "restart wsbridge to change them",
                  b->file);
         return -1;
     }

@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxyin.h"
 #include "ratelimit.h"
 #include "runconf.h"
 #include "timeval.h"
@@ -62,14 +63,39 @@ static void server_refuse(struct server_port *p, evutil_socket_t fd, const struc
                     p->listener->name, reason, limit);
 }
 
+/* Makes admitted socket <fd> of port <arg> from client <sa> (<sa_len> bytes), counted in
+ * <slot> (moved on), a TLS handshake or an HTTP connection: proxyin_done_fn. */
+static void server_hand_on(struct loop *l, evutil_socket_t fd, const struct sockaddr *sa,
+                           socklen_t sa_len, struct connlimits_slot *slot, void *arg)
+{
+    struct server_port *p = arg;
+    struct bufferevent *bev;
+
+    if (p->tls) {
+        tlsaccept_new(l, fd, sa, (int)sa_len, slot, p->index, p->listener->name, &upgrade_handler,
+                      NULL);
+        return;
+    }
+    bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "accept on %s: out of memory", p->listener->name);
+        close(fd);
+        connlimits_release(slot);
+        return;
+    }
+    httpconn_new(l, bev, sa, slot, &upgrade_handler, NULL);
+}
+
 static void server_on_accept(struct listener *lst, evutil_socket_t fd, const struct sockaddr *sa,
                              int socklen, void *arg)
 {
     static struct ratelimit rl = RATELIMIT_INIT(LOG_LIMITED_INTERVAL_MS);
     struct server_port *p = arg;
     struct loop *l = &p->server->loop;
+    const struct config_listen_proxy *proxy;
+    const struct sockaddr no_address = {.sa_family = AF_UNSPEC};
+    const struct sockaddr *counted_as;
     struct connlimits_slot slot;
-    struct bufferevent *bev;
     const char *reached;
     unsigned limit;
     bool full;
@@ -86,9 +112,15 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
         addr_format_sockaddr(sa, peer);
         log_msg(LOG_LEVEL_DEBUG, "client=%s accepted on %s by worker %u", peer, lst->name, l->id);
     }
+    /* Behind a front proxy every connection comes from the proxy's address: counted there,
+     * its clients would share one max_connections_per_ip. Until the header names the
+     * client, a connection from a proxy counts under no address (global limits only). */
+    proxy = &loop_config(l)->listen_proxy[p->index];
+    counted_as =
+        proxy->mode != CONFIG_PROXY_NONE && proxyin_is_trusted(proxy, sa) ? &no_address : sa;
     /* Counted from here to the close of its socket, whatever it turns out to be. */
-    reached = connlimits_admit(l->limits, &slot, sa, loop_config(l)->per_ip_prefix_v6, &limit,
-                               &full);
+    reached = connlimits_admit(l->limits, &slot, counted_as, loop_config(l)->per_ip_prefix_v6,
+                               &limit, &full);
     if (reached != NULL) {
         server_refuse(p, fd, sa, reached, limit);
         if (strcmp(reached, "fd_reserve") == 0)
@@ -104,18 +136,12 @@ static void server_on_accept(struct listener *lst, evutil_socket_t fd, const str
     }
     if (sa->sa_family != AF_UNIX)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (p->tls) {
-        tlsaccept_new(l, fd, sa, socklen, &slot, p->index, lst->name, &upgrade_handler, NULL);
+    if (proxy->mode != CONFIG_PROXY_NONE) {
+        /* The front proxy's header comes first, before any TLS. */
+        proxyin_new(l, fd, sa, (socklen_t)socklen, &slot, proxy, lst->name, server_hand_on, p);
         return;
     }
-    bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (bev == NULL) {
-        log_msg(LOG_LEVEL_ERROR, "accept on %s: out of memory", lst->name);
-        close(fd);
-        connlimits_release(&slot);
-        return;
-    }
-    httpconn_new(l, bev, sa, &slot, &upgrade_handler, NULL);
+    server_hand_on(l, fd, sa, (socklen_t)socklen, &slot, p);
 }
 
 /* A paused listener may accept again once the descriptor budget has room. */
@@ -186,6 +212,7 @@ static int server_add_ports(struct server *s, const struct server *first, size_t
         .accept = server_on_accept,
         .room = server_has_room,
         .unix_mode = conf->config->listen_mode[index],
+        .dual_stack = !conf->config->listen_v6only[index],
     };
     char info[512] = "", how[64] = "";
     struct addrinfo *res = NULL, unix_ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
@@ -206,8 +233,11 @@ static int server_add_ports(struct server *s, const struct server *first, size_t
     } else {
         if (listener_resolve(a, "", &res, err, err_len) != 0)
             return -1;
-        if (opts.reuseport)
-            snprintf(how, sizeof(how), " (a socket per worker)");
+        snprintf(how, sizeof(how), "%s%s%s", opts.dual_stack ? " (IPv4 too)" : "",
+                 conf->config->listen_proxy[index].mode != CONFIG_PROXY_NONE
+                     ? " (PROXY protocol first)"
+                     : "",
+                 opts.reuseport ? " (a socket per worker)" : "");
     }
     for (const struct addrinfo *ai = res != NULL ? res : &unix_ai; ai != NULL; ai = ai->ai_next) {
         p = server_add_port(s, index, tls != NULL, ai, NULL, &opts, err, err_len);

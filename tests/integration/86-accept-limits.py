@@ -177,43 +177,7 @@ def close_ws(ws):
     ws.close()
 
 
-class ListenDaemon(wsb.Daemon):
-    """A daemon whose listen list is <listen> (a list of YAML flow items with {port}
-    standing for its port) rather than the harness's plain 127.0.0.1 one."""
-
-    def __init__(self, wdir, routes, listen, name, nofile=None, **opts):
-        super().__init__(wdir, routes, name=name, nofile=nofile, **opts)
-        self.listen = listen
-
-    def start(self, ready_timeout=10):
-        for attempt in range(3):
-            self.port = wsb.free_port()
-            text = wsb.config_yaml(self.port, self.routes, **self.opts)
-            text = text.replace('listen: [ "127.0.0.1:%d" ]' % self.port,
-                                'listen: [ %s ]' % ', '.join(
-                                    x.replace('{port}', str(self.port)) for x in self.listen), 1)
-            with open(self.cfg, 'w') as f:
-                f.write(text)
-            logf = open(self.log, 'ab')
-            try:
-                self.proc = subprocess.Popen(wsb.daemon_command(self.wdir, self.name) +
-                                             ['-c', self.cfg] + self.args,
-                                             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                             preexec_fn=self._preexec)
-            finally:
-                logf.close()
-            wsb._daemons.append(self)
-            deadline = time.monotonic() + ready_timeout * wsb.SLOW
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if 'ready:' in self.log_text():
-                    return self
-                time.sleep(0.05)
-            self.stop(verify=False)
-            if 'in use' in self.log_text() and attempt < 2:
-                continue
-            raise wsb.HarnessError('%s did not start (exit status %s); log: %s'
-                                   % (self.name, self.exit_status, self.log_text()[-800:]))
-        raise wsb.HarnessError('no free port')
+ListenDaemon = wsb.ListenDaemon
 
 
 def admin_opts():

@@ -512,6 +512,46 @@ class Daemon:
             time.sleep(0.05)
 
 
+class ListenDaemon(Daemon):
+    """A daemon whose listen list is <listen> (a list of YAML flow items with {port}
+    standing for its port) rather than the harness's plain 127.0.0.1 one. Ready when its
+    log says so (its listeners may not take a bare connect from 127.0.0.1)."""
+
+    def __init__(self, wdir, routes, listen, name, nofile=None, **opts):
+        super().__init__(wdir, routes, name=name, nofile=nofile, **opts)
+        self.listen = listen
+
+    def start(self, ready_timeout=10):
+        for attempt in range(3):
+            self.port = free_port()
+            text = config_yaml(self.port, self.routes, **self.opts)
+            text = text.replace('listen: [ "127.0.0.1:%d" ]' % self.port,
+                                'listen: [ %s ]' % ', '.join(
+                                    x.replace('{port}', str(self.port)) for x in self.listen), 1)
+            with open(self.cfg, 'w') as f:
+                f.write(text)
+            logf = open(self.log, 'ab')
+            try:
+                self.proc = subprocess.Popen(daemon_command(self.wdir, self.name) +
+                                             ['-c', self.cfg] + self.args,
+                                             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                                             preexec_fn=self._preexec)
+            finally:
+                logf.close()
+            _daemons.append(self)
+            deadline = time.monotonic() + ready_timeout * SLOW
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if 'ready:' in self.log_text():
+                    return self
+                time.sleep(0.05)
+            self.stop(verify=False)
+            if 'in use' in self.log_text() and attempt < 2:
+                continue
+            raise HarnessError('%s did not start (exit status %s); log: %s'
+                                   % (self.name, self.exit_status, self.log_text()[-800:]))
+        raise HarnessError('no free port')
+
+
 def _log_time(line):
     """Unix time of a log line starting "2026-01-02T03:04:05.678Z", or None."""
     m = re.match(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z', line)

@@ -1335,6 +1335,41 @@ START_TEST(test_config_free_null)
 }
 END_TEST
 
+/* A listener's PROXY protocol and v6only: values as written, defaults elsewhere, and
+ * proxy_from as an allow list of the proxies' addresses. */
+START_TEST(test_config_listen_proxy)
+{
+    struct config *c = test_config_parse_ok(
+        "t.yaml", "listen:\n"
+                  "  - \"127.0.0.1:8080\"\n"
+                  "  - { address: \"127.0.0.1:8081\", proxy_protocol: v1, proxy_from: 10.0.0.5 }\n"
+                  "  - { address: \"[::]:8082\", v6only: false, proxy_protocol: any,\n"
+                  "      proxy_from: [ 10.0.0.0/8, \"fd00::/8\" ] }\n"
+                  "  - { address: \"[::1]:8083\", proxy_protocol: v2, proxy_from: \"::1\" }\n"
+                  "routes: [ { path: /e, target: echo } ]\n");
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+
+    ck_assert_uint_eq(c->n_listen, 4);
+    ck_assert_int_eq(c->listen_proxy[0].mode, CONFIG_PROXY_NONE);
+    ck_assert_ptr_null(c->listen_proxy[0].from);
+    ck_assert_int_eq(c->listen_proxy[1].mode, CONFIG_PROXY_V1);
+    ck_assert_int_eq(c->listen_proxy[2].mode, CONFIG_PROXY_ANY);
+    ck_assert_int_eq(c->listen_proxy[3].mode, CONFIG_PROXY_V2);
+    ck_assert(c->listen_v6only[0] && c->listen_v6only[1] && !c->listen_v6only[2] &&
+              c->listen_v6only[3]);
+    inet_pton(AF_INET, "10.0.0.5", &v4.sin_addr);
+    ck_assert(netlist_is_allowed(c->listen_proxy[1].from, (struct sockaddr *)&v4));
+    ck_assert(netlist_is_allowed(c->listen_proxy[2].from, (struct sockaddr *)&v4));
+    inet_pton(AF_INET, "10.0.0.6", &v4.sin_addr);
+    ck_assert(!netlist_is_allowed(c->listen_proxy[1].from, (struct sockaddr *)&v4));
+    inet_pton(AF_INET6, "fd00::7", &v6.sin6_addr);
+    ck_assert(netlist_is_allowed(c->listen_proxy[2].from, (struct sockaddr *)&v6));
+    ck_assert(!netlist_is_allowed(c->listen_proxy[3].from, (struct sockaddr *)&v6));
+    config_free(c);
+}
+END_TEST
+
 static Suite *test_config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1369,6 +1404,7 @@ static Suite *test_config_suite(void)
     tcase_add_test(values, test_config_proxies);
     tcase_add_test(values, test_config_good_full);
     tcase_add_test(values, test_config_unix);
+    tcase_add_test(values, test_config_listen_proxy);
     tcase_add_test(values, test_config_unix_joined_length);
     tcase_add_test(values, test_config_free_null);
     suite_add_tcase(s, values);

@@ -142,6 +142,9 @@ static struct metrics *registry_sample(void)
     metrics_count_refused(m, "max_connections_per_ip");
     metrics_count_refused(m, "fd_reserve");
     metrics_count_refused(m, "max_connections_per_ip");
+    metrics_count_proxy_refused(m, METRICS_PROXY_PEER);
+    metrics_count_proxy_refused(m, METRICS_PROXY_PEER);
+    metrics_count_proxy_refused(m, METRICS_PROXY_TIMEOUT);
     return m;
 }
 
@@ -157,6 +160,7 @@ START_TEST(test_metrics_registry)
         {"wsbridge_handshakes_failed_total", "counter"},
         {"wsbridge_closes_total", "counter"},
         {"wsbridge_connections_refused_total", "counter"},
+        {"wsbridge_proxy_header_refused_total", "counter"},
     };
     struct metrics *m = registry_sample();
     struct promtext_buf b = {0};
@@ -200,6 +204,13 @@ START_TEST(test_metrics_registry)
     s = promparse_find(p, "wsbridge_connections_refused_total", "reason", "fd_reserve");
     ck_assert(s != NULL && s->value == 1);
     ck_assert_ptr_null(promparse_find(p, "wsbridge_connections_refused_total", "reason", "other"));
+    /* every reason of a PROXY header refusal, zeros too */
+    s = promparse_find(p, "wsbridge_proxy_header_refused_total", "reason", "peer");
+    ck_assert(s != NULL && s->value == 2);
+    s = promparse_find(p, "wsbridge_proxy_header_refused_total", "reason", "malformed");
+    ck_assert(s != NULL && s->value == 0);
+    s = promparse_find(p, "wsbridge_proxy_header_refused_total", "reason", "timeout");
+    ck_assert(s != NULL && s->value == 1);
     /* the connect histogram: 0.5 ms to 10 s, le inclusive, 11 s only in +Inf */
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_bucket{route=\"/echo\","
                              "le=\"0.0005\"} 2\n") != NULL);
@@ -210,7 +221,7 @@ START_TEST(test_metrics_registry)
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_bucket{route=\"/echo\","
                              "le=\"+Inf\"} 4\n") != NULL);
     ck_assert(strstr(b.data, "wsbridge_target_connect_seconds_count{route=\"/echo\"} 4\n") != NULL);
-    ck_assert_uint_eq(p->n_samples, 3 * 3 + 3 + 6 + 3 * (15 + 2) + 3 + 2 + 2);
+    ck_assert_uint_eq(p->n_samples, 3 * 3 + 3 + 6 + 3 * (15 + 2) + 3 + 2 + 2 + 3);
     free(p);
     promtext_buf_reset(&b);
     metrics_free(m);
@@ -228,8 +239,9 @@ START_TEST(test_metrics_registry_empty)
     ck_assert_ptr_nonnull(m);
     ck_assert_int_eq(metrics_write(m, promtext_buf_append, &b), 0);
     p = promparse_ok(&b);
-    ck_assert_uint_eq(p->n_families, 9);
-    ck_assert_uint_eq(p->n_samples, 0);
+    ck_assert_uint_eq(p->n_families, 10);
+    /* only the PROXY header refusals, whose three reasons are always written */
+    ck_assert_uint_eq(p->n_samples, 3);
     free(p);
     promtext_buf_reset(&b);
     metrics_free(m);
@@ -282,6 +294,9 @@ START_TEST(test_metrics_merge)
     }
     ck_assert_uint_eq(b->n_refused, METRICS_REFUSED_MAX);
     ck_assert_uint_eq(b->refused_other, 5);
+    metrics_count_proxy_refused(a, METRICS_PROXY_MALFORMED);
+    metrics_count_proxy_refused(b, METRICS_PROXY_MALFORMED);
+    metrics_count_proxy_refused(b, METRICS_PROXY_TIMEOUT);
     ck_assert_int_eq(metrics_merge(sum, a), 0);
     ck_assert_int_eq(metrics_merge(sum, b), 0);
     rs = metrics_route_get(sum, "/both");
@@ -314,6 +329,9 @@ START_TEST(test_metrics_merge)
     ck_assert_uint_eq(sum->refused[1].count, 1);
     ck_assert_uint_eq(sum->n_refused, METRICS_REFUSED_MAX);
     ck_assert_uint_eq(sum->refused_other, b->refused_other);
+    ck_assert_uint_eq(sum->proxy_refused[METRICS_PROXY_PEER], 0);
+    ck_assert_uint_eq(sum->proxy_refused[METRICS_PROXY_MALFORMED], 2);
+    ck_assert_uint_eq(sum->proxy_refused[METRICS_PROXY_TIMEOUT], 1);
     metrics_free(a);
     metrics_free(b);
     metrics_free(sum);
@@ -379,7 +397,7 @@ START_TEST(test_metrics_route_get)
     ck_assert(s != NULL && s->value == 5);
     ck_assert(s ==
               promparse_find(p, "wsbridge_connections_open", NULL, NULL)); /* "/b" came first */
-    ck_assert_uint_eq(p->n_samples, 2 * (3 + 1 + 2 + 15 + 2));
+    ck_assert_uint_eq(p->n_samples, 2 * (3 + 1 + 2 + 15 + 2) + 3);
     free(p);
     promtext_buf_reset(&b);
     metrics_free(m);
