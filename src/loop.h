@@ -50,6 +50,8 @@ struct loop {
     struct connlimits *limits;      /* not owned: the counts every loop shares */
     struct authpool *authpool;      /* not owned: hashes passwords; NULL: none */
     bool stopping;                  /* a stop began: accept nothing, keep nothing alive */
+    bool draining;                  /* another process took the listeners: finish what was
+                                     * accepted (upgrades too), keep nothing alive */
     pthread_mutex_t call_lock;      /* guards calls */
     bool call_lock_made;            /* call_lock initialised, to destroy */
     struct loop_call_list calls;    /* asked by other threads, not run yet */
