@@ -154,13 +154,15 @@ static bool inherit_is_bound_to(int fd, const struct sockaddr *sa, socklen_t len
     return false;
 }
 
-int inherit_take_addr(struct inherit *in, const struct sockaddr *sa, socklen_t len)
+int inherit_take_addr(struct inherit *in, const struct sockaddr *sa, socklen_t len,
+                      const char **name)
 {
     for (size_t i = 0; i < in->n; i++) {
         int fd = in->fds[i].fd;
 
         if (fd >= 0 && !in->fds[i].reserved && inherit_is_bound_to(fd, sa, len)) {
             in->fds[i].fd = -1;
+            *name = in->fds[i].name;
             return fd;
         }
     }

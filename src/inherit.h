@@ -19,6 +19,8 @@
 #define INHERIT_FDS_MAX 256    /* more is a mistake, not a configuration */
 #define INHERIT_NAME_MAX 255   /* one name of LISTEN_FDNAMES */
 #define INHERIT_UNNAMED "unknown" /* what systemd calls a socket without a name */
+#define INHERIT_NAME_OURS "wsbridge" /* a socket a wsbridge bound itself, handed on at an
+                                      * upgrade: its Unix socket file is the daemon's */
 
 /* One inherited socket. */
 struct inherit_fd {
@@ -55,8 +57,10 @@ int inherit_take_name(struct inherit *in, const char *name);
 bool inherit_reserve(struct inherit *in, const char *name);
 
 /* Takes the next listening socket bound to <sa> (<len> bytes; AF_INET, AF_INET6 or a
- * Unix socket path) and not reserved: returns its descriptor, now the caller's, or -1. */
-int inherit_take_addr(struct inherit *in, const struct sockaddr *sa, socklen_t len);
+ * Unix socket path) and not reserved: returns its descriptor, now the caller's, and its
+ * name in *<name> (valid until inherit_free), or -1. */
+int inherit_take_addr(struct inherit *in, const struct sockaddr *sa, socklen_t len,
+                      const char **name);
 
 /* Closes every socket nobody took, each with a warning naming it, and frees <in>. */
 void inherit_free(struct inherit *in);

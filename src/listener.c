@@ -289,6 +289,26 @@ static void listener_name_from_fd(struct listener *l, evutil_socket_t fd)
         addr_format_sockaddr((struct sockaddr *)&ss, l->name);
 }
 
+/* An adopted Unix socket <fd> that a wsbridge bound (<fdname>): <l> removes its file at
+ * close, if the file at its path is still the one there now. */
+static void listener_unix_own(struct listener *l, evutil_socket_t fd, const char *fdname)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+    struct stat st;
+
+    memset(&sun, 0, sizeof(sun));
+    if (strcmp(fdname, INHERIT_NAME_OURS) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX ||
+        sun.sun_path[0] != '/' || lstat(sun.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
+    snprintf(l->unix_path, sizeof(l->unix_path), "%.*s", (int)sizeof(sun.sun_path) - 1,
+             sun.sun_path);
+    l->unix_dev = st.st_dev;
+    l->unix_ino = st.st_ino;
+    l->unix_owner = true;
+}
+
 struct listener *listener_adopt(struct event_base *base, evutil_socket_t fd, const char *fdname,
                                 const struct listener_opts *opts, char *err, size_t err_len)
 {
@@ -320,6 +340,7 @@ struct listener *listener_adopt(struct event_base *base, evutil_socket_t fd, con
     }
     if (listener_start(l, base, fd, err, err_len) != 0)
         goto fail;
+    listener_unix_own(l, fd, fdname);
     return l;
 fail:
     listener_free(l);
@@ -331,11 +352,12 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
 {
     struct listener *l;
     char name[LISTENER_NAME_MAX];
+    const char *fdname;
     evutil_socket_t fd;
 
     if (opts->inherit != NULL &&
-        (fd = inherit_take_addr(opts->inherit, ai->ai_addr, ai->ai_addrlen)) >= 0)
-        return listener_adopt(base, fd, "", opts, err, err_len);
+        (fd = inherit_take_addr(opts->inherit, ai->ai_addr, ai->ai_addrlen, &fdname)) >= 0)
+        return listener_adopt(base, fd, fdname, opts, err, err_len);
     l = calloc(1, sizeof(*l));
 
     if (ai->ai_family == AF_UNIX)

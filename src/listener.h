@@ -88,9 +88,10 @@ struct listener *listener_new(struct event_base *base, const struct addrinfo *ai
 
 /* Opens a listener on <base> for socket <fd> (taken, closed on failure too), handed in at
  * start under <fdname>: it must be a listening stream socket; it is made non-blocking and
- * keeps its own backlog. It owns no socket file: a Unix socket's file stays (the next
- * bind of that path replaces it once nobody listens). Returns it, or NULL with
- * "<what>listen NAME: why" in <err>. opts->reuseport, probe and unix_mode do not apply. */
+ * keeps its own backlog. A Unix socket's file is its own to remove at close only when a
+ * wsbridge bound it (<fdname> INHERIT_NAME_OURS: handed on at an upgrade); systemd's stay.
+ * Returns it, or NULL with "<what>listen NAME: why" in <err>. opts->reuseport, probe and
+ * unix_mode do not apply. */
 struct listener *listener_adopt(struct event_base *base, evutil_socket_t fd, const char *fdname,
                                 const struct listener_opts *opts, char *err, size_t err_len);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,7 @@ static void reexec_child(const struct reexec_socket *socks, size_t n, int pipe_f
                          char *pid_var, char **envp, int fd_max)
 {
     int high = INHERIT_FD_START + (int)n + 1;
+    struct sigaction dfl = {.sa_flags = 0};
     sigset_t none;
 
     /* First out of the way of 3..3+n (a socket may sit where another must go), then into
@@ -152,6 +154,13 @@ static void reexec_child(const struct reexec_socket *socks, size_t n, int pipe_f
         for (int fd = high; fd < fd_max; fd++)
             close(fd);
     reexec_write_decimal(pid_var + strlen("LISTEN_PID="), (unsigned long)getpid());
+    /* The parent's handlers write to descriptors that are gone or something else now: a
+     * signal until exec gets the default action, and none is blocked after it. */
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(reexec_self.path, reexec_self.argv, envp);
@@ -252,6 +261,7 @@ struct reexec *reexec_start(struct event_base *base, const struct reexec_socket 
     int pipe_fds[2] = {-1, -1}, *tmp = NULL, fd_max = 65536;
     struct reexec *r = NULL;
     struct rlimit rl;
+    sigset_t all, old;
 
     if (reexec_self.path[0] == '\0') {
         snprintf(err, err_len, "upgrade: cannot run the binary again: %s", reexec_self.why);
@@ -279,7 +289,13 @@ struct reexec *reexec_start(struct event_base *base, const struct reexec_socket 
         snprintf(err, err_len, "upgrade: out of memory");
         goto fail;
     }
+    /* No signal handler of this process may run in the child: blocked across the fork,
+     * the child resets them before it unblocks. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     r->pid = fork();
+    if (r->pid != 0)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r->pid < 0) {
         snprintf(err, err_len, "upgrade: fork: %s", strerror(errno));
         r->pid = 0;

@@ -21,10 +21,9 @@ struct reexec;
 
 #define REEXEC_READY_TIMEOUT_MS 60000 /* a new process that takes longer is killed */
 #define REEXEC_ENV_FD "WSBRIDGE_UPGRADE_FD"
-#define REEXEC_NAME_BOUND "wsbridge" /* LISTEN_FDNAMES for a socket bound by the daemon */
 
-/* One listening socket to hand over, under <name> (a "systemd:" entry's name, or
- * REEXEC_NAME_BOUND; matched by its address otherwise). */
+/* One listening socket to hand over, under <name> (the name it was handed in under, or
+ * INHERIT_NAME_OURS for one the daemon bound). */
 struct reexec_socket {
     int fd;           /* not owned */
     const char *name; /* not owned */

@@ -155,6 +155,7 @@ static struct server_port *server_add_port(struct server *s, size_t index, bool 
     p->index = index;
     p->tls = tls;
     opts->arg = p;
+    p->adopted = fd >= 0;
     p->shared = fd >= 0 || (ai != NULL && ai->ai_family == AF_UNIX);
     p->listener = owner != NULL ? listener_share(s->loop.base, owner, opts, err, err_len)
                   : fd >= 0     ? listener_adopt(s->loop.base, fd, fdname, opts, err, err_len)
@@ -197,10 +198,10 @@ static void server_log_port(const struct server_port *p, const struct addr *a,
 
     if (tls != NULL)
         tls_listener_info(tls, info, sizeof(info));
-    if (p->listener->fdname[0] != '\0' && a->kind == ADDR_SYSTEMD)
+    if (a->kind == ADDR_SYSTEMD)
         log_msg(LOG_LEVEL_INFO, "listening on %s%s%s (handed in as \"%s\")", p->listener->name,
                 tls != NULL ? " with TLS, " : "", info, p->listener->fdname);
-    else if (p->shared && a->kind != ADDR_UNIX)
+    else if (p->adopted)
         log_msg(LOG_LEVEL_INFO, "listening on %s%s%s (socket handed in)", p->listener->name,
                 tls != NULL ? " with TLS, " : "", info);
     else
@@ -262,6 +263,7 @@ static int server_add_ports(struct server *s, const struct server *first, struct
     struct addrinfo *res = NULL, unix_ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
     struct sockaddr_un sun;
     struct server_port *p;
+    const char *fdname;
     evutil_socket_t fd;
     int r;
 
@@ -289,9 +291,9 @@ static int server_add_ports(struct server *s, const struct server *first, struct
          * one per worker it had, or by systemd): all of them, or a connection waiting in
          * one nobody took would be lost when it is closed. */
         while (s->loop.id == 0 && in != NULL &&
-               (fd = inherit_take_addr(in, ai->ai_addr, ai->ai_addrlen)) >= 0) {
+               (fd = inherit_take_addr(in, ai->ai_addr, ai->ai_addrlen, &fdname)) >= 0) {
             adopted = true;
-            if ((p = server_add_port(s, index, tls != NULL, ai, NULL, fd, "", &opts, err,
+            if ((p = server_add_port(s, index, tls != NULL, ai, NULL, fd, fdname, &opts, err,
                                      err_len)) == NULL)
                 goto fail;
             server_log_port(p, a, tls, how);

@@ -29,6 +29,7 @@ struct server_port {
     bool tls;                  /* TLS, not plain HTTP (a reload may not change it) */
     bool shared;               /* worker 0's: every worker accepts from this one socket
                                 * (a Unix socket, or one handed in at start) */
+    bool adopted;              /* the socket was handed in at start */
     struct listener *listener; /* owned */
 };
 

@@ -234,7 +234,7 @@ static void workers_add_socket(struct reexec_socket *socks, size_t *n, size_t ma
         if (fstat(socks[i].fd, &seen) == 0 && seen.st_dev == st.st_dev && seen.st_ino == st.st_ino)
             return;
     socks[*n].fd = fd;
-    socks[*n].name = l->fdname[0] != '\0' ? l->fdname : REEXEC_NAME_BOUND;
+    socks[*n].name = l->fdname[0] != '\0' ? l->fdname : INHERIT_NAME_OURS;
     (*n)++;
 }
 

@@ -19,9 +19,11 @@ import ctypes
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -328,6 +330,66 @@ def failed_upgrade(wdir):
     d.stop()
 
 
+def http_get_unix(path):
+    """The status line of GET / over Unix socket <path>."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10 * wsb.SLOW)
+    try:
+        s.connect(path)
+        s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        return s.recv(4096).split(b'\r\n', 1)[0]
+    finally:
+        s.close()
+
+
+def unix_and_admin(wdir):
+    """A Unix socket listener and the admin endpoint are handed over too; the new process
+    removes the socket file at its stop, as the old one would have."""
+    sock = os.path.join(wdir, 'u.sock')
+    admin = wsb.free_port()
+    d = wsb.Daemon(wdir, ECHO, name='unix', args=(), admin='{ listen: "127.0.0.1:%d" }' % admin,
+                   **OPTS).start()
+    d.replace_config(d.config_text().replace(
+        'listen: [ "127.0.0.1:%d" ]' % d.port,
+        'listen: [ "127.0.0.1:%d", "unix:%s" ]' % (d.port, sock)))
+    # the Unix socket is bound by the process the file names now: start it again
+    d.stop()
+    logf = open(d.log, 'ab')
+    proc = subprocess.Popen(wsb.daemon_command(wdir, 'unix') + ['-c', d.cfg],
+                            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+    logf.close()
+    pid = None
+    try:
+        deadline = time.monotonic() + 10 * wsb.SLOW
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check('unix: the old process serves on its Unix socket',
+              http_get_unix(sock).startswith(b'HTTP/1.1 '))
+        mark = d.log_mark()
+        proc.send_signal(signal.SIGUSR2)
+        pid = new_pid(d, mark)
+        check('unix: the upgrade succeeded', pid is not None, d.log_text()[mark:][-600:])
+        check('unix: the old process exited by itself', proc.wait(15 * wsb.SLOW) == 0)
+        text = d.log_text()[mark:]
+        check('unix: the new process took the Unix socket and the admin socket over',
+              'listening on unix:%s (socket handed in)' % sock in text and
+              'admin listening on 127.0.0.1:%d' % admin in text, text[-600:])
+        check('unix: the socket file serves the new process',
+              http_get_unix(sock).startswith(b'HTTP/1.1 '))
+        with urllib.request.urlopen('http://127.0.0.1:%d/healthz' % admin, timeout=10) as r:
+            check('unix: the admin endpoint answers from the new process', r.status == 200)
+        check('unix: the new process stops cleanly', end_pid(pid) == 0)
+        pid = None
+        check('unix: and removes the socket file', not os.path.exists(sock))
+    finally:
+        if pid is not None:
+            end_pid(pid)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    d._verify()
+
+
 def plain_restart(wdir):
     """The control: SIGTERM and a new process, as a restart does without sockets handed
     over. The prober must see the gap (else it could not see one during an upgrade)."""
@@ -377,6 +439,8 @@ def main():
         short_drain(wdir)
     with section('failed upgrade'):
         failed_upgrade(wdir)
+    with section('Unix socket and admin endpoint'):
+        unix_and_admin(wdir)
 
 
 wsb.run(main)
