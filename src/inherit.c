@@ -115,14 +115,11 @@ int inherit_take_name(struct inherit *in, const char *name)
     return -1;
 }
 
-bool inherit_reserve(struct inherit *in, const char *name)
+void inherit_reserve(struct inherit *in, const char *name)
 {
-    bool found = false;
-
     for (size_t i = 0; i < in->n; i++)
         if (strcmp(in->fds[i].name, name) == 0)
-            found = in->fds[i].reserved = true;
-    return found;
+            in->fds[i].reserved = true;
 }
 
 /* True if <fd> is a listening stream socket bound to <sa> of <len> bytes. */

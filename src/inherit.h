@@ -52,9 +52,8 @@ int inherit_init(struct inherit *in, char *err, size_t err_len);
  * when none is left. */
 int inherit_take_name(struct inherit *in, const char *name);
 
-/* Keeps the sockets named <name> for inherit_take_name: inherit_take_addr passes them by.
- * Returns true if there is one. */
-bool inherit_reserve(struct inherit *in, const char *name);
+/* Keeps the sockets named <name> for inherit_take_name: inherit_take_addr passes them by. */
+void inherit_reserve(struct inherit *in, const char *name);
 
 /* Takes the next listening socket bound to <sa> (<len> bytes; AF_INET, AF_INET6 or a
  * Unix socket path) and not reserved: returns its descriptor, now the caller's, and its

@@ -454,6 +454,11 @@ int server_init(struct server *s, unsigned id, const struct server *first,
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
+    /* The sockets a "systemd:" entry names are its own, whatever address they are bound
+     * to: an address entry listed before it must not take them. */
+    for (size_t i = 0; id == 0 && in != NULL && i < loop_config(&s->loop)->n_listen; i++)
+        if (loop_config(&s->loop)->listen[i].kind == ADDR_SYSTEMD)
+            inherit_reserve(in, loop_config(&s->loop)->listen[i].host);
     for (size_t i = 0; i < loop_config(&s->loop)->n_listen; i++)
         if (server_add_ports(s, first, id == 0 ? in : NULL, i, err, err_len) != 0)
             return -1;

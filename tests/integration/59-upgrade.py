@@ -391,8 +391,9 @@ def unix_and_admin(wdir):
 
 
 def plain_restart(wdir):
-    """The control: SIGTERM and a new process, as a restart does without sockets handed
-    over. The prober must see the gap (else it could not see one during an upgrade)."""
+    """The control: SIGTERM, then --check and a new process, as systemctl restart does
+    with the unit, without sockets handed over. The prober must see the gap (else it could
+    not see one during an upgrade)."""
     d = wsb.Daemon(wdir, ECHO, name='restart', args=(), **OPTS).start()
     result = {}
 
@@ -402,6 +403,8 @@ def plain_restart(wdir):
         await asyncio.sleep(0.5)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, d.stop)
+        # As systemctl restart does with the unit: ExecStartPre's check, then the start.
+        await loop.run_in_executor(None, wsb.run_cli, ['--check', '-c', d.cfg])
         logf = open(d.log, 'ab')
         result['proc'] = subprocess.Popen(wsb.daemon_command(wdir, 'restart2') + ['-c', d.cfg],
                                           stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
