@@ -1,7 +1,7 @@
 /*
  * addr.c - addresses as users write them: "host:port", "[v6]:port", "tls://host:port",
- * "unix:/path", "systemd:NAME" and the built-in "echo"; no I/O, no name resolution (clientsock.c resolves
- * names later).
+ * "unix:/path", "systemd:NAME" and the built-in "echo"; no I/O, no name resolution
+ * (clientsock.c resolves names later).
  * Host names follow RFC 1123 §2.1, literals are checked with inet_pton(); formatting of
  * socket addresses for logs uses inet_ntop().
  */

@@ -60,8 +60,8 @@ int inherit_parse(const char *pid, const char *fds, const char *names, long self
         if (p != NULL && *p != '\0')
             len = strcspn(p, ":");
         if (len > INHERIT_NAME_MAX) {
-            snprintf(err, err_len, "LISTEN_FDNAMES: name %zu is longer than %d characters",
-                     i + 1, INHERIT_NAME_MAX);
+            snprintf(err, err_len, "LISTEN_FDNAMES: name %zu is longer than %d characters", i + 1,
+                     INHERIT_NAME_MAX);
             goto fail;
         }
         if (len == 0)
@@ -94,8 +94,7 @@ int inherit_init(struct inherit *in, char *err, size_t err_len)
     unsetenv("LISTEN_FDNAMES");
     for (size_t i = 0; i < in->n; i++)
         if (fcntl(in->fds[i].fd, F_SETFD, FD_CLOEXEC) != 0) {
-            snprintf(err, err_len, "LISTEN_FDS: descriptor %d: %s", in->fds[i].fd,
-                     strerror(errno));
+            snprintf(err, err_len, "LISTEN_FDS: descriptor %d: %s", in->fds[i].fd, strerror(errno));
             in->fds[i].fd = -1; /* not ours to close */
             return -1;
         }

@@ -15,12 +15,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define INHERIT_FD_START 3     /* SD_LISTEN_FDS_START */
-#define INHERIT_FDS_MAX 256    /* more is a mistake, not a configuration */
-#define INHERIT_NAME_MAX 255   /* one name of LISTEN_FDNAMES */
+#define INHERIT_FD_START 3        /* SD_LISTEN_FDS_START */
+#define INHERIT_FDS_MAX 256       /* more is a mistake, not a configuration */
+#define INHERIT_NAME_MAX 255      /* one name of LISTEN_FDNAMES */
 #define INHERIT_UNNAMED "unknown" /* what systemd calls a socket without a name */
-#define INHERIT_NAME_OURS "wsbridge" /* a socket a wsbridge bound itself, handed on at an
-                                      * upgrade: its Unix socket file is the daemon's */
+/* The name of a socket a wsbridge bound itself, handed on at an upgrade: its Unix socket
+ * file is the daemon's to remove. */
+#define INHERIT_NAME_OURS "wsbridge"
 
 /* One inherited socket. */
 struct inherit_fd {

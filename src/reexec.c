@@ -30,17 +30,17 @@ extern char **environ;
 
 /* What the process keeps from its start: how to run itself again. */
 static struct {
-    char **argv;          /* the command line it was started with */
-    char path[PATH_MAX];  /* argv[0] made absolute; "" if that failed */
-    char why[160];        /* why path is "" */
-    int ready_fd;         /* the new process of an upgrade: its pipe to the old; else -1 */
+    char **argv;         /* the command line it was started with */
+    char path[PATH_MAX]; /* argv[0] made absolute; "" if that failed */
+    char why[160];       /* why path is "" */
+    int ready_fd;        /* the new process of an upgrade: its pipe to the old; else -1 */
 } reexec_self = {.ready_fd = -1};
 
 struct reexec {
-    pid_t pid;              /* the new process; 0: none, or reaped */
-    bool answered;          /* done was called */
-    int fd;                 /* the read end of the pipe */
-    struct event *answer;   /* the pipe readable, or the timeout */
+    pid_t pid;            /* the new process; 0: none, or reaped */
+    bool answered;        /* done was called */
+    int fd;               /* the read end of the pipe */
+    struct event *answer; /* the pipe readable, or the timeout */
     reexec_done_cb *done;
     void *arg;
 };
@@ -77,8 +77,8 @@ void reexec_init(char **argv)
     } else if (strchr(argv[0], '/') != NULL) {
         /* Relative to the folder it was started in, whatever happens to it later. */
         if (getcwd(cwd, sizeof(cwd)) == NULL ||
-            (size_t)snprintf(reexec_self.path, sizeof(reexec_self.path), "%s/%s", cwd,
-                             argv[0]) >= sizeof(reexec_self.path)) {
+            (size_t)snprintf(reexec_self.path, sizeof(reexec_self.path), "%s/%s", cwd, argv[0]) >=
+                sizeof(reexec_self.path)) {
             reexec_self.path[0] = '\0';
             snprintf(reexec_self.why, sizeof(reexec_self.why), "cannot make \"%.60s\" absolute",
                      argv[0]);
@@ -172,8 +172,8 @@ static void reexec_child(const struct reexec_socket *socks, size_t n, int pipe_f
 static char **reexec_environment(const struct reexec_socket *socks, size_t n, char *pid_var,
                                  char *fds_var, char **names_var, char *fd_var)
 {
-    static const char *const drop[] = {"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=",
-                                       REEXEC_ENV_FD "="};
+    static const char *const drop[] = {
+        "LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", REEXEC_ENV_FD "="};
     size_t count = 0, names_len = sizeof("LISTEN_FDNAMES=");
     char **envp;
 
@@ -226,8 +226,7 @@ static void reexec_on_answer(evutil_socket_t fd, short what, void *arg)
         while (got < 0 && errno == EINTR);
     }
     if (got == 1 && byte == REEXEC_READY_BYTE) {
-        log_msg(LOG_LEVEL_INFO, "upgrade: new process %ld is ready; handing over",
-                (long)r->pid);
+        log_msg(LOG_LEVEL_INFO, "upgrade: new process %ld is ready; handing over", (long)r->pid);
         r->done(r->pid, true, r->arg);
         return;
     }
@@ -248,8 +247,10 @@ static void reexec_on_answer(evutil_socket_t fd, short what, void *arg)
     } else if (!(what & EV_TIMEOUT)) {
         snprintf(how, sizeof(how), "closed its pipe");
     }
-    log_msg(LOG_LEVEL_ERROR, "upgrade failed: new process %ld %s (its own messages are above); "
-            "this process keeps serving", (long)r->pid, how);
+    log_msg(LOG_LEVEL_ERROR,
+            "upgrade failed: new process %ld %s (its own messages are above); "
+            "this process keeps serving",
+            (long)r->pid, how);
     r->done(0, false, r->arg);
 }
 

@@ -2,8 +2,9 @@
  * server.h - the server socket of one worker: its event loop (loop.h: base, connections,
  * configuration reference), a listener per listen address, the accept that counts a new
  * connection against the limits and makes it a TLS handshake or an HTTP connection, an
- * orderly stop, and the handover of the listeners to a new process (an upgrade). Another thread reaches it only through server_wake_stop and
- * server_wake_conf (and the loop's calls).
+ * orderly stop, and the handover of the listeners to a new process (an upgrade). Another
+ * thread reaches it only through server_wake_stop, server_wake_conf and
+ * server_wake_handover (and the loop's calls).
  */
 #ifndef WSB_SERVER_H
 #define WSB_SERVER_H

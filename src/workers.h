@@ -2,9 +2,9 @@
  * workers.h - the worker threads and what they share. Each worker is a struct server with
  * its own event loop, listeners (SO_REUSEPORT) and connections; worker 0 runs on the main
  * thread, which alone receives signals and forwards stop, reload, status and the handover
- * of an upgrade to the others, and holds the admin endpoint. Shared, each under its own lock and only at accept,
- * upgrade, close and reload (never per byte): the published configuration (runconf.c) and
- * the connection counts (connlimits.c).
+ * of an upgrade to the others, and holds the admin endpoint. Shared, each under its own
+ * lock and only at accept, upgrade, close and reload (never per byte): the published
+ * configuration (runconf.c) and the connection counts (connlimits.c).
  */
 #ifndef WSB_WORKERS_H
 #define WSB_WORKERS_H

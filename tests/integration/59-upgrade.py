@@ -235,7 +235,8 @@ def zero_downtime(wdir, name, workers, streamers):
     check('%s: the streaming clients ended with their own close (1000)' % name, codes == [1000],
           'close codes %s' % codes)
     check('%s: the old process exited by itself, status 0, after its last session' % name,
-          result['old_status'] == 0 and result['old_gone_at'] - result['finished_at'] < 10 * wsb.SLOW,
+          result['old_status'] == 0 and
+          result['old_gone_at'] - result['finished_at'] < 10 * wsb.SLOW,
           'status %s after %.1f s' % (result['old_status'],
                                        result['old_gone_at'] - result['finished_at']))
     text = d.log_text()
