@@ -9,7 +9,8 @@ process exits after its last session ends (drain_timeout long), or after a short
 drain_timeout with 1001 for the clients still open. A new process that cannot start (the
 route file broken in between) leaves the old one serving, and says why. The prober is
 shown able to see a gap: a plain restart (SIGTERM, then a new process) refuses
-connections. Also with workers: 2 (a socket per worker, all handed over).
+connections. Also with workers: 2 (a socket per worker, all handed over), a Unix socket
+and the admin endpoint, and what systemd is told (MAINPID, READY) on a notify socket.
 The new process is not the test's child: the test makes itself a child subreaper (so
 that the orphan comes back to it) and ends it by PID.
 """
@@ -391,6 +392,69 @@ def unix_and_admin(wdir):
     d._verify()
 
 
+def notify(wdir):
+    """Under systemd (a NOTIFY_SOCKET of our own here): the old process says the new one is
+    the main process, the new one says MAINPID and READY itself, and the old one, which
+    only leaves, never says STOPPING."""
+    path = os.path.join(wdir, 'notify.sock')
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    ns.settimeout(0.2)
+    port = wsb.free_port()
+    cfg = os.path.join(wdir, 'notify.yaml')
+    log = os.path.join(wdir, 'notify.log')
+    with open(cfg, 'w') as f:
+        f.write(wsb.config_yaml(port, ECHO, **OPTS))
+    logf = open(log, 'ab')
+    proc = subprocess.Popen(wsb.daemon_command(wdir, 'notify') + ['-c', cfg],
+                            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                            env=dict(os.environ, NOTIFY_SOCKET=path))
+    logf.close()
+    got, pid = [], None
+
+    def read_until(pred, timeout):
+        deadline = time.monotonic() + timeout * wsb.SLOW
+        while time.monotonic() < deadline and not pred():
+            try:
+                got.append(ns.recv(4096).decode())
+            except socket.timeout:
+                pass
+    try:
+        read_until(lambda: 'READY=1' in got, 10)
+        if 'READY=1' not in got:
+            note('notify: no READY=1 (a build without libsystemd): not checked')
+            return
+        os.kill(proc.pid, signal.SIGUSR2)
+        read_until(lambda: any(m.startswith('MAINPID=') and 'READY=1' in m for m in got), 20)
+        new = [m for m in got if m.startswith('MAINPID=') and 'READY=1' in m]
+        pid = int(new[0].split('\n')[0].split('=')[1]) if new else None
+        check('notify: the new process says MAINPID=its pid and READY=1', pid is not None and
+              pid != proc.pid, 'messages %r' % got)
+        status = proc.wait(15 * wsb.SLOW)
+        read_until(lambda: False, 0.5)
+        check('notify: the old process says MAINPID=%s' % pid, 'MAINPID=%s' % pid in got,
+              'messages %r' % got)
+        check('notify: the old one leaves (status 0) without STOPPING=1',
+              status == 0 and not any('STOPPING=1' in m for m in got), 'messages %r' % got)
+        if pid is not None:
+            check('notify: the new process stops cleanly', end_pid(pid) == 0)
+            pid = None
+            read_until(lambda: any('STOPPING=1' in m for m in got), 5)
+            check('notify: the new one says STOPPING=1 at its stop',
+                  any('STOPPING=1' in m for m in got), 'messages %r' % got)
+    finally:
+        if pid is not None:
+            end_pid(pid)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        ns.close()
+    with open(log, 'rb') as f:
+        text = f.read().decode('utf-8', 'replace')
+    check('notify: no sanitizer report', not any(m in text for m in wsb.SANITIZER_MARKS),
+          text[-300:])
+
+
 def plain_restart(wdir):
     """The control: SIGTERM, then --check and a new process, as systemctl restart does
     with the unit, without sockets handed over. The prober must see the gap (else it could
@@ -445,6 +509,8 @@ def main():
         failed_upgrade(wdir)
     with section('Unix socket and admin endpoint'):
         unix_and_admin(wdir)
+    with section('sd_notify across the upgrade'):
+        notify(wdir)
 
 
 wsb.run(main)
