@@ -1,7 +1,7 @@
 /*
  * addr.c - addresses as users write them: "host:port", "[v6]:port", "tls://host:port",
- * "unix:/path" and the built-in "echo"; no I/O, no name resolution (clientsock.c resolves
- * names later).
+ * "unix:/path", "systemd:NAME" and the built-in "echo"; no I/O, no name resolution
+ * (clientsock.c resolves names later).
  * Host names follow RFC 1123 §2.1, literals are checked with inet_pton(); formatting of
  * socket addresses for logs uses inet_ntop().
  */
@@ -212,6 +212,26 @@ static int addr_parse_unix(const char *path, struct addr *a, char *err, size_t e
     return 0;
 }
 
+/* Checks inherited socket name <name> (what follows "systemd:") into <a>: what systemd
+ * accepts in FileDescriptorName=, so that LISTEN_FDNAMES can carry it. */
+static int addr_parse_systemd(const char *name, struct addr *a, char *err, size_t err_len)
+{
+    size_t len = strlen(name);
+
+    if (len == 0)
+        return addr_fail(err, err_len, "empty socket name after \"systemd:\"");
+    if (len > ADDR_SYSTEMD_NAME_MAX)
+        return addr_fail(err, err_len, "socket name longer than 255 characters");
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] <= 0x20 || (unsigned char)name[i] >= 0x7f || name[i] == ':')
+            return addr_fail(err, err_len,
+                             "a socket name is printable ASCII without spaces or \":\"");
+    a->kind = ADDR_SYSTEMD;
+    memcpy(a->host, name, len + 1);
+    a->port = 0;
+    return 0;
+}
+
 /* Parses <s> into <a>. <allow_echo>: "echo" is accepted (targets) or refused
  * (listeners). IPv6 literals must be bracketed; ports are decimal 1..65535 with no sign
  * or spaces; host names follow RFC 1123 letters-digits-hyphens labels; "unix:PATH" is a
@@ -240,6 +260,15 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
         *a = tmp;
         return 0;
     }
+    if (!allow_echo && strncmp(s, ADDR_SYSTEMD_PREFIX, strlen(ADDR_SYSTEMD_PREFIX)) == 0) {
+        /* The socket is what it is: TLS is the listener mapping's "tls" key. */
+        if (tmp.tls)
+            return addr_fail(err, err_len, "a systemd: socket takes no tls://");
+        if (addr_parse_systemd(s + strlen(ADDR_SYSTEMD_PREFIX), &tmp, err, err_len) < 0)
+            return -1;
+        *a = tmp;
+        return 0;
+    }
     if (strstr(s, "://") != NULL)
         return addr_fail(err, err_len, "unknown scheme (tls:// is the only one)");
     if (strcmp(s, "echo") == 0) {
@@ -258,7 +287,7 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
 }
 
 /* Writes <a> as a user would ("127.0.0.1:80", "[::1]:80", "tls://h:443", "unix:/run/x.sock",
- * "echo") into <out>; returns the length it needed (snprintf rules). */
+ * "systemd:web", "echo") into <out>; returns the length it needed (snprintf rules). */
 int addr_format(const struct addr *a, char *out, size_t cap)
 {
     const char *scheme = a->tls ? ADDR_TLS_PREFIX : "";
@@ -267,6 +296,8 @@ int addr_format(const struct addr *a, char *out, size_t cap)
         return snprintf(out, cap, "echo");
     if (a->kind == ADDR_UNIX)
         return snprintf(out, cap, ADDR_UNIX_PREFIX "%s", a->host);
+    if (a->kind == ADDR_SYSTEMD)
+        return snprintf(out, cap, ADDR_SYSTEMD_PREFIX "%s", a->host);
     /* A colon in the host can only come from an IPv6 literal: bracket it again. */
     if (strchr(a->host, ':') != NULL)
         return snprintf(out, cap, "%s[%s]:%u", scheme, a->host, (unsigned)a->port);

@@ -14,6 +14,8 @@
 
 #define ADDR_HOST_MAX 255 /* a DNS name's longest text form */
 #define ADDR_UNIX_PREFIX "unix:"
+#define ADDR_SYSTEMD_PREFIX "systemd:"
+#define ADDR_SYSTEMD_NAME_MAX 255 /* a LISTEN_FDNAMES name (sd_listen_fds(3)) */
 /* The longest Unix socket path: sun_path less its NUL (107 bytes on Linux). */
 #define ADDR_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
@@ -21,6 +23,7 @@ enum addr_kind {
     ADDR_HOSTPORT = 0, /* host (name, IPv4 or IPv6 literal) and port */
     ADDR_ECHO,         /* the built-in echo target */
     ADDR_UNIX,         /* a Unix stream socket, by its path in host */
+    ADDR_SYSTEMD,      /* listening only: the sockets handed in under the name in host */
 };
 
 struct addr {
@@ -36,12 +39,15 @@ struct addr {
  * or spaces; host names follow RFC 1123 letters-digits-hyphens labels. "unix:PATH" is a
  * Unix socket (targets and listeners alike): PATH not empty, at most ADDR_UNIX_PATH_MAX
  * bytes, no control character, not ending in "/", and no tls://; a relative PATH is kept
- * as written (the caller joins it to its folder). Returns 0, or -1 with "<what is wrong>"
+ * as written (the caller joins it to its folder). "systemd:NAME" (listeners only, that is
+ * without <allow_echo>) names inherited sockets: NAME is 1..ADDR_SYSTEMD_NAME_MAX printable
+ * ASCII characters without ":" (what LISTEN_FDNAMES can carry), and takes no tls://.
+ * Returns 0, or -1 with "<what is wrong>"
  * in <err> (at most <err_len> bytes, NUL-terminated). */
 int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t err_len);
 
 /* Writes <a> as a user would ("127.0.0.1:80", "[::1]:80", "tls://h:443", "unix:/run/x.sock",
- * "echo") into <out>; returns the length it needed (snprintf rules). */
+ * "systemd:web", "echo") into <out>; returns the length it needed (snprintf rules). */
 int addr_format(const struct addr *a, char *out, size_t cap);
 
 /* Fills <sun> for ADDR_UNIX address <a> and returns its length for connect() or bind();

@@ -305,10 +305,10 @@ static void admin_on_accept(struct listener *l, evutil_socket_t fd, const struct
 }
 
 struct admin *admin_new(struct loop *home, struct loop *const *loops, size_t n_loops,
-                        struct connlimits *limits, const struct addr *listen, char *err,
-                        size_t err_len)
+                        struct connlimits *limits, const struct addr *listen, struct inherit *in,
+                        char *err, size_t err_len)
 {
-    struct listener_opts opts = {.what = "admin ", .accept = admin_on_accept};
+    struct listener_opts opts = {.what = "admin ", .accept = admin_on_accept, .inherit = in};
     struct addrinfo *res = NULL;
     struct admin *a = calloc(1, sizeof(*a));
     char name[ADDR_HOST_MAX + 16];

@@ -12,6 +12,7 @@
 
 struct addr;
 struct connlimits;
+struct inherit;
 struct listener;
 struct loop;
 
@@ -31,12 +32,14 @@ struct admin {
 
 /* Opens the admin listeners on <home> for <listen> (every address the name resolves to)
  * and logs "admin listening on ADDR". /metrics sums the <n_loops> loops at <loops> and
- * reads <limits>; all of them outlive the endpoint. Returns the new endpoint, or NULL
+ * reads <limits>; all of them outlive the endpoint. A socket of <in> (NULL: none) bound
+ * to the address, handed over by the process this one replaces, is taken instead of
+ * binding. Returns the new endpoint, or NULL
  * with "what failed: why" in <err> (a bind failure is a start failure, as for the main
  * listeners). */
 struct admin *admin_new(struct loop *home, struct loop *const *loops, size_t n_loops,
-                        struct connlimits *limits, const struct addr *listen, char *err,
-                        size_t err_len);
+                        struct connlimits *limits, const struct addr *listen, struct inherit *in,
+                        char *err, size_t err_len);
 
 /* Closes the listening sockets (a stop); requests already being read are still answered,
  * /healthz with 503 once <home> stops. NULL is fine. */

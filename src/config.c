@@ -89,6 +89,8 @@ const struct config_key config_keys[] = {
      CONFIG_MS(config, close_timeout_ms), 0},
     {CONFIG_TOP, "shutdown_timeout", CONFIG_T_DURATION, "10s", 1, UINT_MAX,
      CONFIG_MS(config, shutdown_timeout_ms), 0},
+    {CONFIG_TOP, "drain_timeout", CONFIG_T_DURATION, "5m", 0, UINT_MAX,
+     CONFIG_MS(config, drain_timeout_ms), 0},
     {CONFIG_TOP, "high_watermark", CONFIG_T_SIZE, "256KiB", 4 * CONFIG_KIB, UINT64_MAX,
      CONFIG_BYTES(config, high_watermark_bytes), 0},
     {CONFIG_TOP, "low_watermark", CONFIG_T_SIZE, "64KiB", 0, UINT64_MAX,
@@ -605,8 +607,9 @@ static int config_set_admin_listen(struct config_ctx *x, const struct config_key
         return config_fail(x, v,
                            "\"admin.listen\" takes no tls://: the admin endpoint speaks "
                            "plain HTTP (keep it on a loopback or private address)");
-    if (a.kind == ADDR_UNIX)
-        return config_fail(x, v, "\"admin.listen\" takes a host and port, not a Unix socket");
+    if (a.kind == ADDR_UNIX || a.kind == ADDR_SYSTEMD)
+        return config_fail(x, v, "\"admin.listen\" takes a host and port, not a %s",
+                           a.kind == ADDR_UNIX ? "Unix socket" : "systemd: socket");
     if ((c->admin_listen = malloc(sizeof(*c->admin_listen))) == NULL)
         return config_oom(x);
     *c->admin_listen = a;

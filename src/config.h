@@ -182,6 +182,8 @@ struct config {
     unsigned idle_timeout_ms;        /* default for routes; 0 = none */
     unsigned close_timeout_ms;       /* wait for the peer's close frame / drain at close */
     unsigned shutdown_timeout_ms;    /* a stopping daemon waits this long for its clients */
+    unsigned drain_timeout_ms;       /* after an upgrade (SIGUSR2) the old process lets its
+                                      * clients go on this long, then stops; 0: at once */
     uint64_t high_watermark_bytes;   /* pause a source when its sink's output is above */
     uint64_t low_watermark_bytes;    /* resume below this */
     uint64_t max_request_head_bytes; /* HTTP head limit (431) */

@@ -99,6 +99,20 @@ void connset_stop(struct connset *set)
         event_active(set->reaper, EV_TIMEOUT, 0);
 }
 
+void connset_drain(struct connset *set)
+{
+    struct conn *c, *next;
+
+    set->stopping = true;
+    for (c = TAILQ_FIRST(&set->live); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, link);
+        if (c->ops->drain != NULL)
+            c->ops->drain(c);
+    }
+    if (set->reaper != NULL)
+        event_active(set->reaper, EV_TIMEOUT, 0);
+}
+
 void connset_free(struct connset *set)
 {
     struct conn *c;

@@ -23,6 +23,9 @@ struct conn_ops {
     const char *(*state)(const struct conn *c); /* its state's name for counts; NULL: none */
     void (*stop)(struct conn *c);               /* the loop stops: say goodbye, or finish;
                                                  * NULL: let it end on its own */
+    void (*drain)(struct conn *c);              /* the loop drains (another process took its
+                                                 * listeners): keep nothing alive that is
+                                                 * idle; NULL: let it end on its own */
 };
 
 /* The header each connection object embeds. */
@@ -78,6 +81,11 @@ bool conn_is_finished(const struct conn *c);
  * necessarily asked to stop: a kind that adds connections at a stop must not need it.
  * Once per set. */
 void connset_stop(struct connset *set);
+
+/* The loop drains: calls the drain op of each connection live at the call (once), then,
+ * through the reaper, on_empty as soon as none is live. connset_stop may follow (a
+ * deadline): a stop op must then work on a connection that was asked to drain. */
+void connset_drain(struct connset *set);
 
 /* Frees every connection of <set>, live or dead (ops->free), and the reaper. For the end
  * of a loop that no longer runs. Safe after a failed connset_init. */

@@ -195,13 +195,13 @@ static uint64_t httpconn_lifetime_left_ms(const struct httpconn *hc)
 }
 
 /* True if the answer about to be written may leave <hc> open for another request: the
- * loop is not stopping, keep-alive is on, this is not the keepalive_requests-th answer
+ * loop is not stopping or draining, keep-alive is on, this is not the keepalive_requests-th answer
  * and keepalive_time has not run out. Otherwise the answer says "Connection: close". */
 static bool httpconn_may_keep(const struct httpconn *hc)
 {
     const struct config *cfg = httpconn_config(hc);
 
-    return !hc->loop->stopping && cfg->keepalive_timeout_ms > 0 &&
+    return !hc->loop->stopping && !hc->loop->draining && cfg->keepalive_timeout_ms > 0 &&
            hc->served + 1 < cfg->keepalive_requests && httpconn_lifetime_left_ms(hc) > 0;
 }
 
@@ -348,7 +348,8 @@ static void httpconn_parse(struct httpconn *hc)
     }
     /* After the client's end of file, a partial head can never complete. */
     if (!conn_is_finished(&hc->conn) && hc->state == HTTPCONN_HEAD &&
-        (hc->read_eof || (hc->loop->stopping && httpconn_is_idle(hc))))
+        (hc->read_eof ||
+         ((hc->loop->stopping || hc->loop->draining) && httpconn_is_idle(hc))))
         httpconn_close_after_output(hc);
 }
 
@@ -511,6 +512,21 @@ void httpconn_conn_stop(struct conn *c)
     if (!httpconn_is_idle(hc))
         return;
     /* Nothing left to send: close at once rather than wait for the client's FIN. */
+    if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
+        httpconn_finish(hc);
+    else
+        httpconn_close_after_output(hc);
+}
+
+/* The loop drains: a connection idle between requests closes; one at work finishes its
+ * answer, which says "Connection: close" (httpconn_may_keep), and an upgrade it asks for
+ * still succeeds. */
+void httpconn_conn_drain(struct conn *c)
+{
+    struct httpconn *hc = CONN_OF(c, struct httpconn, conn);
+
+    if (conn_is_finished(&hc->conn) || hc->state == HTTPCONN_WAIT || !httpconn_is_idle(hc))
+        return;
     if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
         httpconn_finish(hc);
     else

@@ -51,10 +51,11 @@ enum httpconn_cut {
 void httpconn_conn_free(struct conn *c);
 const char *httpconn_conn_state(const struct conn *c);
 void httpconn_conn_stop(struct conn *c);
+void httpconn_conn_drain(struct conn *c);
 #define HTTPCONN_CONN_OPS(kind_)                                                            \
     {                                                                                      \
         .kind = (kind_), .free = httpconn_conn_free, .state = httpconn_conn_state,          \
-        .stop = httpconn_conn_stop                                                         \
+        .stop = httpconn_conn_stop, .drain = httpconn_conn_drain                           \
     }
 
 /* What the connections of one listener do with their requests. A table of constants,

@@ -277,12 +277,93 @@ static int listener_start(struct listener *l, struct event_base *base, evutil_so
     return 0;
 }
 
+/* Writes the address socket <fd> is bound to as <l>'s name. */
+static void listener_name_from_fd(struct listener *l, evutil_socket_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        snprintf(l->name, sizeof(l->name), "fd %d", (int)fd);
+    else if (ss.ss_family == AF_UNIX)
+        snprintf(l->name, sizeof(l->name), "unix:%.*s", (int)sizeof(sun->sun_path),
+                 sun->sun_path);
+    else
+        addr_format_sockaddr((struct sockaddr *)&ss, l->name);
+}
+
+/* An adopted Unix socket <fd> that a wsbridge bound (<fdname>): <l> removes its file at
+ * close, if the file at its path is still the one there now. */
+static void listener_unix_own(struct listener *l, evutil_socket_t fd, const char *fdname)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+    struct stat st;
+
+    memset(&sun, 0, sizeof(sun));
+    if (strcmp(fdname, INHERIT_NAME_OURS) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX ||
+        sun.sun_path[0] != '/' || lstat(sun.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
+    snprintf(l->unix_path, sizeof(l->unix_path), "%.*s", (int)sizeof(sun.sun_path) - 1,
+             sun.sun_path);
+    l->unix_dev = st.st_dev;
+    l->unix_ino = st.st_ino;
+    l->unix_owner = true;
+}
+
+struct listener *listener_adopt(struct event_base *base, evutil_socket_t fd, const char *fdname,
+                                const struct listener_opts *opts, char *err, size_t err_len)
+{
+    struct listener *l = calloc(1, sizeof(*l));
+    int listening = 0, type = 0, flags;
+    socklen_t len = sizeof(listening), type_len = sizeof(type);
+
+    if (l == NULL) {
+        snprintf(err, err_len, "%slisten fd %d: out of memory", opts->what, (int)fd);
+        close(fd);
+        return NULL;
+    }
+    l->opts = *opts;
+    snprintf(l->fdname, sizeof(l->fdname), "%s", fdname);
+    listener_name_from_fd(l, fd);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+        snprintf(err, err_len, "%slisten %s: the socket named \"%s\" is not a listening stream "
+                 "socket", opts->what, l->name, fdname);
+        close(fd);
+        goto fail;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        snprintf(err, err_len, "%slisten %s: fcntl: %s", opts->what, l->name, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (listener_start(l, base, fd, err, err_len) != 0)
+        goto fail;
+    listener_unix_own(l, fd, fdname);
+    return l;
+fail:
+    listener_free(l);
+    return NULL;
+}
+
 struct listener *listener_new(struct event_base *base, const struct addrinfo *ai,
                               const struct listener_opts *opts, char *err, size_t err_len)
 {
-    struct listener *l = calloc(1, sizeof(*l));
+    struct listener *l;
     char name[LISTENER_NAME_MAX];
+    const char *fdname;
     evutil_socket_t fd;
+
+    if (opts->inherit != NULL &&
+        (fd = inherit_take_addr(opts->inherit, ai->ai_addr, ai->ai_addrlen, &fdname)) >= 0)
+        return listener_adopt(base, fd, fdname, opts, err, err_len);
+    l = calloc(1, sizeof(*l));
 
     if (ai->ai_family == AF_UNIX)
         snprintf(name, sizeof(name), "unix:%s",
@@ -326,6 +407,7 @@ struct listener *listener_share(struct event_base *base, const struct listener *
     }
     l->opts = *opts;
     memcpy(l->name, owner->name, sizeof(l->name));
+    memcpy(l->fdname, owner->fdname, sizeof(l->fdname));
     fd = owner->lev != NULL ? fcntl(evconnlistener_get_fd(owner->lev), F_DUPFD_CLOEXEC, 0) : -1;
     if (fd < 0) {
         snprintf(err, err_len, "%slisten %s: dup: %s", opts->what, l->name,
@@ -358,6 +440,17 @@ void listener_close(struct listener *l)
     listener_unix_remove(l);
     if (l->retry != NULL)
         evtimer_del(l->retry);
+}
+
+void listener_release(struct listener *l)
+{
+    l->unix_owner = false;
+    listener_close(l);
+}
+
+evutil_socket_t listener_fd(const struct listener *l)
+{
+    return l->lev != NULL ? evconnlistener_get_fd(l->lev) : -1;
 }
 
 void listener_free(struct listener *l)

@@ -5,8 +5,9 @@
  * ENOMEM, or while the caller says there is no room, accepting stops and a timer tries
  * again, so a connection waits in the listen queue instead of making the loop spin. Unix
  * sockets: a stale socket file is replaced, the file gets its mode before anyone can
- * connect, and it is removed at close; one bound socket is shared by every worker. Used by
- * the main listeners and the admin endpoint.
+ * connect, and it is removed at close; one bound socket is shared by every worker. A
+ * socket handed in at start (inherit.h) is taken instead of binding one. Used by the main
+ * listeners and the admin endpoint.
  */
 #ifndef WSB_LISTENER_H
 #define WSB_LISTENER_H
@@ -18,6 +19,8 @@
 #include <sys/un.h>
 
 #include <event2/util.h>
+
+#include "inherit.h"
 
 struct addr;
 struct addrinfo;
@@ -49,6 +52,8 @@ struct listener_opts {
     unsigned unix_mode;        /* AF_UNIX: the socket file's mode, as chmod takes it */
     bool dual_stack;           /* AF_INET6: IPv4 clients too, as ::ffff:a.b.c.d (IPV6_V6ONLY
                                 * off); false (the default): IPv6 only */
+    struct inherit *inherit;   /* not owned; NULL: none. A socket handed in and bound to
+                                * the address is taken rather than a new one bound */
 };
 
 struct listener {
@@ -60,6 +65,7 @@ struct listener {
     char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* AF_UNIX: the file */
     dev_t unix_dev;             /* ... and what it was once bound: another daemon's file */
     ino_t unix_ino;             /*     at that path later is not removed */
+    char fdname[INHERIT_NAME_MAX + 1]; /* handed in under this name; "": bound here */
 };
 
 /* Resolves <a> for listening into <res> (the caller frees it with freeaddrinfo). Returns
@@ -82,6 +88,15 @@ int listener_resolve(const struct addr *a, const char *what, struct addrinfo **r
 struct listener *listener_new(struct event_base *base, const struct addrinfo *ai,
                               const struct listener_opts *opts, char *err, size_t err_len);
 
+/* Opens a listener on <base> for socket <fd> (taken, closed on failure too), handed in at
+ * start under <fdname>: it must be a listening stream socket; it is made non-blocking and
+ * keeps its own backlog. A Unix socket's file is its own to remove at close only when a
+ * wsbridge bound it (<fdname> INHERIT_NAME_OURS: handed on at an upgrade); systemd's stay.
+ * Returns it, or NULL with "<what>listen NAME: why" in <err>. opts->reuseport, probe and
+ * unix_mode do not apply. */
+struct listener *listener_adopt(struct event_base *base, evutil_socket_t fd, const char *fdname,
+                                const struct listener_opts *opts, char *err, size_t err_len);
+
 /* Opens a listener on <base> that accepts from <owner>'s socket (a duplicate descriptor)
  * as <opts> say: for AF_UNIX, where SO_REUSEPORT does not spread connections over several
  * sockets, every worker accepts from the one bound socket. It does not own the file.
@@ -97,6 +112,14 @@ void listener_pause(struct listener *l);
  * the queue are refused by the kernel. The owner of a Unix socket removes its file, if it
  * is still the file it bound. Idempotent. */
 void listener_close(struct listener *l);
+
+/* As listener_close, for a socket another process now accepts from (an upgrade): the
+ * socket file of a Unix listener stays, and the connections in the queue stay with the
+ * other process's descriptor. */
+void listener_release(struct listener *l);
+
+/* The listening socket of <l>, or -1 once closed. */
+evutil_socket_t listener_fd(const struct listener *l);
 
 /* Closes and frees <l>; NULL is fine. */
 void listener_free(struct listener *l);

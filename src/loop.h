@@ -53,6 +53,8 @@ struct loop {
     struct tokenredis *redis;       /* owned: this loop's Redis token connections, made on
                                      * first use (tokenredis.c); NULL: none yet */
     bool stopping;                  /* a stop began: accept nothing, keep nothing alive */
+    bool draining;                  /* another process took the listeners: finish what was
+                                     * accepted (upgrades too), keep nothing alive */
     pthread_mutex_t call_lock;      /* guards calls */
     bool call_lock_made;            /* call_lock initialised, to destroy */
     struct loop_call_list calls;    /* asked by other threads, not run yet */

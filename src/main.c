@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "authpool.h"
 #include "cmdline.h"
 #include "config.h"
+#include "inherit.h"
 #include "log.h"
+#include "reexec.h"
 #include "runconf.h"
 #include "sdnotify.h"
 #include "upgrade.h"
@@ -51,7 +54,9 @@ static void main_usage(FILE *out)
             "at once.\n"
             "SIGHUP reloads FILE (routes, limits, certificates) for new connections; live ones\n"
             "keep theirs, and a file with errors is refused. SIGUSR1 reopens the log file;\n"
-            "SIGUSR2 logs a status line.\n"
+            "SIGWINCH logs a status line. SIGUSR2 upgrades: a new process of the same binary\n"
+            "path takes the listening sockets over, then this one lets its clients finish\n"
+            "(drain_timeout) and exits; if the new one fails, this one keeps serving.\n"
             "\n"
             "Websockify's command line (chosen when an argument is not one of the options\n"
             "above; --check, -q and --version keep their meaning, -v means debug in both):\n"
@@ -205,10 +210,14 @@ int main(int argc, char **argv)
     struct runconf *conf;
     struct workers workers;
     struct authpool *authpool;
+    struct inherit inherited;
     const char *file;
-    char err[1024];
+    char err[1024], state[64];
     int rc;
 
+    /* First: the path to run again at an upgrade, before anything could change the
+     * folder, and the pipe to the old process if this is the new one. */
+    reexec_init(argv);
     rc = cmdline_form(argc - 1, argv + 1) == CMDLINE_WEBSOCKIFY ? main_websockify(argc, argv, &conf)
                                                                 : main_daemon(argc, argv, &conf);
     if (rc >= 0)
@@ -238,9 +247,23 @@ int main(int argc, char **argv)
         runconf_unref(conf);
         return MAIN_EXIT_RUNTIME;
     }
-    rc = workers_init(&workers, conf, authpool, err, sizeof(err));
-    if (rc != 0 || workers_start(&workers, err, sizeof(err)) != 0) {
+    /* Sockets handed in (systemd, or the process this one replaces): not for --check,
+     * which never gets them. */
+    if (inherit_init(&inherited, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "%s", err);
+        inherit_free(&inherited);
+        authpool_free(authpool);
+        runconf_unref(conf);
+        return MAIN_EXIT_RUNTIME;
+    }
+    rc = workers_init(&workers, conf, authpool, &inherited, err, sizeof(err));
+    if (rc != 0)
+        log_msg(LOG_LEVEL_ERROR, "%s", err);
+    /* What no listener took is closed, with a warning for each. */
+    inherit_free(&inherited);
+    if (rc != 0 || workers_start(&workers, err, sizeof(err)) != 0) {
+        if (rc == 0)
+            log_msg(LOG_LEVEL_ERROR, "%s", err);
         workers_free(&workers);
         authpool_free(authpool);
         return MAIN_EXIT_RUNTIME;
@@ -249,7 +272,11 @@ int main(int argc, char **argv)
             conf->config->n_routes, conf->config->n_routes == 1 ? "" : "s", file, conf->workers,
             conf->workers == 1 ? "" : "s");
     upgrade_log_access(conf->config);
-    sdnotify_send("READY=1");
+    /* The new process of an upgrade: the old one hands over and tells systemd our pid
+     * too; saying it here as well serves a unit with NotifyAccess=all. */
+    snprintf(state, sizeof(state), "MAINPID=%ld\nREADY=1", (long)getpid());
+    sdnotify_send(reexec_is_upgrade() ? state : "READY=1");
+    reexec_tell_ready();
     workers_run(&workers);
     /* The workers first: freeing their connections cancels every password check. */
     workers_free(&workers);

@@ -2,8 +2,9 @@
  * server.c - the server socket of one worker: its listeners, the accept (limits first,
  * then a TLS handshake or an HTTP connection), the wake-ups the main thread sends, and an
  * orderly end: listeners closed, every connection asked to stop through the loop's set,
- * the loop left when the set is empty or shutdown_timeout has passed. Signals, and what
- * workers share, are in workers.c.
+ * the loop left when the set is empty or shutdown_timeout has passed; or, after an
+ * upgrade, a drain: listeners handed over, clients left to finish within drain_timeout.
+ * Signals, and what workers share, are in workers.c.
  */
 #include "server.h"
 
@@ -24,6 +25,7 @@
 #include "config.h"
 #include "connlimits.h"
 #include "httpconn.h"
+#include "inherit.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,6 +45,8 @@ static void server_on_empty(void *arg)
     /* Worker 0's base keeps running while the other workers finish: no late warning. */
     if (s->stop_timer != NULL)
         evtimer_del(s->stop_timer);
+    if (s->drain_timer != NULL)
+        evtimer_del(s->drain_timer);
     event_base_loopbreak(s->loop.base);
 }
 
@@ -152,10 +156,12 @@ static bool server_has_room(void *arg)
     return connlimits_has_room(p->server->loop.limits);
 }
 
-/* Opens one listener of listen entry <index>: bound to <ai>, or accepting from <owner>'s
- * socket when it is not NULL. Returns its port, or NULL with "what failed: why" in <err>. */
+/* Opens one listener of listen entry <index>: bound to <ai>, accepting from <owner>'s
+ * socket when it is not NULL, or from socket <fd> handed in under <fdname> when <fd> is
+ * not -1 (taken). Returns its port, or NULL with "what failed: why" in <err>. */
 static struct server_port *server_add_port(struct server *s, size_t index, bool tls,
                                            const struct addrinfo *ai, const struct listener *owner,
+                                           evutil_socket_t fd, const char *fdname,
                                            struct listener_opts *opts, char *err, size_t err_len)
 {
     struct server_port **grown, *p;
@@ -167,13 +173,18 @@ static struct server_port *server_add_port(struct server *s, size_t index, bool 
         s->ports = grown;
     if (grown == NULL || (p = calloc(1, sizeof(*p))) == NULL) {
         snprintf(err, err_len, "listen: out of memory");
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     p->server = s;
     p->index = index;
     p->tls = tls;
     opts->arg = p;
+    p->adopted = fd >= 0;
+    p->shared = fd >= 0 || (ai != NULL && ai->ai_family == AF_UNIX);
     p->listener = owner != NULL ? listener_share(s->loop.base, owner, opts, err, err_len)
+                  : fd >= 0     ? listener_adopt(s->loop.base, fd, fdname, opts, err, err_len)
                                 : listener_new(s->loop.base, ai, opts, err, err_len);
     if (p->listener == NULL) {
         free(p);
@@ -183,13 +194,74 @@ static struct server_port *server_add_port(struct server *s, size_t index, bool 
     return p;
 }
 
-/* The listener of listen entry <index> in worker <first>, or NULL. */
-static const struct listener *server_port_listener(const struct server *first, size_t index)
+/* Worker <s> (not worker 0) accepts from every socket worker <first> has for listen
+ * entry <index>, if those are shared (a Unix socket, or sockets handed in at start).
+ * Returns 1 if they were, 0 if the entry is to be bound by each worker, -1 with "what
+ * failed: why" in <err>. */
+static int server_share_ports(struct server *s, const struct server *first, size_t index,
+                              bool tls, struct listener_opts *opts, char *err, size_t err_len)
 {
-    for (size_t i = 0; first != NULL && i < first->n_ports; i++)
-        if (first->ports[i]->index == index)
-            return first->ports[i]->listener;
-    return NULL;
+    bool shared = false;
+
+    for (size_t i = 0; first != NULL && i < first->n_ports; i++) {
+        const struct server_port *fp = first->ports[i];
+
+        if (fp->index != index || !fp->shared)
+            continue;
+        shared = true;
+        if (server_add_port(s, index, tls, NULL, fp->listener, -1, NULL, opts, err, err_len) ==
+            NULL)
+            return -1;
+    }
+    return shared ? 1 : 0;
+}
+
+/* Logs where worker 0 listens now for listen entry <index> (<a>, <tls>): <p>'s socket. */
+static void server_log_port(const struct server_port *p, const struct addr *a,
+                            struct tls_listener *tls, const char *how)
+{
+    char info[512] = "";
+
+    if (tls != NULL)
+        tls_listener_info(tls, info, sizeof(info));
+    if (a->kind == ADDR_SYSTEMD)
+        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s (handed in as \"%s\")", p->listener->name,
+                tls != NULL ? " with TLS, " : "", info, p->listener->fdname);
+    else if (p->adopted)
+        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s (socket handed in)", p->listener->name,
+                tls != NULL ? " with TLS, " : "", info);
+    else
+        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s%s", p->listener->name,
+                tls != NULL ? " with TLS, " : "", info, how);
+}
+
+/* Worker 0 takes every socket handed in under the name of "systemd:NAME" entry <index>. */
+static int server_add_systemd(struct server *s, struct inherit *in, size_t index,
+                              struct tls_listener *tls, struct listener_opts *opts, char *err,
+                              size_t err_len)
+{
+    const struct addr *a = &loop_config(&s->loop)->listen[index];
+    struct server_port *p;
+    size_t n = 0;
+    evutil_socket_t fd;
+
+    while (in != NULL && (fd = inherit_take_name(in, a->host)) >= 0) {
+        if ((p = server_add_port(s, index, tls != NULL, NULL, NULL, fd, a->host, opts, err,
+                                 err_len)) == NULL)
+            return -1;
+        server_log_port(p, a, tls, "");
+        n++;
+    }
+    if (n > 0)
+        return 0;
+    snprintf(err, err_len,
+             "listen systemd:%s: no socket named \"%s\" was handed in (%s); start wsbridge "
+             "from a socket unit with FileDescriptorName=%s, or listen on an address",
+             a->host, a->host,
+             in == NULL || in->n == 0 ? "LISTEN_FDS is not set for this process"
+                                      : "LISTEN_FDNAMES has other names",
+             a->host);
+    return -1;
 }
 
 /* Opens the listeners of listen entry <index> of the current config: one per address
@@ -198,8 +270,8 @@ static const struct listener *server_port_listener(const struct server *first, s
  * all), so worker 0 (<first> NULL) binds a Unix socket and every other worker accepts
  * from that same socket: all of them are woken by a connection, one wins the accept, and
  * a proxy in front of a Unix socket gets every worker, not only the first. */
-static int server_add_ports(struct server *s, const struct server *first, size_t index, char *err,
-                            size_t err_len)
+static int server_add_ports(struct server *s, const struct server *first, struct inherit *in,
+                            size_t index, char *err, size_t err_len)
 {
     struct runconf *conf = s->loop.conf;
     const struct addr *a = &conf->config->listen[index];
@@ -214,20 +286,23 @@ static int server_add_ports(struct server *s, const struct server *first, size_t
         .unix_mode = conf->config->listen_mode[index],
         .dual_stack = !conf->config->listen_v6only[index],
     };
-    char info[512] = "", how[64] = "";
+    char how[64] = "";
     struct addrinfo *res = NULL, unix_ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
     struct sockaddr_un sun;
     struct server_port *p;
+    const char *fdname;
+    evutil_socket_t fd;
+    int r;
 
+    if (s->loop.id != 0 && (r = server_share_ports(s, first, index, tls != NULL, &opts, err,
+                                                   err_len)) != 0)
+        return r < 0 ? -1 : 0;
+    if (a->kind == ADDR_SYSTEMD)
+        return server_add_systemd(s, in, index, tls, &opts, err, err_len);
     if (a->kind == ADDR_UNIX) {
         unix_ai.ai_addr = (struct sockaddr *)&sun;
         unix_ai.ai_addrlen = addr_unix_sockaddr(a, &sun);
         opts.reuseport = opts.probe = false;
-        if (s->loop.id != 0)
-            return server_add_port(s, index, tls != NULL, NULL, server_port_listener(first, index),
-                                   &opts, err, err_len) != NULL
-                       ? 0
-                       : -1;
         snprintf(how, sizeof(how), " (mode %04o%s)", opts.unix_mode,
                  conf->workers > 1 ? ", one socket for every worker" : "");
     } else {
@@ -240,22 +315,34 @@ static int server_add_ports(struct server *s, const struct server *first, size_t
                  opts.reuseport ? " (a socket per worker)" : "");
     }
     for (const struct addrinfo *ai = res != NULL ? res : &unix_ai; ai != NULL; ai = ai->ai_next) {
-        p = server_add_port(s, index, tls != NULL, ai, NULL, &opts, err, err_len);
-        if (p == NULL) {
-            if (res != NULL)
-                freeaddrinfo(res);
-            return -1;
+        bool adopted = false;
+
+        /* Sockets handed in and bound to this address (by the process this one replaces,
+         * one per worker it had, or by systemd): all of them, or a connection waiting in
+         * one nobody took would be lost when it is closed. */
+        while (s->loop.id == 0 && in != NULL &&
+               (fd = inherit_take_addr(in, ai->ai_addr, ai->ai_addrlen, &fdname)) >= 0) {
+            adopted = true;
+            if ((p = server_add_port(s, index, tls != NULL, ai, NULL, fd, fdname, &opts, err,
+                                     err_len)) == NULL)
+                goto fail;
+            server_log_port(p, a, tls, how);
         }
-        if (s->loop.id != 0)
-            continue; /* the others listen on the same addresses: said once is enough */
-        if (tls != NULL && info[0] == '\0')
-            tls_listener_info(tls, info, sizeof(info));
-        log_msg(LOG_LEVEL_INFO, "listening on %s%s%s%s", p->listener->name,
-                tls != NULL ? " with TLS, " : "", info, how);
+        if (adopted)
+            continue;
+        p = server_add_port(s, index, tls != NULL, ai, NULL, -1, NULL, &opts, err, err_len);
+        if (p == NULL)
+            goto fail;
+        if (s->loop.id == 0) /* the others listen on the same addresses: said once is enough */
+            server_log_port(p, a, tls, how);
     }
     if (res != NULL)
         freeaddrinfo(res);
     return 0;
+fail:
+    if (res != NULL)
+        freeaddrinfo(res);
+    return -1;
 }
 
 static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
@@ -269,6 +356,45 @@ static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(s->loop.base);
 }
 
+static void server_on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+
+    (void)fd;
+    (void)what;
+    log_msg(LOG_LEVEL_INFO, "drain: worker %u: drain_timeout reached; closing the remaining "
+            "clients with 1001", s->loop.id);
+    server_stop(s);
+}
+
+void server_handover(struct server *s)
+{
+    unsigned ms = loop_config(&s->loop)->drain_timeout_ms;
+    struct timeval tv = timeval_from_ms(ms);
+    size_t live = connset_live(&s->loop.conns, "websocket");
+
+    if (s->loop.stopping || s->loop.draining)
+        return;
+    s->loop.draining = true;
+    for (size_t i = 0; i < s->n_ports; i++)
+        listener_release(s->ports[i]->listener);
+    if (ms == 0) {
+        server_stop(s);
+        return;
+    }
+    log_msg(LOG_LEVEL_INFO, "drain: worker %u: listeners handed over; %zu client%s may go on "
+            "for up to %u s", s->loop.id, live, live == 1 ? "" : "s", (ms + 999) / 1000);
+    s->drain_timer = evtimer_new(s->loop.base, server_on_drain_timeout, s);
+    if (s->drain_timer == NULL) {
+        server_stop(s);
+        return;
+    }
+    evtimer_add(s->drain_timer, &tv);
+    /* Idle kept-alive connections close now; server_on_empty ends the loop once nothing
+     * is left. */
+    connset_drain(&s->loop.conns);
+}
+
 void server_stop(struct server *s)
 {
     struct timeval tv = timeval_from_ms(loop_config(&s->loop)->shutdown_timeout_ms);
@@ -279,6 +405,8 @@ void server_stop(struct server *s)
         return;
     }
     s->loop.stopping = true;
+    if (s->drain_timer != NULL)
+        evtimer_del(s->drain_timer);
     log_msg(LOG_LEVEL_INFO, "stopping: closing listeners and %s (worker %u)",
             connset_live(&s->loop.conns, "websocket") == 0 ? "no live clients"
                                                            : "live clients with 1001",
@@ -317,6 +445,19 @@ static void server_on_wake_conf(evutil_socket_t fd, short what, void *arg)
     loop_refresh_conf(&s->loop);
 }
 
+/* The main thread's new process is ready: hand the listeners over. */
+static void server_on_wake_handover(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server_handover(arg);
+}
+
+void server_wake_handover(struct server *s)
+{
+    event_active(s->wake_handover, EV_TIMEOUT, 0);
+}
+
 void server_wake_stop(struct server *s)
 {
     atomic_fetch_add(&s->stops_asked, 1);
@@ -330,7 +471,7 @@ void server_wake_conf(struct server *s)
 
 int server_init(struct server *s, unsigned id, const struct server *first,
                 struct runconf_slot *published, struct connlimits *limits, struct authpool *pool,
-                char *err, size_t err_len)
+                struct inherit *in, char *err, size_t err_len)
 {
     memset(s, 0, sizeof(*s));
     atomic_init(&s->stops_asked, 0);
@@ -338,12 +479,18 @@ int server_init(struct server *s, unsigned id, const struct server *first,
         return -1;
     s->wake_stop = event_new(s->loop.base, -1, 0, server_on_wake_stop, s);
     s->wake_conf = event_new(s->loop.base, -1, 0, server_on_wake_conf, s);
-    if (s->wake_stop == NULL || s->wake_conf == NULL) {
+    s->wake_handover = event_new(s->loop.base, -1, 0, server_on_wake_handover, s);
+    if (s->wake_stop == NULL || s->wake_conf == NULL || s->wake_handover == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
+    /* The sockets a "systemd:" entry names are its own, whatever address they are bound
+     * to: an address entry listed before it must not take them. */
+    for (size_t i = 0; id == 0 && in != NULL && i < loop_config(&s->loop)->n_listen; i++)
+        if (loop_config(&s->loop)->listen[i].kind == ADDR_SYSTEMD)
+            inherit_reserve(in, loop_config(&s->loop)->listen[i].host);
     for (size_t i = 0; i < loop_config(&s->loop)->n_listen; i++)
-        if (server_add_ports(s, first, i, err, err_len) != 0)
+        if (server_add_ports(s, first, id == 0 ? in : NULL, i, err, err_len) != 0)
             return -1;
     return 0;
 }
@@ -363,6 +510,10 @@ void server_free(struct server *s)
     free(s->ports);
     if (s->stop_timer != NULL)
         event_free(s->stop_timer);
+    if (s->drain_timer != NULL)
+        event_free(s->drain_timer);
+    if (s->wake_handover != NULL)
+        event_free(s->wake_handover);
     if (s->wake_stop != NULL)
         event_free(s->wake_stop);
     if (s->wake_conf != NULL)

@@ -2,8 +2,9 @@
  * workers.c - the worker threads and what they share. Worker 0 runs on the main thread,
  * which alone handles signals: it loads a new configuration on SIGHUP and publishes it,
  * tells the other workers to stop or to take the new configuration through events it
- * activates on their bases, and asks every loop for a snapshot for the status line. The
- * admin endpoint lives on worker 0's loop.
+ * activates on their bases, asks every loop for a snapshot for the status line, and starts
+ * the new process of an upgrade and hands the listeners over to it. The admin endpoint
+ * lives on worker 0's loop.
  */
 #include "workers.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -19,7 +21,10 @@
 #include "admin.h"
 #include "authpool.h"
 #include "config.h"
+#include "inherit.h"
+#include "listener.h"
 #include "log.h"
+#include "reexec.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "snapshot.h"
@@ -57,7 +62,9 @@ static void workers_on_stop_signal(evutil_socket_t sig, short what, void *arg)
     log_msg(LOG_LEVEL_INFO, "signal %s", strsignal((int)sig));
     if (!w->stopping) {
         w->stopping = true;
-        sdnotify_send("STOPPING=1");
+        /* After a handover the service is the new process: this one only leaves. */
+        if (!w->handed_over)
+            sdnotify_send("STOPPING=1");
     }
     admin_stop(w->admin);
     for (size_t i = 0; i < w->n; i++)
@@ -175,16 +182,16 @@ static void workers_on_status(const struct snapshot_result *r, void *arg)
     runconf_unref(cur);
 }
 
-/* SIGUSR2: each loop counts what it holds on its own thread (its set is not to be read
+/* SIGWINCH: each loop counts what it holds on its own thread (its set is not to be read
  * from here); the line is logged once every count is in. */
-static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
+static void workers_on_winch(evutil_socket_t sig, short what, void *arg)
 {
     struct workers *w = arg;
 
     (void)sig;
     (void)what;
     if (w->status != NULL) {
-        log_msg(LOG_LEVEL_WARN, "status: the previous SIGUSR2 is still being answered");
+        log_msg(LOG_LEVEL_WARN, "status: the previous SIGWINCH is still being answered");
         return;
     }
     w->status = snapshot_start(w->loops[0], w->loops, w->n, false, WORKERS_STATUS_MS,
@@ -193,8 +200,92 @@ static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_LEVEL_ERROR, "status: out of memory");
 }
 
-int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool, char *err,
-                 size_t err_len)
+/* The new process of an upgrade answered (reexec.c): hand over, or keep serving. */
+static void workers_on_upgrade_done(pid_t pid, bool ready, void *arg)
+{
+    struct workers *w = arg;
+    char state[64];
+
+    reexec_free(w->upgrade);
+    w->upgrade = NULL;
+    if (!ready)
+        return;
+    w->handed_over = true;
+    /* systemd follows the new process from now on (NotifyAccess=all lets it say READY=1
+     * itself; this line is enough with the default, NotifyAccess=main). */
+    snprintf(state, sizeof(state), "MAINPID=%ld", (long)pid);
+    sdnotify_send(state);
+    admin_stop(w->admin);
+    for (size_t i = 0; i < w->n; i++)
+        server_wake_handover(&w->servers[i]);
+}
+
+/* Adds <l>'s socket to the <*n> of <socks> (room for <max>) unless it is there already
+ * under another descriptor (a Unix or handed-in socket every worker shares). */
+static void workers_add_socket(struct reexec_socket *socks, size_t *n, size_t max,
+                               const struct listener *l)
+{
+    int fd = listener_fd(l);
+    struct stat st, seen;
+
+    if (fd < 0 || *n >= max || fstat(fd, &st) != 0)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (fstat(socks[i].fd, &seen) == 0 && seen.st_dev == st.st_dev && seen.st_ino == st.st_ino)
+            return;
+    socks[*n].fd = fd;
+    socks[*n].name = l->fdname[0] != '\0' ? l->fdname : INHERIT_NAME_OURS;
+    (*n)++;
+}
+
+int workers_upgrade(struct workers *w)
+{
+    struct reexec_socket *socks;
+    size_t n = 0, max = ADMIN_LISTENERS_MAX;
+    char err[256];
+
+    if (w->stopping || w->handed_over || w->upgrade != NULL) {
+        log_msg(LOG_LEVEL_WARN, "upgrade: refused: %s",
+                w->stopping      ? "the daemon is stopping"
+                : w->handed_over ? "this process has handed over already (signal the new one)"
+                                 : "a new process is starting already");
+        return -1;
+    }
+    /* The ports do not change while the workers run (only a stop closes them, and there
+     * is none): reading them from this thread is safe. */
+    for (size_t i = 0; i < w->n; i++)
+        max += w->servers[i].n_ports;
+    if ((socks = calloc(max, sizeof(*socks))) == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "upgrade: out of memory");
+        return -1;
+    }
+    /* Every socket: with SO_REUSEPORT each worker has its own, and a connection waiting in
+     * one that was not handed over would be lost when this process closes it. */
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->servers[i].n_ports; j++)
+            workers_add_socket(socks, &n, max, w->servers[i].ports[j]->listener);
+    for (size_t i = 0; w->admin != NULL && i < w->admin->n_listeners; i++)
+        workers_add_socket(socks, &n, max, w->admin->listeners[i]);
+    w->upgrade = reexec_start(w->servers[0].loop.base, socks, n, workers_on_upgrade_done, w, err,
+                              sizeof(err));
+    free(socks);
+    if (w->upgrade == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "%s; this process keeps serving", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGUSR2: an upgrade. */
+static void workers_on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_msg(LOG_LEVEL_INFO, "signal %s: upgrading", strsignal((int)sig));
+    workers_upgrade(arg);
+}
+
+int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool,
+                 struct inherit *in, char *err, size_t err_len)
 {
     const struct config *c = conf->config;
     struct event_base *base;
@@ -226,14 +317,14 @@ int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool,
         w->loops[i] = &w->servers[i].loop;
         w->threads[i] = (struct workers_thread){.workers = w, .server = &w->servers[i]};
         if (server_init(&w->servers[i], i, i == 0 ? NULL : &w->servers[0], &w->conf, &w->limits,
-                        pool, err, err_len) != 0)
+                        pool, in, err, err_len) != 0)
             return -1;
     }
     base = w->servers[0].loop.base;
     /* One admin endpoint, on worker 0 (the main thread); it sums every worker's counters. */
     if (c->admin_listen != NULL &&
         (w->admin = admin_new(&w->servers[0].loop, w->loops, w->n, &w->limits, c->admin_listen,
-                              err, err_len)) == NULL)
+                              in, err, err_len)) == NULL)
         return -1;
     w->thread_done = event_new(base, -1, 0, workers_on_thread_done, w);
     w->sig_term = evsignal_new(base, SIGTERM, workers_on_stop_signal, w);
@@ -241,8 +332,9 @@ int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool,
     w->sig_hup = evsignal_new(base, SIGHUP, workers_on_hup, w);
     w->sig_usr1 = evsignal_new(base, SIGUSR1, workers_on_usr1, w);
     w->sig_usr2 = evsignal_new(base, SIGUSR2, workers_on_usr2, w);
+    w->sig_winch = evsignal_new(base, SIGWINCH, workers_on_winch, w);
     if (w->thread_done == NULL || w->sig_term == NULL || w->sig_int == NULL ||
-        w->sig_hup == NULL || w->sig_usr1 == NULL || w->sig_usr2 == NULL) {
+        w->sig_hup == NULL || w->sig_usr1 == NULL || w->sig_usr2 == NULL || w->sig_winch == NULL) {
         snprintf(err, err_len, "event setup: out of memory");
         return -1;
     }
@@ -251,6 +343,7 @@ int workers_init(struct workers *w, struct runconf *conf, struct authpool *pool,
     evsignal_add(w->sig_hup, NULL);
     evsignal_add(w->sig_usr1, NULL);
     evsignal_add(w->sig_usr2, NULL);
+    evsignal_add(w->sig_winch, NULL);
     /* Every listener, event base and log file is open: what the daemon needs before its
      * first client. */
     connlimits_measure_fds(&w->limits, c);
@@ -315,10 +408,12 @@ int workers_run(struct workers *w)
 
 void workers_free(struct workers *w)
 {
-    struct event **events[] = {&w->thread_done, &w->sig_term, &w->sig_int,
-                               &w->sig_hup,     &w->sig_usr1, &w->sig_usr2};
+    struct event **events[] = {&w->thread_done, &w->sig_term, &w->sig_int, &w->sig_hup,
+                               &w->sig_usr1,    &w->sig_usr2, &w->sig_winch};
 
     workers_join(w);
+    reexec_free(w->upgrade);
+    w->upgrade = NULL;
     /* Before worker 0's base goes. Freeing the signal events gives the default handlers
      * back, and those end the process: a second SIGTERM during the last clean-up (a
      * supervisor that repeats itself, or a slow exit under a leak checker) would then
@@ -335,6 +430,7 @@ void workers_free(struct workers *w)
         signal(SIGHUP, SIG_IGN);
         signal(SIGUSR1, SIG_IGN);
         signal(SIGUSR2, SIG_IGN);
+        signal(SIGWINCH, SIG_IGN);
     }
     if (w->status != NULL)
         snapshot_cancel(w->status);

@@ -1,7 +1,7 @@
 """
 58-workers.py - proves that with workers: 2 wsbridge serves from two event-loop threads
 as one daemon: 64 concurrent clients all echo correctly and land on both workers (the
-debug line per accept names the worker; SIGUSR2 gives per-worker counts); the global
+debug line per accept names the worker; SIGWINCH gives per-worker counts); the global
 max_connections and max_connections_per_ip hold across workers (the client past the
 limit is closed at accept whichever worker accepts it); SIGTERM closes the clients of every worker
 with 1001 and the daemon exits 0; a SIGHUP that adds a route serves it on both workers
@@ -40,9 +40,9 @@ def echo_ok(w, payload):
 
 
 def status_line(d):
-    """Sends SIGUSR2 and returns the new status line's fields as a dict, or None."""
+    """Sends SIGWINCH and returns the new status line's fields as a dict, or None."""
     before = len(re.findall(r' status: ', d.log_text()))
-    os.kill(d.pid, signal.SIGUSR2)
+    os.kill(d.pid, signal.SIGWINCH)
     deadline = time.monotonic() + 5 * wsb.SLOW
     while time.monotonic() < deadline:
         lines = [l for l in d.log_text().splitlines() if ' status: ' in l]
@@ -106,7 +106,7 @@ def test_spread(wdir):
                               re.M)
                 check('/metrics: 64 open now', m is not None and m.group(1) == '64', text[-600:])
                 st = status_line(d)
-                check('SIGUSR2 status line', st is not None, d.log_text()[-300:])
+                check('SIGWINCH status line', st is not None, d.log_text()[-300:])
                 if st is not None:
                     per = [int(x) for x in st.get('websocket_per_worker', '').split(',') if x]
                     check('status: 64 clients in all', st.get('websocket') == '64', repr(st))

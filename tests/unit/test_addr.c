@@ -60,6 +60,10 @@ static const struct good_case good_cases[] = {
     /* relative: kept as written, the config joins it to its folder */
     {"unix:run/vnc.sock", true, ADDR_UNIX, false, "run/vnc.sock", 0, "unix:run/vnc.sock"},
     {"unix:vnc", false, ADDR_UNIX, false, "vnc", 0, "unix:vnc"},
+    /* a listening socket handed in by name (LISTEN_FDNAMES), listeners only */
+    {"systemd:web", false, ADDR_SYSTEMD, false, "web", 0, "systemd:web"},
+    {"systemd:wsbridge.https-1", false, ADDR_SYSTEMD, false, "wsbridge.https-1", 0,
+     "systemd:wsbridge.https-1"},
     /* any byte a file name may hold but control characters: spaces, colons, UTF-8 */
     {"unix:/srv/a b:1/\xc3\xa9.sock", true, ADDR_UNIX, false, "/srv/a b:1/\xc3\xa9.sock", 0,
      "unix:/srv/a b:1/\xc3\xa9.sock"},
@@ -77,6 +81,11 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+    {"systemd:web", true, "port must be a number, 1..65535"}, /* a target: port "web" */
+    {"systemd:", false, "empty socket name after \"systemd:\""},
+    {"systemd:a b", false, "a socket name is printable ASCII without spaces or \":\""},
+    {"systemd:a:b", false, "a socket name is printable ASCII without spaces or \":\""},
+    {"tls://systemd:web", false, "a systemd: socket takes no tls://"},
     {"", true, "empty address"},
     {"tls://", true, "empty address"},
     {"echo", false, "\"echo\" is a target, not an address to listen on"},

@@ -669,6 +669,7 @@ static void test_config_check_defaults(const struct config *c)
     ck_assert_uint_eq(c->idle_timeout_ms, 0);
     ck_assert_uint_eq(c->close_timeout_ms, 5000);
     ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
+    ck_assert_uint_eq(c->drain_timeout_ms, 300000);
     ck_assert_uint_eq(c->high_watermark_bytes, 256 * 1024);
     ck_assert_uint_eq(c->low_watermark_bytes, 64 * 1024);
     ck_assert_uint_eq(c->max_request_head_bytes, 16 * 1024);
