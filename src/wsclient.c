@@ -113,7 +113,12 @@ static void wsclient_note_close_text(struct wsclient *wc, uint16_t code, const c
 static void wsclient_log_access(const struct wsclient *wc)
 {
     char target[ADDR_HOST_MAX + 16];
-    const SSL *ssl = wc->bev != NULL ? bufferevent_openssl_get_ssl(wc->bev) : NULL;
+    const SSL *ssl;
+
+    /* Nothing to format for a line that is not written (a quiet daemon). */
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
+    ssl = wc->bev != NULL ? bufferevent_openssl_get_ssl(wc->bev) : NULL;
     struct log_field f[] = {
         {.key = "client", .str = wc->peer},
         {.key = "tls", .str = ssl != NULL ? SSL_get_version(ssl) : "no"},
