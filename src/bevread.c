@@ -1,12 +1,13 @@
 /*
  * bevread.c - top up a bufferevent's input from its socket with readv into reserved
  * evbuffer space (no copy). libevent 2.1's evbuffer_read never reads more than 4096 bytes
- * per call, and a bufferevent makes one call per readable event.
+ * per call, and a bufferevent makes one call per readable event. Only a read that filled
+ * those 4096 bytes is topped up: a shorter one already emptied the socket, and asking
+ * again would cost a system call for nothing.
  */
 #include "bevread.h"
 
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -14,6 +15,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #define BEVREAD_CHUNK 65536 /* bytes asked of the kernel per readv */
+#define BEVREAD_LIBEVENT_MAX 4096 /* libevent 2.1's EVBUFFER_MAX_READ: its most per read */
 
 ssize_t bevread_more(struct bufferevent *bev, size_t budget)
 {
@@ -23,21 +25,21 @@ ssize_t bevread_more(struct bufferevent *bev, size_t budget)
 
     if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL)
         return 0;
+    /* Less than libevent's most in the input: its read was short, the socket is empty. A
+     * full one may have left more behind (or the input held older bytes: then the readv
+     * below finds nothing, at the cost of the FIONREAD this replaces). */
+    if (evbuffer_get_length(in) < BEVREAD_LIBEVENT_MAX)
+        return 0;
     /* A bufferevent keeps its input's end frozen so that only libevent appends; its own
      * read callback unfreezes around evbuffer_read, and so do we. */
     evbuffer_unfreeze(in, 0);
     while (total < budget) {
         struct evbuffer_iovec v[2];
         size_t want = budget - total < BEVREAD_CHUNK ? budget - total : BEVREAD_CHUNK;
-        int avail = 0;
         int n;
 
-        /* Reserve only what is waiting: an idle connection must not keep an empty 64 KiB
-         * chain around. End of file and errors show as 0 here; libevent reports them. */
-        if (ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0)
-            break;
-        if ((size_t)avail < want)
-            want = (size_t)avail;
+        /* Space left unused here stays in the input only until the input is drained
+         * whole, which frees every chain: an idle connection keeps none. */
         n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
         struct iovec iov[2];
         size_t asked = 0, left;

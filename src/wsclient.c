@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "bevread.h"
+#include "bevwrite.h"
 #include "clientsock.h"
 #include "config.h"
 #include "drain.h"
@@ -200,14 +201,14 @@ static void wsclient_trace(const struct wsclient *wc, const char *dir, bool fin,
 static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const uint8_t *payload,
                                   size_t len)
 {
-    uint8_t hdr[WS_FRAME_HEADER_MAX];
-    size_t n = ws_frame_write_header(hdr, true, op, len, NULL);
-    struct evbuffer *out = bufferevent_get_output(wc->bev);
+    uint8_t frame[WS_FRAME_HEADER_MAX + WS_CONTROL_MAX];
+    size_t n = ws_frame_write_header(frame, true, op, len, NULL);
 
     if (wc->traffic)
         wsclient_trace(wc, "out", true, op, len);
-    evbuffer_add(out, hdr, n);
-    evbuffer_add(out, payload, len);
+    if (len > 0)
+        memcpy(frame + n, payload, len); /* RFC 6455 §5.5: len <= 125 */
+    bevwrite_add(wc->bev, frame, n + len);
 }
 
 static void wsclient_on_close_timeout(evutil_socket_t fd, short what, void *arg)
@@ -236,7 +237,7 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
         size_t n = ws_frame_write_close(frame, code, reason != NULL ? reason : "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
-        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+        bevwrite_add(wc->bev, frame, n);
     }
     if (!wait || wc->bev == NULL) {
         wsclient_finish(wc);
@@ -267,7 +268,7 @@ static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_ev
                                  "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
-        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+        bevwrite_add(wc->bev, frame, n);
     }
     wsclient_finish(wc);
 }
@@ -350,7 +351,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
         case WS_MSG_DATA:
             evbuffer_drain(in, used - ev.len);
             if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
-                evbuffer_remove_buffer(in, bufferevent_get_output(wc->target), ev.len);
+                bevwrite_move(wc->target, NULL, 0, in, ev.len);
                 wc->to_target_bytes += ev.len;
                 if (wc->stats != NULL)
                     wc->stats->to_target_bytes += ev.len;
@@ -454,11 +455,7 @@ static void wsclient_pump_target(struct wsclient *wc)
     if (len > 0) {
         if (wc->traffic)
             wsclient_trace(wc, "out", true, op, len);
-        evbuffer_add(out, hdr, ws_frame_write_header(hdr, true, op, len, NULL));
-        if (len == evbuffer_get_length(in))
-            evbuffer_add_buffer(out, in);
-        else
-            evbuffer_remove_buffer(in, out, len);
+        bevwrite_move(wc->bev, hdr, ws_frame_write_header(hdr, true, op, len, NULL), in, len);
         wc->to_client_bytes += len;
         if (wc->stats != NULL)
             wc->stats->to_client_bytes += len;
@@ -588,7 +585,7 @@ static void wsclient_reply_error(struct wsclient *wc, int status, const char *re
     char buf[1024];
     size_t n = http_reply_error(buf, sizeof(buf), status, reason);
 
-    bufferevent_write(wc->bev, buf, n);
+    bevwrite_add(wc->bev, buf, n);
 }
 
 static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result result,
@@ -632,7 +629,7 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     n = http_reply_101(buf, sizeof(buf), wc->accept,
                        wc->own != NULL && wc->own->subprotocol[0] != '\0' ? wc->own->subprotocol
                                                                         : NULL);
-    bufferevent_write(wc->bev, buf, n);
+    bevwrite_add(wc->bev, buf, n);
     if (wc->own != NULL && !wc->own->has_target) {
         free(wc->own); /* the subprotocol alone: its work is done */
         wc->own = NULL;
@@ -652,8 +649,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
         wsclient_close(wc, WS_CLOSE_INTERNAL, "out of memory", "bridge", false);
         return;
     }
-    bufferevent_enable(wc->target, EV_READ | EV_WRITE);
-    bufferevent_enable(wc->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE on a plain socket with nothing queued would only wake the loop for nothing:
+     * bevwrite enables it when a write falls short. */
+    bufferevent_enable(wc->target, bevwrite_is_idle(wc->target) ? EV_READ : EV_READ | EV_WRITE);
+    bufferevent_enable(wc->bev, bevwrite_is_idle(wc->bev) ? EV_READ : EV_READ | EV_WRITE);
     /* Frames the client pipelined right after its request are already here. */
     wsclient_pump_client(wc, false);
 }
