@@ -464,24 +464,10 @@ static void wsclient_pump_target(struct wsclient *wc)
     flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
 }
 
-static void wsclient_on_client_event(struct bufferevent *bev, short what, void *arg);
-static void wsclient_on_target_event(struct bufferevent *bev, short what, void *arg);
-
-/* How much more to read per wakeup beyond libevent's own 4 KiB (see bevread.c). */
-static size_t wsclient_read_budget(const struct wsclient *wc)
-{
-    return (size_t)wsclient_config(wc)->high_watermark_bytes;
-}
-
 static void wsclient_on_client_read(struct bufferevent *bev, void *arg)
 {
-    struct wsclient *wc = arg;
-
-    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
-        wsclient_on_client_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
-        return;
-    }
-    wsclient_pump_client(wc, false);
+    (void)bev;
+    wsclient_pump_client(arg, false);
 }
 
 static void wsclient_on_client_write(struct bufferevent *bev, void *arg)
@@ -521,13 +507,8 @@ static void wsclient_on_client_event(struct bufferevent *bev, short what, void *
 
 static void wsclient_on_target_read(struct bufferevent *bev, void *arg)
 {
-    struct wsclient *wc = arg;
-
-    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
-        wsclient_on_target_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
-        return;
-    }
-    wsclient_pump_target(wc);
+    (void)bev;
+    wsclient_pump_target(arg);
 }
 
 static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
@@ -625,6 +606,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_set_max_single_write(wc->bev, (size_t)cfg->high_watermark_bytes);
     bufferevent_setcb(wc->bev, wsclient_on_client_read, wsclient_on_client_write,
                       wsclient_on_client_event, wc);
+    /* Plain sockets are read by bevread (no FIONREAD, more than 4 KiB a wakeup), which
+     * calls the callbacks above as libevent does for TLS and the echo pair. */
+    bevread_take(wc->target);
+    bevread_take(wc->bev);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     n = http_reply_101(buf, sizeof(buf), wc->accept,
                        wc->own != NULL && wc->own->subprotocol[0] != '\0' ? wc->own->subprotocol
