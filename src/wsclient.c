@@ -310,8 +310,9 @@ static void wsclient_set_client_reading(struct wsclient *wc, bool on)
 /* Client -> target. Parses what the client sent and moves data payloads to the target's
  * output without copying where the evbuffer chains allow. Stops while the target (or, for
  * pongs, the client) has more queued than the high watermark; <force> ignores that, for
- * the last bytes before the client's connection ends. */
-static void wsclient_pump_client(struct wsclient *wc, bool force)
+ * the last bytes before the client's connection ends. Leaves the payloads queued for
+ * wsclient_pump_client to send at once. */
+static void wsclient_pump_client_frames(struct wsclient *wc, bool force)
 {
     struct evbuffer *in = bufferevent_get_input(wc->bev);
     struct evbuffer *out_client = bufferevent_get_output(wc->bev);
@@ -351,7 +352,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
         case WS_MSG_DATA:
             evbuffer_drain(in, used - ev.len);
             if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
-                bevwrite_move(wc->target, NULL, 0, in, ev.len);
+                bevwrite_queue(wc->target, NULL, 0, in, ev.len);
                 wc->to_target_bytes += ev.len;
                 if (wc->stats != NULL)
                     wc->stats->to_target_bytes += ev.len;
@@ -396,6 +397,19 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
             heartbeat_resume(&wc->hb);
         else
             heartbeat_pause(&wc->hb);
+    }
+}
+
+/* Client -> target: the frames parsed, then their payloads sent together, one sendmsg
+ * for every frame that came in one read. A send that empties the target's output may
+ * let parsing (and reading) go on: then once more, until nothing more moves. */
+static void wsclient_pump_client(struct wsclient *wc, bool force)
+{
+    for (;;) {
+        wsclient_pump_client_frames(wc, force);
+        if (wc->state != WSCLIENT_OPEN || wc->target == NULL ||
+            !bevwrite_flush(wc->target))
+            return;
     }
 }
 
@@ -474,7 +488,7 @@ static void wsclient_on_client_write(struct bufferevent *bev, void *arg)
 {
     struct wsclient *wc = arg;
 
-    (void)bev;
+    bevwrite_on_written(bev);
     /* The client's output fell to the low watermark: the target may be read again, and
      * input held back for pongs may be parsed. */
     if (wc->state != WSCLIENT_OPEN)
@@ -515,7 +529,7 @@ static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
 {
     struct wsclient *wc = arg;
 
-    (void)bev;
+    bevwrite_on_written(bev);
     /* The target's output fell to the low watermark: parse and read the client again. */
     if (wc->state == WSCLIENT_OPEN)
         wsclient_pump_client(wc, false);
@@ -611,6 +625,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bevread_take(wc->target);
     bevread_take(wc->bev);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    /* On plain sockets EV_WRITE is on only while libevent holds bytes the kernel did not
+     * take (bevwrite.c): the 101 and what follows go straight out. */
+    bevwrite_on_written(wc->bev);
+    bevwrite_on_written(wc->target);
     n = http_reply_101(buf, sizeof(buf), wc->accept,
                        wc->own != NULL && wc->own->subprotocol[0] != '\0' ? wc->own->subprotocol
                                                                         : NULL);
