@@ -10,7 +10,6 @@
 #include "clientsock.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -236,21 +235,13 @@ static int clientsock_connect_unix(struct clientsock *cs, struct event_base *bas
     return 0;
 }
 
-/* Starts a connect to a numeric address without touching DNS; -1 if <host> is a name. */
+/* Starts a connect to an IP literal without touching DNS: its socket address was made when
+ * <target> was parsed. -1 if <target> is a name. */
 static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *target)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-                             .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    char port[8];
-    int r;
-
-    snprintf(port, sizeof(port), "%u", target->port);
-    if (getaddrinfo(target->host, port, &hints, &ai) != 0)
+    if (target->sa_len == 0)
         return -1;
-    r = bufferevent_socket_connect(cs->bev, ai->ai_addr, (int)ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return r == 0 ? 0 : -2;
+    return bufferevent_socket_connect(cs->bev, &target->sa.sa, (int)target->sa_len) == 0 ? 0 : -2;
 }
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,

@@ -92,6 +92,8 @@ struct loadgen {
     uint64_t rss_max_kib;         /* stall modes: highest RSS sampled */
     bool rss_capped;              /* stall modes: RSS passed o.rss_cap_kib */
     double open_seconds;          /* connections: time to open and echo all */
+    uint64_t upgraded_ns;         /* connections: when the last one reached OPEN (its 101
+                                   * read; raw TCP: connected); 0: not yet */
 };
 
 static inline uint64_t loadgen_now_ns(void)
