@@ -14,8 +14,10 @@
 struct bufferevent;
 
 /* Most bytes one wakeup reads from one socket: what a sink may get past its high
- * watermark in one go (the default high watermark). */
-#define BEVREAD_BUDGET (256 * 1024)
+ * watermark in one go, before the flow pauses its source. libevent read 4 KiB; 64 KiB
+ * keeps a busy connection's frames large without letting a small high_watermark be
+ * overrun by much. */
+#define BEVREAD_BUDGET (64 * 1024)
 
 /* Makes bevread read <bev>, a plain socket bufferevent whose EV_READ is disabled; from
  * then on, for as long as <bev> lives, each readable event reads up to BEVREAD_BUDGET
