@@ -114,16 +114,14 @@ static void wsclient_note_close_text(struct wsclient *wc, uint16_t code, const c
 
 static void wsclient_log_access(const struct wsclient *wc)
 {
-    char target[ADDR_HOST_MAX + 16];
-    const SSL *ssl;
-
     /* Nothing to format for a line that is not written (a quiet daemon). */
     if (!log_enabled(LOG_LEVEL_INFO))
         return;
-    ssl = wc->bev != NULL ? bufferevent_openssl_get_ssl(wc->bev) : NULL;
+
+    char target[ADDR_HOST_MAX + 16];
     struct log_field f[] = {
         {.key = "client", .str = wc->peer},
-        {.key = "tls", .str = ssl != NULL ? SSL_get_version(ssl) : "no"},
+        {.key = "tls", .str = wc->tls_version},
         {.key = "route", .str = wc->route->path},
         {.key = "target", .str = target},
         {.key = "to_target", .type = LOG_FIELD_U64, .u64 = wc->to_target_bytes},
@@ -751,6 +749,7 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
                                      .src = client};
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
+    const SSL *ssl = bufferevent_openssl_get_ssl(bev);
     struct wsclient *wc = calloc(1, sizeof(*wc));
 
     if (wc != NULL && wsclient_own_new(wc, route, target, res) != 0) {
@@ -768,6 +767,7 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     wc->conf = runconf_ref(l->conf);
     wc->route = route;
     wc->bev = bev;
+    wc->tls_version = ssl != NULL ? SSL_get_version(ssl) : "no";
     /* Decided once: the level can only change with a reload, and a connection keeps the
      * configuration it started under. */
     wc->traffic = cfg->log.traffic && log_enabled(LOG_LEVEL_DEBUG);
