@@ -246,12 +246,8 @@ static int addr_parse_systemd(const char *name, struct addr *a, char *err, size_
     return 0;
 }
 
-/* Parses <s> into <a>. <allow_echo>: "echo" is accepted (targets) or refused
- * (listeners). IPv6 literals must be bracketed; ports are decimal 1..65535 with no sign
- * or spaces; host names follow RFC 1123 letters-digits-hyphens labels; "unix:PATH" is a
- * Unix socket. Returns 0, or -1 with "<what is wrong>" in <err> (at most <err_len> bytes,
- * NUL-terminated). <a> is written only on success. */
-int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t err_len)
+/* See addr.h. <a> is written only on success. */
+int addr_parse(const char *s, unsigned allow, struct addr *a, char *err, size_t err_len)
 {
     struct addr tmp = {.kind = ADDR_HOSTPORT};
     size_t len;
@@ -274,7 +270,8 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
         *a = tmp;
         return 0;
     }
-    if (!allow_echo && strncmp(s, ADDR_SYSTEMD_PREFIX, strlen(ADDR_SYSTEMD_PREFIX)) == 0) {
+    if ((allow & ADDR_ALLOW_SYSTEMD) != 0 &&
+        strncmp(s, ADDR_SYSTEMD_PREFIX, strlen(ADDR_SYSTEMD_PREFIX)) == 0) {
         /* The socket is what it is: TLS is the listener mapping's "tls" key. */
         if (tmp.tls)
             return addr_fail(err, err_len, "a systemd: socket takes no tls://");
@@ -286,7 +283,7 @@ int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t
     if (strstr(s, "://") != NULL)
         return addr_fail(err, err_len, "unknown scheme (tls:// is the only one)");
     if (strcmp(s, "echo") == 0) {
-        if (!allow_echo)
+        if ((allow & ADDR_ALLOW_ECHO) == 0)
             return addr_fail(err, err_len, "\"echo\" is a target, not an address to listen on");
         if (tmp.tls)
             return addr_fail(err, err_len, "\"echo\" is built in and takes no tls://");

@@ -44,17 +44,22 @@ struct addr {
     socklen_t sa_len; /* bytes of <sa> in use; 0: none */
 };
 
-/* Parses <s> into <a>. <allow_echo>: "echo" is accepted (targets) or refused
- * (listeners). IPv6 literals must be bracketed; ports are decimal 1..65535 with no sign
- * or spaces; host names follow RFC 1123 letters-digits-hyphens labels. "unix:PATH" is a
- * Unix socket (targets and listeners alike): PATH not empty, at most ADDR_UNIX_PATH_MAX
- * bytes, no control character, not ending in "/", and no tls://; a relative PATH is kept
- * as written (the caller joins it to its folder). "systemd:NAME" (listeners only, that is
- * without <allow_echo>) names inherited sockets: NAME is 1..ADDR_SYSTEMD_NAME_MAX printable
+/* What addr_parse() accepts besides host:port and unix:PATH, ORed together; 0: neither
+ * (an address a token, a Redis URL or the command line names). */
+#define ADDR_ALLOW_ECHO 1u    /* the built-in "echo": a route's target */
+#define ADDR_ALLOW_SYSTEMD 2u /* "systemd:NAME": a listener's inherited socket */
+
+/* Parses <s> into <a>, accepting the extra forms in <allow> (ADDR_ALLOW_*). IPv6 literals
+ * must be bracketed; ports are decimal 1..65535 with no sign or spaces; host names follow
+ * RFC 1123 letters-digits-hyphens labels. "unix:PATH" is a Unix socket (targets and
+ * listeners alike): PATH not empty, at most ADDR_UNIX_PATH_MAX bytes, no control character,
+ * not ending in "/", and no tls://; a relative PATH is kept as written (the caller joins it
+ * to its folder). "systemd:NAME" (with ADDR_ALLOW_SYSTEMD; without it, "systemd" is a host
+ * name like any other) names inherited sockets: NAME is 1..ADDR_SYSTEMD_NAME_MAX printable
  * ASCII characters without ":" (what LISTEN_FDNAMES can carry), and takes no tls://. An IP
  * literal also gets its socket address in <a>->sa. Returns 0, or -1 with "<what is wrong>"
  * in <err> (at most <err_len> bytes, NUL-terminated). */
-int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t err_len);
+int addr_parse(const char *s, unsigned allow, struct addr *a, char *err, size_t err_len);
 
 /* Writes <a> as a user would ("127.0.0.1:80", "[::1]:80", "tls://h:443", "unix:/run/x.sock",
  * "systemd:web", "echo") into <out>; returns the length it needed (snprintf rules). */

@@ -339,7 +339,7 @@ static int config_listen_addr(struct config_ctx *x, const struct yamlnode *v, st
     char q[QUOTE_BUF], why[128], plain[ADDR_HOST_MAX + 16];
     struct addr bare;
 
-    if (addr_parse(v->text, false, a, why, sizeof(why)) < 0)
+    if (addr_parse(v->text, ADDR_ALLOW_SYSTEMD, a, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", quote_text(v->text, SIZE_MAX, q), why);
     if (!a->tls)
         return config_value_unix_path(x, v, a);
@@ -605,7 +605,7 @@ static int config_set_admin_listen(struct config_ctx *x, const struct config_key
 
     if (!config_want_scalar(x, k, v, "a string, like \"127.0.0.1:9090\""))
         return -1;
-    if (addr_parse(v->text, false, &a, why, sizeof(why)) < 0)
+    if (addr_parse(v->text, ADDR_ALLOW_SYSTEMD, &a, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", quote_text(v->text, SIZE_MAX, q), why);
     if (a.tls)
         return config_fail(x, v,

@@ -73,7 +73,7 @@ int config_route_target(struct config_ctx *x, const struct config_key *k, const 
 
     if (!config_want_scalar(x, k, v, "a string, like 127.0.0.1:5901 or echo"))
         return -1;
-    if (addr_parse(v->text, true, &r->target, why, sizeof(why)) < 0)
+    if (addr_parse(v->text, ADDR_ALLOW_ECHO, &r->target, why, sizeof(why)) < 0)
         return config_fail(x, v, "bad address \"%s\": %s", quote_text(v->text, SIZE_MAX, q), why);
     return config_value_unix_path(x, v, &r->target);
 }

@@ -319,7 +319,7 @@ static enum jwt_result jwt_read_target(const struct jsonmini *j, struct jwt_clai
     } else {
         snprintf(text, sizeof(text), "%s:%u", out->host, (unsigned)p);
     }
-    if (addr_parse(text, false, &a, err, sizeof(err)) != 0 || a.kind != ADDR_HOSTPORT || a.tls)
+    if (addr_parse(text, 0, &a, err, sizeof(err)) != 0 || a.kind != ADDR_HOSTPORT || a.tls)
         return jwt_refuse(why, JWT_BAD_TARGET, "host is not a name or an address");
     out->port = (uint16_t)p;
     return JWT_OK;

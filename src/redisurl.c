@@ -164,7 +164,7 @@ static int redisurl_parse_tcp(const char *p, struct redisurl *out, char *err, si
                           : ":"
                             "6379");
     }
-    if (addr_parse(hostport, false, &a, why, sizeof(why)) != 0 || a.kind == ADDR_UNIX || a.tls) {
+    if (addr_parse(hostport, 0, &a, why, sizeof(why)) != 0 || a.kind == ADDR_UNIX || a.tls) {
         snprintf(err, err_len, "%s",
                  a.kind == ADDR_UNIX ? "a Unix socket is redis+unix:///PATH" : why);
         return -1;

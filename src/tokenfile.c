@@ -193,7 +193,7 @@ static int tokenfile_read_target(const char *s, size_t len, struct tokenfile_lin
         snprintf(spec, sizeof(spec), "[%.*s]:%.*s", (int)host_len, host, (int)port_len, colon + 1);
     else
         snprintf(spec, sizeof(spec), "%.*s:%.*s", (int)host_len, host, (int)port_len, colon + 1);
-    if (addr_parse(spec, false, &a, err, sizeof(err)) != 0) {
+    if (addr_parse(spec, 0, &a, err, sizeof(err)) != 0) {
         snprintf(why, why_len, "target: %s", err);
         return -1;
     }

@@ -716,7 +716,7 @@ static enum tokens_result tokens_lookup_jwt(const struct route *r, const struct 
     else
         snprintf(spec, sizeof(spec), strchr(claims.host, ':') ? "[%s]:%u" : "%s:%u", claims.host,
                  (unsigned)claims.port);
-    if (addr_parse(spec, false, out, why, sizeof(why)) != 0 || out->tls) {
+    if (addr_parse(spec, 0, out, why, sizeof(why)) != 0 || out->tls) {
         log_msg_limited(&tokens_unusable_log, LOG_LEVEL_WARN, "route %s: token=#%s: target %s: %s",
                         r->path, hash, LOG_Q(spec), why);
         return TOKENS_UNUSABLE;
@@ -759,7 +759,7 @@ enum tokens_result tokens_lookup(struct tokens *t, const struct route *r, const 
     OPENSSL_cleanse(token, sizeof(token));
     if (tgt == NULL)
         return TOKENS_UNKNOWN;
-    if (n >= sizeof(spec) || addr_parse(spec, false, out, why, sizeof(why)) != 0 || out->tls) {
+    if (n >= sizeof(spec) || addr_parse(spec, 0, out, why, sizeof(why)) != 0 || out->tls) {
         log_msg_limited(&tokens_unusable_log, LOG_LEVEL_WARN,
                         "route %s: token=#%s: target %s: %s", r->path, hash, LOG_Q(spec),
                         n >= sizeof(spec) ? "path too long" : why);

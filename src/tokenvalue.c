@@ -21,7 +21,7 @@ static int tokenvalue_addr(const char *spec, struct addr *out, const char **why)
 {
     char err[128];
 
-    if (addr_parse(spec, false, out, err, sizeof(err)) != 0) {
+    if (addr_parse(spec, 0, out, err, sizeof(err)) != 0) {
         *why = "not host:port, [v6]:port or unix_socket:/path";
         return -1;
     }

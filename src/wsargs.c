@@ -332,7 +332,7 @@ static int wsargs_hostport(const char *what, const char *text, bool port_only_ok
         return wsargs_fail(err, err_len, "%s \"%s\": too long", what, wsargs_show(text, shown));
     snprintf(spec, sizeof(spec), memchr(host, ':', host_len) != NULL ? "[%.*s]:%s" : "%.*s:%s",
              (int)host_len, host, port);
-    if (addr_parse(spec, false, a, why, sizeof(why)) != 0)
+    if (addr_parse(spec, 0, a, why, sizeof(why)) != 0)
         return wsargs_fail(err, err_len, "%s \"%s\": %s", what, wsargs_show(text, shown), why);
     /* websockify reads "unix:5900" as host "unix"; here "unix:" names a socket file. */
     if (a->kind != ADDR_HOSTPORT)

@@ -4,7 +4,8 @@
  * and parsing that again must give the same address; a Unix one ("unix:PATH") must also
  * make a socket address holding its path. Error texts must fit their buffer.
  *
- * Input: byte 0 bit 0 allow_echo, bits 1..7 the size of the error buffer (0: 128 bytes);
+ * Input: byte 0 bits 0..1 what is allowed (ADDR_ALLOW_ECHO, ADDR_ALLOW_SYSTEMD), bits 2..7
+ * the size of the error buffer (0: 128 bytes);
  * the rest is the string (up to its first NUL, as a C caller would pass it).
  */
 #include <stdbool.h>
@@ -21,13 +22,26 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Checks the fields addr.h promises for a parsed address. */
-static void fuzz_addr_check_valid(const struct addr *a, bool allow_echo)
+static void fuzz_addr_check_valid(const struct addr *a, unsigned allow)
 {
     FUZZ_CHECK(memchr(a->host, '\0', sizeof(a->host)) != NULL);
     if (a->kind == ADDR_ECHO) {
-        FUZZ_CHECK(allow_echo);
+        FUZZ_CHECK((allow & ADDR_ALLOW_ECHO) != 0);
         FUZZ_CHECK(!a->tls);
         FUZZ_CHECK(a->host[0] == '\0');
+        return;
+    }
+    if (a->kind == ADDR_SYSTEMD) {
+        size_t len = strlen(a->host);
+
+        /* Only a listener names an inherited socket: a token's target never does. */
+        FUZZ_CHECK((allow & ADDR_ALLOW_SYSTEMD) != 0);
+        FUZZ_CHECK(!a->tls && a->port == 0);
+        FUZZ_CHECK(len >= 1 && len <= ADDR_SYSTEMD_NAME_MAX);
+        for (size_t i = 0; i < len; i++)
+            FUZZ_CHECK((unsigned char)a->host[i] > 0x20 && (unsigned char)a->host[i] < 0x7f &&
+                       a->host[i] != ':');
+        FUZZ_CHECK(addr_unix_sockaddr(a, &(struct sockaddr_un){0}) == 0);
         return;
     }
     if (a->kind == ADDR_UNIX) {
@@ -52,7 +66,7 @@ static void fuzz_addr_check_valid(const struct addr *a, bool allow_echo)
 }
 
 /* Formats <a> into an exact-size buffer, parses the text again and expects <a> back. */
-static void fuzz_addr_round_trip(const struct addr *a, bool allow_echo)
+static void fuzz_addr_round_trip(const struct addr *a, unsigned allow)
 {
     struct addr again;
     char err[128], *text;
@@ -67,7 +81,7 @@ static void fuzz_addr_round_trip(const struct addr *a, bool allow_echo)
     FUZZ_CHECK(strlen(text) == (size_t)need);
 
     memset(&again, 0x5a, sizeof(again));
-    if (addr_parse(text, allow_echo, &again, err, sizeof(err)) != 0) {
+    if (addr_parse(text, allow, &again, err, sizeof(err)) != 0) {
         fprintf(stderr, "formatted \"%s\" does not parse: %s\n", text, err);
         abort();
     }
@@ -90,15 +104,15 @@ static void fuzz_addr_round_trip(const struct addr *a, bool allow_echo)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct addr a;
-    bool allow_echo;
+    unsigned allow;
     size_t err_len, len;
     char *s, *err, *none;
     int rc;
 
     if (size < 1)
         return 0;
-    allow_echo = (data[0] & 1) != 0;
-    err_len = data[0] >> 1;
+    allow = data[0] & (ADDR_ALLOW_ECHO | ADDR_ALLOW_SYSTEMD);
+    err_len = data[0] >> 2;
     if (err_len == 0)
         err_len = 128;
     data++;
@@ -112,15 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&a, 0, sizeof(a));
     memset(err, 'X', err_len);
-    rc = addr_parse(s, allow_echo, &a, err, err_len);
+    rc = addr_parse(s, allow, &a, err, err_len);
     FUZZ_CHECK(rc == 0 || rc == -1);
     if (rc == 0) {
-        fuzz_addr_check_valid(&a, allow_echo);
-        fuzz_addr_round_trip(&a, allow_echo);
-        /* A listener address is also a target address. */
-        if (!allow_echo) {
+        fuzz_addr_check_valid(&a, allow);
+        fuzz_addr_round_trip(&a, allow);
+        /* Allowing echo as well takes nothing away (an inherited socket aside, any
+         * listener address is also a target address), and "systemd:" is never read as a
+         * socket name unless asked for. */
+        if (a.kind != ADDR_SYSTEMD) {
             struct addr t;
-            FUZZ_CHECK(addr_parse(s, true, &t, err, err_len) == 0);
+            FUZZ_CHECK(addr_parse(s, allow | ADDR_ALLOW_ECHO, &t, err, err_len) == 0);
+            FUZZ_CHECK(t.kind == a.kind && t.port == a.port && strcmp(t.host, a.host) == 0);
         }
     } else {
         /* "<what is wrong>" in err, NUL-terminated within err_len, not empty */
@@ -128,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err_len == 1 || err[0] != '\0');
         /* with no room, nothing is written (an empty block: a write is a report) */
         none = (char *)fuzz_copy(NULL, 0);
-        FUZZ_CHECK(addr_parse(s, allow_echo, &a, none, 0) == -1);
+        FUZZ_CHECK(addr_parse(s, allow, &a, none, 0) == -1);
         free(none);
     }
     free(err);

@@ -120,6 +120,10 @@ static void fuzz_config_check(const struct config *c)
         if (c->listen[i].kind == ADDR_UNIX) {
             fuzz_config_check_unix(&c->listen[i]);
             FUZZ_CHECK(c->listen_mode[i] <= 0777);
+        } else if (c->listen[i].kind == ADDR_SYSTEMD) {
+            /* an inherited socket: its name only, the rest is systemd's */
+            FUZZ_CHECK(c->listen[i].host[0] != '\0' && c->listen[i].port == 0);
+            FUZZ_CHECK(c->listen_mode[i] == 0);
         } else {
             FUZZ_CHECK(c->listen[i].kind == ADDR_HOSTPORT);
             FUZZ_CHECK(c->listen[i].port >= 1);

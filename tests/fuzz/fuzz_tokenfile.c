@@ -156,7 +156,7 @@ static int fuzz_tf_read_line(const uint8_t *p, size_t len, struct fuzz_tf_ref *r
                 else
                     sprintf(spec, "%.*s:%.*s", (int)host_len, host,
                             (int)(tlen - (size_t)(colon + 1 - t)), colon + 1);
-                if (addr_parse(spec, false, &ad, err, sizeof(err)) == 0 && !ad.tls &&
+                if (addr_parse(spec, 0, &ad, err, sizeof(err)) == 0 && !ad.tls &&
                     ad.kind == ADDR_HOSTPORT) {
                     memcpy(r->host, ad.host, sizeof(r->host));
                     r->port = ad.port;

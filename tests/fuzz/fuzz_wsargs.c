@@ -187,12 +187,12 @@ static void fuzz_wa_check_doc(const struct fuzz_wa_doc *d, const struct wsargs *
     if (strncmp(v, "unix:", 5) == 0)
         FUZZ_CHECK(v[5] == '/' && w->unix_listen != NULL);
     else
-        FUZZ_CHECK(addr_parse(v, false, &a, err, sizeof(err)) == 0 && !a.tls);
+        FUZZ_CHECK(addr_parse(v, 0, &a, err, sizeof(err)) == 0 && !a.tls);
     v = fuzz_wa_get(d, "/routes[]/target");
     if (v != NULL && strncmp(v, "unix:", 5) == 0)
         FUZZ_CHECK(v[5] == '/' && w->target_kind == WSARGS_TARGET_UNIX);
     else if (v != NULL)
-        FUZZ_CHECK(addr_parse(v, false, &a, err, sizeof(err)) == 0 && a.tls == w->target.tls);
+        FUZZ_CHECK(addr_parse(v, 0, &a, err, sizeof(err)) == 0 && a.tls == w->target.tls);
     else
         FUZZ_CHECK(w->target_kind == WSARGS_TARGET_TOKENS &&
                    (v = fuzz_wa_get(d, "/routes[]/tokens")) != NULL && v[0] == '/');

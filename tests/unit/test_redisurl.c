@@ -80,6 +80,7 @@ static const struct bad_case bad_cases[] = {
     {"redis://user:secretpw@127.0.0.1", "only a password"},
     {"redis://:secret%4@127.0.0.1", "hex"},
     {"redis://bad_host!/0", ""},
+    {"redis://systemd:web/0", "port"}, /* never a listener's inherited socket */
     {"redis+unix://run/redis.sock", "absolute"},
     {"redis+unix://", "absolute"},
     {"redis+unix:///r.sock?db=x", "db"},

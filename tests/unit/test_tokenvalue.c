@@ -28,6 +28,7 @@ static const struct good_case good_cases[] = {
     {"{\"host\": \"::1\", \"port\": 7}", ADDR_HOSTPORT, "::1", 7},
     {"{\"unix\": \"/run/vnc.sock\"}", ADDR_UNIX, "/run/vnc.sock", 0},
     {"unix_socket:/run/vnc.sock", ADDR_UNIX, "/run/vnc.sock", 0},
+    {"systemd:5900", ADDR_HOSTPORT, "systemd", 5900}, /* a host name like any other */
     {"\t{\"host\":\"[::1]:9\"}\n", ADDR_HOSTPORT, "::1", 9},
 };
 
@@ -55,6 +56,8 @@ static const char *const bad_cases[] = {
     "127.0.0.1:65536",
     "tls://127.0.0.1:443",
     "unix:/run/x.sock",
+    "systemd:web", /* a listener's inherited socket, not a target */
+    "systemd:5s",
     "unix_socket:relative.sock",
     "unix_socket:",
     "host:5900 extra",
