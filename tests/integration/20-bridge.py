@@ -403,7 +403,7 @@ def main():
                   d.wait_log(r'\binfo listening on 127\.0\.0\.1:%d\b' % d.port),
                   'log: %r' % d.log_text()[-300:])
             time.sleep(0.3)
-            fds0 = d.fds()
+            fds0, fds0_list = d.fds(), d.fd_list()
             test_roundtrips(d, '/echo')
             test_roundtrips(d, '/tcp')
             test_concurrent(d, echo)
@@ -418,7 +418,8 @@ def main():
             with section('after the run'):
                 n = d.wait_fds(fds0, 5)
                 check('fd count back to its start', n is not None and n <= fds0,
-                      'had %s, now %s' % (fds0, n))
+                      'had %s, now %s\n  before: %s\n  now: %s' % (fds0, n, fds0_list,
+                                                                    d.fd_list()))
                 check('daemon alive before SIGTERM', d.alive(), 'it exited')
             test_sigterm_live(d)
 

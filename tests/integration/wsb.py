@@ -217,6 +217,28 @@ def proc_fds(pid):
         return None
 
 
+def proc_fd_list(pid):
+    """What each open fd of <pid> is ("3 socket:[1234]", ...), for a failure message;
+    with the socket's addresses from ss where it has them."""
+    out = []
+    try:
+        names = sorted(os.listdir('/proc/%d/fd' % pid), key=int)
+    except OSError:
+        return 'process %d is gone' % pid
+    for name in names:
+        try:
+            out.append('%s %s' % (name, os.readlink('/proc/%d/fd/%s' % (pid, name))))
+        except OSError:
+            pass
+    try:
+        ss = subprocess.run(['ss', '-Htanpx'], capture_output=True, text=True, timeout=5).stdout
+        mine = [l for l in ss.splitlines() if 'pid=%d,' % pid in l]
+        out += mine
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return '; '.join(out)
+
+
 # WSB_VALGRIND=1 (make check-valgrind) runs every daemon under valgrind: definite leaks
 # and memory errors make it exit 97, which every exit-status check reports. Memory bounds
 # are not checked then (valgrind's own RSS), and time limits on start and stop are longer.
@@ -444,6 +466,9 @@ class Daemon:
 
     def fds(self):
         return proc_fds(self.pid)
+
+    def fd_list(self):
+        return proc_fd_list(self.pid)
 
     def wait_fds(self, at_most, timeout=5):
         """Waits until the daemon has at most <at_most> fds; returns the last count."""
