@@ -1,7 +1,8 @@
 """
 65-share-port.py - proves "share_port: true" (issue 17, many processes on one port): two
-wsbridge processes with the same config bind the same port, both start, and clients spread
-over both (each one's access log has upgraded clients, every echo comes back); without it
+wsbridge processes with the same config bind the same port, both start (workers: 1, where
+only share_port asks for SO_REUSEPORT, and workers: 2, where it also skips the probe), and
+clients spread over both (each one's access log has upgraded clients, every echo comes back); without it
 a second process on the port is refused with "in use" and a non-zero exit, with workers: 1
 (the kernel's "Address already in use") and with workers: 2 (the daemon's own probe).
 """
@@ -60,30 +61,34 @@ def upgraded(log):
 def main():
     wdir = wsb.workdir()
 
-    section('share_port: true: two processes on one port, both serve')
-    with wsb.Daemon(wdir, ECHO, name='a', share_port='true') as a:
-        p, blog, ready = second(wdir, 'b', a.port, share_port='true')
-        try:
-            check('the second process starts on the same port', ready,
-                  open(blog, 'rb').read().decode('utf-8', 'replace')[-400:])
-            ok = 0
-            for i in range(CLIENTS if ready else 0):
-                w = wsb.open_ws(a.port, '/echo')
-                payload = b'share-%d' % i
-                w.send(wsb.OP_BINARY, payload)
-                data, _ = w.read_data(len(payload), timeout=5)
-                ok += data == payload
-                w.close()
-            check('every client is echoed (%d)' % CLIENTS, ok == CLIENTS, 'echoed %d' % ok)
-            deadline = time.monotonic() + 5 * wsb.SLOW
-            while (time.monotonic() < deadline and
-                   len(upgraded(a.log)) + len(upgraded(blog)) < CLIENTS):
-                time.sleep(0.1)
-            na, nb = len(upgraded(a.log)), len(upgraded(blog))
-            check('clients spread over both processes (access lines: %d and %d)' % (na, nb),
-                  na > 0 and nb > 0 and na + nb == CLIENTS, 'a=%d b=%d' % (na, nb))
-        finally:
-            check('the second process exits 0 on SIGTERM', stop(p) == 0, str(p.returncode))
+    for workers in (1, 2):
+        section('share_port: true, workers: %d: two processes on one port, both serve'
+                % workers)
+        with wsb.Daemon(wdir, ECHO, name='a%d' % workers, share_port='true',
+                        workers=workers) as a:
+            p, blog, ready = second(wdir, 'b%d' % workers, a.port, share_port='true',
+                                    workers=workers)
+            try:
+                check('the second process starts on the same port', ready,
+                      open(blog, 'rb').read().decode('utf-8', 'replace')[-400:])
+                ok = 0
+                for i in range(CLIENTS if ready else 0):
+                    w = wsb.open_ws(a.port, '/echo')
+                    payload = b'share-%d' % i
+                    w.send(wsb.OP_BINARY, payload)
+                    data, _ = w.read_data(len(payload), timeout=5)
+                    ok += data == payload
+                    w.close()
+                check('every client is echoed (%d)' % CLIENTS, ok == CLIENTS, 'echoed %d' % ok)
+                deadline = time.monotonic() + 5 * wsb.SLOW
+                while (time.monotonic() < deadline and
+                       len(upgraded(a.log)) + len(upgraded(blog)) < CLIENTS):
+                    time.sleep(0.1)
+                na, nb = len(upgraded(a.log)), len(upgraded(blog))
+                check('clients spread over both processes (access lines: %d and %d)' % (na, nb),
+                      na > 0 and nb > 0 and na + nb == CLIENTS, 'a=%d b=%d' % (na, nb))
+            finally:
+                check('the second process exits 0 on SIGTERM', stop(p) == 0, str(p.returncode))
 
     for workers in (1, 2):
         section('without share_port, workers: %d: a second process is refused' % workers)
