@@ -167,7 +167,7 @@ static bool conn_wants_message(struct loadgen *lg, struct conn *c)
     case LOADGEN_CONNECTIONS:
         /* -E: a second message once the hold is over */
         return c->tx_off == 0 ||
-               (lg->final_started && c->tx_off == lg->o.msg_bytes && c->rx_off == c->tx_off);
+               (c->final_due && c->tx_off == lg->o.msg_bytes && c->rx_off == c->tx_off);
     case LOADGEN_HANDSHAKE:
         return c->tx_off == 0;
     case LOADGEN_STALL_WRITE:

@@ -153,11 +153,21 @@ static void loadgen_tick(struct loadgen *lg)
             /* -E: every connection still open sends one more message and waits for it */
             lg->final_started = true;
             lg->final_start_ns = now;
-            for (unsigned i = 0; i < o->conns; i++)
-                conn_pump(lg, &lg->conns[i]);
-        } else if (lg->final_started &&
-                   (lg->final_echoed == lg->held || now - lg->final_start_ns >
-                                                        LOADGEN_FINAL_TIMEOUT_NS)) {
+        }
+        /* ... at most -k of them outstanding, as when opening: a burst of 100,000 small
+         * writes overflows loopback's backlog (net.core.netdev_max_backlog), and the
+         * dropped segments wait for retransmission timeouts, pongs included. */
+        while (lg->final_started && lg->final_next < o->conns &&
+               lg->final_sent - lg->final_echoed < o->open_inflight) {
+            struct conn *c = &lg->conns[lg->final_next++];
+            if (c->state != CONN_OPEN)
+                continue;
+            c->final_due = true;
+            lg->final_sent++;
+            conn_pump(lg, c);
+        }
+        if (lg->final_started && (lg->final_echoed == lg->held ||
+                                  now - lg->final_start_ns > LOADGEN_FINAL_TIMEOUT_NS)) {
             lg->final_seconds = (double)(now - lg->final_start_ns) / NS;
             loadgen_drain(lg); /* one not echoed yet fails there after its own timeout */
         }
@@ -365,7 +375,7 @@ static void loadgen_usage(FILE *f)
                "  -S N               source addresses 127.0.0.1..N (default: one per 20000)\n"
                "  -A IP,IP,...       source addresses to use in turn instead (127.x only)\n"
                "  -E                 connections: after the hold (or SIGUSR1, which ends it),\n"
-               "                     one more echo on every connection, all checked\n"
+               "                     one more echo on every connection, all checked, -k at once\n"
                "  -p PID             relay to read memory from (/proc, children included)\n"
                "  -n BYTES           stall-write: payload to send at most (default 1 GiB)\n"
                "  -m KIB             stall modes: stop once the relay's RSS passes this\n");

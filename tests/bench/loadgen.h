@@ -100,6 +100,8 @@ struct loadgen {
     bool final_started;           /* -E: the last echoes were sent */
     uint64_t final_start_ns;      /* ... at this time */
     unsigned final_echoed;        /* -E: connections whose last echo came back */
+    unsigned final_next;          /* -E: the next connection to send its last message */
+    unsigned final_sent;          /* -E: connections that sent it */
     double final_seconds;         /* -E: time for all of them */
 };
 
