@@ -252,8 +252,8 @@ static _Atomic unsigned clientsock_source_next[CLIENTSOCK_SOURCE_SLOTS];
  * or -1 with errno set (the socket closed). */
 static int clientsock_bind_source(struct clientsock *cs, const struct sockaddr_storage *src)
 {
-    socklen_t len = src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                               : sizeof(struct sockaddr_in);
+    socklen_t len =
+        src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int one = 1, e;
     evutil_socket_t fd = socket(src->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -296,8 +296,7 @@ static int clientsock_connect_from(struct clientsock *cs, const struct sockaddr 
         if (e != EADDRNOTAVAIL && e != EADDRINUSE)
             break;
     }
-    log_msg(LOG_LEVEL_WARN, "connect %s from route source addresses: %s", cs->target,
-            strerror(e));
+    log_msg(LOG_LEVEL_WARN, "connect %s from route source addresses: %s", cs->target, strerror(e));
     return -2;
 }
 

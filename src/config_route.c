@@ -253,7 +253,7 @@ static int config_route_source_rules(struct config_ctx *x, const struct route *r
                            "127.0.0.1:5900; this route's target is not one");
     family = inet_pton(AF_INET, r->target.host, &a4) == 1    ? AF_INET
              : inet_pton(AF_INET6, r->target.host, &a6) == 1 ? AF_INET6
-                                                              : AF_UNSPEC;
+                                                             : AF_UNSPEC;
     if (family == AF_UNSPEC)
         return config_fail(x, at->key,
                            "\"source\" needs a target at a numeric address; \"%s\" is a name",
