@@ -136,6 +136,7 @@ static int addr_parse_hostport(const char *s, size_t len, struct addr *a, char *
     size_t host_len;
     struct in6_addr in6;
     struct in_addr in4;
+    bool numeric;
 
     if (len > 0 && s[0] == '[') {
         const char *close = memchr(s, ']', len);
@@ -154,7 +155,12 @@ static int addr_parse_hostport(const char *s, size_t len, struct addr *a, char *
         a->host[host_len] = '\0';
         if (inet_pton(AF_INET6, a->host, &in6) != 1)
             return addr_fail(err, err_len, "bad IPv6 address");
-        return addr_parse_port(port, len - (size_t)(port - s), &a->port, err, err_len);
+        if (addr_parse_port(port, len - (size_t)(port - s), &a->port, err, err_len) < 0)
+            return -1;
+        a->sa.in6 = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_port = htons(a->port),
+                                          .sin6_addr = in6};
+        a->sa_len = sizeof(a->sa.in6);
+        return 0;
     }
 
     colon = memchr(s, ':', len);
@@ -165,7 +171,8 @@ static int addr_parse_hostport(const char *s, size_t len, struct addr *a, char *
     host_len = (size_t)(colon - s);
     if (host_len == 0)
         return addr_fail(err, err_len, "missing host before \":\"");
-    if (addr_is_numeric(host, host_len)) {
+    numeric = addr_is_numeric(host, host_len);
+    if (numeric) {
         if (host_len > 15)
             return addr_fail(err, err_len, "bad IPv4 address");
         memcpy(a->host, host, host_len);
@@ -179,7 +186,14 @@ static int addr_parse_hostport(const char *s, size_t len, struct addr *a, char *
         memcpy(a->host, host, host_len);
         a->host[host_len] = '\0';
     }
-    return addr_parse_port(colon + 1, len - host_len - 1, &a->port, err, err_len);
+    if (addr_parse_port(colon + 1, len - host_len - 1, &a->port, err, err_len) < 0)
+        return -1;
+    if (numeric) {
+        a->sa.in4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(a->port),
+                                         .sin_addr = in4};
+        a->sa_len = sizeof(a->sa.in4);
+    }
+    return 0;
 }
 
 /* Checks Unix socket path <path> (what follows "unix:") into <a>. Only what bind() and

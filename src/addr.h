@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -32,6 +33,15 @@ struct addr {
     char host[ADDR_HOST_MAX + 1]; /* without brackets; "" for ADDR_ECHO; ADDR_UNIX: the
                                    * socket's path, 1..ADDR_UNIX_PATH_MAX bytes */
     uint16_t port;                /* 1..65535; 0 for ADDR_ECHO and ADDR_UNIX */
+    /* ADDR_HOSTPORT with an IPv4 or IPv6 literal: the socket address, made once when
+     * parsed, so that connecting needs no resolver call; sa_len 0 for a name (and the
+     * other kinds). */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } sa;
+    socklen_t sa_len; /* bytes of <sa> in use; 0: none */
 };
 
 /* Parses <s> into <a>. <allow_echo>: "echo" is accepted (targets) or refused
@@ -41,8 +51,8 @@ struct addr {
  * bytes, no control character, not ending in "/", and no tls://; a relative PATH is kept
  * as written (the caller joins it to its folder). "systemd:NAME" (listeners only, that is
  * without <allow_echo>) names inherited sockets: NAME is 1..ADDR_SYSTEMD_NAME_MAX printable
- * ASCII characters without ":" (what LISTEN_FDNAMES can carry), and takes no tls://.
- * Returns 0, or -1 with "<what is wrong>"
+ * ASCII characters without ":" (what LISTEN_FDNAMES can carry), and takes no tls://. An IP
+ * literal also gets its socket address in <a>->sa. Returns 0, or -1 with "<what is wrong>"
  * in <err> (at most <err_len> bytes, NUL-terminated). */
 int addr_parse(const char *s, bool allow_echo, struct addr *a, char *err, size_t err_len);
 

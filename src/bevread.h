@@ -1,21 +1,31 @@
 /*
- * bevread.h - reads past libevent 2.1's 4 KiB-per-event cap on plain sockets: after
- * libevent's own read, the caller tops the input up directly from the socket, so a busy
- * connection moves tens of KiB per wakeup instead of 4.
+ * bevread.h - our own reader for a plain socket bufferevent. libevent 2.1 asks FIONREAD
+ * before every read and then reads at most 4 KiB, so a small message cost two system
+ * calls and a busy connection moved 4 KiB per wakeup. Once taken, the bufferevent's read
+ * event fills its input with readv into reserved evbuffer space (no copy, no FIONREAD),
+ * coalescing what the socket holds, and calls the bufferevent's own callbacks as
+ * libevent would: EV_READ, bufferevent_setcb and the input work as before.
  */
 #ifndef WSB_BEVREAD_H
 #define WSB_BEVREAD_H
 
-#include <stddef.h>
-#include <sys/types.h>
+#include <stdbool.h>
 
 struct bufferevent;
 
-/* Reads up to <budget> more bytes from <bev>'s socket into its input buffer. Does nothing
- * for a bufferevent without a plain socket (a pair, or TLS: its records must go through
- * OpenSSL). Returns the bytes added; 0 when the socket had nothing more or is at end of
- * file (libevent's next read reports that); -1 with errno set on a socket error, which
- * the caller must treat as its event callback would. */
-ssize_t bevread_more(struct bufferevent *bev, size_t budget);
+/* Most bytes one wakeup reads from one socket: what a sink may get past its high
+ * watermark in one go, before the flow pauses its source. libevent read 4 KiB; 64 KiB
+ * keeps a busy connection's frames large without letting a small high_watermark be
+ * overrun by much. */
+#define BEVREAD_BUDGET (64 * 1024)
+
+/* Makes bevread read <bev>, a plain socket bufferevent whose EV_READ is disabled; from
+ * then on, for as long as <bev> lives, each readable event reads up to BEVREAD_BUDGET
+ * bytes and calls <bev>'s read callback (not deferred, even with BEV_OPT_DEFER_CALLBACKS);
+ * end of file and errors disable EV_READ and call its event callback with
+ * BEV_EVENT_READING and BEV_EVENT_EOF or BEV_EVENT_ERROR. Returns false, changing
+ * nothing, for a TLS bufferevent or a pair: libevent keeps reading those (OpenSSL must
+ * see every record). */
+bool bevread_take(struct bufferevent *bev);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -300,28 +299,19 @@ static int clientsock_connect_from(struct clientsock *cs, const struct sockaddr 
     return -2;
 }
 
-/* Starts a connect to a numeric address without touching DNS, from one of <sources> if
- * n > 0; -1 if <host> is a name. */
+/* Starts a connect to an IP literal without touching DNS (its socket address was made when
+ * <target> was parsed), from one of <sources> if n > 0. -1 if <target> is a name. */
 static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *target,
                                       const struct sockaddr_storage *sources, size_t n,
                                       size_t route)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-                             .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    char port[8];
-    int r;
-
-    snprintf(port, sizeof(port), "%u", target->port);
-    if (getaddrinfo(target->host, port, &hints, &ai) != 0)
+    if (target->sa_len == 0)
         return -1;
     if (n > 0)
-        r = clientsock_connect_from(cs, ai->ai_addr, ai->ai_addrlen, sources, n, route) == 0 ? 0
-                                                                                             : -1;
-    else
-        r = bufferevent_socket_connect(cs->bev, ai->ai_addr, (int)ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return r == 0 ? 0 : -2;
+        return clientsock_connect_from(cs, &target->sa.sa, target->sa_len, sources, n, route) == 0
+                   ? 0
+                   : -2;
+    return bufferevent_socket_connect(cs->bev, &target->sa.sa, (int)target->sa_len) == 0 ? 0 : -2;
 }
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,

@@ -57,6 +57,8 @@ struct config_tls {
     char *ciphersuites;            /* TLS 1.3 suites; NULL: OpenSSL's */
     bool allow_expired;            /* serve certificates outside their validity dates */
     enum config_tls_plain plain;   /* "plain": plain HTTP on this port refused or served */
+    bool session_tickets;          /* resumption by tickets sealed with the process's keys */
+    unsigned ticket_key_rotation_ms; /* a new ticket key this often; the previous one still opens */
 };
 
 /* What a route puts before its first byte to the target (HAProxy's PROXY protocol). */

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "bevwrite.h"
 #include "loop.h"
 #include "timeval.h"
 #include "tls.h"
@@ -130,7 +131,8 @@ void drain_start(struct loop *l, struct bufferevent *bev, unsigned timeout_ms,
     bufferevent_setcb(bev, drain_on_read, drain_on_write, drain_on_event, d);
     bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
     bufferevent_set_timeouts(bev, NULL, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    /* A plain socket with nothing queued has nothing for a write event to do. */
+    bufferevent_enable(bev, bevwrite_is_idle(bev) ? EV_READ : EV_READ | EV_WRITE);
     if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         drain_shut(d);
 }

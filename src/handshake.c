@@ -282,7 +282,7 @@ void handshake_check(const struct http_req *req, const struct handshake_policy *
         res->status = 400;
         return;
     }
-    if (handshake_accept_key(key, key_len, res->accept) != 0) {
+    if (handshake_accept_key(key, key_len, pol != NULL ? pol->sha1 : NULL, res->accept) != 0) {
         res->subprotocol = NULL;
         res->offered[0] = '\0';
         res->status = handshake_refuse(&res->error, 500, "Sec-WebSocket-Accept: OpenSSL failed");
@@ -292,9 +292,10 @@ void handshake_check(const struct http_req *req, const struct handshake_policy *
 }
 
 /* Writes base64(SHA-1(<key> + GUID)) for <key> (<key_len> bytes, at most 64) into <out>
- * (HANDSHAKE_ACCEPT_LEN + 1 bytes, NUL-terminated). Returns 0, or -1 if <key_len> is too
- * long or OpenSSL failed; does not check that <key> is a valid key. */
-int handshake_accept_key(const char *key, size_t key_len, char *out)
+ * (HANDSHAKE_ACCEPT_LEN + 1 bytes, NUL-terminated), hashing with <sha1> (NULL: EVP_sha1()).
+ * Returns 0, or -1 if <key_len> is too long or OpenSSL failed; does not check that <key>
+ * is a valid key. */
+int handshake_accept_key(const char *key, size_t key_len, const EVP_MD *sha1, char *out)
 {
     unsigned char in[HANDSHAKE_KEY_MAX + HANDSHAKE_GUID_LEN];
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -304,7 +305,7 @@ int handshake_accept_key(const char *key, size_t key_len, char *out)
         return -1;
     memcpy(in, key, key_len);
     memcpy(in + key_len, HANDSHAKE_GUID, HANDSHAKE_GUID_LEN); /* RFC 6455 §4.2.2 item 5.4 */
-    if (EVP_Digest(in, key_len + HANDSHAKE_GUID_LEN, md, &md_len, EVP_sha1(), NULL) != 1 ||
+    if (EVP_Digest(in, key_len + HANDSHAKE_GUID_LEN, md, &md_len, sha1 != NULL ? sha1 : EVP_sha1(), NULL) != 1 ||
         md_len != HANDSHAKE_SHA1_LEN) {
         /* Leave no stale error behind: a later SSL_get_error() on this thread would read
          * it as its own. */

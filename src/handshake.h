@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "http_req.h"
 
 #define HANDSHAKE_ACCEPT_LEN 28       /* base64 of a 20-byte SHA-1 */
@@ -28,6 +30,8 @@ struct handshake_policy {
     const char *const *subprotocols;   /* the route's list, in preference order; NULL if none */
     size_t n_subprotocols;             /* 0: no list, <mode> decides */
     enum handshake_subproto_mode mode; /* without a list only */
+    const EVP_MD *sha1;                /* SHA-1 fetched once by the caller (EVP_MD_fetch); NULL:
+                                        * EVP_sha1(), which OpenSSL 3 fetches on every use */
 };
 
 struct handshake_result {
@@ -68,8 +72,8 @@ void handshake_check(const struct http_req *req, const struct handshake_policy *
                      struct handshake_result *res);
 
 /* Computes Sec-WebSocket-Accept for <key> (<key_len> bytes, already trimmed) into <out>
- * (HANDSHAKE_ACCEPT_LEN + 1 bytes). Returns 0, or -1 if <key_len> is over 64 or OpenSSL
- * failed. */
-int handshake_accept_key(const char *key, size_t key_len, char *out);
+ * (HANDSHAKE_ACCEPT_LEN + 1 bytes) with digest <sha1> (NULL: EVP_sha1()). Returns 0, or -1
+ * if <key_len> is over 64 or OpenSSL failed. */
+int handshake_accept_key(const char *key, size_t key_len, const EVP_MD *sha1, char *out);
 
 #endif

@@ -77,6 +77,11 @@ int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
         l->dns = evdns_base_new(l->base, 0);
     }
     l->wake_call = event_new(l->base, -1, 0, loop_on_wake_call, l);
+    l->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (l->sha1 == NULL) {
+        snprintf(err, err_len, "OpenSSL: no SHA-1");
+        return -1;
+    }
     if (l->dns == NULL || l->wake_call == NULL ||
         connset_init(&l->conns, l->base, on_empty, arg) != 0) {
         snprintf(err, err_len, "event setup: out of memory");
@@ -117,6 +122,7 @@ void loop_free(struct loop *l)
      * the SNI callback's argument is a listener in there. */
     runconf_unref(l->conf);
     metrics_free(l->metrics);
+    EVP_MD_free(l->sha1);
     memset(l, 0, sizeof(*l));
 }
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/queue.h>
 
+#include <openssl/evp.h>
+
 #include "conn.h"
 
 struct authpool;
@@ -59,9 +61,11 @@ struct loop {
     bool call_lock_made;            /* call_lock initialised, to destroy */
     struct loop_call_list calls;    /* asked by other threads, not run yet */
     struct event *wake_call;        /* runs the calls on this loop's thread */
+    EVP_MD *sha1;                   /* owned: SHA-1 fetched once for every handshake's
+                                     * accept key (OpenSSL 3 fetches on each EVP_sha1() use) */
 };
 
-/* Builds loop <id> in <l>: event base, DNS, a metrics registry with every route of the
+/* Builds loop <id> in <l>: event base, DNS, the SHA-1 method, a metrics registry with every route of the
  * configuration published in <published> (whose reference it takes), the connection set
  * (<on_empty>(<arg>) is called once a stopping set is empty: connset_init), and the call
  * queue. <limits> and <pool> are shared and outlive it. Returns 0, or -1 with "what

@@ -431,6 +431,7 @@ static void upgrade_websocket(struct httpconn *hc, const struct route *route)
     }
     policy.subprotocols = (const char *const *)route->subprotocols;
     policy.n_subprotocols = route->n_subprotocols;
+    policy.sha1 = hc->loop->sha1;
     /* A byte bridge does not read the protocol it carries, and a browser refuses a 101
      * that answers none of its offers: answer the first, unless the route says none. */
     policy.mode = route->subprotocols_none ? HANDSHAKE_SUBPROTO_BINARY

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "bevread.h"
+#include "bevwrite.h"
 #include "clientsock.h"
 #include "config.h"
 #include "drain.h"
@@ -113,11 +114,14 @@ static void wsclient_note_close_text(struct wsclient *wc, uint16_t code, const c
 
 static void wsclient_log_access(const struct wsclient *wc)
 {
+    /* Nothing to format for a line that is not written (a quiet daemon). */
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
+
     char target[ADDR_HOST_MAX + 16];
-    const SSL *ssl = wc->bev != NULL ? bufferevent_openssl_get_ssl(wc->bev) : NULL;
     struct log_field f[] = {
         {.key = "client", .str = wc->peer},
-        {.key = "tls", .str = ssl != NULL ? SSL_get_version(ssl) : "no"},
+        {.key = "tls", .str = wc->tls_version},
         {.key = "route", .str = wc->route->path},
         {.key = "target", .str = target},
         {.key = "to_target", .type = LOG_FIELD_U64, .u64 = wc->to_target_bytes},
@@ -196,14 +200,14 @@ static void wsclient_trace(const struct wsclient *wc, const char *dir, bool fin,
 static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const uint8_t *payload,
                                   size_t len)
 {
-    uint8_t hdr[WS_FRAME_HEADER_MAX];
-    size_t n = ws_frame_write_header(hdr, true, op, len, NULL);
-    struct evbuffer *out = bufferevent_get_output(wc->bev);
+    uint8_t frame[WS_FRAME_HEADER_MAX + WS_CONTROL_MAX];
+    size_t n = ws_frame_write_header(frame, true, op, len, NULL);
 
     if (wc->traffic)
         wsclient_trace(wc, "out", true, op, len);
-    evbuffer_add(out, hdr, n);
-    evbuffer_add(out, payload, len);
+    if (len > 0)
+        memcpy(frame + n, payload, len); /* RFC 6455 §5.5: len <= 125 */
+    bevwrite_add(wc->bev, frame, n + len);
 }
 
 static void wsclient_on_close_timeout(evutil_socket_t fd, short what, void *arg)
@@ -232,7 +236,7 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
         size_t n = ws_frame_write_close(frame, code, reason != NULL ? reason : "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
-        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+        bevwrite_add(wc->bev, frame, n);
     }
     if (!wait || wc->bev == NULL) {
         wsclient_finish(wc);
@@ -263,7 +267,7 @@ static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_ev
                                  "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
-        evbuffer_add(bufferevent_get_output(wc->bev), frame, n);
+        bevwrite_add(wc->bev, frame, n);
     }
     wsclient_finish(wc);
 }
@@ -305,8 +309,9 @@ static void wsclient_set_client_reading(struct wsclient *wc, bool on)
 /* Client -> target. Parses what the client sent and moves data payloads to the target's
  * output without copying where the evbuffer chains allow. Stops while the target (or, for
  * pongs, the client) has more queued than the high watermark; <force> ignores that, for
- * the last bytes before the client's connection ends. */
-static void wsclient_pump_client(struct wsclient *wc, bool force)
+ * the last bytes before the client's connection ends. Leaves the payloads queued for
+ * wsclient_pump_client to send at once. */
+static void wsclient_pump_client_frames(struct wsclient *wc, bool force)
 {
     struct evbuffer *in = bufferevent_get_input(wc->bev);
     struct evbuffer *out_client = bufferevent_get_output(wc->bev);
@@ -346,7 +351,7 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
         case WS_MSG_DATA:
             evbuffer_drain(in, used - ev.len);
             if (wc->state == WSCLIENT_OPEN && wc->target != NULL && ev.len > 0) {
-                evbuffer_remove_buffer(in, bufferevent_get_output(wc->target), ev.len);
+                bevwrite_queue(wc->target, NULL, 0, in, ev.len);
                 wc->to_target_bytes += ev.len;
                 if (wc->stats != NULL)
                     wc->stats->to_target_bytes += ev.len;
@@ -391,6 +396,19 @@ static void wsclient_pump_client(struct wsclient *wc, bool force)
             heartbeat_resume(&wc->hb);
         else
             heartbeat_pause(&wc->hb);
+    }
+}
+
+/* Client -> target: the frames parsed, then their payloads sent together, one sendmsg
+ * for every frame that came in one read. A send that empties the target's output may
+ * let parsing (and reading) go on: then once more, until nothing more moves. */
+static void wsclient_pump_client(struct wsclient *wc, bool force)
+{
+    for (;;) {
+        wsclient_pump_client_frames(wc, force);
+        if (wc->state != WSCLIENT_OPEN || wc->target == NULL ||
+            !bevwrite_flush(wc->target))
+            return;
     }
 }
 
@@ -450,11 +468,7 @@ static void wsclient_pump_target(struct wsclient *wc)
     if (len > 0) {
         if (wc->traffic)
             wsclient_trace(wc, "out", true, op, len);
-        evbuffer_add(out, hdr, ws_frame_write_header(hdr, true, op, len, NULL));
-        if (len == evbuffer_get_length(in))
-            evbuffer_add_buffer(out, in);
-        else
-            evbuffer_remove_buffer(in, out, len);
+        bevwrite_move(wc->bev, hdr, ws_frame_write_header(hdr, true, op, len, NULL), in, len);
         wc->to_client_bytes += len;
         if (wc->stats != NULL)
             wc->stats->to_client_bytes += len;
@@ -463,31 +477,17 @@ static void wsclient_pump_target(struct wsclient *wc)
     flow_apply(&wc->to_client, wc->target, evbuffer_get_length(out), false);
 }
 
-static void wsclient_on_client_event(struct bufferevent *bev, short what, void *arg);
-static void wsclient_on_target_event(struct bufferevent *bev, short what, void *arg);
-
-/* How much more to read per wakeup beyond libevent's own 4 KiB (see bevread.c). */
-static size_t wsclient_read_budget(const struct wsclient *wc)
-{
-    return (size_t)wsclient_config(wc)->high_watermark_bytes;
-}
-
 static void wsclient_on_client_read(struct bufferevent *bev, void *arg)
 {
-    struct wsclient *wc = arg;
-
-    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
-        wsclient_on_client_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
-        return;
-    }
-    wsclient_pump_client(wc, false);
+    (void)bev;
+    wsclient_pump_client(arg, false);
 }
 
 static void wsclient_on_client_write(struct bufferevent *bev, void *arg)
 {
     struct wsclient *wc = arg;
 
-    (void)bev;
+    bevwrite_on_written(bev);
     /* The client's output fell to the low watermark: the target may be read again, and
      * input held back for pongs may be parsed. */
     if (wc->state != WSCLIENT_OPEN)
@@ -520,20 +520,15 @@ static void wsclient_on_client_event(struct bufferevent *bev, short what, void *
 
 static void wsclient_on_target_read(struct bufferevent *bev, void *arg)
 {
-    struct wsclient *wc = arg;
-
-    if (wc->state == WSCLIENT_OPEN && bevread_more(bev, wsclient_read_budget(wc)) < 0) {
-        wsclient_on_target_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, wc);
-        return;
-    }
-    wsclient_pump_target(wc);
+    (void)bev;
+    wsclient_pump_target(arg);
 }
 
 static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
 {
     struct wsclient *wc = arg;
 
-    (void)bev;
+    bevwrite_on_written(bev);
     /* The target's output fell to the low watermark: parse and read the client again. */
     if (wc->state == WSCLIENT_OPEN)
         wsclient_pump_client(wc, false);
@@ -584,7 +579,7 @@ static void wsclient_reply_error(struct wsclient *wc, int status, const char *re
     char buf[1024];
     size_t n = http_reply_error(buf, sizeof(buf), status, reason);
 
-    bufferevent_write(wc->bev, buf, n);
+    bevwrite_add(wc->bev, buf, n);
 }
 
 static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result result,
@@ -624,11 +619,19 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     bufferevent_set_max_single_write(wc->bev, (size_t)cfg->high_watermark_bytes);
     bufferevent_setcb(wc->bev, wsclient_on_client_read, wsclient_on_client_write,
                       wsclient_on_client_event, wc);
+    /* Plain sockets are read by bevread (no FIONREAD, more than 4 KiB a wakeup), which
+     * calls the callbacks above as libevent does for TLS and the echo pair. */
+    bevread_take(wc->target);
+    bevread_take(wc->bev);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    /* On plain sockets EV_WRITE is on only while libevent holds bytes the kernel did not
+     * take (bevwrite.c): the 101 and what follows go straight out. */
+    bevwrite_on_written(wc->bev);
+    bevwrite_on_written(wc->target);
     n = http_reply_101(buf, sizeof(buf), wc->accept,
                        wc->own != NULL && wc->own->subprotocol[0] != '\0' ? wc->own->subprotocol
                                                                         : NULL);
-    bufferevent_write(wc->bev, buf, n);
+    bevwrite_add(wc->bev, buf, n);
     if (wc->own != NULL && !wc->own->has_target) {
         free(wc->own); /* the subprotocol alone: its work is done */
         wc->own = NULL;
@@ -648,8 +651,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
         wsclient_close(wc, WS_CLOSE_INTERNAL, "out of memory", "bridge", false);
         return;
     }
-    bufferevent_enable(wc->target, EV_READ | EV_WRITE);
-    bufferevent_enable(wc->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE on a plain socket with nothing queued would only wake the loop for nothing:
+     * bevwrite enables it when a write falls short. */
+    bufferevent_enable(wc->target, bevwrite_is_idle(wc->target) ? EV_READ : EV_READ | EV_WRITE);
+    bufferevent_enable(wc->bev, bevwrite_is_idle(wc->bev) ? EV_READ : EV_READ | EV_WRITE);
     /* Frames the client pipelined right after its request are already here. */
     wsclient_pump_client(wc, false);
 }
@@ -744,6 +749,7 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
                                      .src = client};
     struct ws_msg_limits limits = {.max_frame_bytes = route->max_frame_bytes,
                                    .max_message_bytes = route->max_message_bytes};
+    const SSL *ssl = bufferevent_openssl_get_ssl(bev);
     struct wsclient *wc = calloc(1, sizeof(*wc));
 
     if (wc != NULL && wsclient_own_new(wc, route, target, res) != 0) {
@@ -761,6 +767,7 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
     wc->conf = runconf_ref(l->conf);
     wc->route = route;
     wc->bev = bev;
+    wc->tls_version = ssl != NULL ? SSL_get_version(ssl) : "no";
     /* Decided once: the level can only change with a reload, and a connection keeps the
      * configuration it started under. */
     wc->traffic = cfg->log.traffic && log_enabled(LOG_LEVEL_DEBUG);

@@ -70,6 +70,9 @@ struct wsclient {
     struct wsclient_own *own;      /* what few clients need, apart: the subprotocol until
                                     * the 101, a token route's target; NULL: neither */
     const char *closed_by;         /* "client", "target" or "bridge" */
+    const char *tls_version;       /* the client's TLS version (OpenSSL's static text) or
+                                    * "no", taken at the upgrade: the access line is written
+                                    * after the socket has moved on to drain */
     uint16_t close_code;           /* code received or sent first; 1006 if none */
     char close_reason[124];        /* its reason, as sent (the log escapes it) */
     char peer[ADDR_SOCKADDR_STR_MAX];

@@ -277,6 +277,8 @@ static void conn_on_open(struct loadgen *lg, struct conn *c)
 {
     conn_set_state(lg, c, CONN_OPEN);
     lg->opened++;
+    if (lg->o.mode == LOADGEN_CONNECTIONS && lg->opened == lg->o.conns)
+        lg->upgraded_ns = loadgen_now_ns();
     if (lg->o.mode == LOADGEN_STALL_READ) {
         c->reading = false; /* the point of the scenario: never read again */
         conn_watch(lg, c);

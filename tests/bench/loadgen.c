@@ -249,11 +249,14 @@ static void loadgen_report(struct loadgen *lg)
     case LOADGEN_CONNECTIONS: {
         const struct proc_usage *b = &lg->mem_before, *a = &lg->mem_after;
         double n = lg->held ? lg->held : 1;
-        printf(" opened=%u held=%u open_seconds=%.3f src_addrs=%u rss_before_kib=%llu "
+        printf(" opened=%u held=%u open_seconds=%.3f upgraded_seconds=%.3f src_addrs=%u "
+               "rss_before_kib=%llu "
                "rss_after_kib=%llu pss_before_kib=%llu pss_after_kib=%llu "
                "rss_per_conn_kib=%.2f pss_per_conn_kib=%.2f procs=%u final_echoed=%u "
                "final_seconds=%.3f",
-               lg->echoed, lg->held, lg->open_seconds, o->src_addrs, (unsigned long long)b->rss_kib,
+               lg->echoed, lg->held, lg->open_seconds,
+               lg->upgraded_ns != 0 ? (double)(lg->upgraded_ns - lg->start_ns) / NS : 0.0,
+               o->src_addrs, (unsigned long long)b->rss_kib,
                (unsigned long long)a->rss_kib, (unsigned long long)b->pss_kib,
                (unsigned long long)a->pss_kib, ((double)a->rss_kib - (double)b->rss_kib) / n,
                ((double)a->pss_kib - (double)b->pss_kib) / n, a->procs, lg->final_echoed,

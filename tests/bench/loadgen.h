@@ -103,6 +103,8 @@ struct loadgen {
     unsigned final_next;          /* -E: the next connection to send its last message */
     unsigned final_sent;          /* -E: connections that sent it */
     double final_seconds;         /* -E: time for all of them */
+    uint64_t upgraded_ns;         /* connections: when the last one reached OPEN (its 101
+                                   * read; raw TCP: connected); 0: not yet */
 };
 
 static inline uint64_t loadgen_now_ns(void)

@@ -5,7 +5,7 @@
 # Input columns: scenario, system, rep, relay CPU s ("-" without a relay), echo target
 # CPU s, bytes the flood target got out ("-" unless stall-read), loadgen's key=value line.
 # Variables: json, chartdir, notes (file, one note a line), systems, and the run settings
-# echoed into results.json (seconds, warmup, repeat, conns, wsfy_conns, hs_inflight,
+# echoed into results.json (seconds, warmup, repeat, conns, wsfy_conns, hs_inflight, burst,
 # stall_seconds, wsbridge, cores, kernel, date).
 
 function parse(line, r,    e, rest, n, i, p, parts) {
@@ -43,6 +43,10 @@ function derive(r,    cpu, s) {
         set(r, "mb_per_cpu_s", sprintf("%.1f", V[r, "bytes_total"] / 1e6 / cpu))
     if (s == "hs_rate" && isnum(cpu) && cpu > 0)
         set(r, "conns_per_cpu_s", sprintf("%.1f", V[r, "conns_total"] / cpu))
+    if (s == "burst") {
+        set(r, "upgraded_ms", sprintf("%.1f", V[r, "upgraded_seconds"] * 1000))
+        set(r, "open_ms", sprintf("%.1f", V[r, "open_seconds"] * 1000))
+    }
     if (s == "mem_idle") {
         set(r, "rss_after_mib", sprintf("%.1f", V[r, "rss_after_kib"] / 1024))
         set(r, "pss_after_mib", sprintf("%.1f", V[r, "pss_after_kib"] / 1024))
@@ -191,6 +195,8 @@ END {
     row("handshake rate, " hs_inflight " in flight", "hs_rate", "conns_per_s", "conn/s", "%.0f", "")
     row("  cycle time p99", "hs_rate", "cycle_p99_us", "us", "%.0f", "")
     row("  per relay CPU-second", "hs_rate", "conns_per_cpu_s", "conn/cpu-s", "%.0f", "")
+    row("burst of " burst " connects: all upgraded", "burst", "upgraded_ms", "ms", "%.0f", "")
+    row("  all echoed once", "burst", "open_ms", "ms", "%.0f", "")
     row("idle connections held", "mem_idle", "held", "conns", "%.0f", "noratio")
     row("  RSS per connection", "mem_idle", "rss_per_conn_kib", "KiB", "%.2f", "abs<=8")
     row("  PSS per connection", "mem_idle", "pss_per_conn_kib", "KiB", "%.2f", "")
@@ -245,8 +251,8 @@ END {
     printf "    \"seconds\": %s, \"warmup_seconds\": %s, \"repeat\": %s, \"idle_conns\": %s,\n", \
         seconds + 0, warmup + 0, repeat + 0, conns + 0 > json
     printf "    \"websockify_idle_conns\": %s, \"handshake_inflight\": %s, " \
-        "\"stall_seconds\": %s,\n    \"systems\": [", wsfy_conns + 0, hs_inflight + 0, \
-        stall_seconds + 0 > json
+        "\"burst_connects\": %s, \"stall_seconds\": %s,\n    \"systems\": [", \
+        wsfy_conns + 0, hs_inflight + 0, burst + 0, stall_seconds + 0 > json
     for (j = 1; j <= nsys; j++)
         printf "%s%s", (j > 1 ? ", " : ""), jstr(SYSTEM_LIST[j]) > json
     printf "]},\n  \"notes\": [" > json

@@ -446,13 +446,15 @@ def test_client_half_close(d, base, rec):
 def proc_tcp_timer(local):
     """(timer kind, seconds to go) of the TCP socket whose local address is <local>
     ((ip, port), IPv4), from /proc/net/tcp: kind 0 none, 1 retransmit, 2 keepalive (or
-    another timer), 4 zero-window probe. None if no such socket."""
+    another timer), 4 zero-window probe. None if no such socket. Only an established
+    socket counts: an earlier connection's TIME_WAIT socket (timer kind 3) may hold the
+    same local port towards another peer."""
     ip, port = local
     want = '%s:%04X' % (''.join('%02X' % int(b) for b in reversed(ip.split('.'))), port)
     with open('/proc/net/tcp') as f:
         for line in f.readlines()[1:]:
             fields = line.split()
-            if fields[1] == want:
+            if fields[1] == want and fields[3] == '01':  # TCP_ESTABLISHED
                 kind, when = fields[5].split(':')
                 return int(kind, 16), int(when, 16) / os.sysconf('SC_CLK_TCK')
     return None

@@ -30,6 +30,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -298,12 +299,25 @@ async def send_and_receive(ws, data, timeout=60):
 
 
 def ssl_info(ws):
+    local = '%s:%d' % ws.local_address[:2]
     obj = ws.transport.get_extra_info('ssl_object')
     if obj is None:
-        return {}
+        return {'local': local}
     der = obj.getpeercert(binary_form=True)
     return {'version': obj.version(), 'alpn': obj.selected_alpn_protocol(),
-            'fp': hashlib.sha256(der).hexdigest() if der else None}
+            'fp': hashlib.sha256(der).hexdigest() if der else None, 'local': local}
+
+
+def access_tls(d, local, after, timeout=5):
+    """The tls= field of the access line of client <local> ("IP:PORT") logged past
+    offset <after>, or None."""
+    deadline = time.monotonic() + timeout * wsb.SLOW
+    rx = re.compile(r' access client=%s tls=(\S+) ' % re.escape(local))
+    while True:
+        m = rx.search(d.log_text()[after:])
+        if m or time.monotonic() > deadline:
+            return m and m.group(1)
+        time.sleep(0.05)
 
 
 def roundtrip(uri, ctx, n=1000, timeout=60, **kw):
@@ -525,6 +539,19 @@ def test_versions(d, pki):
     check('min_version "1.3" refuses a TLS 1.2 client', err is not None, 'TLS 1.2 got through')
     ok, detail, info = roundtrip(d.wss('tls13', '/echo'), client_ctx(pki))
     check('min_version "1.3" accepts TLS 1.3', ok and info['version'] == 'TLSv1.3', detail)
+    for label, uri, ctx, want in (
+            ('wss, TLS 1.3', d.wss('ec', '/echo'), client_ctx(pki), 'TLSv1.3'),
+            ('wss, TLS 1.2, TCP target', d.wss('ec', '/tcp'), client_ctx(pki, maximum=V.TLSv1_2),
+             'TLSv1.2'),
+            ('wss on a listener with plain: allow', d.wss('mixed', '/echo'), client_ctx(pki),
+             'TLSv1.3'),
+            ('ws on a listener with plain: allow', d.ws('mixed', '/echo'), None, 'no'),
+            ('ws on a plain listener', d.ws('plain', '/echo'), None, 'no')):
+        mark = len(d.log_text())
+        ok, detail, info = roundtrip(uri, ctx)
+        got = access_tls(d, info['local'], mark)
+        check('%s: the access line says tls=%s' % (label, want), ok and got == want,
+              '%s; tls=%s' % (detail, got))
     ok, detail, info = roundtrip(d.wss('ec', '/echo'), client_ctx(pki, alpn=['h2', 'http/1.1']))
     check('ALPN: http/1.1 is chosen from h2, http/1.1', ok and info['alpn'] == 'http/1.1',
           '%r' % info)

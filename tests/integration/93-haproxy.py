@@ -6,10 +6,14 @@ with the configuration README's "Behind HAProxy" shows. Clients bound to 127.0.0
 them and only there, and both instances serve some; max_connections_per_ip (2) holds per
 client address on each instance while HAProxy's own address carries more; a route's deny
 list refuses 127.0.0.3 (403) on both instances and lets 127.0.0.2 in; a header sent
-straight to an instance from 127.0.0.2, outside proxy_from, is refused and counted.
-Killing one instance (SIGKILL, by PID): its clients see a close or a reset and reconnect
-through HAProxy to the other; the other instance's clients lose no message and are not
-closed. Skips (77) without haproxy.
+straight to an instance from 127.0.0.2, outside proxy_from, is refused and counted; a
+route with send_proxy: v2 hands each client on to a target that parses PROXY v2
+(proxytarget.py, written from the specification): the header it reads names the client's
+own address and the port its socket got, and the instance's address, and the client's bytes
+follow it unchanged. Killing one instance (SIGKILL, by PID): its clients see a close or a
+reset and reconnect through HAProxy to the other; the other instance's clients lose no
+message and are not closed. The HAProxy and wsbridge configurations are README's, checked
+to be there word for word. Skips (77) without haproxy.
 """
 
 import os
@@ -25,6 +29,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proxytarget  # noqa: E402
 import wsb  # noqa: E402
 from wsb import OP_BINARY, check, note, section  # noqa: E402
 
@@ -51,6 +56,17 @@ backend wsbridge
 WSBRIDGE_LISTEN = ('{ address: "127.0.0.1:{port}", proxy_protocol: v2, '
                    'proxy_from: [ 127.0.0.1/32 ] }')
 PER_IP = 2
+# The README's routes; the test puts its own PROXY-reading target in place of 5901.
+README_ROUTES = [
+    {'path': '/echo', 'target': 'echo'},
+    {'path': '/guarded', 'target': 'echo', 'deny': ['127.0.0.3/32']},
+    {'path': '/desktop', 'target': '127.0.0.1:5901', 'send_proxy': 'v2'},
+]
+# The README's ports: HAProxy's front on 8000, the instances on 8081 and 8082.
+README_HAPROXY = HAPROXY_CFG.format(front=8000, a=8081, b=8082)
+README_INSTANCE = ('listen:\n  - %s\nmax_connections_per_ip: %d\nroutes:\n'
+                   % (WSBRIDGE_LISTEN.replace('{port}', '8081'), PER_IP) +
+                   ''.join('  - %s\n' % wsb.route_yaml(r) for r in README_ROUTES))
 SETTLE = 5.0
 
 
@@ -225,6 +241,54 @@ def test_addresses(front, daemons):
                   repr([x['_line'] for x in d.access_lines()[-3:]]))
 
 
+def test_readme():
+    with section('the README shows these configurations'):
+        path = os.path.join(os.environ.get('WSB_SRCDIR', ''), 'README.md')
+        try:
+            with open(path, encoding='utf-8') as f:
+                text = f.read()
+        except OSError as e:
+            raise wsb.HarnessError('README.md: %s' % e)
+        check('HAProxy configuration, word for word', README_HAPROXY in text, README_HAPROXY)
+        check('wsbridge instance, word for word', README_INSTANCE in text, README_INSTANCE)
+
+
+def test_send_proxy(front, daemons, target):
+    with section('a send_proxy: v2 target sees each client through HAProxy'):
+        dsts = set()
+        for i in range(4):
+            src = ('127.0.0.2', '127.0.0.3')[i % 2]
+            n = target.accepted
+            ws, r = ws_from(front, src, '/desktop')
+            if not check('%s #%d on /desktop: 101' % (src, i + 1), ws is not None, repr(r)):
+                continue
+            me = ws.sock.getsockname()[:2]
+            payload = b'after the header, from %s:%d ' % (me[0].encode(), me[1]) + os.urandom(200)
+            ok = echo_ok(ws, payload)
+            c = target.wait_conn(n, timeout=5 * wsb.SLOW)
+            h = getattr(c, 'proxy', None)
+            check('%s:%d: the client\'s bytes come back through the target' % me, ok,
+                  'target: %r' % (c and c.proxy_error))
+            check('%s:%d: the target read a v2 PROXY header, TCP4' % me, h is not None and
+                  h['version'] == 2 and h['command'] == 'PROXY' and h['family'] == 'TCP4',
+                  repr(h) if c is None else repr((h, c.proxy_error)))
+            check('%s:%d: its source is the client\'s own address and port' % me,
+                  h is not None and h.get('src') == me, repr(h))
+            names = served_by(daemons, '%s:%d' % me)
+            ports = [d.port for d in daemons if d.name in names]
+            check('%s:%d: its destination is the instance that served it (%s)' % (me + (names,)),
+                  h is not None and len(ports) == 1 and h.get('dst') == ('127.0.0.1', ports[0]),
+                  repr(h))
+            check('%s:%d: after the header, exactly the client\'s bytes' % me,
+                  c is not None and c.received == len(payload),
+                  '%s bytes' % (c and c.received))
+            if h is not None and h.get('dst'):
+                dsts.add(h['dst'][1])
+            close_ws(ws)
+        check('headers came from both instances', dsts == {d.port for d in daemons},
+              repr(dsts))
+
+
 def wsb_wait_access(d, client, timeout=SETTLE):
     deadline = time.monotonic() + timeout * wsb.SLOW
     while time.monotonic() < deadline:
@@ -351,10 +415,12 @@ def main():
                                                                         os.X_OK) else None)
     if exe is None:
         wsb.skip('haproxy is not installed (apt-get install haproxy)')
+    test_readme()
     wdir = wsb.workdir()
     aports = [wsb.free_port(), wsb.free_port()]
-    routes = [{'path': '/echo', 'target': 'echo'},
-              {'path': '/guarded', 'target': 'echo', 'deny': ['127.0.0.3/32']}]
+    target = proxytarget.ProxyEcho()
+    routes = [dict(r, target=target.port) if r['target'] == '127.0.0.1:5901' else r
+              for r in README_ROUTES]
     daemons = []
     hap = None
     try:
@@ -368,6 +434,7 @@ def main():
         if not (got.get('a', '').startswith('UP') and got.get('b', '').startswith('UP')):
             raise wsb.HarnessError('HAProxy did not see both instances up: %r' % got)
         test_addresses(front, daemons)
+        test_send_proxy(front, daemons, target)
         test_limits(front, daemons, aports)
         test_deny(front, daemons)
         test_peer(daemons, aports)
@@ -377,6 +444,7 @@ def main():
             hap.stop()
         for d in daemons:
             d.stop()
+        target.close()
     note('done')
 
 

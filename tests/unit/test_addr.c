@@ -232,6 +232,34 @@ START_TEST(test_addr_format_truncates)
 }
 END_TEST
 
+/* An IP literal carries its socket address from the parse (no resolver at connect time);
+ * a name, echo and a Unix path carry none. */
+START_TEST(test_addr_parse_sockaddr)
+{
+    struct addr a;
+    struct in6_addr v6;
+
+    ck_assert_int_eq(addr_parse("tls://192.0.2.7:8443", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(a.sa_len, sizeof(struct sockaddr_in));
+    ck_assert_int_eq(a.sa.in4.sin_family, AF_INET);
+    ck_assert_uint_eq(ntohs(a.sa.in4.sin_port), 8443);
+    ck_assert_uint_eq(ntohl(a.sa.in4.sin_addr.s_addr), 0xC0000207u);
+    ck_assert_int_eq(addr_parse("[2001:db8::1]:80", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(a.sa_len, sizeof(struct sockaddr_in6));
+    ck_assert_int_eq(a.sa.in6.sin6_family, AF_INET6);
+    ck_assert_uint_eq(ntohs(a.sa.in6.sin6_port), 80);
+    ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", &v6), 1);
+    ck_assert_mem_eq(&a.sa.in6.sin6_addr, &v6, sizeof(v6));
+    ck_assert_uint_eq(a.sa.in6.sin6_scope_id, 0);
+    ck_assert_int_eq(addr_parse("localhost:80", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(a.sa_len, 0);
+    ck_assert_int_eq(addr_parse("echo", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(a.sa_len, 0);
+    ck_assert_int_eq(addr_parse("unix:/run/x.sock", true, &a, NULL, 0), 0);
+    ck_assert_uint_eq(a.sa_len, 0);
+}
+END_TEST
+
 START_TEST(test_addr_sockaddr_v4)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(5901)};
@@ -372,6 +400,7 @@ static Suite *test_addr_suite(void)
     tcase_add_test(fmt, test_addr_sockaddr_v6);
     tcase_add_test(fmt, test_addr_sockaddr_longest);
     tcase_add_test(fmt, test_addr_unix_sockaddr);
+    tcase_add_test(fmt, test_addr_parse_sockaddr);
     tcase_add_test(fmt, test_addr_sockaddr_unix);
     tcase_add_test(fmt, test_addr_sockaddr_other);
     tcase_add_test(fmt, test_addr_sockaddr_len);

@@ -402,6 +402,9 @@ static const struct error_case error_cases[] = {
      0, "t.yaml:2:66: \"tls.plain\" must be refuse or allow, not \"true\""},
     {ROUTE_ECHO "listen: { address: \"127.0.0.1:1\", plain: allow }\n", 0,
      "t.yaml:2:35: unknown key \"plain\""},
+    {ROUTE_ECHO "listen: { address: \"127.0.0.1:1\", tls: { cert: c, key: k, "
+                "ticket_key_rotation: 500ms } }\n",
+     0, "t.yaml:2:80: \"tls.ticket_key_rotation\" must be at least 1s"},
 };
 
 START_TEST(test_config_error)
@@ -1276,7 +1279,7 @@ START_TEST(test_config_unix)
                           "  - { address: \"127.0.0.1:8443\", tls: { cert: c, key: k, plain: "
                           "allow } }\n"
                           "  - { address: \"127.0.0.1:9443\", tls: { cert: c, key: k, plain: "
-                          "refuse } }\n"
+                          "refuse, session_tickets: false, ticket_key_rotation: 90s } }\n"
                           "routes:\n"
                           "  - { path: /a, target: \"unix:/run/vnc.sock\" }\n"
                           "  - { path: /b, target: \"unix:run/vnc.sock\" }\n");
@@ -1296,6 +1299,10 @@ START_TEST(test_config_unix)
     ck_assert_int_eq(c->listen_tls[5]->plain, CONFIG_TLS_PLAIN_REFUSE);
     ck_assert_int_eq(c->listen_tls[6]->plain, CONFIG_TLS_PLAIN_ALLOW);
     ck_assert_int_eq(c->listen_tls[7]->plain, CONFIG_TLS_PLAIN_REFUSE);
+    ck_assert(c->listen_tls[5]->session_tickets); /* issue 17: tickets on, a new key hourly */
+    ck_assert_uint_eq(c->listen_tls[5]->ticket_key_rotation_ms, 3600000);
+    ck_assert(!c->listen_tls[7]->session_tickets);
+    ck_assert_uint_eq(c->listen_tls[7]->ticket_key_rotation_ms, 90000);
     ck_assert_int_eq(c->routes[0].target.kind, ADDR_UNIX);
     ck_assert_str_eq(c->routes[0].target.host, "/run/vnc.sock");
     ck_assert_str_eq(c->routes[1].target.host, "etc/wsb/run/vnc.sock");

@@ -1,0 +1,143 @@
+"""
+35-syscalls.py - proves that a small message costs the bridge no more system calls than a
+plain TCP relay makes: with strace attached to the running daemon, 300 lockstep 64-byte
+echoes through a plain ws:// route to a TCP echo target cost at most 8 system calls each
+(6 expected: per direction one epoll_wait, one readv and one sendmsg), with no FIONREAD
+ioctl per read and no epoll_ctl arming and disarming EPOLLOUT around each write (issue
+17); and 50 frames the client sends in one write reach the target in a few sends, not
+one per frame. System calls are counted, never timed, so the load of the machine does
+not matter.
+Skips without strace, under valgrind, or where ptrace is not allowed.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import targets  # noqa: E402
+import wsb  # noqa: E402
+import wsraw  # noqa: E402
+from wsb import check, section  # noqa: E402
+
+MESSAGES = 300
+PAYLOAD = bytes(range(64))
+PER_MESSAGE_MAX = 8
+BATCH = 50
+
+
+def echo_once(ws):
+    """Sends one masked binary frame and reads frames until its 64 bytes are back."""
+    ws.send(wsraw.OP_BINARY, PAYLOAD)
+    got = b''
+    while len(got) < len(PAYLOAD):
+        f = ws.recv_frame(timeout=10)
+        got += bytes(f.payload)
+    return got == PAYLOAD
+
+
+def strace_counts(path):
+    """{syscall: calls} from an strace -c table."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$', line)
+            if m and m.group(2) != 'total':
+                counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
+    return counts
+
+
+def counted(d, wdir, name, fn):
+    """Runs fn() with strace attached to the daemon; returns {syscall: calls}. Skips the
+    test if strace cannot attach here."""
+    out = os.path.join(wdir, name + '.txt')
+    err = open(os.path.join(wdir, name + '.err'), 'w+')
+    st = subprocess.Popen(['strace', '-f', '-c', '-o', out, '-p', str(d.pid)],
+                          stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 10 * wsb.SLOW
+        attached = False
+        while time.monotonic() < deadline and st.poll() is None:
+            err.seek(0)
+            if 'attached' in err.read():
+                attached = True
+                break
+            time.sleep(0.05)
+        if not attached:
+            err.seek(0)
+            wsb.skip('strace cannot attach here: %s' % err.read().strip()[:200])
+        fn()
+    finally:
+        if st.poll() is None:
+            st.send_signal(signal.SIGINT)  # detaches and writes the table
+        try:
+            st.wait(timeout=10 * wsb.SLOW)
+        except subprocess.TimeoutExpired:
+            st.kill()
+            st.wait()
+    counts = strace_counts(out)
+    wsb.note('%s: %d system calls (%s)' % (name, sum(counts.values()), ', '.join(
+        '%s %d' % kv for kv in sorted(counts.items()))))
+    return counts
+
+
+def main():
+    if shutil.which('strace') is None:
+        wsb.skip('strace is not installed (apt-get install strace)')
+    if wsb.UNDER_VALGRIND:
+        wsb.skip('system calls are valgrind\'s under valgrind')
+    wdir = wsb.workdir()
+    target = targets.Echo()
+    try:
+        with wsb.Daemon(wdir, [{'path': '/echo', 'target': '127.0.0.1:%d' % target.port}],
+                        args=('-q',)) as d:
+            ws = wsraw.open_ws(d.port, '/echo')
+            section('64-byte echoes with strace attached')
+            check('a first echo comes back', echo_once(ws))
+            result = {}
+
+            def lockstep():
+                result['ok'] = all(echo_once(ws) for _ in range(MESSAGES))
+
+            counts = counted(d, wdir, 'lockstep', lockstep)
+            check('%d echoes come back whole' % MESSAGES, result.get('ok', False))
+            total = sum(counts.values())
+            check('strace counted the echoes', total >= 2 * MESSAGES, 'total %d' % total)
+            check('at most %d system calls per 64-byte echo' % PER_MESSAGE_MAX,
+                  total <= PER_MESSAGE_MAX * MESSAGES, '%.1f per echo' % (total / MESSAGES))
+            check('no FIONREAD per read', counts.get('ioctl', 0) < MESSAGES // 10,
+                  'ioctl %d' % counts.get('ioctl', 0))
+            check('no EPOLLOUT armed and disarmed per write',
+                  counts.get('epoll_ctl', 0) < MESSAGES // 10,
+                  'epoll_ctl %d' % counts.get('epoll_ctl', 0))
+
+            section('%d frames in one write' % BATCH)
+            want = b''.join(bytes([i]) * 100 for i in range(BATCH))
+
+            def batch():
+                ws.send_raw(b''.join(wsraw.build_frame(wsraw.OP_BINARY, bytes([i]) * 100)
+                                     for i in range(BATCH)))
+                got = b''
+                while len(got) < len(want):
+                    got += bytes(ws.recv_frame(timeout=10).payload)
+                result['batch'] = got == want
+
+            counts = counted(d, wdir, 'batch', batch)
+            check('every byte comes back in order', result.get('batch', False))
+            # Per frame, that would be BATCH sends to the target alone.
+            check('the frames of one read go to the target together',
+                  counts.get('sendmsg', 0) + counts.get('writev', 0) <= BATCH // 5,
+                  'sendmsg %d, writev %d' % (counts.get('sendmsg', 0), counts.get('writev', 0)))
+            ws.send_close(1000)
+            ws.sock.close()
+    finally:
+        target.close()
+
+
+if __name__ == '__main__':
+    wsb.run(main)
