@@ -10,6 +10,7 @@
 #include "clientsock.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -34,6 +35,11 @@
 
 /* A Unix target's listen queue is full: the next connect() this much later. */
 #define CLIENTSOCK_UNIX_RETRY_MS 10
+/* Routes' round-robin counters over their source addresses, shared modulo this many. */
+#define CLIENTSOCK_SOURCE_SLOTS 64
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24 /* Linux 4.2; older C libraries lack the name */
+#endif
 
 static void clientsock_report(struct clientsock *cs, enum clientsock_result result)
 {
@@ -235,20 +241,85 @@ static int clientsock_connect_unix(struct clientsock *cs, struct event_base *bas
     return 0;
 }
 
-/* Starts a connect to an IP literal without touching DNS: its socket address was made when
- * <target> was parsed. -1 if <target> is a name. */
-static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *target)
+/* Round-robin positions in routes' source lists, by route index (modulo): shared by the
+ * workers, so atomic. */
+static _Atomic unsigned clientsock_source_next[CLIENTSOCK_SOURCE_SLOTS];
+
+/* A new non-blocking socket bound to <src> (port 0), given to <cs>'s bufferevent. With
+ * IP_BIND_ADDRESS_NO_PORT the port is chosen at connect() for the whole 4-tuple, so one
+ * source address is not limited to one ephemeral range across every target. Returns 0,
+ * or -1 with errno set (the socket closed). */
+static int clientsock_bind_source(struct clientsock *cs, const struct sockaddr_storage *src)
+{
+    socklen_t len =
+        src->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int one = 1, e;
+    evutil_socket_t fd = socket(src->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    /* Best effort: without it (before Linux 4.2) bind takes a port of its own. */
+    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)src, len) != 0) {
+        e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    bufferevent_setfd(cs->bev, fd);
+    return 0;
+}
+
+/* Connects <cs> to <sa> from one of <sources> (n > 0): the next in turn, or the one after
+ * it when the address has no port left or is not this host's (EADDRNOTAVAIL, EADDRINUSE).
+ * Returns 0 (connecting), or -2 with the reason logged (the caller cannot start it). */
+static int clientsock_connect_from(struct clientsock *cs, const struct sockaddr *sa,
+                                   socklen_t sa_len, const struct sockaddr_storage *sources,
+                                   size_t n, size_t route)
+{
+    unsigned first = atomic_fetch_add(&clientsock_source_next[route % CLIENTSOCK_SOURCE_SLOTS], 1);
+    int e = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct sockaddr_storage *src = &sources[(first + i) % n];
+        if (clientsock_bind_source(cs, src) == 0) {
+            if (bufferevent_socket_connect(cs->bev, sa, (int)sa_len) == 0)
+                return 0;
+            evutil_socket_t fd = bufferevent_getfd(cs->bev);
+            e = errno;
+            bufferevent_setfd(cs->bev, -1);
+            close(fd);
+        } else {
+            e = errno;
+        }
+        if (e != EADDRNOTAVAIL && e != EADDRINUSE)
+            break;
+    }
+    log_msg(LOG_LEVEL_WARN, "connect %s from route source addresses: %s", cs->target, strerror(e));
+    return -2;
+}
+
+/* Starts a connect to an IP literal without touching DNS (its socket address was made when
+ * <target> was parsed), from one of <sources> if n > 0. -1 if <target> is a name. */
+static int clientsock_connect_numeric(struct clientsock *cs, const struct addr *target,
+                                      const struct sockaddr_storage *sources, size_t n,
+                                      size_t route)
 {
     if (target->sa_len == 0)
         return -1;
+    if (n > 0)
+        return clientsock_connect_from(cs, &target->sa.sa, target->sa_len, sources, n, route) == 0
+                   ? 0
+                   : -2;
     return bufferevent_socket_connect(cs->bev, &target->sa.sa, (int)target->sa_len) == 0 ? 0 : -2;
 }
 
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
                                   const struct tls *tls, const struct addr *target, size_t route,
                                   unsigned timeout_ms, uint64_t high_bytes, uint64_t low_bytes,
-                                  const struct clientsock_proxy *proxy, clientsock_cb *cb,
-                                  void *arg)
+                                  const struct clientsock_proxy *proxy,
+                                  const struct sockaddr_storage *sources, size_t n_sources,
+                                  clientsock_cb *cb, void *arg)
 {
     struct timeval tv = timeval_from_ms(timeout_ms);
     struct clientsock *cs = calloc(1, sizeof(*cs));
@@ -296,8 +367,8 @@ struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dn
         goto fail;
     bufferevent_setcb(cs->bev, NULL, NULL, clientsock_on_event, cs);
     evtimer_add(cs->timer, &tv);
-    r = clientsock_connect_numeric(cs, target);
-    if (r == -1)
+    r = clientsock_connect_numeric(cs, target, sources, n_sources, route);
+    if (r == -1 && n_sources == 0)
         r = bufferevent_socket_connect_hostname(cs->bev, dns, AF_UNSPEC, target->host,
                                                 target->port);
     if (r != 0) {

@@ -72,7 +72,10 @@ struct clientsock {
  * with watermarks <high_bytes>/<low_bytes>) within <timeout_ms>. With <proxy> (NULL:
  * none; ignored for echo), the PROXY protocol header it describes is the first thing the
  * socket sends once connected, before any TLS handshake; it is built here and the
- * caller's addresses are not kept. A tls:// <target> must be
+ * caller's addresses are not kept. With <n_sources> > 0 (a numeric TCP <target> of their
+ * family; the caller keeps <sources>), the socket is bound to one of them before the
+ * connect: route <route>'s next one in turn, or the one after when an address has no
+ * port left for the target. A tls:// <target> must be
  * the target of route <route> (its index in the config <tls> was made from), and <tls>
  * must outlive the client socket: "connected" is reported once the TLS handshake has
  * succeeded. Returns
@@ -81,8 +84,9 @@ struct clientsock {
 struct clientsock *clientsock_new(struct event_base *base, struct evdns_base *dns,
                                   const struct tls *tls, const struct addr *target, size_t route,
                                   unsigned timeout_ms, uint64_t high_bytes, uint64_t low_bytes,
-                                  const struct clientsock_proxy *proxy, clientsock_cb *cb,
-                                  void *arg);
+                                  const struct clientsock_proxy *proxy,
+                                  const struct sockaddr_storage *sources, size_t n_sources,
+                                  clientsock_cb *cb, void *arg);
 
 /* Hands the connected bufferevent to the caller, who now owns it (callbacks cleared). */
 struct bufferevent *clientsock_take_bev(struct clientsock *cs);

@@ -69,6 +69,7 @@ enum config_type {
     CONFIG_T_TOKEN_SOURCE, /* a token file or folder, a Redis URL, or { jwt: { ... } } */
     CONFIG_T_ALGORITHMS,   /* JWT algorithm names, one or a list (route_jwt) */
     CONFIG_T_PROXY_FROM,   /* a listener's proxy_from: CIDR networks (netlist.c) */
+    CONFIG_T_SOURCES,      /* a route's source: one numeric IP address or a list */
 };
 
 #define CONFIG_REQUIRED 0x1 /* a route without this key is an error */
@@ -206,6 +207,9 @@ int config_route_origins(struct config_ctx *x, const struct config_key *k, struc
                          struct route *r);
 int config_route_nets(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
                       struct route *r);
+/* A route's "source": numeric IPv4 or IPv6 addresses (no port), into r->sources. */
+int config_route_sources(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                         struct route *r);
 /* Frees what route <r> owns (not <r>); a half-read route is fine. */
 void config_route_free(struct route *r);
 

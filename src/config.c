@@ -115,6 +115,7 @@ const struct config_key config_keys[] = {
      0},
     {CONFIG_TOP, "workers", CONFIG_T_WORKERS, "auto", 1, CONFIG_WORKERS_MAX,
      CONFIG_UINT(config, workers), 0},
+    {CONFIG_TOP, "share_port", CONFIG_T_BOOL, "false", 0, 0, CONFIG_BOOL(config, share_port), 0},
     {CONFIG_TOP, "auth_threads", CONFIG_T_COUNT, "2", 1, CONFIG_AUTH_THREADS_MAX,
      CONFIG_UINT(config, auth_threads), 0},
     {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
@@ -160,6 +161,7 @@ const struct config_key config_keys[] = {
      0},
     {CONFIG_ROUTE, "send_proxy", CONFIG_T_CHOICE, "off", 0, 0,
      CONFIG_ENUM(route, send_proxy, route_send_proxy), 0},
+    {CONFIG_ROUTE, "source", CONFIG_T_SOURCES, NULL, 0, 0, 0, 0},
     {CONFIG_LISTEN, "address", CONFIG_T_ADDRESS, NULL, 0, 0, 0, CONFIG_REQUIRED},
     {CONFIG_LISTEN, "tls", CONFIG_T_TLS, NULL, 0, 0, 0, 0},
     {CONFIG_LISTEN, "mode", CONFIG_T_MODE, "0600", 0, 0, CONFIG_UINT(config_listener, mode), 0},
@@ -708,6 +710,8 @@ static int config_set(struct config_ctx *x, const struct config_key *k, struct y
         return config_set_hosts(x, k, v, obj);
     case CONFIG_T_NETS:
         return config_route_nets(x, k, v, obj);
+    case CONFIG_T_SOURCES:
+        return config_route_sources(x, k, v, obj);
     case CONFIG_T_PROXIES:
         return config_set_trusted_proxies(x, k, v, obj);
     case CONFIG_T_ADMIN:

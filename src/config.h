@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 #include "origin.h"
@@ -128,9 +129,14 @@ struct route {
     char *auth_realm;           /* realm of the 401's WWW-Authenticate */
     enum route_send_proxy send_proxy; /* PROXY header to the target, with the client's
                                        * address and port and the bridge's */
+    struct sockaddr_storage *sources; /* "source": local addresses the target connection
+                                       * binds to, port 0, one in turn; NULL: the kernel
+                                       * chooses. Same family as the (numeric) target */
+    size_t n_sources;
     unsigned line, column;      /* where the route starts in the file, for messages */
 };
 
+#define CONFIG_SOURCES_MAX 64 /* addresses in a route's "source" */
 #define CONFIG_WORKERS_MAX 64 /* "workers" at most, and "auto" capped to it */
 
 /* Where log lines go. config.c keeps its own enums (log.h declares I/O, and this module
@@ -202,6 +208,9 @@ struct config {
                                       * 1 % of RLIMIT_NOFILE if more); 0 = no reserve */
     unsigned workers;                /* event-loop threads, 1..CONFIG_WORKERS_MAX; 0 = auto:
                                       * one per online CPU (the daemon decides) */
+    bool share_port;                 /* "share_port": SO_REUSEPORT without the "in use"
+                                      * probe, so that other processes (other wsbridges
+                                      * with this file) accept on the same ports too */
     unsigned auth_threads;           /* password hashing threads, shared by the workers */
     struct origin_hosts *hosts;      /* Host names served; NULL: any (and none) */
     struct netlist *trusted_proxies; /* reverse proxies whose Forwarded / X-Forwarded-*

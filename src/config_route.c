@@ -6,6 +6,8 @@
  */
 #include "config-internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,65 @@ int config_route_nets(struct config_ctx *x, const struct config_key *k, struct y
     return 0;
 }
 
+int config_route_sources(struct config_ctx *x, const struct config_key *k, struct yamlnode *v,
+                         struct route *r)
+{
+    struct yamlnode *one, **items;
+    size_t n;
+
+    if (config_value_list(x, k, v, &one, &items, &n, CONFIG_SOURCES_MAX,
+                          "an IP address or a list of them, like [ 127.0.0.2, 127.0.0.3 ]") < 0)
+        return -1;
+    r->sources = calloc(n, sizeof(*r->sources));
+    if (r->sources == NULL)
+        return config_oom(x);
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&r->sources[i];
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&r->sources[i];
+        if (inet_pton(AF_INET, items[i]->text, &in->sin_addr) == 1)
+            in->sin_family = AF_INET;
+        else if (inet_pton(AF_INET6, items[i]->text, &in6->sin6_addr) == 1)
+            in6->sin6_family = AF_INET6;
+        else
+            return config_fail(x, items[i],
+                               "\"source\": \"%s\" is not a numeric IPv4 or IPv6 address "
+                               "(no port, no name)",
+                               items[i]->text);
+        r->n_sources++;
+    }
+    return 0;
+}
+
+/* "source" of route <r> (read at <at>) once its target is known: a fixed target at a
+ * numeric address of the same family as every source. */
+static int config_route_source_rules(struct config_ctx *x, const struct route *r,
+                                     const struct yamlnode_pair *at)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    int family;
+
+    if (at == NULL)
+        return 0;
+    if (r->target.kind != ADDR_HOSTPORT || r->target.host[0] == '\0')
+        return config_fail(x, at->key,
+                           "\"source\" needs a fixed target at a numeric address, like "
+                           "127.0.0.1:5900; this route's target is not one");
+    family = inet_pton(AF_INET, r->target.host, &a4) == 1    ? AF_INET
+             : inet_pton(AF_INET6, r->target.host, &a6) == 1 ? AF_INET6
+                                                             : AF_UNSPEC;
+    if (family == AF_UNSPEC)
+        return config_fail(x, at->key,
+                           "\"source\" needs a target at a numeric address; \"%s\" is a name",
+                           r->target.host);
+    for (size_t i = 0; i < r->n_sources; i++)
+        if (r->sources[i].ss_family != family)
+            return config_fail(x, at->value,
+                               "\"source\": every address must be %s, like the target %s",
+                               family == AF_INET ? "IPv4" : "IPv6", r->target.host);
+    return 0;
+}
+
 /* Access rules of route <r> once all its keys are read (<seen>: where each was): the
  * Origin rule for clients that send none, the realm's characters, and for an auth_file
  * its name as written (for the messages of config_load_files) and a list of no users,
@@ -378,6 +439,8 @@ int config_route_read_all(struct config_ctx *x, struct yamlnode *list)
         }
         if (config_route_access(x, r, seen) < 0)
             return -1;
+        if (config_route_source_rules(x, r, config_seen(seen, CONFIG_ROUTE, "source")) < 0)
+            return -1;
         if (r->send_proxy != ROUTE_SEND_PROXY_OFF && r->target.kind == ADDR_ECHO)
             return config_fail(x, config_seen(seen, CONFIG_ROUTE, "send_proxy")->key,
                                "\"send_proxy\" needs a target that reads it; the built-in "
@@ -408,4 +471,5 @@ void config_route_free(struct route *r)
     free(r->auth_file);
     free(r->auth_file_name);
     free(r->auth_realm);
+    free(r->sources);
 }

@@ -279,14 +279,15 @@ static int server_add_ports(struct server *s, const struct server *first, struct
         conf->tls->listeners[index].cfg != NULL ? &conf->tls->listeners[index] : NULL;
     struct listener_opts opts = {
         .what = "",
-        .reuseport = conf->workers > 1,
-        .probe = conf->workers > 1 && s->loop.id == 0,
+        /* share_port: other processes may bind the port too, so no probe for one */
+        .reuseport = conf->workers > 1 || conf->config->share_port,
+        .probe = conf->workers > 1 && s->loop.id == 0 && !conf->config->share_port,
         .accept = server_on_accept,
         .room = server_has_room,
         .unix_mode = conf->config->listen_mode[index],
         .dual_stack = !conf->config->listen_v6only[index],
     };
-    char how[64] = "";
+    char how[128] = "";
     struct addrinfo *res = NULL, unix_ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
     struct sockaddr_un sun;
     struct server_port *p;
@@ -312,7 +313,9 @@ static int server_add_ports(struct server *s, const struct server *first, struct
                  conf->config->listen_proxy[index].mode != CONFIG_PROXY_NONE
                      ? " (PROXY protocol first)"
                      : "",
-                 opts.reuseport ? " (a socket per worker)" : "");
+                 conf->config->share_port ? " (shared with other processes)"
+                 : opts.reuseport         ? " (a socket per worker)"
+                                          : "");
     }
     for (const struct addrinfo *ai = res != NULL ? res : &unix_ai; ai != NULL; ai = ai->ai_next) {
         bool adopted = false;

@@ -799,7 +799,8 @@ void wsclient_new(struct loop *l, struct bufferevent *bev, const struct route *r
         l->base, l->dns, wc->conf->tls, wsclient_target(wc),
         (size_t)(route - wc->conf->config->routes), route->connect_timeout_ms,
         cfg->high_watermark_bytes, cfg->low_watermark_bytes,
-        route->send_proxy != ROUTE_SEND_PROXY_OFF ? &proxy : NULL, wsclient_on_connected, wc);
+        route->send_proxy != ROUTE_SEND_PROXY_OFF ? &proxy : NULL, route->sources,
+        route->n_sources, wsclient_on_connected, wc);
     if (wc->connecting == NULL) {
         log_msg(LOG_LEVEL_WARN, "client=%s route=%s: cannot start a connection to the target "
                 "(answered 502)", peer, route->path);

@@ -134,7 +134,10 @@ void conn_start(struct loadgen *lg, struct conn *c, unsigned n)
     }
     /* 127.0.0.x, one address per LOADGEN_PORTS_PER_ADDR connections: each source address
      * has its own ephemeral port range towards the relay. */
-    src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + n % lg->o.src_addrs);
+    if (lg->o.n_src_list > 0)
+        src.sin_addr = lg->o.src_list[n % lg->o.n_src_list];
+    else
+        src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + n % lg->o.src_addrs);
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
@@ -162,6 +165,9 @@ static bool conn_wants_message(struct loadgen *lg, struct conn *c)
     case LOADGEN_LATENCY:
         return flowing && c->tx_off == c->rx_off;
     case LOADGEN_CONNECTIONS:
+        /* -E: a second message once the hold is over */
+        return c->tx_off == 0 ||
+               (c->final_due && c->tx_off == lg->o.msg_bytes && c->rx_off == c->tx_off);
     case LOADGEN_HANDSHAKE:
         return c->tx_off == 0;
     case LOADGEN_STALL_WRITE:
@@ -327,6 +333,10 @@ static void conn_after_echo(struct loadgen *lg, struct conn *c)
         if (all_back && !c->echoed) {
             c->echoed = true;
             lg->echoed++;
+        } else if (all_back && lg->final_started && c->tx_off > lg->o.msg_bytes &&
+                   !c->final_echoed) {
+            c->final_echoed = true;
+            lg->final_echoed++;
         }
         break;
     case LOADGEN_HANDSHAKE:

@@ -50,6 +50,8 @@ struct conn {
     uint64_t state_ns;             /* entered the current state */
     uint64_t msg_ns;               /* latency: the message in flight was built */
     bool echoed;                   /* connections: its one echo came back */
+    bool final_due;                /* connections -E: its second message may go */
+    bool final_echoed;             /* connections -E: its second echo came back */
     bool failed;                   /* ended by conn_fail() */
 };
 

@@ -24,11 +24,18 @@
 #include "pattern.h"
 
 static volatile sig_atomic_t loadgen_interrupted;
+static volatile sig_atomic_t loadgen_released; /* SIGUSR1: end the hold now */
 
 static void loadgen_on_signal(int sig)
 {
     (void)sig;
     loadgen_interrupted = 1;
+}
+
+static void loadgen_on_release(int sig)
+{
+    (void)sig;
+    loadgen_released = 1;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -111,6 +118,9 @@ static void loadgen_tick(struct loadgen *lg)
                     loadgen_drain(lg);
                 else
                     loadgen_set_phase(lg, LOADGEN_HOLD);
+                /* For a script that runs several: every connection is open now. */
+                fprintf(stderr, "loadgen: holding opened=%u open_seconds=%.3f\n", lg->echoed,
+                        lg->open_seconds);
             }
         } else if (lg->opened == o->conns) {
             bool stall = o->mode == LOADGEN_STALL_READ || o->mode == LOADGEN_STALL_WRITE;
@@ -131,11 +141,35 @@ static void loadgen_tick(struct loadgen *lg)
             loadgen_drain(lg);
         break;
     case LOADGEN_HOLD:
-        if (in_phase >= (uint64_t)(o->hold_seconds * NS)) {
+        if (!lg->final_started && (in_phase >= (uint64_t)(o->hold_seconds * NS) ||
+                                   loadgen_released)) {
             loadgen_sample_memory(lg, &lg->mem_after, true);
             for (unsigned i = 0; i < o->conns; i++)
                 lg->held += lg->conns[i].state == CONN_OPEN;
-            loadgen_drain(lg); /* closes them all: each has its echo back */
+            if (!o->final_echo) {
+                loadgen_drain(lg); /* closes them all: each has its echo back */
+                break;
+            }
+            /* -E: every connection still open sends one more message and waits for it */
+            lg->final_started = true;
+            lg->final_start_ns = now;
+        }
+        /* ... at most -k of them outstanding, as when opening: a burst of 100,000 small
+         * writes overflows loopback's backlog (net.core.netdev_max_backlog), and the
+         * dropped segments wait for retransmission timeouts, pongs included. */
+        while (lg->final_started && lg->final_next < o->conns &&
+               lg->final_sent - lg->final_echoed < o->open_inflight) {
+            struct conn *c = &lg->conns[lg->final_next++];
+            if (c->state != CONN_OPEN)
+                continue;
+            c->final_due = true;
+            lg->final_sent++;
+            conn_pump(lg, c);
+        }
+        if (lg->final_started && (lg->final_echoed == lg->held ||
+                                  now - lg->final_start_ns > LOADGEN_FINAL_TIMEOUT_NS)) {
+            lg->final_seconds = (double)(now - lg->final_start_ns) / NS;
+            loadgen_drain(lg); /* one not echoed yet fails there after its own timeout */
         }
         break;
     case LOADGEN_DRAIN:
@@ -218,13 +252,15 @@ static void loadgen_report(struct loadgen *lg)
         printf(" opened=%u held=%u open_seconds=%.3f upgraded_seconds=%.3f src_addrs=%u "
                "rss_before_kib=%llu "
                "rss_after_kib=%llu pss_before_kib=%llu pss_after_kib=%llu "
-               "rss_per_conn_kib=%.2f pss_per_conn_kib=%.2f procs=%u",
+               "rss_per_conn_kib=%.2f pss_per_conn_kib=%.2f procs=%u final_echoed=%u "
+               "final_seconds=%.3f",
                lg->echoed, lg->held, lg->open_seconds,
                lg->upgraded_ns != 0 ? (double)(lg->upgraded_ns - lg->start_ns) / NS : 0.0,
                o->src_addrs, (unsigned long long)b->rss_kib,
                (unsigned long long)a->rss_kib, (unsigned long long)b->pss_kib,
                (unsigned long long)a->pss_kib, ((double)a->rss_kib - (double)b->rss_kib) / n,
-               ((double)a->pss_kib - (double)b->pss_kib) / n, a->procs);
+               ((double)a->pss_kib - (double)b->pss_kib) / n, a->procs, lg->final_echoed,
+               lg->final_seconds);
         break;
     }
     case LOADGEN_HANDSHAKE:
@@ -340,6 +376,9 @@ static void loadgen_usage(FILE *f)
                "  -H SECONDS         connections: idle hold before reading memory (default 2)\n"
                "  -k N               connections: handshakes in flight while opening (200)\n"
                "  -S N               source addresses 127.0.0.1..N (default: one per 20000)\n"
+               "  -A IP,IP,...       source addresses to use in turn instead (127.x only)\n"
+               "  -E                 connections: after the hold (or SIGUSR1, which ends it),\n"
+               "                     one more echo on every connection, all checked, -k at once\n"
                "  -p PID             relay to read memory from (/proc, children included)\n"
                "  -n BYTES           stall-write: payload to send at most (default 1 GiB)\n"
                "  -m KIB             stall modes: stop once the relay's RSS passes this\n");
@@ -361,6 +400,27 @@ static int loadgen_parse_addr(struct loadgen_opts *o, const char *s)
         return -1; /* loopback only: this tool must never load another host */
     snprintf(o->host, sizeof(o->host), "%s", s);
     return 0;
+}
+
+/* -A: a comma-separated list of loopback addresses into o->src_list. */
+static int loadgen_parse_sources(struct loadgen_opts *o, const char *s)
+{
+    char ip[32];
+
+    o->n_src_list = 0;
+    while (*s != '\0') {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof(ip) || o->n_src_list == LOADGEN_SRC_LIST_MAX)
+            return -1;
+        memcpy(ip, s, len);
+        ip[len] = '\0';
+        if (inet_pton(AF_INET, ip, &o->src_list[o->n_src_list]) != 1 ||
+            (ntohl(o->src_list[o->n_src_list].s_addr) >> 24) != 127)
+            return -1;
+        o->n_src_list++;
+        s += len + (s[len] == ',');
+    }
+    return o->n_src_list > 0 ? 0 : -1;
 }
 
 static int loadgen_free_port(void)
@@ -459,7 +519,7 @@ int main(int argc, char **argv)
         return 2;
     }
     optind = 2;
-    while ((opt = getopt(argc, argv, "a:t:u:c:s:w:d:W:H:k:S:p:n:m:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:t:u:c:s:w:d:W:H:k:S:A:Ep:n:m:")) != -1) {
         switch (opt) {
         case 'a':
             if (loadgen_parse_addr(o, optarg) != 0) {
@@ -497,6 +557,16 @@ int main(int argc, char **argv)
             break;
         case 'S':
             o->src_addrs = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'A':
+            if (loadgen_parse_sources(o, optarg) != 0) {
+                fprintf(stderr, "loadgen: -A %s: want 127.x.y.z[,127.x.y.z...] (at most %d)\n",
+                        optarg, LOADGEN_SRC_LIST_MAX);
+                return 2;
+            }
+            break;
+        case 'E':
+            o->final_echo = true;
             break;
         case 'p':
             o->relay_pid = atoi(optarg);
@@ -548,6 +618,8 @@ int main(int argc, char **argv)
     }
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = loadgen_on_release;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return loadgen_run(&lg);
 }

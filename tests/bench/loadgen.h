@@ -20,6 +20,8 @@
 #define LOADGEN_DRAIN_TIMEOUT_NS (15ull * 1000000000) /* outstanding echoes at the end */
 #define LOADGEN_SAMPLE_NS (50ull * 1000000)           /* memory sampling in stall modes */
 #define LOADGEN_PORTS_PER_ADDR 20000u                 /* below the default 28232 ephemeral ports */
+#define LOADGEN_SRC_LIST_MAX 64                      /* -A addresses */
+#define LOADGEN_FINAL_TIMEOUT_NS (60ull * 1000000000) /* -E: the last echoes, all of them */
 #define NS 1000000000.0
 
 enum loadgen_mode {
@@ -54,6 +56,9 @@ struct loadgen_opts {
     double hold_seconds;    /* connections: idle time before reading memory */
     unsigned open_inflight; /* connections: handshakes in flight while opening */
     unsigned src_addrs;     /* source addresses 127.0.0.1 .. 127.0.0.N */
+    struct in_addr src_list[LOADGEN_SRC_LIST_MAX]; /* -A: these instead, one in turn */
+    unsigned n_src_list;    /* entries in src_list; 0: src_addrs decides */
+    bool final_echo;        /* connections: one more echo on every connection after the hold */
     int relay_pid;          /* relay to read memory from (0: none) */
     uint64_t stall_bytes;   /* stall-write: payload to send at most */
     uint64_t rss_cap_kib;   /* stall modes: stop once the relay's RSS passes this */
@@ -92,6 +97,12 @@ struct loadgen {
     uint64_t rss_max_kib;         /* stall modes: highest RSS sampled */
     bool rss_capped;              /* stall modes: RSS passed o.rss_cap_kib */
     double open_seconds;          /* connections: time to open and echo all */
+    bool final_started;           /* -E: the last echoes were sent */
+    uint64_t final_start_ns;      /* ... at this time */
+    unsigned final_echoed;        /* -E: connections whose last echo came back */
+    unsigned final_next;          /* -E: the next connection to send its last message */
+    unsigned final_sent;          /* -E: connections that sent it */
+    double final_seconds;         /* -E: time for all of them */
     uint64_t upgraded_ns;         /* connections: when the last one reached OPEN (its 101
                                    * read; raw TCP: connected); 0: not yet */
 };

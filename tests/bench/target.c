@@ -211,7 +211,7 @@ static void target_on_event(int ep, int fd, uint32_t events)
     }
 }
 
-static int target_listen(int port)
+static int target_listen(int port, bool reuseport)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port),
@@ -225,6 +225,9 @@ static int target_listen(int port)
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* -R: several targets on one port, past one process's descriptor limit */
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, TARGET_BACKLOG) != 0 ||
         getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
         fprintf(stderr, "target: bind 127.0.0.1:%d: %s\n", port, strerror(errno));
@@ -242,16 +245,19 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = target_on_signal};
     struct epoll_event evs[256];
     int port = 0, opt;
+    bool reuseport = false;
 
     if (argc < 2 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "flood") != 0 &&
                      strcmp(argv[1], "sink") != 0)) {
-        fprintf(stderr, "usage: target echo|flood|sink [-p PORT] [-n BYTES]\n");
+        fprintf(stderr, "usage: target echo|flood|sink [-p PORT] [-n BYTES] [-R]\n");
         return 2;
     }
     target_mode = argv[1][0] == 'e' ? TARGET_ECHO : argv[1][0] == 'f' ? TARGET_FLOOD : TARGET_SINK;
     optind = 2;
-    while ((opt = getopt(argc, argv, "p:n:")) != -1) {
-        if (opt == 'p')
+    while ((opt = getopt(argc, argv, "p:n:R")) != -1) {
+        if (opt == 'R')
+            reuseport = true;
+        else if (opt == 'p')
             port = atoi(optarg);
         else if (opt == 'n')
             target_flood_bytes = strtoull(optarg, NULL, 10);
@@ -274,7 +280,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int lfd = target_listen(port);
+    int lfd = target_listen(port, reuseport);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (lfd < 0 || ep < 0)
         return 1;
