@@ -8,8 +8,11 @@
  * marked (no callback any more) and waits for its reply to be freed. A deadline that
  * passes means Redis did not answer a GET in token_timeout: the connection is dropped
  * (every lookup on it answered at once) and made again later, after a backoff.
- * Reconnecting is lazy: the first lookup after the backoff connects again; meanwhile
- * lookups get 503 at once.
+ * A connection once made is kept: when it goes, a timer connects again after the backoff
+ * (and again, backing off, while Redis is down), so that a worker whose connection died
+ * while idle is ready again soon after Redis is back instead of failing the first client
+ * that comes after. Meanwhile lookups get 503 at once; one that comes after the backoff
+ * connects then.
  */
 #include "tokenredis.h"
 
@@ -55,6 +58,7 @@ struct tokenredis_conn {
     enum tokenredis_state state;
     uint64_t next_attempt_ms; /* DOWN: when connecting is allowed again */
     unsigned backoff_ms;      /* the next failure's wait */
+    struct event *retry;      /* DOWN: connects again at next_attempt_ms */
     size_t pending;           /* GETs in flight */
     uint8_t key[SIPHASH_KEY_BYTES];
     struct tokenredis_neg neg[TOKENREDIS_NEGATIVE_SLOTS];
@@ -108,12 +112,17 @@ static void tokenredis_lookup_free(struct tokenredis_lookup *lk)
 }
 
 /* The connection of <c> is gone (hiredis frees or has freed the context): lookups get
- * 503 through their NULL replies; the next connect waits for the backoff. */
+ * 503 through their NULL replies; the next connect waits for the backoff, and the retry
+ * timer makes it then (never from inside a hiredis callback). */
 static void tokenredis_conn_down(struct tokenredis_conn *c, const char *why)
 {
+    struct timeval tv = {.tv_sec = c->backoff_ms / 1000, .tv_usec = (c->backoff_ms % 1000) * 1000};
+
     c->ac = NULL;
     c->state = TOKENREDIS_DOWN;
     c->next_attempt_ms = tokenredis_now_ms() + c->backoff_ms;
+    if (c->retry != NULL)
+        evtimer_add(c->retry, &tv);
     log_msg_limited(&tokenredis_log, LOG_LEVEL_WARN,
                     "tokens %s: %s; connecting again in %u ms (meanwhile: 503)", c->shown, why,
                     c->backoff_ms);
@@ -190,6 +199,16 @@ static int tokenredis_connect(struct tokenredis_conn *c)
     if (c->url.db != 0)
         redisAsyncCommand(ac, tokenredis_on_setup, "SELECT", "SELECT %u", c->url.db);
     return 0;
+}
+
+static void tokenredis_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct tokenredis_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->state == TOKENREDIS_DOWN)
+        tokenredis_connect(c); /* a failure arms the timer again, backing off */
 }
 
 /* Drops <c>'s context now (not from inside a hiredis callback): every GET in flight is
@@ -289,7 +308,8 @@ static struct tokenredis_conn *tokenredis_conn_get(struct tokenredis **tp, struc
             return c;
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return NULL;
-    if (getrandom(c->key, sizeof(c->key), 0) != (ssize_t)sizeof(c->key)) {
+    if (getrandom(c->key, sizeof(c->key), 0) != (ssize_t)sizeof(c->key) ||
+        (c->retry = evtimer_new(base, tokenredis_on_retry, c)) == NULL) {
         free(c);
         return NULL;
     }
@@ -367,6 +387,7 @@ void tokenredis_free(struct tokenredis *t)
              * callback any more. Their conn pointer must not be used: cleared first. */
             redisAsyncFree(c->ac);
         }
+        event_free(c->retry);
         OPENSSL_cleanse(c->url.password, sizeof(c->url.password));
         free(c);
     }

@@ -16,6 +16,7 @@ ended by PID) holds the tokens of TWO wsbridge instances with the same route fil
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -197,8 +198,9 @@ def main():
         redis.set(BOB, '127.0.0.1:%d' % tgt2.port)
         redis.set(CAROL, '{"host": "127.0.0.1", "port": %d}' % tgt.port)
         redis.set(BADVAL, 'not a target')
-        with wsb.Daemon(wdir, routes, name='one', handshake_timeout='30s') as a, \
-                wsb.Daemon(wdir, routes, name='two', handshake_timeout='30s') as b:
+        # Two workers each: each worker has its own Redis connection.
+        with wsb.Daemon(wdir, routes, name='one', handshake_timeout='30s', workers=2) as a, \
+                wsb.Daemon(wdir, routes, name='two', handshake_timeout='30s', workers=2) as b:
             a.start()
             b.start()
             with section('both instances route the tokens held in Redis'):
@@ -254,16 +256,26 @@ def main():
                     check('%s: 503 with Retry-After while Redis is down' % d.name,
                           st == 503 and retry == '1', 'status %s' % st)
                     check('%s: not a hang' % d.name, took < 20, '%.1f s' % took)
+                marks = [d.log_mark() for d in (a, b)]
                 redis = Redis(wdir, rport)
                 redis.set(AFTER, '127.0.0.1:%d' % tgt.port)
-                for d in (a, b):
+                connected = r'tokens redis://127\.0\.0\.1:%d/%d\?prefix=wsb:: connected' % (rport, DB)
+                for d, mark in zip((a, b), marks):
                     check('%s: routes again once Redis is back' % d.name,
                           wait_status(d.port, AFTER, 101, 20) == 101)
+                    # Each worker reconnects on its own backoff: wait for both before a
+                    # connection that either may accept must be routed.
+                    deadline = time.monotonic() + 15 * wsb.SLOW
+                    n = 0
+                    while time.monotonic() < deadline:
+                        n = len(re.findall(connected, d.log_text()[mark:]))
+                        if n >= 2:
+                            break
+                        time.sleep(0.1)
+                    check('%s: said it reconnected, on both workers' % d.name, n >= 2,
+                          '%d "connected" lines' % n)
                     got = echo_through(d.port, AFTER, b'back')
                     check('%s: and carries bytes' % d.name, got == b'back', 'got %r' % got)
-                    check('%s: said it reconnected' % d.name,
-                          d.wait_log(r'tokens redis://127\.0\.0\.1:%d/%d\?prefix=wsb:: connected'
-                                     % (rport, DB), 5) is not None)
             with section('no token in the logs'):
                 for d in (a, b):
                     log = d.log_text()
