@@ -21,6 +21,7 @@
 
 #include "loadgen.h"
 #include "pattern.h"
+#include "tlsc.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24 /* linux/in.h, since 4.2 */
@@ -54,7 +55,7 @@ static void conn_set_state(struct loadgen *lg, struct conn *c, enum conn_state s
  * or a connect is in progress. */
 static void conn_watch(struct loadgen *lg, struct conn *c)
 {
-    bool pending = c->out_pos < c->out_len || c->state == CONN_CONNECTING;
+    bool pending = c->out_pos < c->out_len || c->state == CONN_CONNECTING || c->tls_want_write;
     uint32_t ev = (c->reading ? EPOLLIN : 0) | (pending ? EPOLLOUT : 0);
     struct epoll_event e = {.events = ev, .data.ptr = c};
 
@@ -76,6 +77,8 @@ void conn_finish(struct loadgen *lg, struct conn *c, bool clean)
         return;
     if (!clean)
         lg->unclean++;
+    if (c->ssl != NULL) /* raw TCP over TLS: the client ends first, with close_notify */
+        tlsc_end(c, clean && !c->failed && !lg->o.ws && c->state == CONN_OPEN);
     close(c->fd);
     c->fd = -1;
     conn_set_state(lg, c, CONN_DONE);
@@ -214,17 +217,39 @@ static void conn_build_control(struct conn *c, uint8_t opcode, const uint8_t *pa
     c->out_pos = 0;
 }
 
+/* send() or, with -T, SSL_write(): bytes taken, or -1 with errno (EAGAIN: later). */
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+    if (c->ssl != NULL)
+        return tlsc_write(c, buf, len);
+    return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* recv() or, with -T, SSL_read(): bytes, 0 at the end, or -1 with errno. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+    if (c->ssl != NULL)
+        return tlsc_read(c, buf, len);
+    return recv(c->fd, buf, len, 0);
+}
+
+/* What the last failed conn_send() or conn_recv() means. */
+static const char *conn_io_error(const struct conn *c)
+{
+    return c->ssl != NULL && errno == EPROTO ? tlsc_error() : strerror(errno);
+}
+
 /* Writes what is pending. Returns true when the output is empty. */
 static bool conn_flush(struct loadgen *lg, struct conn *c)
 {
     while (c->out_pos < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->out + c->out_pos, c->out_len - c->out_pos);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            conn_fail(lg, c, "send: %s", strerror(errno));
+            conn_fail(lg, c, "send: %s", conn_io_error(c));
             return false;
         }
         c->out_pos += (size_t)n;
@@ -429,18 +454,21 @@ static void conn_on_readable(struct loadgen *lg, struct conn *c)
     ssize_t n;
 
     if (c->state == CONN_UPGRADING) {
-        n = recv(c->fd, c->head + c->head_len, sizeof(c->head) - c->head_len, 0);
+        n = conn_recv(c, c->head + c->head_len, sizeof(c->head) - c->head_len);
     } else {
-        n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
+        n = conn_recv(c, conn_rbuf, sizeof(conn_rbuf));
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (c->tls_want_write)
+            conn_watch(lg, c);
         return;
+    }
     if (n < 0 && c->state == CONN_CLOSING && errno == ECONNRESET) {
         conn_finish(lg, c, false);
         return;
     }
     if (n < 0) {
-        conn_fail(lg, c, "recv: %s", strerror(errno));
+        conn_fail(lg, c, "recv: %s", conn_io_error(c));
         return;
     }
     if (n == 0) {
@@ -463,6 +491,21 @@ static void conn_on_readable(struct loadgen *lg, struct conn *c)
         conn_pump(lg, c); /* a pong may be due */
 }
 
+static void conn_on_transport(struct loadgen *lg, struct conn *c);
+
+/* -T: drives the handshake on; once done, goes on as a plain connection would. */
+static void conn_tls_step(struct loadgen *lg, struct conn *c)
+{
+    int rc = tlsc_handshake(lg, c);
+
+    if (rc < 0)
+        conn_fail(lg, c, "TLS handshake: %s", tlsc_error());
+    else if (rc == 0)
+        conn_watch(lg, c);
+    else
+        conn_on_transport(lg, c);
+}
+
 static void conn_on_connected(struct loadgen *lg, struct conn *c)
 {
     int err = 0;
@@ -472,6 +515,20 @@ static void conn_on_connected(struct loadgen *lg, struct conn *c)
         conn_fail(lg, c, "connect %s: %s", lg->o.host, strerror(err ? err : errno));
         return;
     }
+    if (lg->o.tls) {
+        conn_set_state(lg, c, CONN_TLS);
+        if (tlsc_start(lg, c) != 0)
+            conn_fail(lg, c, "TLS: %s", tlsc_error());
+        else
+            conn_tls_step(lg, c);
+        return;
+    }
+    conn_on_transport(lg, c);
+}
+
+/* TCP (and with -T, TLS) is up: the upgrade request (ws) or straight open (raw). */
+static void conn_on_transport(struct loadgen *lg, struct conn *c)
+{
     if (!lg->o.ws) {
         conn_on_open(lg, c);
         return;
@@ -495,10 +552,20 @@ void conn_on_event(struct loadgen *lg, struct conn *c, uint32_t ev)
             conn_on_connected(lg, c);
         return;
     }
-    if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && c->reading)
+    if (c->state == CONN_TLS) {
+        conn_tls_step(lg, c);
+        return;
+    }
+    if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && c->reading) {
         conn_on_readable(lg, c);
-    else if ((ev & (EPOLLERR | EPOLLHUP)) && !c->reading)
+        /* -T: bytes OpenSSL decrypted but the buffer had no room for (the 101's head
+         * buffer is small): the socket will not signal them again */
+        for (int i = 0; i < 64 && c->ssl != NULL && c->reading && tlsc_pending(c); i++)
+            conn_on_readable(lg, c);
+    } else if ((ev & (EPOLLERR | EPOLLHUP)) && !c->reading)
         conn_fail(lg, c, "the relay reset the connection");
+    if ((ev & EPOLLOUT) && c->tls_want_write && c->reading && c->state != CONN_DONE)
+        conn_on_readable(lg, c); /* -T: a read that waited for the socket to take bytes */
     if ((ev & EPOLLOUT) && c->state != CONN_DONE)
         conn_pump(lg, c);
 }

@@ -13,10 +13,12 @@
 #include <stdint.h>
 
 struct loadgen;
+struct ssl_st; /* OpenSSL's SSL, only with -T */
 
 enum conn_state {
     CONN_FREE = 0,   /* slot unused */
     CONN_CONNECTING, /* connect() in progress */
+    CONN_TLS,        /* -T: TLS handshake in progress */
     CONN_UPGRADING,  /* request sent, reading the 101 */
     CONN_OPEN,       /* payload flows */
     CONN_CLOSING,    /* close frame queued or sent; waiting for the server's and EOF */
@@ -53,6 +55,8 @@ struct conn {
     bool final_due;                /* connections -E: its second message may go */
     bool final_echoed;             /* connections -E: its second echo came back */
     bool failed;                   /* ended by conn_fail() */
+    struct ssl_st *ssl;            /* -T: the TLS connection over fd; NULL for plain */
+    bool tls_want_write;           /* -T: OpenSSL waits for the socket to take bytes */
 };
 
 /* Opens slot <c> (FREE, DONE or fresh, with buf allocated) as connection number <n> of

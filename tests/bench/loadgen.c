@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pattern.h"
+#include "tlsc.h"
 
 static volatile sig_atomic_t loadgen_interrupted;
 static volatile sig_atomic_t loadgen_released; /* SIGUSR1: end the hold now */
@@ -79,9 +80,12 @@ static void loadgen_scan(struct loadgen *lg, uint64_t now)
     for (unsigned i = 0; i < lg->o.conns; i++) {
         struct conn *c = &lg->conns[i];
         uint64_t age = now - c->state_ns;
-        if ((c->state == CONN_CONNECTING || c->state == CONN_UPGRADING) &&
+        if ((c->state == CONN_CONNECTING || c->state == CONN_TLS || c->state == CONN_UPGRADING) &&
             age > LOADGEN_OPEN_TIMEOUT_NS)
-            conn_fail(lg, c, "%s timed out", c->state == CONN_CONNECTING ? "connect" : "upgrade");
+            conn_fail(lg, c, "%s timed out",
+                      c->state == CONN_CONNECTING ? "connect"
+                      : c->state == CONN_TLS      ? "TLS handshake"
+                                                  : "upgrade");
         else if (c->state == CONN_CLOSING && age > LOADGEN_CLOSE_TIMEOUT_NS)
             conn_finish(lg, c, false);
     }
@@ -282,6 +286,8 @@ static void loadgen_report(struct loadgen *lg)
         break;
     }
     }
+    if (o->tls)
+        printf(" tls=1 tls_full=%u tls_resumed=%u", lg->tls_full, lg->tls_resumed);
     printf(" unclean_closes=%u errors=%u loadgen_cpu_s=%.2f", lg->unclean, lg->errors,
            (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
                ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
@@ -348,10 +354,19 @@ static int loadgen_run(struct loadgen *lg)
     }
     if (lg->measure_end_ns == 0)
         lg->measure_end_ns = loadgen_now_ns();
-    for (unsigned i = 0; i < o->conns; i++)
+    for (unsigned i = 0; i < o->conns; i++) {
+        if (lg->conns[i].ssl != NULL)
+            tlsc_end(&lg->conns[i], false);
         if (lg->conns[i].fd >= 0 && lg->conns[i].state != CONN_DONE)
             close(lg->conns[i].fd);
+    }
     loadgen_report(lg);
+    tlsc_ctx_free(lg);
+    for (unsigned i = 0; i < o->conns; i++)
+        free(lg->conns[i].buf);
+    free(lg->conns);
+    free(lg->samples);
+    close(lg->ep);
     return lg->errors == 0 && !loadgen_interrupted ? 0 : 1;
 }
 
@@ -381,7 +396,12 @@ static void loadgen_usage(FILE *f)
                "                     one more echo on every connection, all checked, -k at once\n"
                "  -p PID             relay to read memory from (/proc, children included)\n"
                "  -n BYTES           stall-write: payload to send at most (default 1 GiB)\n"
-               "  -m KIB             stall modes: stop once the relay's RSS passes this\n");
+               "  -m KIB             stall modes: stop once the relay's RSS passes this\n"
+               "  -T                 TLS on every connection (wss, or raw TCP over TLS); SNI\n"
+               "                     localhost, the certificate not checked\n"
+               "  -R                 with -T: resume the first handshake's session on the\n"
+               "                     later ones (the output counts tls_full, tls_resumed)\n"
+               "  -V 1.2|1.3         with -T: the highest TLS version offered (default 1.3)\n");
 }
 
 static int loadgen_parse_addr(struct loadgen_opts *o, const char *s)
@@ -500,6 +520,7 @@ int main(int argc, char **argv)
     struct rlimit rl;
     int mode = -1, opt;
     bool have_addr = false;
+    const char *tls_version = NULL;
 
     if (argc < 2) {
         loadgen_usage(stderr);
@@ -519,7 +540,7 @@ int main(int argc, char **argv)
         return 2;
     }
     optind = 2;
-    while ((opt = getopt(argc, argv, "a:t:u:c:s:w:d:W:H:k:S:A:Ep:n:m:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:t:u:c:s:w:d:W:H:k:S:A:Ep:n:m:TRV:")) != -1) {
         switch (opt) {
         case 'a':
             if (loadgen_parse_addr(o, optarg) != 0) {
@@ -577,6 +598,19 @@ int main(int argc, char **argv)
         case 'm':
             o->rss_cap_kib = strtoull(optarg, NULL, 10);
             break;
+        case 'T':
+            o->tls = true;
+            break;
+        case 'R':
+            o->tls_resume = true;
+            break;
+        case 'V':
+            if (strcmp(optarg, "1.2") != 0 && strcmp(optarg, "1.3") != 0) {
+                fprintf(stderr, "loadgen: -V %s: want 1.2 or 1.3\n", optarg);
+                return 2;
+            }
+            tls_version = optarg;
+            break;
         default:
             loadgen_usage(stderr);
             return 2;
@@ -616,6 +650,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: out of memory\n");
         return 1;
     }
+    if (o->tls_resume && !o->tls) {
+        fprintf(stderr, "loadgen: -R needs -T\n");
+        return 2;
+    }
+    if (o->tls && tlsc_ctx_init(&lg, tls_version) != 0)
+        return 1;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = loadgen_on_release;

@@ -62,6 +62,8 @@ struct loadgen_opts {
     int relay_pid;          /* relay to read memory from (0: none) */
     uint64_t stall_bytes;   /* stall-write: payload to send at most */
     uint64_t rss_cap_kib;   /* stall modes: stop once the relay's RSS passes this */
+    bool tls;               /* -T: every connection in TLS (SNI localhost, no verification) */
+    bool tls_resume;        /* -R: resume the first handshake's session on the next ones */
 };
 
 struct loadgen {
@@ -105,6 +107,10 @@ struct loadgen {
     double final_seconds;         /* -E: time for all of them */
     uint64_t upgraded_ns;         /* connections: when the last one reached OPEN (its 101
                                    * read; raw TCP: connected); 0: not yet */
+    struct ssl_ctx_st *ssl_ctx;   /* -T: the client context (tlsc.c) */
+    struct ssl_session_st *tls_session; /* -R: the first session the server gave */
+    unsigned tls_full;            /* -T: handshakes done in full */
+    unsigned tls_resumed;         /* -T: handshakes that resumed tls_session */
 };
 
 static inline uint64_t loadgen_now_ns(void)

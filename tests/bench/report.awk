@@ -6,7 +6,8 @@
 # CPU s, bytes the flood target got out ("-" unless stall-read), loadgen's key=value line.
 # Variables: json, chartdir, notes (file, one note a line), systems, and the run settings
 # echoed into results.json (seconds, warmup, repeat, conns, wsfy_conns, hs_inflight, burst,
-# stall_seconds, wsbridge, cores, kernel, date).
+# stall_seconds, wss_conns, wsbridge, cores, kernel, date). Scenarios named wss_* are the
+# same measurements over TLS; there haproxy terminates TLS too.
 
 function parse(line, r,    e, rest, n, i, p, parts) {
     e = index(line, " error=\"")
@@ -39,15 +40,20 @@ function isnum(v) {
 function derive(r,    cpu, s) {
     cpu = V[r, "relay_cpu_s"]
     s = SCEN[r]
-    if (s ~ /^thr_/ && isnum(cpu) && cpu > 0)
+    if (s ~ /^(wss_)?thr_/ && isnum(cpu) && cpu > 0)
         set(r, "mb_per_cpu_s", sprintf("%.1f", V[r, "bytes_total"] / 1e6 / cpu))
-    if (s == "hs_rate" && isnum(cpu) && cpu > 0)
+    if ((s == "hs_rate" || s ~ /^wss_hs/) && isnum(cpu) && cpu > 0)
         set(r, "conns_per_cpu_s", sprintf("%.1f", V[r, "conns_total"] / cpu))
+    if (s ~ /^wss_hs/ && isnum(cpu) && V[r, "conns_total"] > 0) {
+        set(r, "cpu_us_per_conn", sprintf("%.0f", cpu * 1e6 / V[r, "conns_total"]))
+        set(r, "resumed_pct", sprintf("%.1f", 100 * V[r, "tls_resumed"] / \
+            (V[r, "tls_full"] + V[r, "tls_resumed"])))
+    }
     if (s == "burst") {
         set(r, "upgraded_ms", sprintf("%.1f", V[r, "upgraded_seconds"] * 1000))
         set(r, "open_ms", sprintf("%.1f", V[r, "open_seconds"] * 1000))
     }
-    if (s == "mem_idle") {
+    if (s == "mem_idle" || s == "wss_mem_idle") {
         set(r, "rss_after_mib", sprintf("%.1f", V[r, "rss_after_kib"] / 1024))
         set(r, "pss_after_mib", sprintf("%.1f", V[r, "pss_after_kib"] / 1024))
     }
@@ -205,6 +211,21 @@ END {
     row("  of 1 GiB, the target got out", "stall_read", "target_sent_mib", "MiB", "%.1f", "")
     row("stall, target never reads: max RSS", "stall_write", "rss_max_mib", "MiB", "%.1f", "abs<=64")
     row("  of 1 GiB, the client got in", "stall_write", "client_sent_mib", "MiB", "%.1f", "")
+    # wss: TLS on the client side; haproxy's column is haproxy terminating TLS
+    row("wss echo 1 conn x 64 KiB, median", "wss_thr_1x64k", "mb_per_s", "MB/s", "%.0f", "hap>=0.9")
+    row("  spread over " repeat " runs (min-max)", "wss_thr_1x64k", "mb_per_s", "MB/s", "range", "")
+    row("  relay CPU per run", "wss_thr_1x64k", "relay_cpu_s", "s", "%.2f", "")
+    row("  payload per relay CPU-second", "wss_thr_1x64k", "mb_per_cpu_s", "MB/cpu-s", "%.0f", "")
+    row("wss full handshakes, " hs_inflight " in flight", "wss_hs", "conns_per_s", "conn/s", "%.0f", "hap>=0.9")
+    row("  cycle time p50", "wss_hs", "cycle_p50_us", "us", "%.0f", "")
+    row("  relay CPU per cycle", "wss_hs", "cpu_us_per_conn", "us", "%.0f", "")
+    row("wss resumed handshakes, " hs_inflight " in flight", "wss_hs_resumed", "conns_per_s", "conn/s", "%.0f", "")
+    row("  cycle time p50", "wss_hs_resumed", "cycle_p50_us", "us", "%.0f", "")
+    row("  relay CPU per cycle", "wss_hs_resumed", "cpu_us_per_conn", "us", "%.0f", "")
+    row("  handshakes resumed", "wss_hs_resumed", "resumed_pct", "%", "%.1f", "noratio")
+    row("idle wss connections held", "wss_mem_idle", "held", "conns", "%.0f", "noratio")
+    row("  PSS per connection", "wss_mem_idle", "pss_per_conn_kib", "KiB", "%.2f", "abs<=10")
+    row("  RSS per connection", "wss_mem_idle", "rss_per_conn_kib", "KiB", "%.2f", "")
     for (i = 1; i <= NROWS; i++)
         UNIT_OF[ROW_SCEN[i], ROW_KEY[i]] = ROW_UNIT[i]
 
@@ -236,7 +257,8 @@ END {
     print ""
     print "ws/hap, ws/wsfy: wsbridge's figure divided by haproxy's (raw TCP) and websockify's."
     print "haproxy and direct carry the same payload as raw TCP; \"!\" marks a figure from a"
-    print "failed run, FAIL a run with no figure (see runs.tsv and logs/)."
+    print "failed run, FAIL a run with no figure (see runs.tsv and logs/). wss rows: TLS from the"
+    print "client; haproxy terminates it (bind ssl crt, mode tcp) and relays raw TCP, the same bytes."
     if (ANY_CAPPED)
         print "+: the run stopped early, when the relay's RSS passed the cap (512 MiB)."
     while ((getline note < notes) > 0) {
@@ -251,8 +273,8 @@ END {
     printf "    \"seconds\": %s, \"warmup_seconds\": %s, \"repeat\": %s, \"idle_conns\": %s,\n", \
         seconds + 0, warmup + 0, repeat + 0, conns + 0 > json
     printf "    \"websockify_idle_conns\": %s, \"handshake_inflight\": %s, " \
-        "\"burst_connects\": %s, \"stall_seconds\": %s,\n    \"systems\": [", \
-        wsfy_conns + 0, hs_inflight + 0, burst + 0, stall_seconds + 0 > json
+        "\"burst_connects\": %s, \"stall_seconds\": %s, \"wss_idle_conns\": %s,\n    \"systems\": [", \
+        wsfy_conns + 0, hs_inflight + 0, burst + 0, stall_seconds + 0, wss_conns + 0 > json
     for (j = 1; j <= nsys; j++)
         printf "%s%s", (j > 1 ? ", " : ""), jstr(SYSTEM_LIST[j]) > json
     printf "]},\n  \"notes\": [" > json
@@ -303,9 +325,12 @@ END {
     P_T[++np] = "PSS per idle connection (KiB, log scale)"; P_S[np] = "mem_idle"; P_K[np] = "pss_per_conn_kib"
     P_T[++np] = "max RSS, client never reads (MiB, log scale)"; P_S[np] = "stall_read"; P_K[np] = "rss_max_mib"
     P_T[++np] = "max RSS, target never reads (MiB, log scale)"; P_S[np] = "stall_write"; P_K[np] = "rss_max_mib"
+    P_T[++np] = "wss echo 1 conn x 64 KiB (MB/s)"; P_S[np] = "wss_thr_1x64k"; P_K[np] = "mb_per_s"
+    P_T[++np] = "wss full handshakes (conn/s)"; P_S[np] = "wss_hs"; P_K[np] = "conns_per_s"
+    P_T[++np] = "PSS per idle wss connection (KiB)"; P_S[np] = "wss_mem_idle"; P_K[np] = "pss_per_conn_kib"
     gp = chartdir "/chart.gp"
-    print "set terminal svg size 1500,1000 dynamic font 'sans,11' background '#ffffff'" > gp
-    print "set multiplot layout 3,3 title 'wsbridge benchmark, " date ", " cores " cores (median of runs)'" > gp
+    print "set terminal svg size 1500,1330 dynamic font 'sans,11' background '#ffffff'" > gp
+    print "set multiplot layout 4,3 title 'wsbridge benchmark, " date ", " cores " cores (median of runs)'" > gp
     print "set style fill solid 0.85 border -1\nset boxwidth 0.6\nset yrange [0:*]" > gp
     print "set grid ytics\nunset key\nset xtics scale 0\nset offsets 0.5, 0.5, graph 0.12, 0" > gp
     for (p = 1; p <= np; p++) {
@@ -327,7 +352,10 @@ END {
         else
             print "unset logscale y\nset yrange [0:*]" > gp
         if (rows == 0) {
-            print "set label 1 'no data' at graph 0.5, 0.5 center\nplot NaN\nunset label 1" > gp
+            # an empty panel (a scenario not run): gnuplot refuses a plot with no point
+            print "set label 1 'no data' at graph 0.5, 0.5 center\nunset logscale y" > gp
+            print "set xrange [0:1]\nset yrange [0:1]\nplot -1 notitle" > gp
+            print "unset label 1\nset autoscale x" > gp
             continue
         }
         printf "plot '%s' using 0:2:3:xtic(1) with boxes lc rgb variable, " \
