@@ -8,6 +8,7 @@
 #include "bevwrite.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -20,6 +21,10 @@
  * leaves the rest to libevent. */
 #define BEVWRITE_IOV_MAX 64
 
+/* Frames up to this size are joined into one chunk on TLS (bevwrite_queue_joined); a
+ * bigger one is split into records by OpenSSL anyway. */
+#define BEVWRITE_JOIN_MAX (1024 * 1024)
+
 static bool bevwrite_is_plain(struct bufferevent *bev)
 {
     return bufferevent_getfd(bev) >= 0 && bufferevent_openssl_get_ssl(bev) == NULL;
@@ -30,11 +35,35 @@ bool bevwrite_is_idle(struct bufferevent *bev)
     return bevwrite_is_plain(bev) && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 }
 
+/* Appends the frame <hdr> + <len> bytes of <src> to <out> as one contiguous chunk. A TLS
+ * bufferevent gives each chunk of its output its own SSL_write, hence its own record and
+ * its own write(2): a header moved in as a chunk of its own would cost a record of a few
+ * bytes and a system call per frame. One copy of the payload (which the cipher reads
+ * anyway) is cheaper. Returns false when the space cannot be had (the caller then moves
+ * the chunks as they are). */
+static bool bevwrite_queue_joined(struct evbuffer *out, const void *hdr, size_t hdr_len,
+                                  struct evbuffer *src, size_t len)
+{
+    struct evbuffer_iovec v;
+
+    if (evbuffer_get_length(src) < len ||
+        evbuffer_reserve_space(out, (ev_ssize_t)(hdr_len + len), &v, 1) != 1 ||
+        v.iov_len < hdr_len + len)
+        return false;
+    memcpy(v.iov_base, hdr, hdr_len);
+    evbuffer_remove(src, (char *)v.iov_base + hdr_len, len);
+    v.iov_len = hdr_len + len;
+    return evbuffer_commit_space(out, &v, 1) == 0;
+}
+
 void bevwrite_queue(struct bufferevent *bev, const void *hdr, size_t hdr_len,
                     struct evbuffer *src, size_t len)
 {
     struct evbuffer *out = bufferevent_get_output(bev);
 
+    if (hdr_len > 0 && len > 0 && len <= BEVWRITE_JOIN_MAX && !bevwrite_is_plain(bev) &&
+        bevwrite_queue_joined(out, hdr, hdr_len, src, len))
+        return;
     if (hdr_len > 0)
         evbuffer_add(out, hdr, hdr_len);
     if (len == 0)

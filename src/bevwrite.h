@@ -21,7 +21,8 @@ struct evbuffer;
 bool bevwrite_is_idle(struct bufferevent *bev);
 
 /* Appends <hdr_len> bytes at <hdr> (may be 0) and then the first <len> bytes of <src>
- * (moved without a copy where chains allow; <src> NULL when <len> is 0, else holding at
+ * (moved without a copy where chains allow; on TLS, header and bytes are copied into one
+ * chunk, so that they make one record; <src> NULL when <len> is 0, else holding at
  * least <len>) to <bev>'s output, behind what is there. Sends nothing by itself unless
  * <bev>'s EV_WRITE is on (libevent then writes when the socket is writable); call
  * bevwrite_flush. */

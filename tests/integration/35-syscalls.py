@@ -5,15 +5,19 @@ echoes through a plain ws:// route to a TCP echo target cost at most 8 system ca
 (6 expected: per direction one epoll_wait, one readv and one sendmsg), with no FIONREAD
 ioctl per read and no epoll_ctl arming and disarming EPOLLOUT around each write (issue
 17); and 50 frames the client sends in one write reach the target in a few sends, not
-one per frame. System calls are counted, never timed, so the load of the machine does
-not matter.
+one per frame. Over wss, a message from the target costs one TLS record and one write:
+its frame header is not a record (and a write) of its own. System calls are counted,
+never timed, so the load of the machine does not matter.
 Skips without strace, under valgrind, or where ptrace is not allowed.
 """
 
+import importlib.util
 import os
 import re
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -86,6 +90,55 @@ def counted(d, wdir, name, fn):
     return counts
 
 
+def load_tls_helpers():
+    """90-tls.py's PKI and TLSDaemon (its name is no module name)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location('tls90', os.path.join(here, '90-tls.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_wss(wdir, target):
+    """Lockstep 64-byte echoes over wss: per echo, the daemon's write(2) calls (all of
+    them TLS: the target side uses sendmsg) must be about one, the record to the client;
+    a header written as a record of its own makes it two."""
+    if shutil.which('openssl') is None:
+        check('wss: the openssl command is installed (to make a certificate)', False)
+        return
+    t = load_tls_helpers()
+    pki = t.PKI(wdir)
+    pki.ca('ca', 'wsbridge test CA')
+    pki.leaf('server-ec', 'ca', 'localhost', ('DNS:localhost', 'IP:127.0.0.1'))
+    listeners = {'t': {'cert': 'server-ec.pem', 'key': 'server-ec.key'}}
+    routes = [{'path': '/echo', 'target': '127.0.0.1:%d' % target.port}]
+    with t.TLSDaemon(wdir, listeners, routes, 'wsbridge-35-tls') as d:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(pki.path('ca.pem'))
+        raw = socket.create_connection(('127.0.0.1', d.port), timeout=10 * wsb.SLOW)
+        s = ctx.wrap_socket(raw, server_hostname='localhost')
+        key = wsraw.new_key()
+        s.sendall(wsraw.http_request('/echo', wsraw.ws_headers('localhost:%d' % d.port, key)))
+        r = wsraw.read_response(s, 10)
+        if not check('wss: 101', r.status == 101, r.status):
+            return
+        ws = wsraw.RawWS(s, r.rest, r)
+        check('wss: a first echo comes back', echo_once(ws))
+        result = {}
+
+        def lockstep():
+            result['ok'] = all(echo_once(ws) for _ in range(MESSAGES))
+
+        counts = counted(d, wdir, 'lockstep-tls', lockstep)
+        check('wss: %d echoes come back whole' % MESSAGES, result.get('ok', False))
+        writes = counts.get('write', 0)
+        check('wss: strace counted the writes', writes >= MESSAGES, 'write %d' % writes)
+        check('wss: one TLS write per message to the client (header and payload one record)',
+              writes <= MESSAGES * 13 // 10, '%.2f write(2) per echo' % (writes / MESSAGES))
+        ws.send_close(1000)
+        s.close()
+
+
 def main():
     if shutil.which('strace') is None:
         wsb.skip('strace is not installed (apt-get install strace)')
@@ -135,6 +188,8 @@ def main():
                   'sendmsg %d, writev %d' % (counts.get('sendmsg', 0), counts.get('writev', 0)))
             ws.send_close(1000)
             ws.sock.close()
+        section('64-byte echoes over wss with strace attached')
+        test_wss(wdir, target)
     finally:
         target.close()
 
