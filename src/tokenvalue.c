@@ -33,6 +33,12 @@ static int tokenvalue_addr(const char *spec, struct addr *out, const char **why)
         *why = "a Unix socket path must be absolute";
         return -1;
     }
+    /* The plain form loses white space at its ends: a JSON path ending in it would name
+     * another file than the same value written plainly, and is a slip anyway. */
+    if (out->kind == ADDR_UNIX && tokenvalue_is_space(out->host[strlen(out->host) - 1])) {
+        *why = "a Unix socket path must not end in white space";
+        return -1;
+    }
     return 0;
 }
 

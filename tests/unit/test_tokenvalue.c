@@ -76,6 +76,8 @@ static const char *const bad_cases[] = {
     "{\"host\": \"unix:/run/x.sock\"}",
     "{\"host\": \"[::1]\", \"port\": 5}",
     "{\"unix\": \"x.sock\"}",
+    "{\"unix\": \"/run/x.sock \"}", /* the plain form could not say it */
+    "{\"unix\": \"/5\\t\"}",
     "{\"unix\": \"/x\", \"port\": 5}",
     "{\"host\": \"a\\u0000b:5\"}",
     "{\"host\": \"tls://h:5\"}",
