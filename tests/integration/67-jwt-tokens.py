@@ -135,7 +135,6 @@ def main():
     ]
     secrets = []
     with wsb.Daemon(wdir, routes) as d:
-        d.start()
         with section('a signed token routes to the target its claims name'):
             tok = sign_es256(priv, good)
             secrets.append(tok.split('.')[2])

@@ -201,8 +201,6 @@ def main():
         # Two workers each: each worker has its own Redis connection.
         with wsb.Daemon(wdir, routes, name='one', handshake_timeout='30s', workers=2) as a, \
                 wsb.Daemon(wdir, routes, name='two', handshake_timeout='30s', workers=2) as b:
-            a.start()
-            b.start()
             with section('both instances route the tokens held in Redis'):
                 for d in (a, b):
                     for tok, tg in ((ALICE, tgt), (BOB, tgt2), (CAROL, tgt)):
@@ -292,7 +290,6 @@ def main():
                            {'path': '/wrongpw',
                             'tokens': 'redis+unix://:nope@%s?db=1&prefix=u:' % sock}]
                 with wsb.Daemon(wdir, uroutes, name='three') as u:
-                    u.start()
                     got = echo_through(u.port, ALICE, b'via unix')
                     check('AUTH, SELECT from the query, a Unix socket value: echoed',
                           got == b'via unix', 'got %r' % got)

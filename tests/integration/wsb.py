@@ -347,6 +347,10 @@ class Daemon:
             resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self, ready_timeout=10):
+        if self.proc is not None and self.proc.poll() is None:
+            # A second start would leave the first process running, untracked.
+            raise HarnessError('%s is already running (pid %d): "with Daemon(...)" starts it'
+                               % (self.name, self.proc.pid))
         for attempt in range(3):
             self.port = free_port()
             with open(self.cfg, 'w') as f:
@@ -547,6 +551,10 @@ class ListenDaemon(Daemon):
         self.listen = listen
 
     def start(self, ready_timeout=10):
+        if self.proc is not None and self.proc.poll() is None:
+            # A second start would leave the first process running, untracked.
+            raise HarnessError('%s is already running (pid %d): "with Daemon(...)" starts it'
+                               % (self.name, self.proc.pid))
         for attempt in range(3):
             self.port = free_port()
             text = config_yaml(self.port, self.routes, **self.opts)
