@@ -259,7 +259,8 @@ def slow_client(d, slow, pattern, check_rss, pipes0):
     check('slow: the stream parses (no control frame inside a data frame)', r.fs.bad is None,
           r.fs.bad)
     pongs = [p for op, p in r.fs.control if op == wsb.OP_PONG]
-    check('slow: the ping is answered', pongs == [b'mid-frame?'], 'pongs %r' % pongs)
+    check('slow: the ping is answered', pongs == [b'mid-frame?'],
+          '%d pongs, first %r' % (len(pongs), pongs[0][:20] if pongs else None))
     wsb.note('slow: the pong came after %d data bytes' % (r.pong_at or 0))
     check('slow: close 1000 after the last byte', closed and r.close_code() == 1000,
           'close %r' % r.close_code())
