@@ -38,6 +38,10 @@
 #define WSCLIENT_REPLY_UNAVAILABLE "target unavailable"
 #define WSCLIENT_REPLY_TIMEOUT "target timed out"
 
+/* Frames one readable event may splice from a streaming target (64 KiB each): what
+ * bevread's budget is to the copying path, larger because nothing is buffered here. */
+#define WSCLIENT_SPLICE_BURST 4
+
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
 
@@ -600,18 +604,28 @@ static void wsclient_on_target_readable(int fd, short what, void *arg)
         bevread_read(bev);
         return;
     }
-    n = splicepump_start(wc->loop->splice, &wc->splice, fd, bufferevent_getfd(wc->bev),
-                         wsclient_on_spliced, wc);
-    if (n > 0) {
+    /* A big frame that went out whole says the target streams and the client takes it:
+     * a few more before going back to the loop (each saves an epoll_wait; the last may
+     * find nothing, EAGAIN, which costs as much). */
+    for (int burst = 0; burst < WSCLIENT_SPLICE_BURST; burst++) {
+        n = splicepump_start(wc->loop->splice, &wc->splice, fd, bufferevent_getfd(wc->bev),
+                             wsclient_on_spliced, wc);
+        if (n <= 0)
+            break;
         wc->splice_next = (size_t)n >= SPLICEPUMP_WORTH_BYTES;
         wc->to_client_bytes += (uint64_t)n;
         if (wc->stats != NULL)
             wc->stats->to_client_bytes += (uint64_t)n;
         heartbeat_on_data(&wc->hb);
-        if (wc->splice != NULL)
+        if (wc->splice != NULL) {
             bufferevent_disable(bev, EV_READ); /* the pipe is the buffer: hold the target */
-        return;
+            return;
+        }
+        if (!wc->splice_next)
+            return;
     }
+    if (n > 0)
+        return;
     if (n < 0 && errno == ENOBUFS) {
         bevread_read(bev); /* every pipe is lent: copy this time */
         return;
