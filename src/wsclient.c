@@ -618,7 +618,10 @@ static void wsclient_on_target_readable(int fd, short what, void *arg)
             wc->stats->to_client_bytes += (uint64_t)n;
         heartbeat_on_data(&wc->hb);
         if (wc->splice != NULL) {
-            bufferevent_disable(bev, EV_READ); /* the pipe is the buffer: hold the target */
+            /* The pipe is the buffer, and the client's socket is full: hold the target,
+             * as a pause (counted; the frame's end or its unloading resumes it). */
+            flow_update(&wc->to_client, SIZE_MAX);
+            bufferevent_disable(bev, EV_READ);
             return;
         }
         if (!wc->splice_next)

@@ -151,6 +151,22 @@ def wait_stall(progress, sample):
     return False, progress()
 
 
+def metrics_text(aport):
+    """The admin endpoint's /metrics text."""
+    try:
+        with socket.create_connection(('127.0.0.1', aport), timeout=5) as s:
+            s.sendall(b'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            out = b''
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                out += b
+        return out.decode('utf-8', 'replace')
+    except OSError as e:
+        return 'no metrics: %s' % e
+
+
 def pipes_of(d):
     try:
         names = os.listdir('/proc/%d/fd' % d.pid)
@@ -171,6 +187,7 @@ def raw_flood(d, wdir, pattern, label):
 
     def run():
         w = wsb.open_ws(d.port, '/flood')
+        result['client'] = '%s:%d' % w.sock.getsockname()[:2]
         r = Reader(w, pattern)
         result['closed'] = r.read_all()
         result['r'] = r
@@ -193,6 +210,10 @@ def raw_flood(d, wdir, pattern, label):
           'close %r' % r.close_code())
     wsb.note('%s: %d frames, %.0f bytes each on average'
              % (label, r.fs.frames, r.got / max(1, r.fs.frames)))
+    a = d.wait_access(result['client'], 10)
+    check('%s: the access line counts every byte to the client' % label,
+          a is not None and a.get('to_client') == str(FLOOD_BYTES),
+          'access line %r' % (a and a.get('_line')))
     return counts.get('splice', 0)
 
 
@@ -310,14 +331,20 @@ def main():
         routes = [{'path': '/flood', 'target': flood.port},
                   {'path': '/slow', 'target': slow.port},
                   {'path': '/short', 'target': short.port}]
+        aport = wsb.free_port()
         with wsb.Daemon(wdir, routes, heartbeat={'interval': '10m', 'timeout': '10s'},
-                        args=('-q',)) as d:
+                        admin={'listen': '"127.0.0.1:%d"' % aport}) as d:
             time.sleep(0.3)
             fds0 = d.fds()
             pipes0 = pipes_of(d)
             with section('splice: auto (the default)'):
                 n = raw_flood(d, wdir, pattern, 'auto')
                 check('auto: the daemon spliced', n > 0, 'no splice call')
+                m = re.search(r'wsbridge_bytes_to_client_total\{route="/flood"\} (\d+)',
+                              metrics_text(aport))
+                check('auto: the metric counts every byte to the client',
+                      m is not None and int(m.group(1)) == FLOOD_BYTES,
+                      'metric %s' % (m and m.group(1)))
                 websockets_flood(d, pattern)
             with section('a client that stops reading'):
                 slow_client(d, slow, pattern, check_rss, pipes0)
@@ -328,7 +355,7 @@ def main():
                 check('fd count back to its start (no pipe kept)', n is not None and n <= fds0,
                       'had %s, now %s: %s' % (fds0, n, d.fd_list()))
                 check('SIGTERM: exit status 0', d.stop() == 0, 'bad exit')
-        with wsb.Daemon(wdir, routes, splice='off', args=('-q',)) as d:
+        with wsb.Daemon(wdir, routes, splice='off') as d:
             time.sleep(0.3)
             fds0 = d.fds()
             with section('splice: off'):
