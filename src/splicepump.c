@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -271,14 +272,31 @@ int splicepump_unload(struct splicepump *sp, struct evbuffer *dst)
     if (sp->hdr_sent < sp->hdr_len)
         evbuffer_add(dst, sp->hdr + sp->hdr_sent, sp->hdr_len - sp->hdr_sent);
     while (sp->left > 0) {
-        int r = evbuffer_read(dst, sp->rd, (int)sp->left);
+        /* Straight into reserved space: one readv where evbuffer_read takes 4 KiB. */
+        struct evbuffer_iovec v[2];
+        struct iovec iov[2];
+        size_t asked = 0, got;
+        int n = evbuffer_reserve_space(dst, (ev_ssize_t)sp->left, v, 2);
+        ssize_t r;
 
-        if (r < 0 && errno == EINTR)
-            continue;
+        for (int i = 0; i < n; i++) {
+            size_t len = v[i].iov_len < sp->left - asked ? v[i].iov_len : sp->left - asked;
+            iov[i] = (struct iovec){.iov_base = v[i].iov_base, .iov_len = len};
+            asked += len;
+        }
+        do
+            r = n > 0 ? readv(sp->rd, iov, n) : -1;
+        while (r < 0 && errno == EINTR);
         if (r <= 0) {
             splicepump_close(sp);
             return -1;
         }
+        got = (size_t)r;
+        for (int i = 0; i < n; i++) {
+            v[i].iov_len = got < iov[i].iov_len ? got : iov[i].iov_len;
+            got -= v[i].iov_len;
+        }
+        evbuffer_commit_space(dst, v, n);
         sp->left -= (size_t)r;
     }
     sp->lent = false;

@@ -705,6 +705,7 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     const struct config *cfg = wsclient_config(wc);
     char buf[512];
     size_t n;
+    bool splice_ok;
 
     if (result != CLIENTSOCK_CONNECTED) {
         int status = result == CLIENTSOCK_TIMEOUT ? 504 : 502;
@@ -738,11 +739,10 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     /* Plain sockets are read by bevread (no FIONREAD, more than 4 KiB a wakeup), which
      * calls the callbacks above as libevent does for TLS and the echo pair. */
     /* splice: plain sockets both ways, a binary route, no per-frame trace lines. */
-    wc->splice_ok = cfg->splice == CONFIG_SPLICE_AUTO && wc->route->frames != ROUTE_FRAMES_TEXT &&
-                    !wc->traffic && bevwrite_is_idle(wc->bev) &&
-                    bufferevent_getfd(wc->bev) >= 0 &&
-                    bevread_take_as(wc->target, wsclient_on_target_readable);
-    if (!wc->splice_ok)
+    splice_ok = cfg->splice == CONFIG_SPLICE_AUTO && wc->route->frames != ROUTE_FRAMES_TEXT &&
+                !wc->traffic && bevwrite_is_idle(wc->bev) &&
+                bevread_take_as(wc->target, wsclient_on_target_readable);
+    if (!splice_ok)
         bevread_take(wc->target);
     bevread_take(wc->bev);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
@@ -800,15 +800,15 @@ static void wsclient_conn_free(struct conn *c)
 {
     struct wsclient *wc = CONN_OF(c, struct wsclient, conn);
 
+    if (wc->bev != NULL)
+        wsclient_unsplice(wc); /* gives the pipe back; the bytes go with the connection */
     if (wc->target != NULL) {
         if (bufferevent_getfd(wc->target) < 0)
             bufferevent_flush(wc->target, EV_WRITE, BEV_FINISHED);
         bufferevent_free(wc->target);
     }
-    if (wc->bev != NULL) {
-        wsclient_unsplice(wc); /* gives the pipe back; the bytes go with the connection */
+    if (wc->bev != NULL)
         bufferevent_free(wc->bev);
-    }
     heartbeat_stop(&wc->hb);
     if (wc->close_timer != NULL)
         event_free(wc->close_timer);

@@ -55,9 +55,8 @@ struct wsclient {
     bool client_fin;               /* the client closed while paused: read the rest regardless */
     bool traffic;                  /* log.traffic at debug level: a line per frame (in the
                                     * padding after the flag above: no bigger) */
-    bool splice_ok;                /* target -> client may go by splice (splicepump.c): plain
-                                    * sockets both sides, binary route, no traffic lines */
-    bool splice_next;              /* the last read from the target was big: splice the next */
+    bool splice_next;              /* target -> client by splice (splicepump.c): the last read
+                                    * from the target was big, splice the next one */
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */
