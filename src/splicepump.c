@@ -5,8 +5,9 @@
  * - A frame is made only of bytes already in the pipe: splice(target -> pipe) says how
  *   many, then that count is the frame's length. Its header is sent with MSG_MORE, then
  *   splice(pipe -> client) moves the payload; on loopback and on a client that keeps up,
- *   that is three system calls per 64 KiB and no payload copy in user space.
- * - A pipe is two descriptors and up to 64 KiB of pages: it is held only while a frame is
+ *   that is three system calls per frame of up to 256 KiB (the pipe's size, raised from
+ *   64 KiB) and no payload copy in user space.
+ * - A pipe is two descriptors and up to 256 KiB of pages: it is held only while a frame is
  *   in flight, never by an idle connection. Each loop lends from a pool of at most
  *   SPLICEPUMP_POOL_MAX pipes, made on first use and kept open while frames flow (making
  *   one costs a pipe2 and a close per frame); a timer closes the pool's free pipes once a
@@ -42,6 +43,7 @@
 
 struct splicepump {
     int rd, wr;                /* the pipe's ends; -1: not made yet (or closed) */
+    size_t size;               /* its capacity: what one frame may carry */
     bool lent;                 /* a frame is in flight in it */
     int to;                    /* the client socket, while lent */
     size_t left;               /* payload bytes still in the pipe */
@@ -145,7 +147,7 @@ void splicepump_pool_free(struct splicepump_pool *pool)
 static struct splicepump *splicepump_take(struct splicepump_pool *pool)
 {
     struct splicepump *unmade = NULL;
-    int fds[2];
+    int fds[2], r;
 
     pool->lent_since++;
     splicepump_arm_trim(pool);
@@ -164,6 +166,10 @@ static struct splicepump *splicepump_take(struct splicepump_pool *pool)
     unmade->ev = event_new(pool->base, -1, 0, splicepump_on_writable, unmade);
     unmade->rd = fds[0];
     unmade->wr = fds[1];
+    /* A refusal (pipe-max-size, the user's pipe quota) leaves the pipe as it was. */
+    (void)fcntl(fds[1], F_SETPIPE_SZ, SPLICEPUMP_FRAME_MAX);
+    r = fcntl(fds[1], F_GETPIPE_SZ);
+    unmade->size = r > 0 && r < SPLICEPUMP_FRAME_MAX ? (size_t)r : SPLICEPUMP_FRAME_MAX;
     if (unmade->ev == NULL) {
         splicepump_close(unmade);
         return NULL;
@@ -243,7 +249,7 @@ ssize_t splicepump_start(struct splicepump_pool *pool, struct splicepump **out, 
         return -1;
     }
     do
-        n = splice(from, NULL, sp->wr, NULL, SPLICEPUMP_FRAME_MAX,
+        n = splice(from, NULL, sp->wr, NULL, sp->size,
                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     while (n < 0 && errno == EINTR);
     if (n <= 0)

@@ -16,12 +16,16 @@ struct event_base;
 struct splicepump;
 struct splicepump_pool;
 
-/* Most pipes one pool lends at once (each is two descriptors and up to 64 KiB of kernel
- * pages while full): past it, a read takes the copying path. */
+/* Most pipes one pool lends at once (each is two descriptors and up to
+ * SPLICEPUMP_FRAME_MAX of kernel pages while full): past it, a read takes the copying
+ * path. */
 #define SPLICEPUMP_POOL_MAX 16
 
-/* Most payload bytes one frame moves: a pipe's default capacity. */
-#define SPLICEPUMP_FRAME_MAX (64 * 1024)
+/* Most payload bytes one frame moves: the capacity asked for each pipe (F_SETPIPE_SZ;
+ * where refused, the pipe's own, 64 KiB). Three system calls move a frame, so a larger
+ * frame is fewer calls per byte; a stalled client holds at most this much in its pipe,
+ * the default high_watermark. */
+#define SPLICEPUMP_FRAME_MAX (256 * 1024)
 
 /* A read of at least this many bytes says the target is streaming: its next read is
  * spliced. A splice that moved fewer sends the one after back to the copying path, where

@@ -38,8 +38,9 @@
 #define WSCLIENT_REPLY_UNAVAILABLE "target unavailable"
 #define WSCLIENT_REPLY_TIMEOUT "target timed out"
 
-/* Frames one readable event may splice from a streaming target (64 KiB each): what
- * bevread's budget is to the copying path, larger because nothing is buffered here. */
+/* Frames one readable event may splice from a streaming target (up to 256 KiB each):
+ * what bevread's budget is to the copying path, larger because nothing is buffered in
+ * the daemon's memory. */
 #define WSCLIENT_SPLICE_BURST 4
 
 static void wsclient_pump_client(struct wsclient *wc, bool force);
