@@ -83,39 +83,49 @@ static ssize_t bevread_fill(evutil_socket_t fd, struct evbuffer *in)
 }
 
 /* <bev>'s socket is readable: read, then call its callbacks as libevent's reader would. */
-static void bevread_on_read(evutil_socket_t fd, short what, void *arg)
+size_t bevread_read(struct bufferevent *bev)
 {
-    struct bufferevent *bev = arg;
     bufferevent_data_cb on_read;
     bufferevent_event_cb on_event;
     void *cbarg;
-    ssize_t n = bevread_fill(fd, bufferevent_get_input(bev));
+    ssize_t n = bevread_fill(bufferevent_getfd(bev), bufferevent_get_input(bev));
     int err = errno;
 
-    (void)what;
     bufferevent_getcb(bev, &on_read, NULL, &on_event, &cbarg);
     if (n > 0) {
         if (on_read != NULL)
             on_read(bev, cbarg);
-        return;
+        return (size_t)n;
     }
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
-        return;
+        return 0;
     bufferevent_disable(bev, EV_READ);
     if (on_event != NULL) {
         errno = err; /* EVUTIL_SOCKET_ERROR() in the callback names it */
         on_event(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), cbarg);
     }
+    return 0;
 }
 
-bool bevread_take(struct bufferevent *bev)
+static void bevread_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bevread_read(arg);
+}
+
+bool bevread_take_as(struct bufferevent *bev, void (*cb)(int fd, short what, void *bev))
 {
     evutil_socket_t fd = bufferevent_getfd(bev);
 
     if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL ||
         event_get_fd(&bev->ev_read) != fd || event_pending(&bev->ev_read, EV_READ, NULL))
         return false;
-    event_assign(&bev->ev_read, bev->ev_base, fd, event_get_events(&bev->ev_read),
-                 bevread_on_read, bev);
+    event_assign(&bev->ev_read, bev->ev_base, fd, event_get_events(&bev->ev_read), cb, bev);
     return true;
+}
+
+bool bevread_take(struct bufferevent *bev)
+{
+    return bevread_take_as(bev, bevread_on_read);
 }

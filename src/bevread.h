@@ -10,6 +10,7 @@
 #define WSB_BEVREAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct bufferevent;
 
@@ -27,5 +28,14 @@ struct bufferevent;
  * nothing, for a TLS bufferevent or a pair: libevent keeps reading those (OpenSSL must
  * see every record). */
 bool bevread_take(struct bufferevent *bev);
+
+/* As bevread_take, but each readable event of <bev> calls <cb>(fd, what, <bev>) instead,
+ * which reads with bevread_read or in its own way (splicepump.c). */
+bool bevread_take_as(struct bufferevent *bev, void (*cb)(int fd, short what, void *bev));
+
+/* What a readable event of a taken <bev> does: reads up to BEVREAD_BUDGET bytes and calls
+ * its callbacks as bevread_take says. Returns the bytes read (0: none, at end of file, on
+ * an error, or when there was nothing). */
+size_t bevread_read(struct bufferevent *bev);
 
 #endif

@@ -62,6 +62,7 @@ static_assert(sizeof(enum config_tls_plain) == sizeof(unsigned), "choices store 
 static_assert(sizeof(enum tokenreq_from) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum route_send_proxy) == sizeof(unsigned), "choices store unsigned");
 static_assert(sizeof(enum config_proxy_mode) == sizeof(unsigned), "choices store unsigned");
+static_assert(sizeof(enum config_splice) == sizeof(unsigned), "choices store unsigned");
 static_assert((int)CONFIG_PROXY_V1 == (int)PROXYPROTO_MODE_V1 &&
                   (int)CONFIG_PROXY_V2 == (int)PROXYPROTO_MODE_V2 &&
                   (int)CONFIG_PROXY_ANY == (int)PROXYPROTO_MODE_ANY,
@@ -118,6 +119,8 @@ const struct config_key config_keys[] = {
     {CONFIG_TOP, "share_port", CONFIG_T_BOOL, "false", 0, 0, CONFIG_BOOL(config, share_port), 0},
     {CONFIG_TOP, "auth_threads", CONFIG_T_COUNT, "2", 1, CONFIG_AUTH_THREADS_MAX,
      CONFIG_UINT(config, auth_threads), 0},
+    {CONFIG_TOP, "splice", CONFIG_T_CHOICE, "auto", 0, 0,
+     CONFIG_ENUM(config, splice, config_splice), 0},
     {CONFIG_TOP, "hosts", CONFIG_T_HOSTS, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "trusted_proxies", CONFIG_T_PROXIES, NULL, 0, 0, 0, 0},
     {CONFIG_TOP, "routes", CONFIG_T_ROUTES, NULL, 0, 0, 0, 0},
@@ -250,7 +253,11 @@ static const char *const config_send_proxies[] = {[ROUTE_SEND_PROXY_OFF] = "off"
                                                   [ROUTE_SEND_PROXY_V2] = "v2",
                                                   NULL};
 
+static const char *const config_splices[] = {
+    [CONFIG_SPLICE_AUTO] = "auto", [CONFIG_SPLICE_OFF] = "off", NULL};
+
 static const struct config_choice config_choices[] = {
+    {CONFIG_TOP, "splice", config_splices},
     {CONFIG_ROUTE, "send_proxy", config_send_proxies},
     {CONFIG_ROUTE, "token_from", config_token_froms},
     {CONFIG_LOG, "target", config_log_targets},

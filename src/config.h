@@ -159,6 +159,11 @@ enum config_log_format {
     CONFIG_LOG_JSON,     /* one JSON object per line */
 };
 
+enum config_splice {
+    CONFIG_SPLICE_AUTO = 0, /* target -> client by splice(2) where it applies */
+    CONFIG_SPLICE_OFF,      /* always copy through the bufferevents */
+};
+
 /* The "log:" mapping. */
 struct config_log {
     enum config_log_target target;
@@ -212,6 +217,9 @@ struct config {
                                       * probe, so that other processes (other wsbridges
                                       * with this file) accept on the same ports too */
     unsigned auth_threads;           /* password hashing threads, shared by the workers */
+    enum config_splice splice;       /* "splice": streamed target bytes on plain ws routes
+                                      * (binary, no log.traffic) reach the client by
+                                      * splice(2), never copied through user space */
     struct origin_hosts *hosts;      /* Host names served; NULL: any (and none) */
     struct netlist *trusted_proxies; /* reverse proxies whose Forwarded / X-Forwarded-*
                                       * headers name the client (its allow list); NULL:

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "runconf.h"
+#include "splicepump.h"
 #include "tokenredis.h"
 
 /* Gives every route of <c> its entry in <l>'s metrics, so a new route shows at zero.
@@ -114,6 +115,8 @@ void loop_free(struct loop *l)
     /* After every connection (no lookup is wanted any more), before the base. */
     tokenredis_free(l->redis);
     l->redis = NULL;
+    splicepump_pool_free(l->splice); /* every frame in flight went with its connection */
+    l->splice = NULL;
     if (l->dns != NULL)
         evdns_base_free(l->dns, 0);
     if (l->base != NULL)

@@ -27,6 +27,7 @@ struct loop;
 struct metrics;
 struct runconf;
 struct runconf_slot;
+struct splicepump_pool;
 struct tokenredis;
 
 /* Work another thread asks a loop to do on its own thread (loop_call). */
@@ -61,6 +62,8 @@ struct loop {
     bool call_lock_made;            /* call_lock initialised, to destroy */
     struct loop_call_list calls;    /* asked by other threads, not run yet */
     struct event *wake_call;        /* runs the calls on this loop's thread */
+    struct splicepump_pool *splice; /* owned: pipes lent to frames in flight (splicepump.c),
+                                     * made on first use; NULL: none yet */
     EVP_MD *sha1;                   /* owned: SHA-1 fetched once for every handshake's
                                      * accept key (OpenSSL 3 fetches on each EVP_sha1() use) */
 };

@@ -335,7 +335,8 @@ int metrics_write(const struct metrics *m, promtext_write_fn write, void *arg)
     }
     promtext_write_family(&w, "wsbridge_backpressure_pauses_total", PROMTEXT_COUNTER,
                           "Times reading stopped because the other side had more than "
-                          "high_watermark queued, by route and the side no longer read.");
+                          "high_watermark queued (or, spliced, a full client socket), by "
+                          "route and the side no longer read.");
     for (size_t i = 0; i < m->n_routes; i++) {
         struct promtext_label l[2] = {{"route", m->routes[i]->path}, {"paused", "client"}};
         promtext_write_counter(&w, l, 2, m->routes[i]->client_read_pauses);

@@ -6,6 +6,7 @@
  */
 #include "wsclient.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,18 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "runconf.h"
+#include "splicepump.h"
 #include "timeval.h"
 
 /* What a client is told when its target cannot be reached: fixed texts, never the
  * target's address or the error (issue 12); the detail goes to the log line. */
 #define WSCLIENT_REPLY_UNAVAILABLE "target unavailable"
 #define WSCLIENT_REPLY_TIMEOUT "target timed out"
+
+/* Frames one readable event may splice from a streaming target (up to 256 KiB each):
+ * what bevread's budget is to the copying path, larger because nothing is buffered in
+ * the daemon's memory. */
+#define WSCLIENT_SPLICE_BURST 4
 
 static void wsclient_pump_client(struct wsclient *wc, bool force);
 static void wsclient_pump_target(struct wsclient *wc);
@@ -136,6 +143,25 @@ static void wsclient_log_access(const struct wsclient *wc)
     log_event(LOG_LEVEL_INFO, "access", f, sizeof(f) / sizeof(f[0]));
 }
 
+/* Takes a frame in flight out of its pipe into the client's output, ahead of whatever is
+ * written next: called before anything else is written to the client, and before the
+ * client's connection moves on. A pipe that cannot be read leaves the frame cut: the
+ * client's connection can only end (its close frame is not sent). */
+static void wsclient_unsplice(struct wsclient *wc)
+{
+    if (wc->splice == NULL)
+        return;
+    if (splicepump_unload(wc->splice, bufferevent_get_output(wc->bev)) != 0)
+        wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, "splice pipe unreadable", "bridge");
+    wc->splice = NULL;
+    /* The frame's rest is now the output's to send: the target is held by the output's
+     * watermarks again, as on the copying path (the write that follows may send it all,
+     * and then no write callback would come to let the target go). */
+    if (wc->target != NULL && wc->state == WSCLIENT_OPEN)
+        flow_apply(&wc->to_client, wc->target, evbuffer_get_length(bufferevent_get_output(wc->bev)),
+                   false);
+}
+
 static void wsclient_release_target(struct wsclient *wc)
 {
     if (wc->connecting != NULL) {
@@ -165,6 +191,7 @@ static void wsclient_finish(struct wsclient *wc)
     /* The target is gone: the route's count goes back now, the socket's with the socket. */
     connlimits_leave_route(&wc->slot);
     if (wc->bev != NULL) {
+        wsclient_unsplice(wc);
         drain_start(wc->loop, wc->bev, wsclient_config(wc)->close_timeout_ms, &wc->slot);
         wc->bev = NULL;
     }
@@ -207,6 +234,7 @@ static void wsclient_send_control(struct wsclient *wc, enum ws_opcode op, const 
         wsclient_trace(wc, "out", true, op, len);
     if (len > 0)
         memcpy(frame + n, payload, len); /* RFC 6455 §5.5: len <= 125 */
+    wsclient_unsplice(wc);
     bevwrite_add(wc->bev, frame, n + len);
 }
 
@@ -236,6 +264,7 @@ void wsclient_close(struct wsclient *wc, uint16_t code, const char *reason, cons
         size_t n = ws_frame_write_close(frame, code, reason != NULL ? reason : "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
+        wsclient_unsplice(wc);
         bevwrite_add(wc->bev, frame, n);
     }
     if (!wait || wc->bev == NULL) {
@@ -267,6 +296,7 @@ static void wsclient_on_client_close(struct wsclient *wc, const struct ws_msg_ev
                                  "");
         if (wc->traffic)
             wsclient_trace(wc, "out", true, WS_OP_CLOSE, n - 2); /* a 2-byte header */
+        wsclient_unsplice(wc);
         bevwrite_add(wc->bev, frame, n);
     }
     wsclient_finish(wc);
@@ -446,7 +476,8 @@ static void wsclient_pump_target(struct wsclient *wc)
     ssize_t ready;
     enum ws_opcode op = WS_OP_BINARY;
 
-    if (wc->target == NULL)
+    /* A frame in flight holds the target until it is out (wsclient_on_spliced). */
+    if (wc->target == NULL || wc->splice != NULL)
         return;
     in = bufferevent_get_input(wc->target);
     len = evbuffer_get_length(in);
@@ -524,6 +555,92 @@ static void wsclient_on_target_read(struct bufferevent *bev, void *arg)
     wsclient_pump_target(arg);
 }
 
+static void wsclient_on_client_event(struct bufferevent *bev, short what, void *arg);
+
+/* The frame in flight is out (or the client's socket failed under it). */
+static void wsclient_on_spliced(void *arg, int err)
+{
+    struct wsclient *wc = arg;
+
+    wc->splice = NULL;
+    if (err != 0) {
+        /* As libevent's writer would report it. */
+        bufferevent_disable(wc->bev, EV_WRITE);
+        EVUTIL_SET_SOCKET_ERROR(err);
+        wsclient_on_client_event(wc->bev, BEV_EVENT_WRITING | BEV_EVENT_ERROR, wc);
+        return;
+    }
+    /* The target was held while the pipe was full: read it again (if the client's output
+     * allows: only control frames can have been queued meanwhile). */
+    wsclient_pump_target(wc);
+}
+
+/* The target's socket is readable (bevread_take_as, on splice_ok connections). A target
+ * that streams (its last read was big) is spliced to the client while nothing waits in
+ * the client's output; otherwise, and whenever splicing is not possible now, bevread
+ * reads and the copying path frames. The event's argument is the bufferevent, not <wc>:
+ * once the target has gone to drain, with other callbacks, it is only read. */
+static void wsclient_on_target_readable(int fd, short what, void *arg)
+{
+    struct bufferevent *bev = arg;
+    bufferevent_data_cb on_read;
+    bufferevent_event_cb on_event;
+    struct wsclient *wc;
+    ssize_t n;
+
+    (void)what;
+    bufferevent_getcb(bev, &on_read, NULL, &on_event, (void **)&wc);
+    if (on_read != wsclient_on_target_read || !wc->splice_next || wc->state != WSCLIENT_OPEN ||
+        wc->splice != NULL || !bevwrite_is_idle(wc->bev) ||
+        evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+        size_t got = bevread_read(bev);
+
+        if (on_read == wsclient_on_target_read)
+            wc->splice_next = got >= SPLICEPUMP_WORTH_BYTES;
+        return;
+    }
+    if (wc->loop->splice == NULL)
+        wc->loop->splice = splicepump_pool_new(wc->loop->base);
+    if (wc->loop->splice == NULL) {
+        bevread_read(bev);
+        return;
+    }
+    /* A big frame that went out whole says the target streams and the client takes it:
+     * a few more before going back to the loop (each saves an epoll_wait; the last may
+     * find nothing, EAGAIN, which costs as much). */
+    for (int burst = 0; burst < WSCLIENT_SPLICE_BURST; burst++) {
+        n = splicepump_start(wc->loop->splice, &wc->splice, fd, bufferevent_getfd(wc->bev),
+                             wsclient_on_spliced, wc);
+        if (n <= 0)
+            break;
+        wc->splice_next = (size_t)n >= SPLICEPUMP_WORTH_BYTES;
+        wc->to_client_bytes += (uint64_t)n;
+        if (wc->stats != NULL)
+            wc->stats->to_client_bytes += (uint64_t)n;
+        heartbeat_on_data(&wc->hb);
+        if (wc->splice != NULL) {
+            /* The pipe is the buffer, and the client's socket is full: hold the target,
+             * as a pause (counted; the frame's end or its unloading resumes it). */
+            flow_update(&wc->to_client, SIZE_MAX);
+            bufferevent_disable(bev, EV_READ);
+            return;
+        }
+        if (!wc->splice_next)
+            return;
+    }
+    if (n > 0)
+        return;
+    if (n < 0 && errno == ENOBUFS) {
+        bevread_read(bev); /* every pipe is lent: copy this time */
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    /* End of file or an error: as bevread reports them. */
+    bufferevent_disable(bev, EV_READ);
+    on_event(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), wc);
+}
+
 static void wsclient_on_target_write(struct bufferevent *bev, void *arg)
 {
     struct wsclient *wc = arg;
@@ -589,6 +706,7 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     const struct config *cfg = wsclient_config(wc);
     char buf[512];
     size_t n;
+    bool splice_ok;
 
     if (result != CLIENTSOCK_CONNECTED) {
         int status = result == CLIENTSOCK_TIMEOUT ? 504 : 502;
@@ -621,7 +739,12 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
                       wsclient_on_client_event, wc);
     /* Plain sockets are read by bevread (no FIONREAD, more than 4 KiB a wakeup), which
      * calls the callbacks above as libevent does for TLS and the echo pair. */
-    bevread_take(wc->target);
+    /* splice: plain sockets both ways, a binary route, no per-frame trace lines. */
+    splice_ok = cfg->splice == CONFIG_SPLICE_AUTO && wc->route->frames != ROUTE_FRAMES_TEXT &&
+                !wc->traffic && bevwrite_is_idle(wc->bev) &&
+                bevread_take_as(wc->target, wsclient_on_target_readable);
+    if (!splice_ok)
+        bevread_take(wc->target);
     bevread_take(wc->bev);
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     /* On plain sockets EV_WRITE is on only while libevent holds bytes the kernel did not
@@ -678,6 +801,8 @@ static void wsclient_conn_free(struct conn *c)
 {
     struct wsclient *wc = CONN_OF(c, struct wsclient, conn);
 
+    if (wc->bev != NULL)
+        wsclient_unsplice(wc); /* gives the pipe back; the bytes go with the connection */
     if (wc->target != NULL) {
         if (bufferevent_getfd(wc->target) < 0)
             bufferevent_flush(wc->target, EV_WRITE, BEV_FINISHED);

@@ -27,6 +27,7 @@ struct loop;
 struct metrics_route;
 struct route;
 struct runconf;
+struct splicepump;
 
 /* What only some clients need, in an allocation of its own so that the others pay
  * nothing for it: the subprotocol chosen at the handshake (copied: the handshake result
@@ -54,11 +55,16 @@ struct wsclient {
     bool client_fin;               /* the client closed while paused: read the rest regardless */
     bool traffic;                  /* log.traffic at debug level: a line per frame (in the
                                     * padding after the flag above: no bigger) */
+    bool splice_next;              /* target -> client by splice (splicepump.c): the last read
+                                    * from the target was big, splice the next one */
     struct bufferevent *bev;       /* the browser's connection */
     struct clientsock *connecting; /* while CONNECTING */
     struct bufferevent *target;    /* the target connection once connected; NULL once closed */
     struct event *close_timer;     /* CLOSING: how long to wait for the client's close frame */
     struct event *hup;             /* while the client is paused: notices it closing */
+    struct splicepump *splice;     /* a frame in flight, lent from loop->splice: until it is
+                                    * out, the target is not read and nothing else is written
+                                    * to the client (wsclient_unsplice first); NULL: none */
     struct ws_msg msg;             /* parser of the client's frames */
     struct heartbeat hb;
     struct flow to_target;         /* client -> target: pauses reading the client */

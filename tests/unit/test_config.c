@@ -350,6 +350,7 @@ static const struct error_case error_cases[] = {
      "t.yaml:2:16: \"log.format\" must be text or json"},
     {ROUTE_ECHO "log: { format: xml }\n", 0,
      "t.yaml:2:16: \"log.format\" must be text or json, not \"xml\""},
+    {ROUTE_ECHO "splice: on\n", 0, "t.yaml:2:9: \"splice\" must be auto or off, not \"on\""},
     {ROUTE_ECHO "log: { target: file }\n", 0,
      "t.yaml:2:16: \"log.target: file\" needs \"log.file\", the file to write to"},
     {ROUTE_ECHO "log: { file: w.log }\n", 0,
@@ -859,6 +860,10 @@ START_TEST(test_config_admin_log)
     ck_assert_int_eq(c->log.level, CONFIG_LOG_INFO);
     ck_assert_int_eq(c->log.format, CONFIG_LOG_TEXT);
     ck_assert(!c->log.level_set);
+    ck_assert_int_eq(c->splice, CONFIG_SPLICE_AUTO);
+    config_free(c);
+    c = test_config_parse_ok("t.yaml", ROUTE_ECHO "splice: off\n");
+    ck_assert_int_eq(c->splice, CONFIG_SPLICE_OFF);
     config_free(c);
 
     c = test_config_parse_ok("etc/t.yaml", ROUTE_ECHO "admin: { listen: \"[::1]:9090\" }\n"
