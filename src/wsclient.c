@@ -154,9 +154,13 @@ static void wsclient_unsplice(struct wsclient *wc)
     if (splicepump_unload(wc->splice, bufferevent_get_output(wc->bev)) != 0)
         wsclient_note_close_text(wc, WS_CLOSE_ABNORMAL, "splice pipe unreadable", "bridge");
     wc->splice = NULL;
-    /* The frame's rest is now the output's to send: the target is held by the output's
-     * watermarks again, as on the copying path (the write that follows may send it all,
-     * and then no write callback would come to let the target go). */
+    /* The frame's rest is now the output's to send, and libevent's writer must send it:
+     * a direct write (bevwrite_flush, which writes only while EV_WRITE is off) could send
+     * it all at once, and then no write callback would come to let the target go (seen
+     * as a stream that stopped after a ping, the target held for ever). With EV_WRITE on,
+     * the callback at the low watermark resumes the target, as on the copying path. */
+    if (wc->bev != NULL && evbuffer_get_length(bufferevent_get_output(wc->bev)) > 0)
+        bufferevent_enable(wc->bev, EV_WRITE);
     if (wc->target != NULL && wc->state == WSCLIENT_OPEN)
         flow_apply(&wc->to_client, wc->target, evbuffer_get_length(bufferevent_get_output(wc->bev)),
                    false);
