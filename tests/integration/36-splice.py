@@ -29,7 +29,9 @@ import wsb  # noqa: E402
 from wsb import KiB, MiB, check, section  # noqa: E402
 
 FLOOD_BYTES = 64 * MiB
-SLOW_BYTES = 32 * MiB
+# More than loopback's buffers can hold on their own (tcp_rmem's maximum is 32 MiB on
+# some machines): the stall must come from the daemon holding the target.
+SLOW_BYTES = 64 * MiB
 SHORT_BYTES = 8 * MiB
 RSS_LIMIT = 64 * MiB
 STALL_WINDOW = 2.0
@@ -262,8 +264,6 @@ def slow_client(d, slow, pattern, check_rss, pipes0):
     stalled, sent = wait_stall(lambda: c.sent, sample)
     check('slow: the target is held (its sending stalls)', stalled and sent < SLOW_BYTES,
           'sent %d MiB' % (sent // MiB))
-    check('slow: stalled well before the end (under 24 MiB sent)', sent < 24 * MiB,
-          '%d MiB sent' % (sent // MiB))
     held = pipes_of(d)
     wsb.note('slow: stalled at %.1f MiB sent, RSS max %.1f MiB, %d pipe fds (%d before)'
              % (sent / MiB, rss[0] / MiB, held, pipes0))
@@ -275,7 +275,7 @@ def slow_client(d, slow, pattern, check_rss, pipes0):
     w.send(wsb.OP_PING, b'mid-frame?')
     r = Reader(w, pattern)
     closed = r.read_all()
-    check('slow: then all 32 MiB', r.got == SLOW_BYTES, 'got %d bytes' % r.got)
+    check('slow: then all 64 MiB', r.got == SLOW_BYTES, 'got %d bytes' % r.got)
     check('slow: every byte in order', r.mismatch is None, 'first difference at %s' % r.mismatch)
     check('slow: the stream parses (no control frame inside a data frame)', r.fs.bad is None,
           r.fs.bad)
