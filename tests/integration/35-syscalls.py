@@ -11,16 +11,11 @@ never timed, so the load of the machine does not matter.
 Skips without strace, under valgrind, or where ptrace is not allowed.
 """
 
-import importlib.util
 import os
-import re
 import shutil
-import signal
 import socket
 import ssl
-import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True      # the source tree may be read-only (make distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,60 +40,6 @@ def echo_once(ws):
     return got == PAYLOAD
 
 
-def strace_counts(path):
-    """{syscall: calls} from an strace -c table."""
-    counts = {}
-    with open(path) as f:
-        for line in f:
-            m = re.match(r'\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$', line)
-            if m and m.group(2) != 'total':
-                counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
-    return counts
-
-
-def counted(d, wdir, name, fn):
-    """Runs fn() with strace attached to the daemon; returns {syscall: calls}. Skips the
-    test if strace cannot attach here."""
-    out = os.path.join(wdir, name + '.txt')
-    err = open(os.path.join(wdir, name + '.err'), 'w+')
-    st = subprocess.Popen(['strace', '-f', '-c', '-o', out, '-p', str(d.pid)],
-                          stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.monotonic() + 10 * wsb.SLOW
-        attached = False
-        while time.monotonic() < deadline and st.poll() is None:
-            err.seek(0)
-            if 'attached' in err.read():
-                attached = True
-                break
-            time.sleep(0.05)
-        if not attached:
-            err.seek(0)
-            wsb.skip('strace cannot attach here: %s' % err.read().strip()[:200])
-        fn()
-    finally:
-        if st.poll() is None:
-            st.send_signal(signal.SIGINT)  # detaches and writes the table
-        try:
-            st.wait(timeout=10 * wsb.SLOW)
-        except subprocess.TimeoutExpired:
-            st.kill()
-            st.wait()
-    counts = strace_counts(out)
-    wsb.note('%s: %d system calls (%s)' % (name, sum(counts.values()), ', '.join(
-        '%s %d' % kv for kv in sorted(counts.items()))))
-    return counts
-
-
-def load_tls_helpers():
-    """90-tls.py's PKI and TLSDaemon (its name is no module name)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location('tls90', os.path.join(here, '90-tls.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_wss(wdir, target):
     """Lockstep 64-byte echoes over wss: per echo, the daemon's write(2) calls (all of
     them TLS: the target side uses sendmsg) must be about one, the record to the client;
@@ -106,7 +47,7 @@ def test_wss(wdir, target):
     if shutil.which('openssl') is None:
         check('wss: the openssl command is installed (to make a certificate)', False)
         return
-    t = load_tls_helpers()
+    t = wsb.load_tls_helpers()
     pki = t.PKI(wdir)
     pki.ca('ca', 'wsbridge test CA')
     pki.leaf('server-ec', 'ca', 'localhost', ('DNS:localhost', 'IP:127.0.0.1'))
@@ -129,7 +70,7 @@ def test_wss(wdir, target):
         def lockstep():
             result['ok'] = all(echo_once(ws) for _ in range(MESSAGES))
 
-        counts = counted(d, wdir, 'lockstep-tls', lockstep)
+        counts = wsb.strace_counted(d, wdir, 'lockstep-tls', lockstep)
         check('wss: %d echoes come back whole' % MESSAGES, result.get('ok', False))
         writes = counts.get('write', 0)
         check('wss: strace counted the writes', writes >= MESSAGES, 'write %d' % writes)
@@ -157,7 +98,7 @@ def main():
             def lockstep():
                 result['ok'] = all(echo_once(ws) for _ in range(MESSAGES))
 
-            counts = counted(d, wdir, 'lockstep', lockstep)
+            counts = wsb.strace_counted(d, wdir, 'lockstep', lockstep)
             check('%d echoes come back whole' % MESSAGES, result.get('ok', False))
             total = sum(counts.values())
             check('strace counted the echoes', total >= 2 * MESSAGES, 'total %d' % total)
@@ -180,7 +121,7 @@ def main():
                     got += bytes(ws.recv_frame(timeout=10).payload)
                 result['batch'] = got == want
 
-            counts = counted(d, wdir, 'batch', batch)
+            counts = wsb.strace_counted(d, wdir, 'batch', batch)
             check('every byte comes back in order', result.get('batch', False))
             # Per frame, that would be BATCH sends to the target alone.
             check('the frames of one read go to the target together',

@@ -16,9 +16,7 @@ AddressSanitizer or valgrind.
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -45,49 +43,6 @@ def has_asan(path):
             return b'__asan_init' in f.read()
     except OSError:
         return False
-
-
-def strace_counts(path):
-    """{syscall: calls} from an strace -c table."""
-    counts = {}
-    with open(path) as f:
-        for line in f:
-            m = re.match(r'\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$', line)
-            if m and m.group(2) != 'total':
-                counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
-    return counts
-
-
-def counted(d, wdir, name, fn):
-    """Runs fn() with strace -f -c attached to the daemon; returns {syscall: calls}."""
-    out = os.path.join(wdir, name + '.txt')
-    err = open(os.path.join(wdir, name + '.err'), 'w+')
-    st = subprocess.Popen(['strace', '-f', '-c', '-o', out, '-p', str(d.pid)],
-                          stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.monotonic() + 10 * wsb.SLOW
-        attached = False
-        while time.monotonic() < deadline and st.poll() is None:
-            err.seek(0)
-            if 'attached' in err.read():
-                attached = True
-                break
-            time.sleep(0.05)
-        if not attached:
-            err.seek(0)
-            wsb.skip('strace cannot attach here: %s' % err.read().strip()[:200])
-        fn()
-    finally:
-        if st.poll() is None:
-            st.send_signal(signal.SIGINT)  # detaches and writes the table
-        try:
-            st.wait(timeout=10 * wsb.SLOW)
-        except subprocess.TimeoutExpired:
-            st.kill()
-            st.wait()
-    counts = strace_counts(out)
-    wsb.note('%s: %s' % (name, ', '.join('%s %d' % kv for kv in sorted(counts.items()))))
-    return counts
 
 
 class Reader:
@@ -199,7 +154,7 @@ def raw_flood(d, wdir, pattern, label):
             pass
         w.close()
 
-    counts = counted(d, wdir, label, run)
+    counts = wsb.strace_counted(d, wdir, label, run)
     r = result['r']
     check('%s: the raw client gets all 64 MiB' % label, r.got == FLOOD_BYTES,
           'got %d bytes' % r.got)

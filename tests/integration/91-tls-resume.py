@@ -13,7 +13,6 @@ resume on another of the same daemon (each has its own session id context), so a
 that asks for client certificates never takes a session from one that does not.
 """
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -31,14 +30,6 @@ from wsb import check, section  # noqa: E402
 
 TRIES = 40          # resuming connections tried until both workers have taken one
 ROTATION_WAIT = 1.5  # seconds: more than "ticket_key_rotation: 1s"
-
-
-def load_tls_helpers():
-    """90-tls.py's PKI and TLSDaemon (its name is no module name)."""
-    spec = importlib.util.spec_from_file_location('tls90', os.path.join(HERE, '90-tls.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def client_ctx(pki, version):
@@ -198,7 +189,7 @@ def test_rotation(t, wdir, pki):
 def main():
     if shutil.which('openssl') is None:
         wsb.skip('the openssl command is not installed')
-    t = load_tls_helpers()
+    t = wsb.load_tls_helpers()
     wdir = wsb.workdir()
     pki = t.PKI(wdir)
     pki.ca('ca', 'wsbridge test CA')

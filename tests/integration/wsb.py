@@ -239,6 +239,61 @@ def proc_fd_list(pid):
     return '; '.join(out)
 
 
+def strace_counts(path):
+    """{syscall: calls} from an strace -c table."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$', line)
+            if m and m.group(2) != 'total':
+                counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
+    return counts
+
+
+def strace_counted(d, wdir, name, fn):
+    """Runs fn() with strace -f -c attached to daemon <d>; returns {syscall: calls} and
+    notes them. Skips the test if strace cannot attach here (no ptrace)."""
+    out = os.path.join(wdir, name + '.txt')
+    err = open(os.path.join(wdir, name + '.err'), 'w+')
+    st = subprocess.Popen(['strace', '-f', '-c', '-o', out, '-p', str(d.pid)],
+                          stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 10 * SLOW
+        attached = False
+        while time.monotonic() < deadline and st.poll() is None:
+            err.seek(0)
+            if 'attached' in err.read():
+                attached = True
+                break
+            time.sleep(0.05)
+        if not attached:
+            err.seek(0)
+            skip('strace cannot attach here: %s' % err.read().strip()[:200])
+        fn()
+    finally:
+        if st.poll() is None:
+            st.send_signal(signal.SIGINT)  # detaches and writes the table
+        try:
+            st.wait(timeout=10 * SLOW)
+        except subprocess.TimeoutExpired:
+            st.kill()
+            st.wait()
+        err.close()
+    counts = strace_counts(out)
+    note('%s: %d system calls (%s)' % (name, sum(counts.values()), ', '.join(
+        '%s %d' % kv for kv in sorted(counts.items()))))
+    return counts
+
+
+def load_tls_helpers():
+    """90-tls.py's PKI and TLSDaemon, for other tests (its name is no module name)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location('tls90', os.path.join(here, '90-tls.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 # WSB_VALGRIND=1 (make check-valgrind) runs every daemon under valgrind: definite leaks
 # and memory errors make it exit 97, which every exit-status check reports. Memory bounds
 # are not checked then (valgrind's own RSS), and time limits on start and stop are longer.
