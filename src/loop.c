@@ -49,6 +49,8 @@ int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
               struct connlimits *limits, struct authpool *pool, void (*on_empty)(void *arg),
               void *arg, char *err, size_t err_len)
 {
+    struct event_config *cfg;
+
     memset(l, 0, sizeof(*l));
     l->id = id;
     l->published = published;
@@ -67,7 +69,12 @@ int loop_init(struct loop *l, unsigned id, struct runconf_slot *published,
         snprintf(err, err_len, "metrics: out of memory");
         return -1;
     }
-    l->base = event_base_new();
+    cfg = event_config_new();
+    if (cfg != NULL)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    l->base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+    if (cfg != NULL)
+        event_config_free(cfg);
     if (l->base == NULL) {
         snprintf(err, err_len, "event_base_new: failed");
         return -1;
