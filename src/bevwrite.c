@@ -1,9 +1,10 @@
 /*
  * bevwrite.c - direct writes to a bufferevent's plain socket when nothing waits for it
  * (the shape of haproxy's and nginx's "send now, poll only if the send was short"):
- * EV_WRITE is on only while libevent has bytes the kernel did not take. TLS bufferevents
- * and pairs keep libevent's own path: their bytes must go through OpenSSL or the
- * partner's input.
+ * EV_WRITE is on only while libevent has bytes the kernel did not take. A TLS bufferevent
+ * taken by tlsio.c is written the same way, through SSL_write; other TLS bufferevents and
+ * pairs keep libevent's own path: their bytes must go through OpenSSL or the partner's
+ * input.
  */
 #include "bevwrite.h"
 
@@ -16,6 +17,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include "tlsio.h"
 
 /* Chunks of the output one sendmsg takes; a longer chain sends its first ones now and
  * leaves the rest to libevent. */
@@ -30,9 +33,15 @@ static bool bevwrite_is_plain(struct bufferevent *bev)
     return bufferevent_getfd(bev) >= 0 && bufferevent_openssl_get_ssl(bev) == NULL;
 }
 
+/* True if bytes queued on <bev> can be written now, from outside its write event. */
+static bool bevwrite_is_direct(struct bufferevent *bev)
+{
+    return bevwrite_is_plain(bev) || tlsio_owns(bev);
+}
+
 bool bevwrite_is_idle(struct bufferevent *bev)
 {
-    return bevwrite_is_plain(bev) && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+    return bevwrite_is_direct(bev) && evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 }
 
 /* Appends the frame <hdr> + <len> bytes of <src> to <out> as one contiguous chunk. A TLS
@@ -112,6 +121,8 @@ bool bevwrite_flush(struct bufferevent *bev)
         evbuffer_unfreeze(out, 1);
         evbuffer_drain(out, sent);
         evbuffer_freeze(out, 1);
+    } else if (tlsio_owns(bev)) {
+        sent = tlsio_write(bev);
     }
     if (evbuffer_get_length(out) > 0)
         bufferevent_enable(bev, EV_WRITE);

@@ -15,7 +15,7 @@
 struct bufferevent;
 struct evbuffer;
 
-/* True if <bev> is a plain socket (not TLS, not a pair) with nothing queued: a write to
+/* True if <bev> is a plain socket (not a pair; not TLS, unless tlsio writes it) with nothing queued: a write to
  * it now goes straight to the kernel, and an EV_WRITE enabled now would only wake the
  * loop to find nothing to send. */
 bool bevwrite_is_idle(struct bufferevent *bev);
@@ -30,8 +30,9 @@ void bevwrite_queue(struct bufferevent *bev, const void *hdr, size_t hdr_len,
                     struct evbuffer *src, size_t len);
 
 /* Sends what <bev>'s output holds with one sendmsg, if <bev> is a plain socket whose
- * EV_WRITE is off; whatever the kernel does not take stays queued and EV_WRITE goes on
- * (libevent writes it, and calls the write callback as usual). For TLS and pairs, only
+ * EV_WRITE is off (with SSL_write, a record at a time, if tlsio writes it); whatever the
+ * kernel does not take stays queued and EV_WRITE goes on (libevent, or tlsio, writes it,
+ * and calls the write callback as usual). For other TLS bufferevents and pairs, only
  * makes sure EV_WRITE is on when something is queued. Returns true if bytes were sent.
  * A socket error is not reported here: the bytes stay queued and libevent's own write
  * reports the error to <bev>'s event callback. */

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "timeval.h"
 #include "tls.h"
+#include "tlsio.h"
 
 static void drain_conn_free(struct conn *c)
 {
@@ -133,6 +134,7 @@ void drain_start(struct loop *l, struct bufferevent *bev, unsigned timeout_ms,
     bufferevent_set_timeouts(bev, NULL, NULL);
     /* A plain socket with nothing queued has nothing for a write event to do. */
     bufferevent_enable(bev, bevwrite_is_idle(bev) ? EV_READ : EV_READ | EV_WRITE);
+    tlsio_resume(bev);
     if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         drain_shut(d);
 }

@@ -32,6 +32,7 @@
 #include "runconf.h"
 #include "splicepump.h"
 #include "timeval.h"
+#include "tlsio.h"
 
 /* What a client is told when its target cannot be reached: fixed texts, never the
  * target's address or the error (issue 12); the detail goes to the log line. */
@@ -317,8 +318,10 @@ static void wsclient_on_client_hup(evutil_socket_t fd, short what, void *arg)
      * the end-of-file path close the connection. */
     log_msg(LOG_LEVEL_DEBUG, "client=%s closed while paused", wc->peer);
     wc->client_fin = true;
-    if (wc->state == WSCLIENT_OPEN || wc->state == WSCLIENT_CLOSING)
+    if (wc->state == WSCLIENT_OPEN || wc->state == WSCLIENT_CLOSING) {
         bufferevent_enable(wc->bev, EV_READ);
+        tlsio_resume(wc->bev);
+    }
 }
 
 /* Turns reading the client on or off. While it is off, a peer close is still noticed
@@ -327,6 +330,7 @@ static void wsclient_set_client_reading(struct wsclient *wc, bool on)
 {
     if (on || wc->client_fin) {
         bufferevent_enable(wc->bev, EV_READ);
+        tlsio_resume(wc->bev);
         if (wc->hup != NULL)
             event_del(wc->hup);
         return;
@@ -745,11 +749,12 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
      * calls the callbacks above as libevent does for TLS and the echo pair. */
     /* splice: plain sockets both ways, a binary route, no per-frame trace lines. */
     splice_ok = cfg->splice == CONFIG_SPLICE_AUTO && wc->route->frames != ROUTE_FRAMES_TEXT &&
-                !wc->traffic && bevwrite_is_idle(wc->bev) &&
-                bevread_take_as(wc->target, wsclient_on_target_readable);
+                !wc->traffic && bufferevent_openssl_get_ssl(wc->bev) == NULL &&
+                bevwrite_is_idle(wc->bev) && bevread_take_as(wc->target, wsclient_on_target_readable);
     if (!splice_ok)
         bevread_take(wc->target);
-    bevread_take(wc->bev);
+    if (!bevread_take(wc->bev))
+        tlsio_take(wc->bev); /* TLS: whole records, many a wakeup; direct writes */
     bufferevent_setwatermark(wc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
     /* On plain sockets EV_WRITE is on only while libevent holds bytes the kernel did not
      * take (bevwrite.c): the 101 and what follows go straight out. */
@@ -782,6 +787,7 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
      * bevwrite enables it when a write falls short. */
     bufferevent_enable(wc->target, bevwrite_is_idle(wc->target) ? EV_READ : EV_READ | EV_WRITE);
     bufferevent_enable(wc->bev, bevwrite_is_idle(wc->bev) ? EV_READ : EV_READ | EV_WRITE);
+    tlsio_resume(wc->bev);
     /* Frames the client pipelined right after its request are already here. */
     wsclient_pump_client(wc, false);
 }

@@ -1037,6 +1037,37 @@ def test_backpressure(d, pki, flood, sink, pattern):
         w.close()
 
 
+def test_bursts(d, pki):
+    """Bursts bigger than what one wakeup decrypts (128 KiB), sent while the daemon is
+    stopped so that they wait whole in its socket: the reader stops at its budget with
+    records read ahead in OpenSSL's buffer, which the socket no longer announces, and
+    must come back for them. Small records (one per 1000-byte frame) and full ones."""
+    ctx = client_ctx(pki)
+    w = tls_ws(d.ports['ec'], ctx, '/echo')
+    try:
+        w.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # 128 to 140 small frames: the budget falls at each place in the last read-ahead
+        bursts = [('1000-byte records', n, 1000, False) for n in range(128, 141)]
+        bursts += [('16 KiB records', n, 16000, True) for n in (8, 9, 10)]
+        for label, frames, size, joined in bursts:
+            data = [bytes([(i * 7 + frames) % 251]) * size for i in range(frames)]
+            os.kill(d.pid, signal.SIGSTOP)
+            try:
+                if joined:
+                    w.sock.sendall(b''.join(wsb.build_frame(wsb.OP_BINARY, x) for x in data))
+                else:
+                    for x in data:
+                        w.sock.sendall(wsb.build_frame(wsb.OP_BINARY, x))
+            finally:
+                os.kill(d.pid, signal.SIGCONT)
+            got, _ = w.read_data(frames * size, timeout=5)
+            check('burst of %d frames in %s while stopped: all echoed, in order'
+                  % (frames, label), bytes(got) == b''.join(data),
+                  '%d of %d bytes' % (len(got), frames * size))
+    finally:
+        w.close()
+
+
 def test_static(d, pki, files):
     """The web root over TLS: two files on one kept-alive connection (the second large,
     so it is streamed in chunks over several refills rather than sent by sendfile), then
@@ -1172,6 +1203,8 @@ def main():
                 test_hostile_sni(d)
             with section('web root over TLS'):
                 test_static(d, pki, files)
+            with section('bursts past one wakeup\'s budget'):
+                test_bursts(d, pki)
             with section('backpressure over TLS'):
                 test_backpressure(d, pki, flood, sink, pattern)
             with section('SIGHUP certificate rotation'):
