@@ -20,6 +20,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include "bevread.h"
 #include "config.h"
 #include "drain.h"
 #include "filebody.h"
@@ -493,6 +494,8 @@ void httpconn_new(struct loop *l, struct bufferevent *bev, const struct sockaddr
     bufferevent_setcb(hc->bev, httpconn_on_read, httpconn_on_write, httpconn_on_event, hc);
     /* The write callback runs when a paused connection's output falls this low. */
     bufferevent_setwatermark(hc->bev, EV_WRITE, (size_t)cfg->low_watermark_bytes, 0);
+    /* A plain socket's request is read by bevread: no FIONREAD before the read. */
+    bevread_take(hc->bev);
     bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
 }
 
