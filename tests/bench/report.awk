@@ -44,7 +44,7 @@ function derive(r,    cpu, s) {
         set(r, "mb_per_cpu_s", sprintf("%.1f", V[r, "bytes_total"] / 1e6 / cpu))
     if ((s ~ /^hs_/ || s ~ /^wss_hs/) && isnum(cpu) && cpu > 0)
         set(r, "conns_per_cpu_s", sprintf("%.1f", V[r, "conns_total"] / cpu))
-    if (s ~ /^(wss_)?hs_/ && isnum(cpu) && V[r, "conns_total"] > 0)
+    if (s ~ /^(wss_)?hs(_|$)/ && isnum(cpu) && V[r, "conns_total"] > 0)
         set(r, "cpu_us_per_conn", sprintf("%.0f", cpu * 1e6 / V[r, "conns_total"]))
     if (s ~ /^wss_hs/ && isnum(cpu) && V[r, "conns_total"] > 0) {
         set(r, "resumed_pct", sprintf("%.1f", 100 * V[r, "tls_resumed"] / \
