@@ -35,6 +35,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -1068,6 +1069,26 @@ def test_bursts(d, pki):
         w.close()
 
 
+def test_reset_mid_stream(d, pki, flood):
+    """A wss client that resets while the bridge is writing to it (SSL_write fails on the
+    socket, from the write event): the bridge ends the target's connection and serves on."""
+    ctx = client_ctx(pki)
+    index = len(flood.conns)
+    w = tls_ws(d.ports['ec'], ctx, '/flood')
+    c = flood.wait_conn(index, 5)
+    try:
+        w.sock.settimeout(5)
+        w.sock.recv(65536)
+        time.sleep(0.5)  # the bridge's side fills: its writes wait for the socket
+        w.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    finally:
+        w.sock.close()
+    check('reset mid-stream: the target\'s connection ends', c is not None and c.eof.wait(10),
+          'flood connection %s' % (c and 'still open' or 'not seen'))
+    ok, detail, _ = roundtrip(d.wss('ec', '/echo'), ctx, n=1000)
+    check('reset mid-stream: the daemon serves the next client', ok and d.alive(), detail)
+
+
 def test_static(d, pki, files):
     """The web root over TLS: two files on one kept-alive connection (the second large,
     so it is streamed in chunks over several refills rather than sent by sendfile), then
@@ -1207,6 +1228,8 @@ def main():
                 test_bursts(d, pki)
             with section('backpressure over TLS'):
                 test_backpressure(d, pki, flood, sink, pattern)
+            with section('client reset while the bridge writes'):
+                test_reset_mid_stream(d, pki, flood)
             with section('SIGHUP certificate rotation'):
                 test_rotation(d, pki)
             with section('no leaks'):
