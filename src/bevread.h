@@ -25,8 +25,8 @@ struct bufferevent;
  * bytes and calls <bev>'s read callback (not deferred, even with BEV_OPT_DEFER_CALLBACKS);
  * end of file and errors disable EV_READ and call its event callback with
  * BEV_EVENT_READING and BEV_EVENT_EOF or BEV_EVENT_ERROR. Returns false, changing
- * nothing, for a TLS bufferevent or a pair: libevent keeps reading those (OpenSSL must
- * see every record). */
+ * nothing, for a TLS bufferevent or a pair: OpenSSL must see every record of the one
+ * (tlsio.c reads it once upgraded), libevent moves the other's bytes. */
 bool bevread_take(struct bufferevent *bev);
 
 /* As bevread_take, but each readable event of <bev> calls <cb>(fd, what, <bev>) instead,
