@@ -7,10 +7,11 @@
  * adds and deletes the same two events) and to free it.
  *
  * Reads ask OpenSSL to read ahead (a read system call takes the rest of one record and
- * the start of the next, not a record header and then its body) and give each SSL_read
- * room for the largest record, so a record is consumed whole. What OpenSSL has read ahead
- * is not announced by the socket: a wakeup that stops at the budget with records in hand
- * comes back at once, and turning reading on again (tlsio_resume) does the same.
+ * the start of the next, not a record header and then its body), and a wakeup decrypts
+ * until OpenSSL needs the socket again. What OpenSSL holds (read ahead, or decrypted and
+ * not yet taken) is not announced by the socket: a wakeup that stops at the budget with
+ * bytes in hand comes back at once, and turning reading on again (tlsio_resume) does the
+ * same.
  *
  * Writes go a record at a time: SSL_write is given at most 16 KiB from the start of the
  * output, made contiguous, so that a write OpenSSL could not finish is retried, as it
@@ -29,6 +30,7 @@
 #include <openssl/ssl.h>
 
 #define TLSIO_RECORD 16384        /* the most plaintext one record carries */
+#define TLSIO_FIRST 4096          /* input space a wakeup reserves first */
 #define TLSIO_NO_MEMORY (-1)      /* not an SSL_ERROR_* value: the input could not grow */
 
 static void tlsio_on_readable(evutil_socket_t fd, short what, void *arg);
@@ -75,7 +77,7 @@ void tlsio_resume(struct bufferevent *bev)
  * else what stopped it (SSL_ERROR_WANT_READ: the socket is empty). */
 static size_t tlsio_fill(struct bufferevent *bev, SSL *ssl, struct evbuffer *in, int *err)
 {
-    size_t total = 0;
+    size_t total = 0, want = TLSIO_FIRST;
 
     *err = SSL_ERROR_NONE;
     /* A bufferevent keeps its input's end frozen so that only its reader appends. */
@@ -84,14 +86,13 @@ static size_t tlsio_fill(struct bufferevent *bev, SSL *ssl, struct evbuffer *in,
         struct evbuffer_iovec v;
         size_t got = 0, n;
 
-        /* Room for one record, reused while a record still fits: a chain holds at least
-         * half its size in data, so small records held behind a slow target (whose
-         * output takes the chains as they are) do not each keep a large chain. */
-        if (evbuffer_reserve_space(in, TLSIO_RECORD, &v, 1) != 1) {
+        /* A small first space (a small message costs a small chain, as in bevread.c),
+         * then a record's worth at a time, each filled before the next is reserved. */
+        if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) != 1) {
             *err = TLSIO_NO_MEMORY;
             break;
         }
-        while (v.iov_len - got >= TLSIO_RECORD && total + got < TLSIO_BUDGET) {
+        while (got < v.iov_len && total + got < TLSIO_BUDGET) {
             int rc;
 
             ERR_clear_error();
@@ -109,6 +110,7 @@ static size_t tlsio_fill(struct bufferevent *bev, SSL *ssl, struct evbuffer *in,
         }
         if (*err != SSL_ERROR_NONE)
             break;
+        want = TLSIO_RECORD;
     }
     evbuffer_freeze(in, 0);
     return total;

@@ -82,7 +82,9 @@ def test_wss(wdir, target):
               writes <= MESSAGES * 13 // 10, '%.2f write(2) per echo' % (writes / MESSAGES))
         # libevent's TLS bufferevent armed EPOLLOUT before each write and disarmed it after
         # (two epoll_ctl per echo), and read a record's header and body separately.
-        total = sum(counts.values())
+        # The allocator's own calls are not the bridge's I/O (AddressSanitizer's maps its
+        # blocks of 32 KiB and more with mmap).
+        total = sum(v for k, v in counts.items() if k not in ('mmap', 'munmap', 'brk', 'madvise'))
         check('wss: at most %d system calls per 64-byte echo' % WSS_PER_MESSAGE_MAX,
               total <= WSS_PER_MESSAGE_MAX * MESSAGES,
               '%.1f per echo: %s' % (total / MESSAGES, dict(sorted(counts.items()))))
