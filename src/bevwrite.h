@@ -15,9 +15,9 @@
 struct bufferevent;
 struct evbuffer;
 
-/* True if <bev> is a plain socket (not a pair; not TLS, unless tlsio writes it) with nothing queued: a write to
- * it now goes straight to the kernel, and an EV_WRITE enabled now would only wake the
- * loop to find nothing to send. */
+/* True if <bev> is a plain socket (not a pair; not TLS, unless tlsio writes it) with
+ * nothing queued: a write to it now goes straight to the kernel, and an EV_WRITE enabled
+ * now would only wake the loop to find nothing to send. */
 bool bevwrite_is_idle(struct bufferevent *bev);
 
 /* Appends <hdr_len> bytes at <hdr> (may be 0) and then the first <len> bytes of <src>

@@ -750,7 +750,8 @@ static void wsclient_on_connected(struct clientsock *cs, enum clientsock_result 
     /* splice: plain sockets both ways, a binary route, no per-frame trace lines. */
     splice_ok = cfg->splice == CONFIG_SPLICE_AUTO && wc->route->frames != ROUTE_FRAMES_TEXT &&
                 !wc->traffic && bufferevent_openssl_get_ssl(wc->bev) == NULL &&
-                bevwrite_is_idle(wc->bev) && bevread_take_as(wc->target, wsclient_on_target_readable);
+                bevwrite_is_idle(wc->bev) &&
+                bevread_take_as(wc->target, wsclient_on_target_readable);
     if (!splice_ok)
         bevread_take(wc->target);
     if (!bevread_take(wc->bev))
